@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     include: ['test/integration/**/*.test.ts'],
     environment: 'node',
+    env: { KAFKAJS_NO_PARTITIONER_WARNING: '1' },
     globalSetup: ['test/integration/global-setup.ts'],
     fileParallelism: false,
     testTimeout: 120_000,
