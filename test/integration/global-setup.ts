@@ -63,7 +63,9 @@ async function startLocalInfra(stops: Stop[]): Promise<Endpoints> {
   )
   const { stdout, stderr } = await run('bash', [infraScript, 'up'], { maxBuffer: 1 << 20 }).catch(
     (error: { stdout?: string; stderr?: string; message: string }) => {
-      throw new Error(`infra/infra.sh up failed; local Kafka/Redis/registry could not start:\n${error.stderr ?? error.message}`)
+      throw new Error(
+        `infra/infra.sh up failed; local Kafka/Redis/registry could not start:\n${error.stderr ?? error.message}`,
+      )
     },
   )
   process.stderr.write(stderr)

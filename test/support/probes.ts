@@ -31,7 +31,7 @@ export async function probeRedis(url: string): Promise<string | null> {
   try {
     await redis.connect()
     const pong = await redis.ping()
-    return pong === 'PONG' ? null : `Redis at ${url} answered ${pong} to PING`
+    return pong === 'PONG' ? null : `Redis at ${url} did not answer PONG to PING`
   } catch (error) {
     return `Redis at ${url} is not reachable: ${describe(error)}`
   } finally {

@@ -1,0 +1,145 @@
+/**
+ * Composition root of the service: wires config, logger, metrics, lifecycle, the ops HTTP server and the
+ * connections to Kafka, Redis and (optionally) the schema registry. main.ts → app.ts → (later) the partition worker.
+ *
+ * start(): HTTP first (so /livez answers while starting) → dependencies checked with a deadline → running.
+ * stop():  draining → stop checks → close HTTP and clients → stopped. Safe to call twice.
+ */
+import { Kafka, logLevel as kafkaLogLevel, type Admin } from 'kafkajs'
+import { Redis } from 'ioredis'
+import type { FastifyInstance } from 'fastify'
+import type { Config } from './config/config.js'
+import { ServiceError, toServiceError } from './errors.js'
+import { Lifecycle } from './lifecycle.js'
+import type { Logger } from './observability/logger.js'
+import type { ServiceMetrics } from './observability/metrics.js'
+import { createOpsServer, type DependencyStatus } from './http/server.js'
+
+const HEALTH_CHECK_INTERVAL_MS = 10_000
+
+export interface AppDeps {
+  config: Config
+  logger: Logger
+  metrics: ServiceMetrics
+}
+
+export interface App {
+  readonly lifecycle: Lifecycle
+  readonly http: FastifyInstance
+  /** Bound address once started, e.g. http://127.0.0.1:8080 */
+  url(): string
+  start(): Promise<void>
+  stop(reason: string): Promise<void>
+}
+
+export function createApp({ config, logger, metrics }: AppDeps): App {
+  const lifecycle = new Lifecycle()
+  lifecycle.onTransition((from, to, reason) => {
+    metrics.setLifecycleState(to)
+    const level = to === 'failed' ? 'error' : 'info'
+    logger[level]({ from, to, reason }, `lifecycle ${from} → ${to}`)
+  })
+  metrics.setLifecycleState(lifecycle.state)
+
+  let dependencyStatus: DependencyStatus[] = []
+  const http = createOpsServer({ lifecycle, registry: metrics.registry, dependencies: () => dependencyStatus })
+
+  const kafka = new Kafka({
+    clientId: config.kafka.clientId,
+    brokers: [...config.kafka.brokers],
+    logLevel: kafkaLogLevel.NOTHING,
+    connectionTimeout: 3_000,
+    retry: { retries: 2, initialRetryTime: 300 },
+  })
+  let admin: Admin | undefined
+  const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 2 })
+  redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error'))
+  let healthTimer: NodeJS.Timeout | undefined
+  let address = ''
+  let stopping: Promise<void> | undefined
+
+  async function checkDependencies(): Promise<DependencyStatus[]> {
+    const checks: Promise<DependencyStatus>[] = [
+      check('kafka', async () => {
+        admin ??= kafka.admin()
+        await admin.connect()
+        await admin.describeCluster()
+      }),
+      check('redis', async () => {
+        if (redis.status === 'wait' || redis.status === 'end') await redis.connect()
+        await redis.ping()
+      }),
+    ]
+    const registryUrl = config.schemaRegistryUrl
+    if (registryUrl !== undefined) {
+      checks.push(
+        check('schema_registry', async () => {
+          const response = await fetch(`${registryUrl.replace(/\/$/, '')}/subjects`, {
+            signal: AbortSignal.timeout(3_000),
+          })
+          if (!response.ok) throw new Error(`HTTP ${response.status}`)
+        }),
+      )
+    }
+    const results = await Promise.all(checks)
+    for (const r of results) metrics.dependencyUp.set({ dependency: r.name }, r.up ? 1 : 0)
+    dependencyStatus = results
+    return results
+  }
+
+  async function start(): Promise<void> {
+    address = await http.listen({ host: config.http.host, port: config.http.port })
+    logger.info({ address }, 'ops HTTP server listening')
+    const deadline = Date.now() + config.startupTimeoutMs
+    for (;;) {
+      const results = await checkDependencies()
+      const down = results.filter((r) => !r.up)
+      if (down.length === 0) break
+      if (lifecycle.state !== 'starting') return // stop() was called while we waited
+      if (Date.now() >= deadline) {
+        const detail = down.map((d) => `${d.name} (${d.detail ?? 'down'})`).join(', ')
+        const error = new ServiceError(
+          'InfrastructureUnavailable',
+          `dependencies not reachable after ${config.startupTimeoutMs} ms: ${detail}. ` +
+            'Start them (npm run infra:up) or point KAFKA_BROKERS / REDIS_URL / SCHEMA_REGISTRY_URL at them.',
+        )
+        lifecycle.moveTo('failed', error.message)
+        throw error
+      }
+      logger.warn({ down }, 'waiting for dependencies')
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+    }
+    healthTimer = setInterval(() => {
+      checkDependencies().catch((error: unknown) => logger.error({ err: error }, 'health check failed'))
+    }, HEALTH_CHECK_INTERVAL_MS)
+    healthTimer.unref()
+    lifecycle.moveTo('running', 'dependencies reachable')
+  }
+
+  function stop(reason: string): Promise<void> {
+    stopping ??= (async () => {
+      if (lifecycle.canMoveTo('draining')) lifecycle.moveTo('draining', reason)
+      clearInterval(healthTimer)
+      const closing = await Promise.allSettled([
+        http.close(),
+        admin?.disconnect() ?? Promise.resolve(),
+        redis.status === 'ready' ? redis.quit() : Promise.resolve(redis.disconnect()),
+      ])
+      const failures = closing.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+      for (const failure of failures) logger.warn({ err: toServiceError(failure.reason) }, 'error while closing')
+      if (lifecycle.canMoveTo('stopped')) lifecycle.moveTo('stopped', reason)
+    })()
+    return stopping
+  }
+
+  return { lifecycle, http, url: () => address, start, stop }
+}
+
+async function check(name: string, probe: () => Promise<void>): Promise<DependencyStatus> {
+  try {
+    await probe()
+    return { name, up: true }
+  } catch (error) {
+    return { name, up: false, detail: error instanceof Error ? error.message : String(error) }
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Configuration compiled once: raw environment → defaults → validated, frozen, typed `Config` (durations in ms,
+ * sizes in bytes). Pure: the caller passes the environment (only main.ts reads process.env). Every problem is
+ * reported at once, each with the variable name it came from. See docs/config.md for the table.
+ */
+import { z } from 'zod'
+import { ServiceError } from '../errors.js'
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+const port = z.coerce.number().int().min(0).max(65_535)
+const positiveMs = z.coerce.number().int().positive()
+const nonEmpty = z.string().trim().min(1)
+const brokerList = nonEmpty.transform((value, ctx) => {
+  const brokers = value.split(',').map((b) => b.trim())
+  for (const broker of brokers) {
+    if (!/^[^\s:]+:\d{1,5}$/.test(broker)) {
+      ctx.addIssue({ code: 'custom', message: `"${broker}" is not host:port` })
+    }
+  }
+  return brokers
+})
+const redisUrl = nonEmpty.refine((value) => /^rediss?:\/\//.test(value), 'must start with redis:// or rediss://')
+const httpUrl = nonEmpty.refine((value) => /^https?:\/\//.test(value), 'must start with http:// or https://')
+const topicName = nonEmpty.regex(/^[a-zA-Z0-9._-]{1,249}$/, 'Kafka topic names use letters, digits, . _ - (≤249)')
+
+/** Environment variable → config path. The variable names are the public contract (docs/config.md). */
+const envSchema = z.object({
+  MVAD_SERVICE_NAME: nonEmpty.default('mvad-stream'),
+  MVAD_HTTP_HOST: nonEmpty.default('0.0.0.0'),
+  MVAD_HTTP_PORT: port.default(8080),
+  MVAD_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  MVAD_SHUTDOWN_GRACE_MS: positiveMs.default(30_000),
+  MVAD_STARTUP_TIMEOUT_MS: positiveMs.default(60_000),
+  KAFKA_BROKERS: brokerList.default(['127.0.0.1:19092']),
+  KAFKA_CLIENT_ID: nonEmpty.default('mvad-stream'),
+  KAFKA_GROUP_ID: nonEmpty.default('mvad-stream'),
+  MVAD_TOPIC_READINGS: topicName.default('mvad.readings'),
+  MVAD_TOPIC_EVENTS: topicName.default('mvad.events'),
+  MVAD_TOPIC_SCORES: topicName.default('mvad.scores'),
+  MVAD_TOPIC_DLQ: topicName.default('mvad.dlq'),
+  MVAD_TOPIC_CONTROL: topicName.default('mvad.control'),
+  MVAD_TOPIC_STATUS: topicName.default('mvad.status'),
+  REDIS_URL: redisUrl.default('redis://127.0.0.1:16379'),
+  MVAD_REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9:_-]*$/, 'letters, digits, : _ -')
+    .default('mvad'),
+  SCHEMA_REGISTRY_URL: httpUrl.optional(),
+})
+
+export interface Config {
+  readonly serviceName: string
+  readonly http: { readonly host: string; readonly port: number }
+  readonly logLevel: (typeof LOG_LEVELS)[number]
+  readonly shutdownGraceMs: number
+  readonly startupTimeoutMs: number
+  readonly kafka: {
+    readonly brokers: readonly string[]
+    readonly clientId: string
+    readonly groupId: string
+    readonly topics: {
+      readonly readings: string
+      readonly events: string
+      readonly scores: string
+      readonly deadLetter: string
+      readonly control: string
+      readonly status: string
+    }
+  }
+  readonly redis: { readonly url: string; readonly keyPrefix: string }
+  /** Absent: JSON only, no registry-encoded messages. */
+  readonly schemaRegistryUrl: string | undefined
+}
+
+export type RawEnv = Readonly<Record<string, string | undefined>>
+
+/**
+ * @throws ServiceError('ConfigInvalid') listing every problem as `VARIABLE: message`.
+ */
+export function loadConfig(env: RawEnv): Config {
+  // Empty strings mean "not set", as a shell `FOO=` usually intends.
+  const present = Object.fromEntries(
+    Object.keys(envSchema.shape).flatMap((name) => {
+      const value = env[name]
+      return value === undefined || value === '' ? [] : [[name, value]]
+    }),
+  )
+  const parsed = envSchema.safeParse(present)
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    throw new ServiceError('ConfigInvalid', `Invalid configuration (${problems.length}):\n  ${problems.join('\n  ')}`)
+  }
+  const e = parsed.data
+  return deepFreeze({
+    serviceName: e.MVAD_SERVICE_NAME,
+    http: { host: e.MVAD_HTTP_HOST, port: e.MVAD_HTTP_PORT },
+    logLevel: e.MVAD_LOG_LEVEL,
+    shutdownGraceMs: e.MVAD_SHUTDOWN_GRACE_MS,
+    startupTimeoutMs: e.MVAD_STARTUP_TIMEOUT_MS,
+    kafka: {
+      brokers: e.KAFKA_BROKERS,
+      clientId: e.KAFKA_CLIENT_ID,
+      groupId: e.KAFKA_GROUP_ID,
+      topics: {
+        readings: e.MVAD_TOPIC_READINGS,
+        events: e.MVAD_TOPIC_EVENTS,
+        scores: e.MVAD_TOPIC_SCORES,
+        deadLetter: e.MVAD_TOPIC_DLQ,
+        control: e.MVAD_TOPIC_CONTROL,
+        status: e.MVAD_TOPIC_STATUS,
+      },
+    },
+    redis: { url: e.REDIS_URL, keyPrefix: e.MVAD_REDIS_KEY_PREFIX },
+    schemaRegistryUrl: e.SCHEMA_REGISTRY_URL,
+  })
+}
+
+/** The variables loadConfig reads, for docs and `--help`. */
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(envSchema.shape))
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}

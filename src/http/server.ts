@@ -1,0 +1,44 @@
+/**
+ * The operations HTTP server: /livez (process alive), /readyz (serving: lifecycle running and dependencies up),
+ * /metrics (Prometheus text format). Later issues mount the MVAD REST API on the same server.
+ */
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Registry } from 'prom-client'
+import type { Lifecycle } from '../lifecycle.js'
+
+export interface DependencyStatus {
+  name: string
+  up: boolean
+  detail?: string
+}
+
+export interface OpsServerOptions {
+  lifecycle: Lifecycle
+  registry: Registry
+  /** Latest dependency checks, as last recorded by the app (cheap: no I/O per request). */
+  dependencies: () => readonly DependencyStatus[]
+}
+
+export function createOpsServer(options: OpsServerOptions): FastifyInstance {
+  const app = Fastify({ logger: false })
+
+  app.get('/livez', async (_request, reply) => {
+    const alive = options.lifecycle.isAlive
+    return reply.code(alive ? 200 : 503).send({ status: alive ? 'ok' : 'failed', state: options.lifecycle.state })
+  })
+
+  app.get('/readyz', async (_request, reply) => {
+    const dependencies = options.dependencies()
+    const ready = options.lifecycle.isReady && dependencies.every((d) => d.up)
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'not ready', state: options.lifecycle.state, dependencies })
+  })
+
+  app.get('/metrics', async (_request, reply) => {
+    const body = await options.registry.metrics()
+    return reply.header('content-type', options.registry.contentType).send(body)
+  })
+
+  return app
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+/**
+ * Process entry point: the only place that reads process.env and installs signal handlers.
+ * Exit codes: 0 clean stop, 1 failed at run time, 2 invalid configuration.
+ */
+import { readFileSync } from 'node:fs'
+import { createApp } from './app.js'
+import { loadConfig, type Config } from './config/config.js'
+import { isServiceError } from './errors.js'
+import { createLogger } from './observability/logger.js'
+import { createMetrics } from './observability/metrics.js'
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }
+    return pkg.version ?? 'unknown'
+  } catch {
+    return 'unknown'
+  }
+}
+
+async function main(): Promise<number> {
+  let config: Config
+  try {
+    config = loadConfig(process.env)
+  } catch (error) {
+    process.stderr.write(`mvad-stream: ${error instanceof Error ? error.message : String(error)}\n`)
+    return 2
+  }
+  const logger = createLogger({ serviceName: config.serviceName, level: config.logLevel })
+  const metrics = createMetrics({ serviceName: config.serviceName, version: packageVersion() })
+  const app = createApp({ config, logger, metrics })
+
+  let exitCode = 0
+  const shutdown = (signal: string): void => {
+    logger.info({ signal }, 'shutdown requested')
+    const force = setTimeout(() => {
+      logger.error({ graceMs: config.shutdownGraceMs }, 'graceful shutdown took too long; exiting')
+      process.exit(1)
+    }, config.shutdownGraceMs)
+    force.unref()
+    app.stop(signal).then(
+      () => process.exit(exitCode),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.once('SIGTERM', () => shutdown('SIGTERM'))
+  process.once('SIGINT', () => shutdown('SIGINT'))
+
+  try {
+    await app.start()
+    logger.info({ url: app.url() }, 'mvad-stream running')
+  } catch (error) {
+    exitCode = 1
+    logger.error({ err: error, code: isServiceError(error) ? error.code : undefined }, 'start-up failed')
+    await app.stop('start-up failed')
+    return 1
+  }
+  return new Promise<number>(() => undefined) // runs until a signal
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`mvad-stream: unexpected error: ${String(error)}\n`)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,107 @@
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { describe, expect, inject, it } from 'vitest'
+import { createApp } from '../../src/app.js'
+import { loadConfig } from '../../src/config/config.js'
+import { createLogger } from '../../src/observability/logger.js'
+import { createMetrics } from '../../src/observability/metrics.js'
+
+function realEnv(): Record<string, string> {
+  return {
+    KAFKA_BROKERS: inject('kafkaBrokers'),
+    REDIS_URL: inject('redisUrl'),
+    SCHEMA_REGISTRY_URL: inject('schemaRegistryUrl'),
+    MVAD_HTTP_HOST: '127.0.0.1',
+    MVAD_HTTP_PORT: '0',
+  }
+}
+
+function makeApp(env: Record<string, string>): ReturnType<typeof createApp> {
+  const config = loadConfig(env)
+  return createApp({
+    config,
+    logger: createLogger({ serviceName: 'it', level: 'silent' }),
+    metrics: createMetrics({ serviceName: 'it', version: 'test', collectDefaults: false }),
+  })
+}
+
+describe('service shell against real Kafka, Redis and registry', () => {
+  it('becomes ready, reports its dependencies up, and drains to stopped', async () => {
+    const app = makeApp(realEnv())
+    await app.start()
+    try {
+      expect(app.lifecycle.state).toBe('running')
+      const ready = await fetch(`${app.url()}/readyz`)
+      expect(ready.status).toBe(200)
+      const body = (await ready.json()) as { dependencies: { name: string; up: boolean }[] }
+      expect(body.dependencies.map((d) => [d.name, d.up])).toEqual([
+        ['kafka', true],
+        ['redis', true],
+        ['schema_registry', true],
+      ])
+      const metrics = await (await fetch(`${app.url()}/metrics`)).text()
+      expect(metrics).toContain('mvad_dependency_up{dependency="kafka",service="it"} 1')
+    } finally {
+      await app.stop('test done')
+    }
+    expect(app.lifecycle.state).toBe('stopped')
+  })
+
+  it('fails start-up with a message naming each unreachable dependency', async () => {
+    const app = makeApp({
+      ...realEnv(),
+      KAFKA_BROKERS: '127.0.0.1:1',
+      REDIS_URL: 'redis://127.0.0.1:1',
+      MVAD_STARTUP_TIMEOUT_MS: '1500',
+    })
+    await expect(app.start()).rejects.toThrow(/kafka \(.*\).*redis \(/)
+    expect(app.lifecycle.state).toBe('failed')
+    await app.stop('test done')
+  })
+
+  it('runs as a process: ready over HTTP, then a graceful SIGTERM exits 0', async () => {
+    const main = new URL('../../dist/src/main.js', import.meta.url).pathname
+    expect(existsSync(main), `${main} is missing: run "npm run build" first (npm test does)`).toBe(true)
+    const port = 20_000 + Math.floor(Math.random() * 10_000)
+    const child = spawn(process.execPath, [main], {
+      env: { ...process.env, ...realEnv(), MVAD_HTTP_PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    try {
+      const deadline = Date.now() + 30_000
+      let status = 0
+      while (Date.now() < deadline && status !== 200) {
+        status = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        )
+        if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 200))
+      }
+      expect(status, output).toBe(200)
+      child.kill('SIGTERM')
+      expect(await exited).toBe(0)
+      expect(output).toContain('lifecycle running → draining')
+      expect(output).toContain('lifecycle draining → stopped')
+    } finally {
+      child.kill('SIGKILL')
+    }
+  })
+
+  it('exits 2 and lists every configuration problem', async () => {
+    const main = new URL('../../dist/src/main.js', import.meta.url).pathname
+    const child = spawn(process.execPath, [main], {
+      env: { PATH: process.env.PATH ?? '', MVAD_HTTP_PORT: 'x', KAFKA_BROKERS: 'nohost' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+    expect(code).toBe(2)
+    expect(stderr).toContain('MVAD_HTTP_PORT')
+    expect(stderr).toContain('KAFKA_BROKERS')
+  })
+})
