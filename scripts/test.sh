@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The README's test command: set up, start the local infrastructure (unless KAFKA_BROKERS / REDIS_URL /
+# SCHEMA_REGISTRY_URL point elsewhere), run every test (`npm test`), and stop what was started, even on failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+t0=$SECONDS
+step() { printf '\n=== [%4ss] %s\n' "$((SECONDS - t0))" "$*"; }
+
+step "setup: system packages, Node 24, npm ci"
+. scripts/setup.sh
+node --version; java -version 2>&1 | head -1; redis-server --version
+
+step "infrastructure: infra/infra.sh up"
+cleanup() {
+  local status=$?
+  step "infrastructure: infra/infra.sh down"
+  bash infra/infra.sh down || true
+  printf '\n=== [%4ss] finished with exit code %s\n' "$((SECONDS - t0))" "$status"
+  exit "$status"
+}
+trap cleanup EXIT
+endpoints="$(bash infra/infra.sh up)"
+set -a
+eval "$endpoints"
+set +a
+echo "KAFKA_BROKERS=$KAFKA_BROKERS REDIS_URL=$REDIS_URL SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL"
+
+step "npm test: build, typecheck, lint, unit tests, integration tests"
+npm test
