@@ -1,0 +1,47 @@
+/**
+ * File-system entry points: a path to a `.csv` is OneTable, a folder is MultiTable (its `*.csv` files, no
+ * sub-folders, as MVAD). Files are streamed, never read whole.
+ */
+import { createReadStream } from 'node:fs'
+import { readdir, stat } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { ServiceError } from '../errors.js'
+import { parseMultiTable, parseOneTable } from './csv.js'
+import type { ReadLimits } from './limits.js'
+import type { RawTable } from './table.js'
+
+export async function readOneTableFile(path: string, limits: ReadLimits = {}): Promise<RawTable> {
+  await assertExists(path)
+  return parseOneTable(createReadStream(path), path, limits)
+}
+
+export async function readMultiTableFolder(dir: string, limits: ReadLimits = {}): Promise<RawTable> {
+  await assertExists(dir)
+  const entries = await readdir(dir, { withFileTypes: true })
+  const files = entries
+    .filter((e) => e.isFile() && e.name.toLowerCase().endsWith('.csv'))
+    .map((e) => ({
+      variable: basename(e.name, e.name.slice(-4)),
+      input: createReadStream(join(dir, e.name)),
+      source: join(dir, e.name),
+    }))
+  try {
+    return await parseMultiTable(files, dir, limits)
+  } finally {
+    for (const f of files) f.input.destroy()
+  }
+}
+
+/** Reads a OneTable file or a MultiTable folder, deciding by what the path is. */
+export async function readTable(path: string, limits: ReadLimits = {}): Promise<RawTable> {
+  const info = await assertExists(path)
+  return info.isDirectory() ? readMultiTableFolder(path, limits) : readOneTableFile(path, limits)
+}
+
+async function assertExists(path: string): Promise<Awaited<ReturnType<typeof stat>>> {
+  try {
+    return await stat(path)
+  } catch (err) {
+    throw new ServiceError('FileNotExist', `${path} does not exist or cannot be read`, { cause: err })
+  }
+}

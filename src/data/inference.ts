@@ -1,0 +1,60 @@
+/**
+ * Inference-side checks: a detection input must carry exactly the model's variables (MVAD: "Inference must use
+ * exactly the training variable set") and at least one sliding window of rows.
+ */
+import type { AlignPolicy, AlignedSeries } from '../domain/types.js'
+import { ServiceError } from '../errors.js'
+import { alignTable, type AlignOptions } from './align.js'
+import type { RawTable } from './table.js'
+
+/**
+ * Aligns `table` for a model trained on `modelVariables`, in the model's column order.
+ * Missing variable → `FileNotExist` (MultiTable) / `ColumnNotFound` (OneTable);
+ * extra variable → `RedundantFile` (MultiTable) / `UnknownVariable` (OneTable).
+ */
+export function alignForModel(
+  table: RawTable,
+  modelVariables: readonly string[],
+  policy: Partial<AlignPolicy> = {},
+  options: AlignOptions = {},
+): AlignedSeries {
+  const have = new Set(table.variables.map((v) => v.variable))
+  const want = new Set(modelVariables)
+  const missing = modelVariables.filter((v) => !have.has(v))
+  const extra = table.variables.map((v) => v.variable).filter((v) => !want.has(v))
+  const multi = table.schema === 'MultiTable'
+  if (missing.length > 0) {
+    const what = multi ? `files ${missing.map((m) => `${m}.csv`).join(', ')}` : `columns ${missing.join(', ')}`
+    throw new ServiceError(
+      multi ? 'FileNotExist' : 'ColumnNotFound',
+      `${table.source}: the model was trained with variables the input lacks: ${what}`,
+    )
+  }
+  if (extra.length > 0) {
+    throw new ServiceError(
+      multi ? 'RedundantFile' : 'UnknownVariable',
+      `${table.source}: variables unknown to the model: ${extra.join(', ')}; use exactly the training variables`,
+    )
+  }
+  const order = modelVariables.map((name) => table.variables.findIndex((v) => v.variable === name))
+  const reordered: RawTable = {
+    ...table,
+    variables: order.map((i) => table.variables[i]).filter((v) => v !== undefined),
+  }
+  return alignTable(reordered, policy, options)
+}
+
+/** MVAD `NotEnoughInput`: fewer rows than one sliding window. */
+export function assertEnoughInput(
+  series: Pick<AlignedSeries, 'timestamps'>,
+  slidingWindow: number,
+  source = 'input',
+): void {
+  const n = series.timestamps.length
+  if (n < slidingWindow) {
+    throw new ServiceError(
+      'NotEnoughInput',
+      `${source}: length of data is ${n}, but the minimum length should be at least the sliding window, which is ${slidingWindow}`,
+    )
+  }
+}
