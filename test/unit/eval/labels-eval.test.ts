@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest'
+import type { AnomalyState } from '../../../src/domain/types.js'
+import { evaluateResults, meanFinite } from '../../../src/eval/evaluate.js'
+import { hitRate } from '../../../src/eval/hit-rate.js'
+import { parseInterpretationCsv, parseLabelsCsv } from '../../../src/eval/labels.js'
+import { ServiceError } from '../../../src/errors.js'
+
+const MIN = 60_000
+const T0 = Date.UTC(2024, 0, 1)
+
+describe('readers', () => {
+  it('labels.csv', () => {
+    const l = parseLabelsCsv('timestamp,label\n2024-01-01T00:00:00Z,0\n2024-01-01T00:01:00Z,1\n')
+    expect(l.timestamps).toEqual([T0, T0 + MIN])
+    expect(Array.from(l.labels)).toEqual([0, 1])
+    expect(() => parseLabelsCsv('timestamp,label\n2024-01-01T00:00:00Z,2\n')).toThrow(/line 2, column 'label'/)
+    expect(() => parseLabelsCsv('time,label\n')).toThrow(ServiceError)
+  })
+  it('interpretation.csv', () => {
+    const s = parseInterpretationCsv('start,end,variables\n2024-01-01T00:00:00Z,2024-01-01T00:02:00Z,x01;x02\n')
+    expect(s).toEqual([{ start: T0, end: T0 + 2 * MIN, variables: ['x01', 'x02'] }])
+  })
+})
+
+describe('hitRate', () => {
+  const segments = [{ start: 10, end: 20, variables: ['a', 'b'] }]
+  const rows = [
+    { timestamp: 10, isAnomaly: true, ranked: ['a', 'c', 'b'] }, // @100%: top2 {a,c} → 1/2; @150%: top3 → 2/2
+    { timestamp: 15, isAnomaly: true, ranked: ['b', 'a', 'c'] }, // 1 and 1
+    { timestamp: 16, isAnomaly: false, ranked: [] }, // not detected: skipped
+    { timestamp: 30, isAnomaly: true, ranked: ['c'] }, // outside segments: skipped
+  ]
+  it('averages over detected rows inside segments', () => {
+    expect(hitRate(rows, segments, 100)).toBeCloseTo(0.75, 12)
+    expect(hitRate(rows, segments, 150)).toBe(1)
+    expect(hitRate([], segments, 100)).toBeNaN()
+  })
+})
+
+describe('evaluateResults', () => {
+  const state = (t: number, score: number, isAnomaly: boolean, vars: string[] = []): AnomalyState => ({
+    timestamp: t,
+    value: {
+      isAnomaly,
+      score,
+      severity: 0,
+      interpretation: vars.map((v, i) => ({
+        variable: v,
+        contributionScore: 1 - i / 10,
+        correlationChanges: { changedVariables: [] },
+      })),
+    },
+    errors: [],
+  })
+  it('joins by timestamp; unscored rows count as missed', () => {
+    const results: AnomalyState[] = [
+      { timestamp: 0, errors: [{ code: 'InsufficientHistoricalData', message: 'historical data is not enough.' }] },
+      state(1, 0.9, true, ['b', 'a']),
+      state(2, 0.2, false),
+      state(3, 0.8, false),
+    ]
+    const labels = { timestamps: [0, 1, 2, 3], labels: Uint8Array.from([1, 1, 0, 1]) }
+    const r = evaluateResults(results, labels, [{ start: 1, end: 3, variables: ['a'] }])
+    expect(r).toMatchObject({ rows: 4, unscored: 1, positives: 3, detected: 1, precision: 1 })
+    expect(r.recall).toBeCloseTo(1 / 3, 12)
+    expect(r.f1).toBeCloseTo(0.5, 12)
+    // label segments rows 0–1 (hit at 1 → both count) and row 3 (missed): tp2 fn1 → F1 0.8
+    expect(r.paF1).toBeCloseTo(0.8, 12)
+    expect(r.hit100).toBe(0) // top1 = b, cause a
+    expect(r.hit150).toBe(1) // top ⌈1.5⌉=2 = {b,a} ∋ a
+  })
+  it('meanFinite skips NaN', () => {
+    expect(meanFinite([1, NaN, 3])).toBe(2)
+    expect(meanFinite([NaN])).toBeNaN()
+  })
+})
