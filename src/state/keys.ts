@@ -1,0 +1,38 @@
+/**
+ * Every Redis key name, in one place. Keys of one entity share the `{entity:<id>}` hash tag and keys of one model
+ * share `{model:<id>}`, so multi-key Lua scripts touch a single Redis Cluster slot.
+ */
+export interface KeySpace {
+  /** List of window rows (binary, oldest first). */
+  windowRows(entity: string): string
+  /** Hash: coveredOffset, lastTimestamp, modelKey. */
+  windowMeta(entity: string): string
+  /** List of serialized events persisted with the window but not yet acknowledged by Kafka. */
+  windowPendingEvents(entity: string): string
+  /** String: JSON binding {modelId, version}. */
+  binding(entity: string): string
+  /** Pub/sub channel announcing binding changes (message = entity). */
+  bindingChanges(): string
+  /** String: JSON model state of one version. */
+  modelState(modelId: string, version: number): string
+  /** Hash: version → JSON metadata {status, createdTime, ...}. */
+  modelVersions(modelId: string): string
+  /** Set of model ids. */
+  modelIndex(): string
+}
+
+export function keySpace(prefix: string): KeySpace {
+  const p = prefix === '' ? '' : `${prefix}:`
+  const entityTag = (entity: string): string => `{entity:${entity}}`
+  const modelTag = (modelId: string): string => `{model:${modelId}}`
+  return {
+    windowRows: (entity) => `${p}window:${entityTag(entity)}:rows`,
+    windowMeta: (entity) => `${p}window:${entityTag(entity)}:meta`,
+    windowPendingEvents: (entity) => `${p}window:${entityTag(entity)}:pending`,
+    binding: (entity) => `${p}binding:${entityTag(entity)}`,
+    bindingChanges: () => `${p}bindings:changed`,
+    modelState: (modelId, version) => `${p}model:${modelTag(modelId)}:v${version}`,
+    modelVersions: (modelId) => `${p}model:${modelTag(modelId)}:versions`,
+    modelIndex: () => `${p}models`,
+  }
+}

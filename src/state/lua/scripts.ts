@@ -1,0 +1,46 @@
+/**
+ * Lua scripts run by the Redis adapters. Kept as string constants (not .lua files) so the compiled service needs no
+ * asset copying; each starts with its KEYS / ARGV / returns header.
+ */
+
+export const APPEND_WINDOW_LUA = `
+-- Appends frames to an entity's window atomically, guarded by the covered offset the caller last saw.
+-- KEYS[1] rows list   KEYS[2] meta hash   KEYS[3] pending-events list
+-- ARGV[1] capacity (rows kept)     ARGV[2] expected coveredOffset ("-1" for none)
+-- ARGV[3] new coveredOffset        ARGV[4] modelKey     ARGV[5] "1" = replace existing rows
+-- ARGV[6] idle TTL in seconds (0 = none)   ARGV[7] n = number of rows   ARGV[8 .. 7+n] rows   ARGV[8+n ..] events
+-- Returns {1} on success, {0, currentCoveredOffset} when the expected offset does not match (another writer won).
+local current = redis.call('HGET', KEYS[2], 'coveredOffset')
+if current == false then current = '-1' end
+if current ~= ARGV[2] then return {0, current} end
+if ARGV[5] == '1' then redis.call('DEL', KEYS[1]) end
+local n = tonumber(ARGV[7])
+for i = 1, n, 1000 do
+  redis.call('RPUSH', KEYS[1], unpack(ARGV, 7 + i, 7 + math.min(i + 999, n)))
+end
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[1]), -1)
+redis.call('HSET', KEYS[2], 'coveredOffset', ARGV[3], 'modelKey', ARGV[4])
+redis.call('DEL', KEYS[3])
+if #ARGV > 7 + n then
+  redis.call('RPUSH', KEYS[3], unpack(ARGV, 8 + n))
+end
+local ttl = tonumber(ARGV[6])
+if ttl > 0 then
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('EXPIRE', KEYS[2], ttl)
+  redis.call('EXPIRE', KEYS[3], ttl)
+end
+return {1}
+`
+
+export const CLEAR_PENDING_EVENTS_LUA = `
+-- Deletes an entity's pending events once the sink acknowledged them, unless another writer appended since.
+-- KEYS[1] meta hash   KEYS[2] pending-events list
+-- ARGV[1] the coveredOffset written together with the acknowledged events
+-- Returns 1 when deleted, 0 when the window moved on (its pending events belong to the newer writer).
+if redis.call('HGET', KEYS[1], 'coveredOffset') == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+  return 1
+end
+return 0
+`
