@@ -17,6 +17,8 @@ export interface KeySpace {
   modelState(modelId: string, version: number): string
   /** Hash: version → JSON metadata {status, createdTime, ...}. */
   modelVersions(modelId: string): string
+  /** Counter of a model's versions. */
+  modelVersionSeq(modelId: string): string
   /** Set of model ids. */
   modelIndex(): string
 }
@@ -33,6 +35,7 @@ export function keySpace(prefix: string): KeySpace {
     bindingChanges: () => `${p}bindings:changed`,
     modelState: (modelId, version) => `${p}model:${modelTag(modelId)}:v${version}`,
     modelVersions: (modelId) => `${p}model:${modelTag(modelId)}:versions`,
+    modelVersionSeq: (modelId) => `${p}model:${modelTag(modelId)}:seq`,
     modelIndex: () => `${p}models`,
   }
 }

@@ -44,3 +44,17 @@ if redis.call('HGET', KEYS[1], 'coveredOffset') == ARGV[1] then
 end
 return 0
 `
+
+export const REGISTER_MODEL_VERSION_LUA = `
+-- Registers a model version: takes the next version number and stores its info and state together.
+-- KEYS[1] version counter   KEYS[2] versions hash (version -> info JSON)
+-- ARGV[1] state key prefix (state key = prefix .. version; same hash tag, so the same cluster slot)
+-- ARGV[2] info JSON starting with {"version":0 (the placeholder is replaced; no cjson round trip, which would turn
+--         empty arrays into objects)   ARGV[3] state JSON
+-- Returns the new version number.
+local version = redis.call('INCR', KEYS[1])
+local info = string.gsub(ARGV[2], '^{"version":0', '{"version":' .. version, 1)
+redis.call('HSET', KEYS[2], tostring(version), info)
+redis.call('SET', ARGV[1] .. version, ARGV[3])
+return version
+`

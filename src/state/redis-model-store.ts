@@ -1,0 +1,110 @@
+/**
+ * ModelStore on Redis. Per model (one hash tag): a version counter, a hash version → info JSON, one string per
+ * version state. Registration is one Lua script so a version is never visible without its state.
+ */
+import type { Redis } from 'ioredis'
+import type { KeySpace } from './keys.js'
+import { REGISTER_MODEL_VERSION_LUA } from './lua/scripts.js'
+import type { ModelStore, ModelVersionInfo } from './model-store.js'
+
+type RegisterCommand = (
+  seqKey: string,
+  versionsKey: string,
+  statePrefix: string,
+  info: string,
+  state: string,
+) => Promise<number>
+
+export class RedisModelStore implements ModelStore {
+  readonly #redis: Redis
+  readonly #keys: KeySpace
+  readonly #now: () => Date
+
+  constructor(redis: Redis, keys: KeySpace, now: () => Date = () => new Date()) {
+    this.#redis = redis
+    this.#keys = keys
+    this.#now = now
+    if (!('mvadRegisterModelVersion' in redis)) {
+      redis.defineCommand('mvadRegisterModelVersion', { numberOfKeys: 2, lua: REGISTER_MODEL_VERSION_LUA })
+    }
+  }
+
+  async registerReady(
+    modelId: string,
+    stateJson: string,
+    meta: { displayName?: string; variables: string[]; slidingWindow: number },
+  ): Promise<ModelVersionInfo> {
+    const time = this.#now().toISOString()
+    const info: ModelVersionInfo = {
+      version: 0, // first key: the Lua script replaces this placeholder with the new version number
+      modelId,
+      status: 'READY',
+      createdTime: time,
+      lastUpdatedTime: time,
+      displayName: meta.displayName ?? '',
+      variables: [...meta.variables],
+      slidingWindow: meta.slidingWindow,
+      errors: [],
+    }
+    const register = (this.#redis as unknown as { mvadRegisterModelVersion: RegisterCommand }).mvadRegisterModelVersion
+    // The state key of version v is `${statePrefix}${v}`; keySpace.modelState(id, v) builds the same name.
+    const statePrefix = this.#keys.modelState(modelId, 0).replace(/0$/, '')
+    const version = await register.call(
+      this.#redis,
+      this.#keys.modelVersionSeq(modelId),
+      this.#keys.modelVersions(modelId),
+      statePrefix,
+      JSON.stringify(info),
+      stateJson,
+    )
+    await this.#redis.sadd(this.#keys.modelIndex(), modelId)
+    return { ...info, version }
+  }
+
+  async getInfo(modelId: string, version?: number): Promise<ModelVersionInfo | undefined> {
+    const v = version ?? Number((await this.#redis.get(this.#keys.modelVersionSeq(modelId))) ?? 0)
+    if (v <= 0) return undefined
+    const raw = await this.#redis.hget(this.#keys.modelVersions(modelId), String(v))
+    return raw === null ? undefined : parseInfo(raw)
+  }
+
+  async getReadyState(
+    modelId: string,
+    version?: number,
+  ): Promise<{ info: ModelVersionInfo; stateJson: string } | undefined> {
+    const candidates =
+      version === undefined
+        ? (await this.listVersions(modelId)).filter((i) => i.status === 'READY').sort((a, b) => b.version - a.version)
+        : [await this.getInfo(modelId, version)].filter((i): i is ModelVersionInfo => i?.status === 'READY')
+    const info = candidates[0]
+    if (info === undefined) return undefined
+    const stateJson = await this.#redis.get(this.#keys.modelState(modelId, info.version))
+    return stateJson === null ? undefined : { info, stateJson }
+  }
+
+  async listVersions(modelId: string): Promise<ModelVersionInfo[]> {
+    const all = await this.#redis.hgetall(this.#keys.modelVersions(modelId))
+    return Object.values(all)
+      .map(parseInfo)
+      .sort((a, b) => a.version - b.version)
+  }
+
+  async listModelIds(): Promise<string[]> {
+    return (await this.#redis.smembers(this.#keys.modelIndex())).sort()
+  }
+
+  async deleteModel(modelId: string): Promise<boolean> {
+    const versions = await this.listVersions(modelId)
+    const removed = await this.#redis.srem(this.#keys.modelIndex(), modelId)
+    await this.#redis.del(
+      this.#keys.modelVersionSeq(modelId),
+      this.#keys.modelVersions(modelId),
+      ...versions.map((v) => this.#keys.modelState(modelId, v.version)),
+    )
+    return removed === 1 || versions.length > 0
+  }
+}
+
+function parseInfo(raw: string): ModelVersionInfo {
+  return JSON.parse(raw) as ModelVersionInfo
+}
