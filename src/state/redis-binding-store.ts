@@ -1,0 +1,43 @@
+/** BindingStore on Redis: one JSON string per entity; changes published on a channel (subscriber connection). */
+import type { Redis } from 'ioredis'
+import type { KeySpace } from './keys.js'
+import { parseBinding, type BindingListener, type BindingStore, type ModelBinding } from './binding-store.js'
+
+export class RedisBindingStore implements BindingStore {
+  readonly #redis: Redis
+  readonly #keys: KeySpace
+
+  constructor(redis: Redis, keys: KeySpace) {
+    this.#redis = redis
+    this.#keys = keys
+  }
+
+  async set(entity: string, binding: ModelBinding): Promise<void> {
+    await this.#redis.set(this.#keys.binding(entity), JSON.stringify(binding))
+    await this.#redis.publish(this.#keys.bindingChanges(), entity)
+  }
+
+  async get(entity: string): Promise<ModelBinding | undefined> {
+    const raw = await this.#redis.get(this.#keys.binding(entity))
+    return raw === null ? undefined : parseBinding(raw)
+  }
+
+  async delete(entity: string): Promise<void> {
+    await this.#redis.del(this.#keys.binding(entity))
+    await this.#redis.publish(this.#keys.bindingChanges(), entity)
+  }
+
+  async subscribe(listener: BindingListener): Promise<() => Promise<void>> {
+    // A connection in subscriber mode can run no other command: use a dedicated duplicate.
+    const subscriber = this.#redis.duplicate()
+    const channel = this.#keys.bindingChanges()
+    subscriber.on('message', (from: string, entity: string) => {
+      if (from === channel) listener(entity)
+    })
+    await subscriber.subscribe(channel)
+    return async () => {
+      await subscriber.unsubscribe(channel)
+      await subscriber.quit()
+    }
+  }
+}
