@@ -121,6 +121,26 @@ export class FrameAssembler {
     return undefined
   }
 
+  /**
+   * Removes and returns every reading held in pending frames (e.g. to re-feed them to the assembler of a new model
+   * after a binding change). Each keeps its frame's smallest offset, so commits stay conservative.
+   */
+  takePending(variables: readonly string[]): PendingReading[] {
+    const readings: PendingReading[] = []
+    for (const timestamp of this.#order) {
+      const frame = this.#pending.get(timestamp) as PendingFrame
+      frame.values.forEach((value, column) => {
+        const variable = variables[column]
+        if (!Number.isNaN(value) && variable !== undefined) {
+          readings.push({ variable, timestamp, value, offset: frame.minOffset })
+        }
+      })
+    }
+    this.#pending.clear()
+    this.#order = []
+    return readings
+  }
+
   /** Emits every frame that is ready, in timestamp order. */
   drain(): CompletedFrame[] {
     const out: CompletedFrame[] = []

@@ -1,0 +1,324 @@
+/**
+ * The partition worker: scores every completed frame of the entities on one Kafka partition.
+ *
+ * ORDER OF WORK for each batch of messages (the commit order; tested in test/unit/stream/partition-worker.test.ts):
+ *   1. decode; bad records (malformed, wrong shape, unknown entity/variable, non-finite, out-of-bounds, late)
+ *      become dead letters with a reason — the partition keeps flowing;
+ *   2. per entity: skip readings already covered by the stored window (replay after a crash/rebalance), gather the
+ *      rest into frames, fill, append to the window and score detect-last for each completed frame;
+ *   3. PERSIST the window state: new rows + the Kafka offset they cover + the events computed from them, in one
+ *      atomic append guarded by the offset we last saw (another owner's write makes us reload and redo the entity);
+ *   4. PRODUCE the events and dead letters and wait for the acknowledgement;
+ *   5. clear the persisted pending events (they are acknowledged);
+ *   6. return the offset to COMMIT: the oldest reading still waiting in an incomplete frame, else the batch end.
+ * A crash after 3 and before 4 is recovered on the next load of the entity: its persisted pending events are
+ * produced again with the same deterministic eventIds. Readings are never counted twice in a window: a reading
+ * whose offset is covered and whose timestamp is not after the window's last frame is a replay and is skipped.
+ */
+import type { EpochMs } from '../domain/types.js'
+import { ServiceError } from '../errors.js'
+import type { WindowStore } from '../state/window-store.js'
+import { toAnomalyEvent, type AnomalyEvent } from './anomaly-event.js'
+import { FrameAssembler, fillMissing, type PendingReading } from './frame-assembler.js'
+import type { LoadedModel, ModelResolver } from './model-runtime.js'
+import type { DecodeFailureReason, DecodeResult } from './reading-codec.js'
+
+export interface InputMessage {
+  key: Buffer | null
+  value: Buffer | null
+  offset: bigint
+  /** Broker/producer timestamp (epoch ms), for end-to-end latency. */
+  kafkaTimestamp: EpochMs
+}
+
+export type DeadLetterReason =
+  DecodeFailureReason | 'unknown_entity' | 'unknown_variable' | 'late_after_emit' | 'late_beyond_lateness'
+
+export interface DeadLetter {
+  message: InputMessage
+  reason: DeadLetterReason
+  detail: string
+}
+
+export interface OutgoingEvent {
+  entity: string
+  event: AnomalyEvent
+  /** To the events topic (anomalies) or only the scores topic. */
+  isAnomaly: boolean
+}
+
+/** Where acknowledged output goes. The Kafka implementation waits for acks=all. */
+export interface WorkerSink {
+  publish(events: readonly OutgoingEvent[], deadLetters: readonly DeadLetter[]): Promise<void>
+}
+
+export interface WorkerObserver {
+  readings(outcome: 'accepted' | 'replayed' | 'dead_lettered', count: number): void
+  frameScored(model: LoadedModel, event: AnomalyEvent, scoringSeconds: number, ingestTimestamp: EpochMs): void
+  windowStoreSeconds(operation: 'load' | 'append' | 'clear', seconds: number): void
+}
+
+export interface PartitionWorkerOptions {
+  allowedLatenessMs: number
+  topContributorCount: number
+  /** Publish every score (scores topic) and not only anomalies. */
+  publishScores: boolean
+  decode: (message: InputMessage) => Promise<DecodeResult>
+}
+
+interface EntityState {
+  model: LoadedModel
+  assembler: FrameAssembler
+  timestamps: EpochMs[]
+  rows: Float64Array[]
+  coveredOffset: bigint
+  /** False until the stored window is known to exist (first append replaces). */
+  persisted: boolean
+  /** Events a previous writer persisted but never saw acknowledged: produced again with the next batch. */
+  unacknowledged: string[]
+}
+
+export class PartitionWorker {
+  readonly #windows: WindowStore
+  readonly #models: ModelResolver
+  readonly #sink: WorkerSink
+  readonly #options: PartitionWorkerOptions
+  readonly #observer: WorkerObserver | undefined
+  readonly #entities = new Map<string, EntityState>()
+
+  constructor(deps: {
+    windows: WindowStore
+    models: ModelResolver
+    sink: WorkerSink
+    options: PartitionWorkerOptions
+    observer?: WorkerObserver
+  }) {
+    this.#windows = deps.windows
+    this.#models = deps.models
+    this.#sink = deps.sink
+    this.#options = deps.options
+    this.#observer = deps.observer
+  }
+
+  /** Drops in-memory state of an entity (binding changed): the next batch reloads model and window. */
+  forget(entity: string): void {
+    this.#entities.delete(entity)
+  }
+
+  get entityCount(): number {
+    return this.#entities.size
+  }
+
+  /** Processes one batch (all from this worker's partition, in offset order); returns the offset to commit. */
+  async processBatch(messages: readonly InputMessage[]): Promise<bigint | undefined> {
+    if (messages.length === 0) return undefined
+    const deadLetters: DeadLetter[] = []
+    const byEntity = new Map<string, { message: InputMessage; readings: PendingReading[] }[]>()
+    for (const message of messages) {
+      const entity = message.key?.toString('utf8') ?? ''
+      if (entity === '') {
+        deadLetters.push({ message, reason: 'missing_key', detail: 'message key (the entity) is empty' })
+        continue
+      }
+      const decoded = await this.#options.decode(message)
+      if (!decoded.ok) {
+        deadLetters.push({ message, reason: decoded.reason, detail: decoded.detail })
+        continue
+      }
+      const readings = decoded.readings.map((r) => ({ ...r, offset: message.offset }))
+      const list = byEntity.get(entity) ?? []
+      list.push({ message, readings })
+      byEntity.set(entity, list)
+    }
+
+    const events: OutgoingEvent[] = []
+    const acknowledged: { entity: string; coveredOffset: bigint }[] = []
+    for (const [entity, items] of byEntity) {
+      const outcome = await this.#processEntity(entity, items, deadLetters)
+      if (outcome !== undefined) {
+        events.push(...outcome.events)
+        acknowledged.push({ entity, coveredOffset: outcome.coveredOffset })
+      }
+    }
+
+    await this.#sink.publish(events, deadLetters)
+    this.#observer?.readings('dead_lettered', deadLetters.length)
+    if (acknowledged.length > 0) {
+      const started = performance.now()
+      await this.#windows.clearPendingEvents(acknowledged)
+      this.#observer?.windowStoreSeconds('clear', (performance.now() - started) / 1000)
+    }
+    return this.commitOffset(messages)
+  }
+
+  /** The oldest offset still needed (a reading waiting in an incomplete frame), else the batch end. */
+  commitOffset(messages: readonly InputMessage[]): bigint {
+    let commit = (messages[messages.length - 1] as InputMessage).offset + 1n
+    for (const state of this.#entities.values()) {
+      const pending = state.assembler.oldestPendingOffset()
+      if (pending !== undefined && pending < commit) commit = pending
+    }
+    return commit
+  }
+
+  async #processEntity(
+    entity: string,
+    items: { message: InputMessage; readings: PendingReading[] }[],
+    deadLetters: DeadLetter[],
+  ): Promise<{ events: OutgoingEvent[]; coveredOffset: bigint } | undefined> {
+    // One retry after a lost race: another owner appended, so reload the stored window and redo this entity.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const state = await this.#entityState(entity)
+      if (state === undefined) {
+        for (const { message } of items) {
+          deadLetters.push({
+            message,
+            reason: 'unknown_entity',
+            detail: `entity "${entity}" is bound to no READY model`,
+          })
+        }
+        return undefined
+      }
+      const replayEvents = state.unacknowledged.map((json) => {
+        const event = JSON.parse(json) as AnomalyEvent
+        return { entity, event, isAnomaly: event.isAnomaly }
+      })
+      const result = this.#assembleAndScore(entity, state, items, deadLetters)
+      const started = performance.now()
+      const appended = await this.#windows.append(entity, state.model.slidingWindow, {
+        modelKey: state.model.layoutKey,
+        expectedCoveredOffset: state.coveredOffset,
+        replace: !state.persisted,
+        timestamps: state.persisted ? result.newTimestamps : state.timestamps,
+        rows: state.persisted ? result.newRows : state.rows,
+        coveredOffset: result.coveredOffset,
+        pendingEvents: [...replayEvents, ...result.events].map((e) => JSON.stringify(e.event)),
+      })
+      this.#observer?.windowStoreSeconds('append', (performance.now() - started) / 1000)
+      if (appended.ok) {
+        state.coveredOffset = result.coveredOffset
+        state.persisted = true
+        state.unacknowledged = []
+        return { events: [...replayEvents, ...result.events], coveredOffset: result.coveredOffset }
+      }
+      this.#entities.delete(entity)
+      // Dead letters recorded in the failed attempt would be recorded again: drop this entity's ones.
+      for (let i = deadLetters.length - 1; i >= 0; i--) {
+        if (items.some((item) => item.message === deadLetters[i]?.message)) deadLetters.splice(i, 1)
+      }
+    }
+    throw new ServiceError('RedisError', `window of entity "${entity}" keeps changing under us (two owners?)`, {
+      retriable: true,
+    })
+  }
+
+  #assembleAndScore(
+    entity: string,
+    state: EntityState,
+    items: { message: InputMessage; readings: PendingReading[] }[],
+    deadLetters: DeadLetter[],
+  ): { newTimestamps: EpochMs[]; newRows: Float64Array[]; events: OutgoingEvent[]; coveredOffset: bigint } {
+    const { model, assembler } = state
+    const lastTimestamp = state.timestamps[state.timestamps.length - 1] ?? -Infinity
+    let accepted = 0
+    let replayed = 0
+    const ingestTimes = new Map<EpochMs, EpochMs>()
+    for (const { message, readings } of items) {
+      for (const reading of readings) {
+        if (reading.offset <= state.coveredOffset && reading.timestamp <= lastTimestamp) {
+          replayed++
+          continue
+        }
+        if (!assembler.hasVariable(reading.variable)) {
+          deadLetters.push({
+            message,
+            reason: 'unknown_variable',
+            detail: `variable "${reading.variable}" is not in model ${model.modelId}@${model.version}`,
+          })
+          continue
+        }
+        const late = assembler.add(reading)
+        if (late !== undefined) {
+          deadLetters.push({
+            message,
+            reason: late.reason,
+            detail: `reading of "${reading.variable}" at ${new Date(reading.timestamp).toISOString()} arrived after its frame was scored or beyond the allowed lateness`,
+          })
+          continue
+        }
+        accepted++
+        if (!ingestTimes.has(reading.timestamp)) ingestTimes.set(reading.timestamp, message.kafkaTimestamp)
+      }
+    }
+    this.#observer?.readings('accepted', accepted)
+    this.#observer?.readings('replayed', replayed)
+
+    const newTimestamps: EpochMs[] = []
+    const newRows: Float64Array[] = []
+    const events: OutgoingEvent[] = []
+    let coveredOffset = state.coveredOffset
+    for (const frame of assembler.drain()) {
+      const previous = state.rows[state.rows.length - 1]
+      const row =
+        frame.missing > 0 ? fillMissing(frame.values, previous, model.fillNAMethod, model.paddingValue) : frame.values
+      state.timestamps.push(frame.timestamp)
+      state.rows.push(row)
+      if (state.rows.length > model.slidingWindow) {
+        state.rows.shift()
+        state.timestamps.shift()
+      }
+      newTimestamps.push(frame.timestamp)
+      newRows.push(row)
+      if (frame.maxOffset > coveredOffset) coveredOffset = frame.maxOffset
+      if (state.rows.length < model.slidingWindow) continue // not enough history yet (no warm start possible)
+      const started = performance.now()
+      const value = model.scoreLast(state.rows, this.#options.topContributorCount)
+      const scoringSeconds = (performance.now() - started) / 1000
+      const event = toAnomalyEvent(entity, model, frame.timestamp, value)
+      this.#observer?.frameScored(model, event, scoringSeconds, ingestTimes.get(frame.timestamp) ?? Date.now())
+      if (value.isAnomaly || this.#options.publishScores) events.push({ entity, event, isAnomaly: value.isAnomaly })
+    }
+    return { newTimestamps, newRows, events, coveredOffset }
+  }
+
+  async #entityState(entity: string): Promise<EntityState | undefined> {
+    const known = this.#entities.get(entity)
+    if (known !== undefined) return known
+    const model = await this.#models.resolve(entity)
+    if (model === undefined) return undefined
+    const started = performance.now()
+    const stored = await this.#windows.load(entity)
+    this.#observer?.windowStoreSeconds('load', (performance.now() - started) / 1000)
+    let state: EntityState
+    if (stored !== undefined && stored.modelKey === model.layoutKey) {
+      state = {
+        model,
+        assembler: new FrameAssembler(model.variables, this.#options.allowedLatenessMs, lastOf(stored.timestamps)),
+        timestamps: stored.timestamps.slice(-model.slidingWindow),
+        rows: stored.rows.slice(-model.slidingWindow),
+        coveredOffset: stored.coveredOffset,
+        persisted: true,
+        unacknowledged: stored.pendingEvents,
+      }
+    } else {
+      // New window (or a model with other variables): warm start from the model's training tail, so the first
+      // streamed frame already has a full window. The tail rows carry no timestamps of their own.
+      const tail = model.trainingTail.slice(-(model.slidingWindow - 1)).map((row) => Float64Array.from(row))
+      state = {
+        model,
+        assembler: new FrameAssembler(model.variables, this.#options.allowedLatenessMs),
+        timestamps: tail.map(() => Number.NEGATIVE_INFINITY),
+        rows: tail,
+        coveredOffset: stored?.coveredOffset ?? -1n,
+        persisted: false,
+        unacknowledged: [],
+      }
+    }
+    this.#entities.set(entity, state)
+    return state
+  }
+}
+
+function lastOf(timestamps: readonly EpochMs[]): EpochMs {
+  return timestamps[timestamps.length - 1] ?? Number.NEGATIVE_INFINITY
+}

@@ -1,0 +1,203 @@
+import { describe, expect, it } from 'vitest'
+import type { AnomalyValue } from '../../../src/domain/types.js'
+import { MemoryBindingStore } from '../../../src/state/binding-store.js'
+import { MemoryModelStore } from '../../../src/state/model-store.js'
+import { MemoryWindowStore, type WindowStore } from '../../../src/state/window-store.js'
+import { ModelResolver, layoutKeyOf, type LoadedModel } from '../../../src/stream/model-runtime.js'
+import {
+  PartitionWorker,
+  type DeadLetter,
+  type InputMessage,
+  type OutgoingEvent,
+  type WorkerSink,
+} from '../../../src/stream/partition-worker.js'
+import { decodeJsonReading } from '../../../src/stream/reading-codec.js'
+
+const VARIABLES = ['a', 'b']
+const WINDOW = 4
+const T0 = Date.UTC(2024, 0, 1)
+const MINUTE = 60_000
+
+/** A tiny deterministic window scorer standing in for the detection core: |last a − mean a| of the window. */
+function testModel(stateJson: string, identity: { modelId: string; version: number }): LoadedModel {
+  const { threshold } = JSON.parse(stateJson) as { threshold: number }
+  return {
+    ...identity,
+    variables: VARIABLES,
+    slidingWindow: WINDOW,
+    fillNAMethod: 'Previous',
+    paddingValue: 0,
+    trainingTail: [0, 0, 0, 0].map(() => Float64Array.from([0, 0])),
+    layoutKey: layoutKeyOf(VARIABLES),
+    scoreLast(window): AnomalyValue {
+      const column = window.map((row) => row[0] as number)
+      const mean = column.reduce((s, v) => s + v, 0) / column.length
+      const score = Math.abs((column[column.length - 1] as number) - mean)
+      const isAnomaly = score > threshold
+      return { isAnomaly, score, severity: isAnomaly ? 1 - threshold / score : 0, interpretation: [] }
+    },
+  }
+}
+
+class RecordingSink implements WorkerSink {
+  published: OutgoingEvent[] = []
+  deadLetters: DeadLetter[] = []
+  failNext = false
+  constructor(private readonly log: string[]) {}
+  publish(events: readonly OutgoingEvent[], deadLetters: readonly DeadLetter[]): Promise<void> {
+    if (this.failNext) {
+      this.failNext = false
+      return Promise.reject(new Error('broker down'))
+    }
+    this.log.push(`publish:${events.length}`)
+    this.published.push(...events)
+    this.deadLetters.push(...deadLetters)
+    return Promise.resolve()
+  }
+}
+
+function loggingStore(inner: WindowStore, log: string[]): WindowStore {
+  return {
+    load: (entity) => inner.load(entity),
+    append: async (entity, capacity, change) => {
+      const result = await inner.append(entity, capacity, change)
+      log.push(`append:${change.rows.length}`)
+      return result
+    },
+    clearPendingEvents: async (acks) => {
+      await inner.clearPendingEvents(acks)
+      log.push('clear')
+    },
+    delete: (entity) => inner.delete(entity),
+  }
+}
+
+async function setup(windows: WindowStore = new MemoryWindowStore(), log: string[] = []) {
+  const bindings = new MemoryBindingStore()
+  const models = new MemoryModelStore()
+  await models.registerReady('m', JSON.stringify({ threshold: 5 }), { variables: VARIABLES, slidingWindow: WINDOW })
+  await bindings.set('dev-1', { modelId: 'm' })
+  const sink = new RecordingSink(log)
+  const makeWorker = (): PartitionWorker =>
+    new PartitionWorker({
+      windows: loggingStore(windows, log),
+      models: new ModelResolver(bindings, models, testModel),
+      sink,
+      options: {
+        allowedLatenessMs: 0,
+        topContributorCount: 10,
+        publishScores: true,
+        decode: (message) => Promise.resolve(decodeJsonReading(message.value ?? Buffer.alloc(0))),
+      },
+    })
+  return { windows, sink, log, makeWorker, bindings, models }
+}
+
+let offset = 0n
+function msg(entity: string | null, body: unknown): InputMessage {
+  return {
+    key: entity === null ? null : Buffer.from(entity),
+    value: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+    offset: offset++,
+    kafkaTimestamp: Date.now(),
+  }
+}
+const frame = (i: number, a: number, b = 0) => msg('dev-1', { timestamp: T0 + i * MINUTE, values: { a, b } })
+
+describe('PartitionWorker', () => {
+  it('persists the window, then publishes, then clears pending events, and commits after the batch', async () => {
+    const { makeWorker, log, sink } = await setup()
+    const worker = makeWorker()
+    const batch = [frame(0, 0), frame(1, 0), frame(2, 40)]
+    const commit = await worker.processBatch(batch)
+    expect(log).toEqual(['append:4', 'publish:3', 'clear'])
+    expect(commit).toBe((batch[2] as InputMessage).offset + 1n)
+    expect(sink.published.map((e) => e.event.isAnomaly)).toEqual([false, false, true])
+    // Warm start: the first frame is scored with W−1 training-tail rows before it.
+    expect(sink.published[0]?.event.timestamp).toBe('2024-01-01T00:00:00Z')
+  })
+
+  it('scores exactly what the window holds: same result as scoring the rows directly', async () => {
+    const { makeWorker, sink } = await setup()
+    await makeWorker().processBatch([frame(0, 1), frame(1, 2), frame(2, 30), frame(3, 4), frame(4, 5)])
+    const model = testModel(JSON.stringify({ threshold: 5 }), { modelId: 'm', version: 1 })
+    const rows = [0, 0, 0, 1, 2, 30, 4, 5].map((a) => Float64Array.from([a, 0]))
+    const expected = [3, 4, 5, 6, 7].map((end) => model.scoreLast(rows.slice(end - WINDOW + 1, end + 1), 10).score)
+    expect(sink.published.map((e) => e.event.score)).toEqual(expected)
+  })
+
+  it('after a crash between persist and publish, re-publishes the same events and counts no reading twice', async () => {
+    const windows = new MemoryWindowStore()
+    const { makeWorker, sink } = await setup(windows)
+    const batch = [frame(0, 0), frame(1, 50)]
+    sink.failNext = true
+    await expect(makeWorker().processBatch(batch)).rejects.toThrow('broker down')
+    expect(sink.published).toEqual([])
+    // Restart: a new worker (no memory) gets the uncommitted batch again.
+    const commit = await makeWorker().processBatch(batch)
+    expect(commit).toBe((batch[1] as InputMessage).offset + 1n)
+    expect(sink.published.map((e) => e.event.timestamp)).toEqual(['2024-01-01T00:00:00Z', '2024-01-01T00:01:00Z'])
+    const stored = await windows.load('dev-1')
+    expect(stored?.rows).toHaveLength(WINDOW)
+    expect(stored?.timestamps.filter((t) => Number.isFinite(t))).toEqual([T0, T0 + MINUTE])
+    expect(stored?.pendingEvents).toEqual([])
+    // And the ids are the ones a clean run produces.
+    const clean = await setup()
+    await clean.makeWorker().processBatch([frame(0, 0), frame(1, 50)])
+    expect(clean.sink.published.map((e) => e.event.eventId)).toEqual(sink.published.map((e) => e.event.eventId))
+  })
+
+  it('dead-letters bad records with a reason and keeps going', async () => {
+    const { makeWorker, sink } = await setup()
+    const worker = makeWorker()
+    await worker.processBatch([
+      msg(null, { timestamp: T0, values: { a: 1, b: 1 } }),
+      msg('dev-1', '{not json'),
+      msg('dev-1', { timestamp: 'yesterday', values: { a: 1 } }),
+      msg('dev-1', { timestamp: T0, variable: 'a', value: 'x' }),
+      msg('dev-1', { timestamp: T0, variable: 'zzz', value: 1 }),
+      msg('dev-9', { timestamp: T0, variable: 'a', value: 1 }),
+      msg('dev-1', { timestamp: '1969-01-01T00:00:00Z', variable: 'a', value: 1 }),
+      frame(0, 1),
+      frame(1, 1),
+      msg('dev-1', { timestamp: T0, variable: 'a', value: 9 }),
+    ])
+    // Decode failures come first, then each entity's own (unknown variable, lateness, unbound entity).
+    expect(sink.deadLetters.map((d) => d.reason)).toEqual([
+      'missing_key',
+      'malformed_json',
+      'bad_timestamp',
+      'wrong_shape',
+      'timestamp_out_of_bounds',
+      'unknown_variable',
+      'late_beyond_lateness',
+      'unknown_entity',
+    ])
+    for (const letter of sink.deadLetters) expect(letter.detail.length).toBeGreaterThan(10)
+    // A reading for a frame already scored in an earlier batch is late too.
+    await worker.processBatch([msg('dev-1', { timestamp: T0, variable: 'b', value: 9 })])
+    expect(sink.deadLetters.at(-1)?.reason).toBe('late_after_emit')
+    expect(sink.published).toHaveLength(2)
+  })
+
+  it('commits only up to the oldest reading waiting in an incomplete frame', async () => {
+    const { makeWorker } = await setup()
+    const worker = makeWorker()
+    const first = msg('dev-1', { timestamp: T0, variable: 'a', value: 1 })
+    const second = msg('dev-1', { timestamp: T0, variable: 'c', value: 1 })
+    expect(await worker.processBatch([first, second])).toBe(first.offset)
+    const third = msg('dev-1', { timestamp: T0, variable: 'b', value: 1 })
+    expect(await worker.processBatch([third])).toBe(third.offset + 1n)
+  })
+
+  it('picks up a new model version after the binding changes', async () => {
+    const { makeWorker, sink, bindings, models } = await setup()
+    const worker = makeWorker()
+    await worker.processBatch([frame(0, 1)])
+    await models.registerReady('m', JSON.stringify({ threshold: 100 }), { variables: VARIABLES, slidingWindow: WINDOW })
+    await bindings.set('dev-1', { modelId: 'm', version: 2 })
+    worker.forget('dev-1')
+    await worker.processBatch([frame(1, 1)])
+    expect(sink.published.map((e) => e.event.modelVersion)).toEqual([1, 1])
+  })
+})
