@@ -1,0 +1,52 @@
+/** `mvad evaluate`: results.jsonl + labels.csv [+ interpretation.csv] → metrics table (or JSON). */
+import { evaluateResults, type EvaluationReport } from '../../eval/evaluate.js'
+import { parseInterpretationCsv, parseLabelsCsv } from '../../eval/labels.js'
+import { readResultsJsonl, readText } from '../io.js'
+import type { CliContext } from './context.js'
+
+export interface EvaluateOptions {
+  results: string
+  labels: string
+  interpretation?: string
+  json?: boolean
+}
+
+const ROWS: [keyof EvaluationReport, string][] = [
+  ['bestF1', 'best point-wise F1 over thresholds on score'],
+  ['aucPR', 'average precision of score'],
+  ['precision', 'precision of isAnomaly'],
+  ['recall', 'recall of isAnomaly'],
+  ['f1', 'point-wise F1 of isAnomaly'],
+  ['paF1', 'point-adjusted F1 of isAnomaly'],
+  ['hit100', 'interpretation HitRate@100%'],
+  ['hit150', 'interpretation HitRate@150%'],
+]
+
+export function formatReport(r: EvaluationReport): string {
+  const lines = ROWS.map(([key, meaning]) => {
+    const v = r[key]
+    return `${key.padEnd(10)} ${Number.isFinite(v) ? v.toFixed(3) : '    –'}  ${meaning}`
+  })
+  lines.push(
+    `rows ${r.rows} (labelled anomalous ${r.positives}, detected ${r.detected}, unscored ${r.unscored}); best threshold ${r.bestThreshold.toPrecision(4)}`,
+  )
+  return `${lines.join('\n')}\n`
+}
+
+export async function evaluateCommand(opts: EvaluateOptions, ctx: CliContext): Promise<void> {
+  const results = await readResultsJsonl(opts.results)
+  const labels = parseLabelsCsv(await readText(opts.labels, 'labels file'), opts.labels)
+  const causes =
+    opts.interpretation === undefined
+      ? undefined
+      : parseInterpretationCsv(await readText(opts.interpretation, 'interpretation file'), opts.interpretation)
+  const report = evaluateResults(results, labels, causes)
+  if (opts.json === true) {
+    // NaN is not JSON: "not applicable" metrics become null.
+    ctx.stdout.write(
+      `${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`,
+    )
+  } else {
+    ctx.stdout.write(formatReport(report))
+  }
+}

@@ -1,0 +1,41 @@
+/** Option parsers for commander: each rejects bad values with a message naming the accepted range (exit code 2). */
+import { InvalidArgumentError } from 'commander'
+import { ALIGN_MODES, FILL_NA_METHODS, type AlignMode, type FillNAMethod } from '../domain/types.js'
+import { parseIsoTimestamp } from '../data/timestamp.js'
+import { MVAD_LIMITS } from '../data/limits.js'
+
+export function intInRange(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value)
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected an integer between ${min} and ${max}`)
+    }
+    return n
+  }
+}
+
+export const parseSlidingWindow = intInRange(MVAD_LIMITS.minSlidingWindow, MVAD_LIMITS.maxSlidingWindow)
+export const parseTopContributors = intInRange(MVAD_LIMITS.minTopContributors, MVAD_LIMITS.maxTopContributors)
+
+export function parseNumber(value: string): number {
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number')
+  return n
+}
+
+export function parseTimestampOption(value: string): number {
+  const ms = parseIsoTimestamp(value)
+  if (ms === undefined) throw new InvalidArgumentError('expected an ISO 8601 timestamp, e.g. 2024-01-01T00:00:00Z')
+  return ms
+}
+
+function oneOf<T extends string>(allowed: readonly T[]): (value: string) => T {
+  return (value) => {
+    const match = allowed.find((a) => a === value)
+    if (match === undefined) throw new InvalidArgumentError(`expected one of ${allowed.join(', ')} (case-sensitive)`)
+    return match
+  }
+}
+
+export const parseAlignMode: (value: string) => AlignMode = oneOf(ALIGN_MODES)
+export const parseFillNAMethod: (value: string) => FillNAMethod = oneOf(FILL_NA_METHODS)
