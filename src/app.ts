@@ -1,9 +1,12 @@
 /**
- * Composition root of the service: wires config, logger, metrics, lifecycle, the ops HTTP server and the
- * connections to Kafka, Redis and (optionally) the schema registry. main.ts → app.ts → (later) the partition worker.
+ * Composition root of the service: wires config, logger, metrics, lifecycle, the ops HTTP server, the stores on
+ * Redis, the schema registry (optional) and the scoring stream. main.ts → app.ts → stream/stream-service.ts →
+ * stream/partition-worker.ts (whose header states the order of work).
  *
- * start(): HTTP first (so /livez answers while starting) → dependencies checked with a deadline → running.
- * stop():  draining → stop checks → close HTTP and clients → stopped. Safe to call twice.
+ * start(): HTTP first (so /livez answers while starting) → dependencies checked with a deadline → the stream joins
+ *          its consumer group → running (ready).
+ * stop():  draining → stream stops fetching, finishes its batch, commits, leaves the group → close HTTP and
+ *          clients → stopped. Safe to call twice.
  */
 import { Kafka, logLevel as kafkaLogLevel, type Admin } from 'kafkajs'
 import { Redis } from 'ioredis'
@@ -14,6 +17,14 @@ import { Lifecycle } from './lifecycle.js'
 import type { Logger } from './observability/logger.js'
 import type { ServiceMetrics } from './observability/metrics.js'
 import { createOpsServer, type DependencyStatus } from './http/server.js'
+import { createStreamMetrics } from './observability/stream-metrics.js'
+import { keySpace } from './state/keys.js'
+import { RedisBindingStore } from './state/redis-binding-store.js'
+import { RedisModelStore } from './state/redis-model-store.js'
+import { RedisWindowStore } from './state/redis-window-store.js'
+import { ModelResolver, type ModelLoader } from './stream/model-runtime.js'
+import { RegistryCodec } from './stream/registry-codec.js'
+import { StreamService } from './stream/stream-service.js'
 
 const HEALTH_CHECK_INTERVAL_MS = 10_000
 
@@ -21,18 +32,21 @@ export interface AppDeps {
   config: Config
   logger: Logger
   metrics: ServiceMetrics
+  /** Turns a stored model state into a scorer (the detection core); injected so tests can pass their own. */
+  loadModel: ModelLoader
 }
 
 export interface App {
   readonly lifecycle: Lifecycle
   readonly http: FastifyInstance
+  readonly stream: StreamService
   /** Bound address once started, e.g. http://127.0.0.1:8080 */
   url(): string
   start(): Promise<void>
   stop(reason: string): Promise<void>
 }
 
-export function createApp({ config, logger, metrics }: AppDeps): App {
+export function createApp({ config, logger, metrics, loadModel }: AppDeps): App {
   const lifecycle = new Lifecycle()
   lifecycle.onTransition((from, to, reason) => {
     metrics.setLifecycleState(to)
@@ -42,7 +56,6 @@ export function createApp({ config, logger, metrics }: AppDeps): App {
   metrics.setLifecycleState(lifecycle.state)
 
   let dependencyStatus: DependencyStatus[] = []
-  const http = createOpsServer({ lifecycle, registry: metrics.registry, dependencies: () => dependencyStatus })
 
   const kafka = new Kafka({
     clientId: config.kafka.clientId,
@@ -54,6 +67,39 @@ export function createApp({ config, logger, metrics }: AppDeps): App {
   let admin: Admin | undefined
   const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 2 })
   redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error'))
+  const keys = keySpace(config.redis.keyPrefix)
+  const bindings = new RedisBindingStore(redis, keys)
+  const models = new RedisModelStore(redis, keys)
+  const stream = new StreamService({
+    kafka,
+    windows: new RedisWindowStore(redis, keys, { idleTtlSeconds: config.stream.windowIdleTtlSeconds }),
+    bindings,
+    models: new ModelResolver(bindings, models, loadModel),
+    ...(config.schemaRegistryUrl === undefined ? {} : { registry: new RegistryCodec(config.schemaRegistryUrl) }),
+    metrics: createStreamMetrics(metrics.registry),
+    logger: logger.child({ component: 'stream' }),
+    options: {
+      groupId: config.kafka.groupId,
+      topics: {
+        readings: config.kafka.topics.readings,
+        events: config.kafka.topics.events,
+        scores: config.kafka.topics.scores,
+        deadLetter: config.kafka.topics.deadLetter,
+      },
+      allowedLatenessMs: config.stream.allowedLatenessMs,
+      topContributorCount: config.stream.topContributorCount,
+      publishScores: config.stream.publishScores,
+      topicPartitions: config.stream.topicPartitions,
+    },
+  })
+  const http = createOpsServer({
+    lifecycle,
+    registry: metrics.registry,
+    dependencies: () => [
+      ...dependencyStatus,
+      { name: 'consumer', up: stream.isConsuming, ...(stream.crashed ? { detail: stream.crashed.message } : {}) },
+    ],
+  })
   let healthTimer: NodeJS.Timeout | undefined
   let address = ''
   let stopping: Promise<void> | undefined
@@ -109,6 +155,16 @@ export function createApp({ config, logger, metrics }: AppDeps): App {
       logger.warn({ down }, 'waiting for dependencies')
       await new Promise((resolve) => setTimeout(resolve, 1_000))
     }
+    await stream.start()
+    const joinDeadline = Date.now() + config.startupTimeoutMs
+    while (!stream.isConsuming && lifecycle.state === 'starting') {
+      if (Date.now() >= joinDeadline) {
+        const error = new ServiceError('KafkaError', `consumer did not join group ${config.kafka.groupId} in time`)
+        lifecycle.moveTo('failed', error.message)
+        throw error
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
     healthTimer = setInterval(() => {
       checkDependencies().catch((error: unknown) => logger.error({ err: error }, 'health check failed'))
     }, HEALTH_CHECK_INTERVAL_MS)
@@ -120,6 +176,8 @@ export function createApp({ config, logger, metrics }: AppDeps): App {
     stopping ??= (async () => {
       if (lifecycle.canMoveTo('draining')) lifecycle.moveTo('draining', reason)
       clearInterval(healthTimer)
+      // Stop fetching and finish the in-flight batch (publish, commit) before closing the clients it uses.
+      await stream.stop().catch((error: unknown) => logger.warn({ err: error }, 'error while stopping the stream'))
       const closing = await Promise.allSettled([
         http.close(),
         admin?.disconnect() ?? Promise.resolve(),
@@ -132,7 +190,7 @@ export function createApp({ config, logger, metrics }: AppDeps): App {
     return stopping
   }
 
-  return { lifecycle, http, url: () => address, start, stop }
+  return { lifecycle, http, stream, url: () => address, start, stop }
 }
 
 async function check(name: string, probe: () => Promise<void>): Promise<DependencyStatus> {

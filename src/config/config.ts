@@ -47,6 +47,18 @@ const envSchema = z.object({
     .regex(/^[a-zA-Z0-9:_-]*$/, 'letters, digits, : _ -')
     .default('mvad'),
   SCHEMA_REGISTRY_URL: httpUrl.optional(),
+  MVAD_ALLOWED_LATENESS_MS: z.coerce.number().int().min(0).default(0),
+  MVAD_TOP_CONTRIBUTORS: z.coerce.number().int().min(1).max(30).default(10),
+  MVAD_PUBLISH_SCORES: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((value) => value === 'true' || value === '1'),
+  MVAD_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
+  MVAD_WINDOW_IDLE_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(7 * 24 * 3600),
 })
 
 export interface Config {
@@ -71,6 +83,17 @@ export interface Config {
   readonly redis: { readonly url: string; readonly keyPrefix: string }
   /** Absent: JSON only, no registry-encoded messages. */
   readonly schemaRegistryUrl: string | undefined
+  readonly stream: {
+    /** How long past a frame's timestamp the entity's watermark may move before the frame is scored incomplete. */
+    readonly allowedLatenessMs: number
+    readonly topContributorCount: number
+    /** Publish every score to the scores topic, not only anomalies to the events topic. */
+    readonly publishScores: boolean
+    /** Partitions of the topics the service creates when they are missing. */
+    readonly topicPartitions: number
+    /** Windows of entities that send nothing for this long expire from Redis (0 = never). */
+    readonly windowIdleTtlSeconds: number
+  }
 }
 
 export type RawEnv = Readonly<Record<string, string | undefined>>
@@ -113,6 +136,13 @@ export function loadConfig(env: RawEnv): Config {
     },
     redis: { url: e.REDIS_URL, keyPrefix: e.MVAD_REDIS_KEY_PREFIX },
     schemaRegistryUrl: e.SCHEMA_REGISTRY_URL,
+    stream: {
+      allowedLatenessMs: e.MVAD_ALLOWED_LATENESS_MS,
+      topContributorCount: e.MVAD_TOP_CONTRIBUTORS,
+      publishScores: e.MVAD_PUBLISH_SCORES,
+      topicPartitions: e.MVAD_TOPIC_PARTITIONS,
+      windowIdleTtlSeconds: e.MVAD_WINDOW_IDLE_TTL_SECONDS,
+    },
   })
 }
 

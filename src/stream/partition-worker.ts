@@ -56,6 +56,8 @@ export interface WorkerObserver {
   readings(outcome: 'accepted' | 'replayed' | 'dead_lettered', count: number): void
   frameScored(model: LoadedModel, event: AnomalyEvent, scoringSeconds: number, ingestTimestamp: EpochMs): void
   windowStoreSeconds(operation: 'load' | 'append' | 'clear', seconds: number): void
+  /** Per scored frame, once its batch is acknowledged: seconds since its last reading was ingested by Kafka. */
+  endToEndSeconds(seconds: number): void
 }
 
 export interface PartitionWorkerOptions {
@@ -133,15 +135,19 @@ export class PartitionWorker {
 
     const events: OutgoingEvent[] = []
     const acknowledged: { entity: string; coveredOffset: bigint }[] = []
+    const ingestTimes: EpochMs[] = []
     for (const [entity, items] of byEntity) {
       const outcome = await this.#processEntity(entity, items, deadLetters)
       if (outcome !== undefined) {
         events.push(...outcome.events)
+        ingestTimes.push(...outcome.ingestTimes)
         acknowledged.push({ entity, coveredOffset: outcome.coveredOffset })
       }
     }
 
     await this.#sink.publish(events, deadLetters)
+    const now = Date.now()
+    for (const ingest of ingestTimes) this.#observer?.endToEndSeconds((now - ingest) / 1000)
     this.#observer?.readings('dead_lettered', deadLetters.length)
     if (acknowledged.length > 0) {
       const started = performance.now()
@@ -165,7 +171,7 @@ export class PartitionWorker {
     entity: string,
     items: { message: InputMessage; readings: PendingReading[] }[],
     deadLetters: DeadLetter[],
-  ): Promise<{ events: OutgoingEvent[]; coveredOffset: bigint } | undefined> {
+  ): Promise<{ events: OutgoingEvent[]; coveredOffset: bigint; ingestTimes: EpochMs[] } | undefined> {
     // One retry after a lost race: another owner appended, so reload the stored window and redo this entity.
     for (let attempt = 0; attempt < 2; attempt++) {
       const state = await this.#entityState(entity)
@@ -199,7 +205,11 @@ export class PartitionWorker {
         state.coveredOffset = result.coveredOffset
         state.persisted = true
         state.unacknowledged = []
-        return { events: [...replayEvents, ...result.events], coveredOffset: result.coveredOffset }
+        return {
+          events: [...replayEvents, ...result.events],
+          coveredOffset: result.coveredOffset,
+          ingestTimes: result.ingestTimes,
+        }
       }
       this.#entities.delete(entity)
       // Dead letters recorded in the failed attempt would be recorded again: drop this entity's ones.
@@ -217,7 +227,13 @@ export class PartitionWorker {
     state: EntityState,
     items: { message: InputMessage; readings: PendingReading[] }[],
     deadLetters: DeadLetter[],
-  ): { newTimestamps: EpochMs[]; newRows: Float64Array[]; events: OutgoingEvent[]; coveredOffset: bigint } {
+  ): {
+    newTimestamps: EpochMs[]
+    newRows: Float64Array[]
+    events: OutgoingEvent[]
+    coveredOffset: bigint
+    ingestTimes: EpochMs[]
+  } {
     const { model, assembler } = state
     const lastTimestamp = state.timestamps[state.timestamps.length - 1] ?? -Infinity
     let accepted = 0
@@ -247,7 +263,10 @@ export class PartitionWorker {
           continue
         }
         accepted++
-        if (!ingestTimes.has(reading.timestamp)) ingestTimes.set(reading.timestamp, message.kafkaTimestamp)
+        // The frame is complete when its last reading arrives: latency counts from the latest ingest.
+        const seen = ingestTimes.get(reading.timestamp)
+        if (seen === undefined || message.kafkaTimestamp > seen)
+          ingestTimes.set(reading.timestamp, message.kafkaTimestamp)
       }
     }
     this.#observer?.readings('accepted', accepted)
@@ -256,6 +275,7 @@ export class PartitionWorker {
     const newTimestamps: EpochMs[] = []
     const newRows: Float64Array[] = []
     const events: OutgoingEvent[] = []
+    const scoredIngestTimes: EpochMs[] = []
     let coveredOffset = state.coveredOffset
     for (const frame of assembler.drain()) {
       const previous = state.rows[state.rows.length - 1]
@@ -275,10 +295,12 @@ export class PartitionWorker {
       const value = model.scoreLast(state.rows, this.#options.topContributorCount)
       const scoringSeconds = (performance.now() - started) / 1000
       const event = toAnomalyEvent(entity, model, frame.timestamp, value)
-      this.#observer?.frameScored(model, event, scoringSeconds, ingestTimes.get(frame.timestamp) ?? Date.now())
+      const ingest = ingestTimes.get(frame.timestamp) ?? Date.now()
+      scoredIngestTimes.push(ingest)
+      this.#observer?.frameScored(model, event, scoringSeconds, ingest)
       if (value.isAnomaly || this.#options.publishScores) events.push({ entity, event, isAnomaly: value.isAnomaly })
     }
-    return { newTimestamps, newRows, events, coveredOffset }
+    return { newTimestamps, newRows, events, coveredOffset, ingestTimes: scoredIngestTimes }
   }
 
   async #entityState(entity: string): Promise<EntityState | undefined> {

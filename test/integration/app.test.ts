@@ -5,6 +5,7 @@ import { createApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config/config.js'
 import { createLogger } from '../../src/observability/logger.js'
 import { createMetrics } from '../../src/observability/metrics.js'
+import { windowMeanModel } from '../support/window-mean-model.js'
 
 function realEnv(): Record<string, string> {
   return {
@@ -22,6 +23,7 @@ function makeApp(env: Record<string, string>): ReturnType<typeof createApp> {
     config,
     logger: createLogger({ serviceName: 'it', level: 'silent' }),
     metrics: createMetrics({ serviceName: 'it', version: 'test', collectDefaults: false }),
+    loadModel: windowMeanModel,
   })
 }
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import type { AnomalyValue } from '../../../src/domain/types.js'
 import { MemoryBindingStore } from '../../../src/state/binding-store.js'
 import { MemoryModelStore } from '../../../src/state/model-store.js'
 import { MemoryWindowStore, type WindowStore } from '../../../src/state/window-store.js'
-import { ModelResolver, layoutKeyOf, type LoadedModel } from '../../../src/stream/model-runtime.js'
+import { ModelResolver, type LoadedModel } from '../../../src/stream/model-runtime.js'
+import { windowMeanModel } from '../../support/window-mean-model.js'
 import {
   PartitionWorker,
   type DeadLetter,
@@ -18,25 +18,8 @@ const WINDOW = 4
 const T0 = Date.UTC(2024, 0, 1)
 const MINUTE = 60_000
 
-/** A tiny deterministic window scorer standing in for the detection core: |last a − mean a| of the window. */
 function testModel(stateJson: string, identity: { modelId: string; version: number }): LoadedModel {
-  const { threshold } = JSON.parse(stateJson) as { threshold: number }
-  return {
-    ...identity,
-    variables: VARIABLES,
-    slidingWindow: WINDOW,
-    fillNAMethod: 'Previous',
-    paddingValue: 0,
-    trainingTail: [0, 0, 0, 0].map(() => Float64Array.from([0, 0])),
-    layoutKey: layoutKeyOf(VARIABLES),
-    scoreLast(window): AnomalyValue {
-      const column = window.map((row) => row[0] as number)
-      const mean = column.reduce((s, v) => s + v, 0) / column.length
-      const score = Math.abs((column[column.length - 1] as number) - mean)
-      const isAnomaly = score > threshold
-      return { isAnomaly, score, severity: isAnomaly ? 1 - threshold / score : 0, interpretation: [] }
-    },
-  }
+  return windowMeanModel(stateJson, identity)
 }
 
 class RecordingSink implements WorkerSink {
@@ -75,7 +58,10 @@ function loggingStore(inner: WindowStore, log: string[]): WindowStore {
 async function setup(windows: WindowStore = new MemoryWindowStore(), log: string[] = []) {
   const bindings = new MemoryBindingStore()
   const models = new MemoryModelStore()
-  await models.registerReady('m', JSON.stringify({ threshold: 5 }), { variables: VARIABLES, slidingWindow: WINDOW })
+  await models.registerReady('m', JSON.stringify({ threshold: 5, variables: VARIABLES, slidingWindow: WINDOW }), {
+    variables: VARIABLES,
+    slidingWindow: WINDOW,
+  })
   await bindings.set('dev-1', { modelId: 'm' })
   const sink = new RecordingSink(log)
   const makeWorker = (): PartitionWorker =>
@@ -120,7 +106,10 @@ describe('PartitionWorker', () => {
   it('scores exactly what the window holds: same result as scoring the rows directly', async () => {
     const { makeWorker, sink } = await setup()
     await makeWorker().processBatch([frame(0, 1), frame(1, 2), frame(2, 30), frame(3, 4), frame(4, 5)])
-    const model = testModel(JSON.stringify({ threshold: 5 }), { modelId: 'm', version: 1 })
+    const model = testModel(JSON.stringify({ threshold: 5, variables: VARIABLES, slidingWindow: WINDOW }), {
+      modelId: 'm',
+      version: 1,
+    })
     const rows = [0, 0, 0, 1, 2, 30, 4, 5].map((a) => Float64Array.from([a, 0]))
     const expected = [3, 4, 5, 6, 7].map((end) => model.scoreLast(rows.slice(end - WINDOW + 1, end + 1), 10).score)
     expect(sink.published.map((e) => e.event.score)).toEqual(expected)
@@ -194,7 +183,10 @@ describe('PartitionWorker', () => {
     const { makeWorker, sink, bindings, models } = await setup()
     const worker = makeWorker()
     await worker.processBatch([frame(0, 1)])
-    await models.registerReady('m', JSON.stringify({ threshold: 100 }), { variables: VARIABLES, slidingWindow: WINDOW })
+    await models.registerReady('m', JSON.stringify({ threshold: 100, variables: VARIABLES, slidingWindow: WINDOW }), {
+      variables: VARIABLES,
+      slidingWindow: WINDOW,
+    })
     await bindings.set('dev-1', { modelId: 'm', version: 2 })
     worker.forget('dev-1')
     await worker.processBatch([frame(1, 1)])

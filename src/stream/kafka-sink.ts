@@ -1,0 +1,96 @@
+/**
+ * Kafka output of the partition workers: anomaly events (events topic), every score (scores topic, optional) and
+ * dead letters (original key and bytes + reason headers). One sendBatch per worker batch, acks from all in-sync
+ * replicas; the worker only commits after this resolves.
+ */
+import type { Producer, Message } from 'kafkajs'
+import type { DeadLetter, OutgoingEvent, WorkerSink } from './partition-worker.js'
+import type { RegistryCodec } from './registry-codec.js'
+
+export interface KafkaSinkTopics {
+  events: string
+  scores: string
+  deadLetter: string
+  sourceReadings: string
+}
+
+export interface SinkObserver {
+  published(kind: 'events' | 'scores' | 'dead_letters', count: number): void
+  deadLetter(reason: string): void
+}
+
+export class KafkaSink implements WorkerSink {
+  readonly #producer: Producer
+  readonly #topics: KafkaSinkTopics
+  readonly #publishScores: boolean
+  readonly #registry: RegistryCodec | undefined
+  readonly #partition: number
+  readonly #observer: SinkObserver | undefined
+
+  constructor(deps: {
+    producer: Producer
+    topics: KafkaSinkTopics
+    publishScores: boolean
+    registry?: RegistryCodec
+    sourcePartition: number
+    observer?: SinkObserver
+  }) {
+    this.#producer = deps.producer
+    this.#topics = deps.topics
+    this.#publishScores = deps.publishScores
+    this.#registry = deps.registry
+    this.#partition = deps.sourcePartition
+    this.#observer = deps.observer
+  }
+
+  async publish(events: readonly OutgoingEvent[], deadLetters: readonly DeadLetter[]): Promise<void> {
+    const eventMessages: Message[] = []
+    const scoreMessages: Message[] = []
+    for (const { entity, event, isAnomaly } of events) {
+      const message = await this.#encode(entity, event)
+      if (isAnomaly) eventMessages.push(message)
+      if (this.#publishScores) scoreMessages.push(message)
+    }
+    const deadLetterMessages: Message[] = deadLetters.map((letter) => ({
+      key: letter.message.key,
+      value: letter.message.value,
+      headers: {
+        'mvad-dlq-reason': letter.reason,
+        'mvad-dlq-detail': letter.detail,
+        'mvad-source-topic': this.#topics.sourceReadings,
+        'mvad-source-partition': String(this.#partition),
+        'mvad-source-offset': letter.message.offset.toString(),
+      },
+    }))
+    const topicMessages = [
+      { topic: this.#topics.events, messages: eventMessages },
+      { topic: this.#topics.scores, messages: scoreMessages },
+      { topic: this.#topics.deadLetter, messages: deadLetterMessages },
+    ].filter((t) => t.messages.length > 0)
+    if (topicMessages.length === 0) return
+    await this.#producer.sendBatch({ topicMessages, acks: -1 })
+    this.#observer?.published('events', eventMessages.length)
+    this.#observer?.published('scores', scoreMessages.length)
+    this.#observer?.published('dead_letters', deadLetterMessages.length)
+    for (const letter of deadLetters) this.#observer?.deadLetter(letter.reason)
+  }
+
+  async #encode(entity: string, event: OutgoingEvent['event']): Promise<Message> {
+    if (this.#registry !== undefined) {
+      return {
+        key: entity,
+        value: await this.#registry.encodeEvent(event),
+        headers: {
+          'content-type': 'application/vnd.apache.avro+binary',
+          'mvad-schema': 'anomaly-event.v1',
+          'mvad-schema-id': String(this.#registry.eventSchemaId),
+        },
+      }
+    }
+    return {
+      key: entity,
+      value: JSON.stringify(event),
+      headers: { 'content-type': 'application/json', 'mvad-schema': 'anomaly-event.v1' },
+    }
+  }
+}

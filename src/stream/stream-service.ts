@@ -1,0 +1,209 @@
+/**
+ * The scoring stream: one Kafka consumer group on the readings topic; one PartitionWorker per assigned partition.
+ * For each batch: worker.processBatch (see its header for the order of work) → commit the returned offset →
+ * heartbeat. Binding changes (Redis pub/sub) make every worker forget the entity so the next frame reloads.
+ * Partitions taken away in a rebalance drop their workers: the new owner resumes from Redis and the committed offset.
+ */
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs'
+import type { Logger } from '../observability/logger.js'
+import type { StreamMetrics } from '../observability/stream-metrics.js'
+import { workerObserver } from '../observability/stream-metrics.js'
+import type { BindingStore } from '../state/binding-store.js'
+import type { WindowStore } from '../state/window-store.js'
+import { KafkaSink } from './kafka-sink.js'
+import type { ModelResolver } from './model-runtime.js'
+import { PartitionWorker, type InputMessage } from './partition-worker.js'
+import {
+  DEFAULT_TIMESTAMP_BOUNDS,
+  decodeJsonReading,
+  isRegistryEncoded,
+  validateReadingObject,
+  type DecodeResult,
+} from './reading-codec.js'
+import type { RegistryCodec } from './registry-codec.js'
+
+export interface StreamServiceOptions {
+  groupId: string
+  topics: { readings: string; events: string; scores: string; deadLetter: string }
+  allowedLatenessMs: number
+  topContributorCount: number
+  publishScores: boolean
+  /** Partitions for topics the service creates when missing. */
+  topicPartitions: number
+}
+
+export interface StreamServiceDeps {
+  kafka: Kafka
+  windows: WindowStore
+  bindings: BindingStore
+  models: ModelResolver
+  registry?: RegistryCodec
+  metrics?: StreamMetrics
+  logger: Logger
+  options: StreamServiceOptions
+}
+
+export class StreamService {
+  readonly #deps: StreamServiceDeps
+  readonly #workers = new Map<number, PartitionWorker>()
+  #consumer: Consumer | undefined
+  #producer: Producer | undefined
+  #unsubscribe: (() => Promise<void>) | undefined
+  #joined = false
+  #crashed: Error | undefined
+
+  constructor(deps: StreamServiceDeps) {
+    this.#deps = deps
+  }
+
+  /** True once the consumer joined its group and is fetching. */
+  get isConsuming(): boolean {
+    return this.#joined && this.#crashed === undefined
+  }
+
+  get crashed(): Error | undefined {
+    return this.#crashed
+  }
+
+  async start(): Promise<void> {
+    const { kafka, options, logger } = this.#deps
+    await this.#ensureTopics()
+    if (this.#deps.registry !== undefined) {
+      await this.#deps.registry.registerEventSchema([options.topics.events, options.topics.scores])
+      await this.#deps.registry.registerReadingSchemas(options.topics.readings)
+    }
+    this.#producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 1 })
+    await this.#producer.connect()
+    this.#unsubscribe = await this.#deps.bindings.subscribe((entity) => {
+      this.#deps.models.invalidate(entity)
+      for (const worker of this.#workers.values()) worker.forget(entity)
+      logger.info({ entity }, 'binding changed; entity will reload its model')
+    })
+    const consumer = kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+    })
+    this.#consumer = consumer
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const assigned = new Set(payload.memberAssignment[options.topics.readings] ?? [])
+      for (const partition of this.#workers.keys()) if (!assigned.has(partition)) this.#workers.delete(partition)
+      this.#joined = true
+      logger.info({ partitions: [...assigned] }, 'joined consumer group')
+    })
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed')
+      if (!payload.restart) this.#crashed = payload.error
+    })
+    await consumer.connect()
+    await consumer.subscribe({ topic: options.topics.readings, fromBeginning: true })
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.#eachBatch(payload),
+    })
+  }
+
+  async stop(): Promise<void> {
+    await this.#consumer?.disconnect()
+    await this.#producer?.disconnect()
+    await this.#unsubscribe?.()
+    this.#joined = false
+  }
+
+  async #eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload
+    if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return
+    const worker = this.#worker(batch.partition)
+    const messages: InputMessage[] = batch.messages.map((m) => ({
+      key: m.key,
+      value: m.value,
+      offset: BigInt(m.offset),
+      kafkaTimestamp: Number(m.timestamp),
+    }))
+    const commit = await worker.processBatch(messages)
+    if (commit !== undefined) {
+      await this.#consumer?.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: commit.toString() },
+      ])
+    }
+    this.#deps.metrics?.consumerLag.set(
+      { topic: batch.topic, partition: String(batch.partition) },
+      Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n),
+    )
+    this.#deps.metrics?.modelsLoaded.set(this.#deps.models.loadedModelCount)
+    await payload.heartbeat()
+  }
+
+  #worker(partition: number): PartitionWorker {
+    let worker = this.#workers.get(partition)
+    if (worker !== undefined) return worker
+    const { options, metrics, registry, windows, models } = this.#deps
+    const sink = new KafkaSink({
+      producer: this.#producer as Producer,
+      topics: { ...options.topics, sourceReadings: options.topics.readings },
+      publishScores: options.publishScores,
+      sourcePartition: partition,
+      ...(registry === undefined ? {} : { registry }),
+      ...(metrics === undefined
+        ? {}
+        : {
+            observer: {
+              published: (kind, count) => {
+                if (count > 0) metrics.eventsPublished.inc({ topic: kind }, count)
+              },
+              deadLetter: (reason) => metrics.deadLetters.inc({ reason }),
+            },
+          }),
+    })
+    worker = new PartitionWorker({
+      windows,
+      models,
+      sink,
+      options: {
+        allowedLatenessMs: options.allowedLatenessMs,
+        topContributorCount: options.topContributorCount,
+        publishScores: options.publishScores,
+        decode: (message) => this.#decode(message),
+      },
+      ...(metrics === undefined ? {} : { observer: workerObserver(metrics) }),
+    })
+    this.#workers.set(partition, worker)
+    return worker
+  }
+
+  async #decode(message: InputMessage): Promise<DecodeResult> {
+    const payload = message.value ?? Buffer.alloc(0)
+    const registry = this.#deps.registry
+    if (registry !== undefined && isRegistryEncoded(payload)) {
+      try {
+        return validateReadingObject(await registry.decode(payload), DEFAULT_TIMESTAMP_BOUNDS)
+      } catch (error) {
+        return { ok: false, reason: 'schema_registry_decode_failed', detail: String(error) }
+      }
+    }
+    return decodeJsonReading(payload)
+  }
+
+  async #ensureTopics(): Promise<void> {
+    const { kafka, options } = this.#deps
+    const admin = kafka.admin()
+    await admin.connect()
+    try {
+      const existing = new Set(await admin.listTopics())
+      const wanted = [options.topics.readings, options.topics.events, options.topics.scores, options.topics.deadLetter]
+      const missing = wanted.filter((topic) => !existing.has(topic))
+      if (missing.length > 0) {
+        await admin.createTopics({
+          topics: missing.map((topic) => ({ topic, numPartitions: options.topicPartitions })),
+          waitForLeaders: true,
+        })
+        this.#deps.logger.info({ topics: missing }, 'created topics')
+      }
+    } finally {
+      await admin.disconnect()
+    }
+  }
+}

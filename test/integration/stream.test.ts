@@ -1,0 +1,149 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
+import { inject } from 'vitest'
+import type { AnomalyEvent } from '../../src/stream/anomaly-event.js'
+import { createHarness, type Harness } from '../support/stream-harness.js'
+import { windowMeanModel } from '../support/window-mean-model.js'
+
+const T0 = Date.UTC(2024, 0, 1)
+const MINUTE = 60_000
+const VARIABLES = ['a', 'b']
+const state = (threshold: number) => JSON.stringify({ variables: VARIABLES, slidingWindow: 4, threshold })
+const frame = (entity: string, i: number, a: number, b = 0) => ({
+  key: entity,
+  value: JSON.stringify({ timestamp: T0 + i * MINUTE, values: { a, b } }),
+})
+const parse = (value: Buffer): AnomalyEvent => JSON.parse(value.toString()) as AnomalyEvent
+
+describe('stream service on real Kafka + Redis', () => {
+  let harness: Harness | undefined
+  afterEach(async () => {
+    await harness?.close()
+    harness = undefined
+  })
+
+  it('scores every frame of every entity once, in order, with deterministic event ids', async () => {
+    const h = (harness = await createHarness('stream', windowMeanModel))
+    await h.models.registerReady('m', state(5), { variables: VARIABLES, slidingWindow: 4 })
+    for (const entity of ['dev-1', 'dev-2', 'dev-3']) await h.bindings.set(entity, { modelId: 'm' })
+    const scores = await h.collect(h.topics.scores)
+    const events = await h.collect(h.topics.events)
+    await h.startService()
+    const values = [1, 2, 30, 4, 5, 6]
+    await h.produce(['dev-1', 'dev-2', 'dev-3'].flatMap((e) => values.map((a, i) => frame(e, i, a))))
+    const received = (await scores.waitFor(18)).map((m) => parse(m.value))
+    for (const entity of ['dev-1', 'dev-2', 'dev-3']) {
+      const mine = received.filter((e) => e.entity === entity)
+      expect(mine.map((e) => Date.parse(e.timestamp))).toEqual(values.map((_, i) => T0 + i * MINUTE))
+      // The window is warm-started with the model's (zero) training tail, then holds the streamed frames.
+      const rows = [0, 0, 0, ...values].map((a) => Float64Array.from([a, 0]))
+      const model = windowMeanModel(state(5), { modelId: 'm', version: 1 })
+      const expected = values.map((_, i) => model.scoreLast(rows.slice(i, i + 4), 10))
+      expect(mine.map((e) => e.score)).toEqual(expected.map((v) => v.score))
+    }
+    const expectedAnomalies = received.filter((e) => e.isAnomaly)
+    expect(expectedAnomalies.length).toBe(12) // 4 per entity with these values
+    const anomalies = await events.waitFor(expectedAnomalies.length)
+    expect(anomalies.map((m) => parse(m.value).eventId).sort()).toEqual(expectedAnomalies.map((e) => e.eventId).sort())
+    expect(anomalies[0]?.headers['content-type']?.toString()).toBe('application/json')
+  })
+
+  it('sends bad records to the dead-letter topic with the original bytes and a reason, and keeps flowing', async () => {
+    const h = (harness = await createHarness('dlq', windowMeanModel, 1))
+    await h.models.registerReady('m', state(5), { variables: VARIABLES, slidingWindow: 4 })
+    await h.bindings.set('dev-1', { modelId: 'm' })
+    const dlq = await h.collect(h.topics.deadLetter)
+    const scores = await h.collect(h.topics.scores)
+    await h.startService()
+    const bad = [
+      { key: 'dev-1', value: '{"timestamp": oops' },
+      { key: 'dev-1', value: JSON.stringify({ timestamp: T0, variable: 'a', value: 'NaN' }) },
+      { key: 'dev-1', value: JSON.stringify({ timestamp: T0, variable: 'zzz', value: 1 }) },
+      { key: 'nobody', value: JSON.stringify({ timestamp: T0, variable: 'a', value: 1 }) },
+      { key: 'dev-1', value: JSON.stringify({ timestamp: '2999-01-01T00:00:00Z', variable: 'a', value: 1 }) },
+      { key: null, value: JSON.stringify({ timestamp: T0, variable: 'a', value: 1 }) },
+    ]
+    await h.produce([...bad, frame('dev-1', 0, 1), frame('dev-1', 1, 1)])
+    const letters = await dlq.waitFor(bad.length)
+    expect(letters.map((m) => m.headers['mvad-dlq-reason']?.toString()).sort()).toEqual(
+      [
+        'malformed_json',
+        'wrong_shape',
+        'unknown_variable',
+        'unknown_entity',
+        'timestamp_out_of_bounds',
+        'missing_key',
+      ].sort(),
+    )
+    expect(letters.map((m) => m.value.toString()).sort()).toEqual(bad.map((b) => b.value).sort())
+    for (const letter of letters) {
+      expect(letter.headers['mvad-dlq-detail']?.toString().length).toBeGreaterThan(5)
+      expect(letter.headers['mvad-source-topic']?.toString()).toBe(h.topics.readings)
+    }
+    expect(await scores.waitFor(2)).toHaveLength(2)
+  })
+
+  it('aligns per-variable readings out of order within the allowed lateness and dead-letters later ones', async () => {
+    const h = (harness = await createHarness('late', windowMeanModel, 1))
+    await h.models.registerReady('m', state(5), { variables: VARIABLES, slidingWindow: 4 })
+    await h.bindings.set('dev-1', { modelId: 'm' })
+    const dlq = await h.collect(h.topics.deadLetter)
+    const scores = await h.collect(h.topics.scores)
+    await h.startService({ allowedLatenessMs: 2 * MINUTE })
+    const reading = (i: number, variable: string, value: number) => ({
+      key: 'dev-1',
+      value: JSON.stringify({ timestamp: T0 + i * MINUTE, variable, value }),
+    })
+    // t1 arrives before t0 completes; t0's b arrives late but within 2 minutes; t0 is scored first anyway.
+    await h.produce([reading(0, 'a', 1), reading(1, 'a', 2), reading(1, 'b', 0), reading(0, 'b', 0)])
+    await h.produce([reading(2, 'a', 3), reading(5, 'a', 4)]) // t2 incomplete; t5 moves the watermark 3 min past it
+    await h.produce([reading(2, 'b', 9)]) // too late: t2 was scored with b filled from t1
+    const scored = (await scores.waitFor(3)).map((m) => parse(m.value))
+    expect(scored.map((e) => (Date.parse(e.timestamp) - T0) / MINUTE)).toEqual([0, 1, 2])
+    const letters = await dlq.waitFor(1)
+    // Which of the two late reasons depends on whether Kafka delivered it in the same batch as t5.
+    expect(['late_after_emit', 'late_beyond_lateness']).toContain(letters[0]?.headers['mvad-dlq-reason']?.toString())
+  })
+
+  it('switches model version at run time without a restart', async () => {
+    const h = (harness = await createHarness('switch', windowMeanModel, 1))
+    await h.models.registerReady('m', state(5), { variables: VARIABLES, slidingWindow: 4 })
+    await h.bindings.set('dev-1', { modelId: 'm', version: 1 })
+    const scores = await h.collect(h.topics.scores)
+    await h.startService()
+    await h.produce([frame('dev-1', 0, 1), frame('dev-1', 1, 1)])
+    await scores.waitFor(2)
+    await h.models.registerReady('m', state(1000), { variables: VARIABLES, slidingWindow: 4 })
+    await h.bindings.set('dev-1', { modelId: 'm', version: 2 })
+    await new Promise((resolve) => setTimeout(resolve, 500)) // the change notice travels over Redis pub/sub
+    await h.produce([frame('dev-1', 2, 50)])
+    const received = (await scores.waitFor(3)).map((m) => parse(m.value))
+    expect(received.map((e) => e.modelVersion)).toEqual([1, 1, 2])
+    expect(received[2]?.isAnomaly).toBe(false) // threshold 1000 of version 2
+  })
+
+  it('reads and writes Avro through the schema registry', async () => {
+    const h = (harness = await createHarness('avro', windowMeanModel, 1))
+    await h.models.registerReady('m', state(5), { variables: VARIABLES, slidingWindow: 4 })
+    await h.bindings.set('dev-1', { modelId: 'm' })
+    const scores = await h.collect(h.topics.scores)
+    await h.startService({ registry: true })
+    const registry = new SchemaRegistry({ host: inject('schemaRegistryUrl') })
+    const frameId = await registry.getLatestSchemaId(`${h.topics.readings}-io.mvadstream.v1.Frame`)
+    const encoded = await Promise.all(
+      [1, 2, 40].map((a, i) => registry.encode(frameId, { timestamp: T0 + i * MINUTE, values: { a, b: 0 } })),
+    )
+    await h.produce([
+      ...encoded.map((value) => ({ key: 'dev-1', value })),
+      { key: 'dev-1', value: Buffer.from([0, 0, 0, 0, 99, 1]) },
+    ])
+    const received = await scores.waitFor(3)
+    expect(received[0]?.headers['content-type']?.toString()).toBe('application/vnd.apache.avro+binary')
+    const decoded = (await Promise.all(received.map((m) => registry.decode(m.value)))) as {
+      timestamp: number
+      isAnomaly: boolean
+    }[]
+    expect(decoded.map((e) => e.timestamp)).toEqual([T0, T0 + MINUTE, T0 + 2 * MINUTE])
+    expect(decoded[2]?.isAnomaly).toBe(true)
+  })
+})
