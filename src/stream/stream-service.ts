@@ -50,6 +50,7 @@ export class StreamService {
   #producer: Producer | undefined
   #unsubscribe: (() => Promise<void>) | undefined
   #joined = false
+  #assigned: number[] = []
   #crashed: Error | undefined
 
   constructor(deps: StreamServiceDeps) {
@@ -59,6 +60,11 @@ export class StreamService {
   /** True once the consumer joined its group and is fetching. */
   get isConsuming(): boolean {
     return this.#joined && this.#crashed === undefined
+  }
+
+  /** Partitions of the readings topic assigned at the last group join. */
+  get assignedPartitions(): readonly number[] {
+    return this.#assigned
   }
 
   get crashed(): Error | undefined {
@@ -88,6 +94,7 @@ export class StreamService {
     this.#consumer = consumer
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const assigned = new Set(payload.memberAssignment[options.topics.readings] ?? [])
+      this.#assigned = [...assigned].sort((a, b) => a - b)
       for (const partition of this.#workers.keys()) if (!assigned.has(partition)) this.#workers.delete(partition)
       this.#joined = true
       logger.info({ partitions: [...assigned] }, 'joined consumer group')
