@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+/** `mvad` entry point: see ./program.ts for the commands and ./exit.ts for exit codes. */
+import { run } from './program.js'
+
+process.exitCode = await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr })

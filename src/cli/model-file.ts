@@ -1,0 +1,93 @@
+/**
+ * Format: the CLI's model file (`model.json`), a versioned envelope around the model state so `detect` can reuse
+ * the training alignment policy and know where training ended:
+ * `{ "format": "mvad-stream/model-file", "version": 1, "modelInfo": {...}, "diagnostics": {...}, "state": ModelState }`.
+ * A bare model state (no envelope) is accepted too, with MVAD default alignment.
+ */
+import { DEFAULT_ALIGN_POLICY, type AlignPolicy, type VariableState } from '../domain/types.js'
+import { ServiceError } from '../errors.js'
+import { formatIsoTimestamp, parseIsoTimestamp } from '../data/timestamp.js'
+import type { TrainingTail } from '../pipeline/detect-batch.js'
+import type { ModelApi, ModelStateLike as ModelState } from './model-api.js'
+
+export const MODEL_FILE_FORMAT = 'mvad-stream/model-file'
+
+export interface ModelFileInfo {
+  source: string
+  slidingWindow: number
+  alignPolicy: AlignPolicy
+  startTime: string
+  endTime: string
+  /** Timestamp of the last training row: the training tail in the state ends here. */
+  trainingEnd: string
+  variableStates: (Omit<VariableState, 'firstTimestamp' | 'lastTimestamp'> & {
+    firstTimestamp: string | null
+    lastTimestamp: string | null
+  })[]
+  trainingSeconds: number
+}
+
+export interface ModelFile {
+  format: typeof MODEL_FILE_FORMAT
+  version: 1
+  modelInfo: ModelFileInfo
+  diagnostics: unknown
+  state: ModelState
+}
+
+export interface LoadedModel {
+  state: ModelState
+  variables: readonly string[]
+  slidingWindow: number
+  alignPolicy: AlignPolicy
+  trainingTail?: TrainingTail
+}
+
+export function toModelFile(
+  state: ModelState,
+  diagnostics: unknown,
+  info: Omit<ModelFileInfo, 'variableStates'> & { variableStates: readonly VariableState[] },
+): ModelFile {
+  const iso = (t: number | null): string | null => (t === null ? null : formatIsoTimestamp(t))
+  const variableStates = info.variableStates.map((v) => ({
+    ...v,
+    firstTimestamp: iso(v.firstTimestamp),
+    lastTimestamp: iso(v.lastTimestamp),
+  }))
+  return { format: MODEL_FILE_FORMAT, version: 1, modelInfo: { ...info, variableStates }, diagnostics, state }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+export function fromModelFile(api: ModelApi, json: unknown, path: string): LoadedModel {
+  const envelope = isRecord(json) && json.format === MODEL_FILE_FORMAT ? json : undefined
+  if (envelope !== undefined && envelope.version !== 1) {
+    throw new ServiceError(
+      'InvalidModelState',
+      `${path}: model file version ${String(envelope.version)} is not supported`,
+    )
+  }
+  let state: ModelState
+  try {
+    state = api.loadModelState(envelope === undefined ? json : envelope.state)
+  } catch (err) {
+    if (err instanceof ServiceError) throw err
+    throw new ServiceError('InvalidModelState', `${path}: not a model file: ${(err as Error).message}`, { cause: err })
+  }
+  const info = envelope !== undefined && isRecord(envelope.modelInfo) ? envelope.modelInfo : {}
+  const policy = isRecord(info.alignPolicy) ? (info.alignPolicy as Partial<AlignPolicy>) : {}
+  const trainingEnd = typeof info.trainingEnd === 'string' ? parseIsoTimestamp(info.trainingEnd) : undefined
+  const tailRows = state.payload.trainingTail
+  const loaded: LoadedModel = {
+    state,
+    variables: state.payload.variables,
+    slidingWindow: state.params.slidingWindow,
+    alignPolicy: { ...DEFAULT_ALIGN_POLICY, ...policy },
+  }
+  if (trainingEnd !== undefined && tailRows.length > 0) {
+    loaded.trainingTail = { rows: tailRows, lastTimestamp: trainingEnd }
+  }
+  return loaded
+}

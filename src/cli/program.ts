@@ -1,0 +1,113 @@
+/** The `mvad` command line: flag definitions only; each command lives in ./commands. */
+import { Command, Option } from 'commander'
+import { chartCommand } from './commands/chart.js'
+import type { CliContext } from './commands/context.js'
+import { detectCommand } from './commands/detect.js'
+import { evaluateCommand } from './commands/evaluate.js'
+import { trainCommand } from './commands/train.js'
+import { tuneCommand } from './commands/tune.js'
+import { EXIT, reportError, type ExitCode } from './exit.js'
+import {
+  intInRange,
+  parseAlignMode,
+  parseFillNAMethod,
+  parseNumber,
+  parseSlidingWindow,
+  parseTimestampOption,
+  parseTopContributors,
+} from './options.js'
+
+const alignOptions = (cmd: Command): Command =>
+  cmd
+    .addOption(new Option('--align-mode <mode>', 'Inner | Outer (default Outer)').argParser(parseAlignMode))
+    .addOption(
+      new Option(
+        '--fill-na-method <method>',
+        'Previous | Subsequent | Linear | Zero | Fixed (default Linear)',
+      ).argParser(parseFillNAMethod),
+    )
+    .addOption(new Option('--padding-value <n>', 'fill value when --fill-na-method Fixed').argParser(parseNumber))
+
+const rangeOptions = (cmd: Command, what: string): Command =>
+  cmd
+    .addOption(
+      new Option('--start-time <iso>', `first timestamp to ${what} (inclusive)`).argParser(parseTimestampOption),
+    )
+    .addOption(new Option('--end-time <iso>', `last timestamp to ${what} (inclusive)`).argParser(parseTimestampOption))
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('mvad')
+    .description('Multivariate anomaly detection (Azure MVAD compatible): train, detect, evaluate, tune, chart')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) })
+    .exitOverride()
+
+  const train = program
+    .command('train')
+    .description('train a model from a OneTable CSV or a MultiTable folder')
+    .requiredOption('--input <csv|folder>', 'training data: OneTable CSV file, or folder of <variable>.csv files')
+    .requiredOption('--out <model.json>', 'where to write the model')
+    .addOption(
+      new Option('--sliding-window <n>', 'rows per window, 28–2880 (default 300)').argParser(parseSlidingWindow),
+    )
+  rangeOptions(alignOptions(train), 'train on').action((opts: Parameters<typeof trainCommand>[0]) =>
+    trainCommand(opts, ctx),
+  )
+
+  rangeOptions(
+    program
+      .command('detect')
+      .description('score data with a trained model; writes one MVAD result per line')
+      .requiredOption('--model <model.json>', 'model written by `mvad train`')
+      .requiredOption('--input <csv|folder>', 'data with exactly the training variables')
+      .requiredOption('--out <results.jsonl>', 'where to write the results')
+      .addOption(
+        new Option('--top-contributors <n>', 'contributors per anomaly, 1–30 (default 10)').argParser(
+          parseTopContributors,
+        ),
+      ),
+    'report',
+  ).action((opts: Parameters<typeof detectCommand>[0]) => detectCommand(opts, ctx))
+
+  program
+    .command('evaluate')
+    .description('compare results with labels: bestF1, aucPR, F1, paF1, HitRate')
+    .requiredOption('--results <results.jsonl>', 'output of `mvad detect`')
+    .requiredOption('--labels <labels.csv>', 'timestamp,label (1 = anomalous)')
+    .option('--interpretation <interpretation.csv>', 'start,end,variables (;-separated) for HitRate')
+    .option('--json', 'print JSON instead of a table')
+    .action((opts: Parameters<typeof evaluateCommand>[0]) => evaluateCommand(opts, ctx))
+
+  program
+    .command('tune')
+    .description('train on --train, pick parameters that score best on --validation against --labels')
+    .requiredOption('--train <train.csv>', 'training data (OneTable CSV or MultiTable folder)')
+    .requiredOption('--validation <test.csv>', 'validation data continuing the training data')
+    .requiredOption('--labels <labels.csv>', 'labels of the validation rows')
+    .requiredOption('--out <model.json>', 'where to write the tuned model')
+    .action((opts: Parameters<typeof tuneCommand>[0]) => tuneCommand(opts, ctx))
+
+  program
+    .command('chart')
+    .description('draw scores, anomalies and labels to .svg or .png')
+    .requiredOption('--results <results.jsonl>', 'output of `mvad detect`')
+    .option('--labels <labels.csv>', 'ground truth to shade')
+    .requiredOption('--out <chart.svg|chart.png>', 'output file; the extension picks the format')
+    .addOption(new Option('--threshold <n>', 'draw this score threshold').argParser(parseNumber))
+    .addOption(new Option('--width <px>', 'image width (default 1200)').argParser(intInRange(200, 20_000)))
+    .addOption(new Option('--height <px>', 'image height (default 420)').argParser(intInRange(150, 10_000)))
+    .option('--title <text>', 'chart title')
+    .action((opts: Parameters<typeof chartCommand>[0]) => chartCommand(opts, ctx))
+
+  return program
+}
+
+/** Runs the CLI on `argv` (without `node` and the script) and returns the exit code. */
+export async function run(argv: readonly string[], ctx: CliContext): Promise<ExitCode> {
+  try {
+    await buildProgram(ctx).parseAsync([...argv], { from: 'user' })
+    return EXIT.ok
+  } catch (err) {
+    return reportError(err, ctx.stderr)
+  }
+}

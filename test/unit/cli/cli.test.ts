@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { existsSync } from 'node:fs'
+import { Writable } from 'node:stream'
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { run } from '../../../src/cli/program.js'
+
+const F = fileURLToPath(new URL('../../fixtures/cli/', import.meta.url))
+// The model is written separately (src/model); until it exists only the model-free checks can run.
+const hasModel = existsSync(fileURLToPath(new URL('../../../src/model/index.ts', import.meta.url)))
+let dir = ''
+
+class Capture extends Writable {
+  text = ''
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.text += chunk.toString()
+    cb()
+  }
+}
+
+async function mvad(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new Capture()
+  const stderr = new Capture()
+  const code = await run(argv, { stdout, stderr })
+  return { code, stdout: stdout.text, stderr: stderr.text }
+}
+
+const lines = async (path: string): Promise<Record<string, unknown>[]> =>
+  (await readFile(path, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mvad-cli-'))
+  if (!hasModel) return
+  const r = await mvad('train', '--input', `${F}train.csv`, '--out', join(dir, 'model.json'), '--sliding-window', '28')
+  expect(r.stderr).toMatch(/trained on 400 rows × 4 variables/)
+  expect(r.code).toBe(0)
+}, 120_000)
+afterAll(async () => rm(dir, { recursive: true, force: true }))
+
+describe.skipIf(!hasModel)('mvad detect', () => {
+  it('continues from the training tail: every test row is scored, MVAD result shape', async () => {
+    const out = join(dir, 'results.jsonl')
+    const r = await mvad('detect', '--model', join(dir, 'model.json'), '--input', `${F}test.csv`, '--out', out)
+    expect(r.code).toBe(0)
+    expect(r.stderr).toMatch(/scored 260 rows \(continuing from the training tail\)/)
+    const rows = await lines(out)
+    expect(rows).toHaveLength(260)
+    expect(rows[0]?.timestamp).toBe('2024-01-07T10:40:00Z')
+    for (const row of rows) {
+      expect(Object.keys(row)).toEqual(['timestamp', 'value', 'errors'])
+      expect(row.errors).toEqual([])
+      const value = row.value as Record<string, unknown>
+      expect(Object.keys(value)).toEqual(['isAnomaly', 'score', 'severity', 'interpretation'])
+      expect(typeof value.score).toBe('number')
+    }
+  })
+
+  it('rows without enough history carry InsufficientHistoricalData and no value', async () => {
+    // The training file itself does not continue the training period, so no tail is used.
+    const out = join(dir, 'self.jsonl')
+    const r = await mvad('detect', '--model', join(dir, 'model.json'), '--input', `${F}train.csv`, '--out', out)
+    expect(r.code).toBe(0)
+    const rows = await lines(out)
+    expect(rows[0]).toEqual({
+      timestamp: '2024-01-06T17:20:00Z',
+      errors: [{ code: 'InsufficientHistoricalData', message: 'historical data is not enough.' }],
+    })
+    expect(rows.filter((x) => x.value === undefined).length).toBeGreaterThan(0)
+    expect(rows.filter((x) => x.value === undefined).length).toBeLessThan(28)
+    expect(rows.at(-1)?.value).toBeDefined()
+  })
+
+  it('--start-time/--end-time report only the range, using earlier rows as history', async () => {
+    const out = join(dir, 'range.jsonl')
+    const r = await mvad(
+      'detect',
+      ...['--model', join(dir, 'model.json'), '--input', `${F}train.csv`, '--out', out],
+      ...['--start-time', '2024-01-06T20:00:00Z', '--end-time', '2024-01-06T20:09:00Z', '--top-contributors', '2'],
+    )
+    expect(r.code).toBe(0)
+    const rows = await lines(out)
+    expect(rows.map((x) => x.timestamp)).toHaveLength(10)
+    expect(rows.every((x) => x.value !== undefined)).toBe(true)
+  })
+
+  it('rejects input with other variables than the model (exit 3)', async () => {
+    const bad = join(dir, 'extra.csv')
+    await writeFile(bad, 'timestamp,x05,x07,x09,x10,zz\n2024-01-07T00:00:00Z,1,1,1,1,1\n')
+    const r = await mvad('detect', '--model', join(dir, 'model.json'), '--input', bad, '--out', join(dir, 'x.jsonl'))
+    expect(r.code).toBe(3)
+    expect(r.stderr).toMatch(/^error UnknownVariable: .*zz/)
+  })
+})
+
+describe.skipIf(!hasModel)('mvad evaluate and chart', () => {
+  it('prints a metrics table and JSON', async () => {
+    const results = join(dir, 'results.jsonl')
+    const table = await mvad(
+      'evaluate',
+      ...['--results', results, '--labels', `${F}labels.csv`, '--interpretation', `${F}interpretation.csv`],
+    )
+    expect(table.code).toBe(0)
+    expect(table.stdout).toMatch(/^bestF1 +\d\.\d{3}/m)
+    expect(table.stdout).toMatch(/labelled anomalous 6/)
+    const json = await mvad('evaluate', '--results', results, '--labels', `${F}labels.csv`, '--json')
+    const report = JSON.parse(json.stdout) as Record<string, unknown>
+    expect(report).toMatchObject({ rows: 260, positives: 6, unscored: 0, hit100: null })
+  })
+
+  it('draws SVG and PNG; other extensions are a usage error', async () => {
+    const results = join(dir, 'results.jsonl')
+    expect(
+      (await mvad('chart', '--results', results, '--labels', `${F}labels.csv`, '--out', join(dir, 'c.svg'))).code,
+    ).toBe(0)
+    expect(await readFile(join(dir, 'c.svg'), 'utf8')).toMatch(/^<svg/)
+    expect((await mvad('chart', '--results', results, '--out', join(dir, 'c.png'))).code).toBe(0)
+    expect((await readFile(join(dir, 'c.png'))).subarray(1, 4).toString()).toBe('PNG')
+    const bad = await mvad('chart', '--results', results, '--out', join(dir, 'c.gif'))
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/\.svg or \.png/)
+  })
+})
+
+describe.skipIf(!hasModel)('exit codes and messages', () => {
+  it('usage errors exit 2', async () => {
+    expect((await mvad()).code).toBe(2)
+    expect((await mvad('train', '--input', 'x.csv')).code).toBe(2) // missing --out
+    const r = await mvad('train', '--input', `${F}train.csv`, '--out', join(dir, 'm.json'), '--sliding-window', '5')
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/between 28 and 2880/)
+    expect((await mvad('train', '--input', 'x', '--out', 'y', '--align-mode', 'inner')).code).toBe(2)
+    expect((await mvad('--help')).code).toBe(0)
+  })
+
+  it.each([
+    ['timestamp,a\n2024-01-01T00:00:00Z,1\nnot-a-time,2\n', 'InvalidTimestampFormat', /line 3, column 'timestamp'/],
+    ['timestamp,a\n2024-01-01T00:00:00Z,x\n', 'VariableParseError', /line 2, column 'a': 'x'/],
+    ['time,a\n2024-01-01T00:00:00Z,1\n', 'ColumnNotFound', /'timestamp'/],
+    ['timestamp,a\n2024-01-01T00:00:00Z,1\n', 'NotEnoughInput', /length of data is 1/],
+  ])('bad data exits 3 with the MVAD code %#', async (text, code, message) => {
+    const path = join(dir, 'bad.csv')
+    await writeFile(path, text)
+    const r = await mvad('train', '--input', path, '--out', join(dir, 'bad.json'), '--sliding-window', '28')
+    expect(r.code).toBe(3)
+    expect(r.stderr.startsWith(`error ${code}: `)).toBe(true)
+    expect(r.stderr).toMatch(message)
+  })
+
+  it('a folder is MultiTable; missing files are reported', async () => {
+    const folder = join(dir, 'multi')
+    await mkdir(folder)
+    await writeFile(join(folder, 'x05.csv'), 'timestamp,value\n2024-01-07T00:00:00Z,1\n')
+    const r = await mvad('detect', '--model', join(dir, 'model.json'), '--input', folder, '--out', join(dir, 'm.jsonl'))
+    expect(r.code).toBe(3)
+    expect(r.stderr).toMatch(/^error FileNotExist: .*x07\.csv/)
+  })
+
+  it('missing files exit 3 with FileNotExist', async () => {
+    const r = await mvad('detect', '--model', join(dir, 'nope.json'), '--input', `${F}test.csv`, '--out', 'x')
+    expect(r.code).toBe(3)
+    expect(r.stderr).toMatch(/error FileNotExist: model file .*nope\.json/)
+  })
+})
