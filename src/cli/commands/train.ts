@@ -40,12 +40,12 @@ export function rangeFrom(opts: { startTime?: number; endTime?: number }): TimeR
 
 export async function trainCommand(opts: TrainOptions, ctx: CliContext): Promise<void> {
   const started = performance.now()
-  const api = await loadModelApi()
   const alignPolicy = policyFrom(opts)
   const slidingWindow = opts.slidingWindow ?? MVAD_LIMITS.defaultSlidingWindow
   const table = await readTable(opts.input)
   const series = alignTable(table, alignPolicy, { range: rangeFrom(opts) })
   assertEnoughInput(series, slidingWindow, opts.input)
+  const api = await loadModelApi()
   const progress = createProgress('train', ctx.stderr as NodeJS.WriteStream)
   const fitStarted = performance.now()
   let fitted: ReturnType<ModelApi['fitModel']>
