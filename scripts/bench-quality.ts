@@ -17,7 +17,7 @@ import { readOneTableFile } from '../src/data/files.js'
 import { alignForModel } from '../src/data/inference.js'
 import { evaluateResults, meanFinite, type EvaluationReport } from '../src/eval/evaluate.js'
 import { parseInterpretationCsv, parseLabelsCsv } from '../src/eval/labels.js'
-import { loadModelApi } from '../src/cli/model-api.js'
+import { createScorer, fitModel } from '../src/model/index.js'
 import { detectBatch } from '../src/pipeline/detect-batch.js'
 
 const KINDS = ['smd', 'asd', 'smap', 'msl'] as const
@@ -56,15 +56,14 @@ function listDirs(path: string): string[] {
 }
 
 async function runEntity(kind: string, entity: string): Promise<EntityResult> {
-  const model = await loadModelApi()
   const dir = join(benchDir, kind, entity)
   const train = alignTable(await readOneTableFile(join(dir, 'train.csv')))
   const t0 = performance.now()
-  const { state } = model.fitModel(train)
+  const { state } = fitModel(train)
   const trainSeconds = (performance.now() - t0) / 1000
   const test = alignForModel(await readOneTableFile(join(dir, 'test.csv')), state.payload.variables)
   const t1 = performance.now()
-  const { results } = detectBatch(model.createScorer(state), test, {
+  const { results } = detectBatch(createScorer(state), test, {
     slidingWindow: state.params.slidingWindow,
     // Every variable ranked, so HitRate@150% is never cut short by MVAD's 10-contributor default.
     topContributorCount: test.variables.length,

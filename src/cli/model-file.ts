@@ -8,7 +8,7 @@ import { DEFAULT_ALIGN_POLICY, type AlignPolicy, type VariableState } from '../d
 import { ServiceError } from '../errors.js'
 import { formatIsoTimestamp, parseIsoTimestamp } from '../data/timestamp.js'
 import type { TrainingTail } from '../pipeline/detect-batch.js'
-import type { ModelApi, ModelStateLike as ModelState } from './model-api.js'
+import { loadModelState, type ModelState } from '../model/index.js'
 
 export const MODEL_FILE_FORMAT = 'mvad-stream/model-file'
 
@@ -61,7 +61,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
-export function fromModelFile(api: ModelApi, json: unknown, path: string): LoadedModel {
+export function fromModelFile(json: unknown, path: string): LoadedModel {
   const envelope = isRecord(json) && json.format === MODEL_FILE_FORMAT ? json : undefined
   if (envelope !== undefined && envelope.version !== 1) {
     throw new ServiceError(
@@ -71,14 +71,20 @@ export function fromModelFile(api: ModelApi, json: unknown, path: string): Loade
   }
   let state: ModelState
   try {
-    state = api.loadModelState(envelope === undefined ? json : envelope.state)
+    state = loadModelState(envelope === undefined ? json : envelope.state)
   } catch (err) {
     if (err instanceof ServiceError) throw err
     throw new ServiceError('InvalidModelState', `${path}: not a model file: ${(err as Error).message}`, { cause: err })
   }
   const info = envelope !== undefined && isRecord(envelope.modelInfo) ? envelope.modelInfo : {}
   const policy = isRecord(info.alignPolicy) ? (info.alignPolicy as Partial<AlignPolicy>) : {}
-  const trainingEnd = typeof info.trainingEnd === 'string' ? parseIsoTimestamp(info.trainingEnd) : undefined
+  // The state's own record wins; the envelope's copy covers states that do not keep it.
+  const trainingEnd =
+    typeof state.payload.trainingEnd === 'number'
+      ? state.payload.trainingEnd
+      : typeof info.trainingEnd === 'string'
+        ? parseIsoTimestamp(info.trainingEnd)
+        : undefined
   const tailRows = state.payload.trainingTail
   const loaded: LoadedModel = {
     state,

@@ -78,14 +78,18 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--json', 'print JSON instead of a table')
     .action((opts: Parameters<typeof evaluateCommand>[0]) => evaluateCommand(opts, ctx))
 
-  program
-    .command('tune')
-    .description('train on --train, pick parameters that score best on --validation against --labels')
-    .requiredOption('--train <train.csv>', 'training data (OneTable CSV or MultiTable folder)')
-    .requiredOption('--validation <test.csv>', 'validation data continuing the training data')
-    .requiredOption('--labels <labels.csv>', 'labels of the validation rows')
-    .requiredOption('--out <model.json>', 'where to write the tuned model')
-    .action((opts: Parameters<typeof tuneCommand>[0]) => tuneCommand(opts, ctx))
+  alignOptions(
+    program
+      .command('tune')
+      .description('train on --train, pick parameters that score best on --validation against --labels')
+      .requiredOption('--train <train.csv>', 'training data (OneTable CSV or MultiTable folder)')
+      .requiredOption('--validation <test.csv>', 'validation data continuing the training data')
+      .requiredOption('--labels <labels.csv>', 'labels of the validation rows')
+      .requiredOption('--out <model.json>', 'where to write the tuned model')
+      .addOption(
+        new Option('--sliding-window <n>', 'rows per window, 28–2880 (default 300)').argParser(parseSlidingWindow),
+      ),
+  ).action((opts: Parameters<typeof tuneCommand>[0]) => tuneCommand(opts, ctx))
 
   program
     .command('chart')

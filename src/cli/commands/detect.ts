@@ -3,7 +3,7 @@ import { alignForModel } from '../../data/inference.js'
 import { readTable } from '../../data/files.js'
 import { formatIsoTimestamp } from '../../data/timestamp.js'
 import { ServiceError } from '../../errors.js'
-import { loadModelApi } from '../model-api.js'
+import { createScorer } from '../../model/index.js'
 import { detectBatch } from '../../pipeline/detect-batch.js'
 import { readJson, writeResultsJsonl } from '../io.js'
 import { fromModelFile } from '../model-file.js'
@@ -22,8 +22,7 @@ export interface DetectOptions {
 
 export async function detectCommand(opts: DetectOptions, ctx: CliContext): Promise<void> {
   const started = performance.now()
-  const api = await loadModelApi()
-  const model = fromModelFile(api, await readJson(opts.model, 'model file'), opts.model)
+  const model = fromModelFile(await readJson(opts.model, 'model file'), opts.model)
   const table = await readTable(opts.input)
   // No range here: rows before --start-time are the history the first reported rows need.
   const series = alignForModel(table, model.variables, model.alignPolicy)
@@ -31,7 +30,7 @@ export async function detectCommand(opts: DetectOptions, ctx: CliContext): Promi
   progress.update(0, 'scoring')
   let batch: ReturnType<typeof detectBatch>
   try {
-    batch = detectBatch(api.createScorer(model.state), series, {
+    batch = detectBatch(createScorer(model.state), series, {
       slidingWindow: model.slidingWindow,
       topContributorCount: opts.topContributors ?? 10,
       range: rangeFrom(opts),

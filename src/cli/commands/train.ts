@@ -6,7 +6,7 @@ import { assertEnoughInput } from '../../data/inference.js'
 import { formatIsoTimestamp } from '../../data/timestamp.js'
 import type { TimeRange } from '../../data/table.js'
 import { MVAD_LIMITS } from '../../data/limits.js'
-import { loadModelApi, type ModelApi } from '../model-api.js'
+import { fitModel } from '../../model/index.js'
 import { writeText } from '../io.js'
 import { toModelFile } from '../model-file.js'
 import { createProgress } from '../progress.js'
@@ -45,12 +45,11 @@ export async function trainCommand(opts: TrainOptions, ctx: CliContext): Promise
   const table = await readTable(opts.input)
   const series = alignTable(table, alignPolicy, { range: rangeFrom(opts) })
   assertEnoughInput(series, slidingWindow, opts.input)
-  const api = await loadModelApi()
   const progress = createProgress('train', ctx.stderr as NodeJS.WriteStream)
   const fitStarted = performance.now()
-  let fitted: ReturnType<ModelApi['fitModel']>
+  let fitted: ReturnType<typeof fitModel>
   try {
-    fitted = api.fitModel(series, { slidingWindow }, { onProgress: (f, stage) => progress.update(f, stage) })
+    fitted = fitModel(series, { slidingWindow }, { onProgress: (f, stage) => progress.update(f, stage) })
   } finally {
     progress.stop()
   }

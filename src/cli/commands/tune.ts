@@ -1,11 +1,82 @@
-import type { CliContext } from './context.js'
+/**
+ * `mvad tune`: fit on --train, score --validation (continuing from the training tail) over the model's parameter
+ * grid, keep the parameters with the best point-wise F1 of isAnomaly against --labels, write that model.
+ */
+import type { AlignPolicy } from '../../domain/types.js'
+import { alignTable } from '../../data/align.js'
+import { readTable } from '../../data/files.js'
+import { alignForModel, assertEnoughInput } from '../../data/inference.js'
+import { MVAD_LIMITS } from '../../data/limits.js'
+import { formatIsoTimestamp } from '../../data/timestamp.js'
+import { parseLabelsCsv } from '../../eval/labels.js'
+import { tune } from '../../model/index.js'
+import { readText, writeText } from '../io.js'
+import { toModelFile } from '../model-file.js'
+import { createProgress } from '../progress.js'
+import { seconds, type CliContext } from './context.js'
+import { policyFrom } from './train.js'
+
 export interface TuneOptions {
   train: string
   validation: string
   labels: string
   out: string
+  slidingWindow?: number
+  alignMode?: AlignPolicy['alignMode']
+  fillNaMethod?: AlignPolicy['fillNAMethod']
+  paddingValue?: number
 }
-export async function tuneCommand(_opts: TuneOptions, _ctx: CliContext): Promise<void> {
-  await Promise.resolve()
-  throw new Error('tune: not implemented yet')
+
+export async function tuneCommand(opts: TuneOptions, ctx: CliContext): Promise<void> {
+  const started = performance.now()
+  const alignPolicy = policyFrom(opts)
+  const slidingWindow = opts.slidingWindow ?? MVAD_LIMITS.defaultSlidingWindow
+  const train = alignTable(await readTable(opts.train), alignPolicy)
+  assertEnoughInput(train, slidingWindow, opts.train)
+  const validation = alignForModel(await readTable(opts.validation), train.variables, alignPolicy)
+  const truth = parseLabelsCsv(await readText(opts.labels, 'labels file'), opts.labels)
+  const byTime = new Map<number, number>()
+  truth.timestamps.forEach((t, i) => byTime.set(t, truth.labels[i] ?? 0))
+  let unlabelled = 0
+  const labels = validation.timestamps.map((t) => {
+    const label = byTime.get(t)
+    if (label === undefined) unlabelled++
+    return label ?? 0
+  })
+  if (unlabelled > 0) {
+    ctx.stderr.write(`warning: ${unlabelled} validation rows have no label in ${opts.labels}; counted as normal\n`)
+  }
+  const progress = createProgress('tune', ctx.stderr as NodeJS.WriteStream)
+  progress.update(0, 'fitting the parameter grid')
+  let result: ReturnType<typeof tune>
+  try {
+    result = tune(train, validation, labels, { slidingWindow })
+  } finally {
+    progress.stop()
+  }
+  const first = train.timestamps[0] ?? 0
+  const last = train.timestamps[train.timestamps.length - 1] ?? 0
+  const file = toModelFile(
+    result.state,
+    { tune: { best: result.best, grid: result.grid } },
+    {
+      source: opts.train,
+      slidingWindow,
+      alignPolicy,
+      startTime: formatIsoTimestamp(first),
+      endTime: formatIsoTimestamp(last),
+      trainingEnd: formatIsoTimestamp(last),
+      variableStates: train.variableStates,
+      trainingSeconds: seconds(started),
+    },
+  )
+  await writeText(opts.out, `${JSON.stringify(file)}\n`)
+  for (const c of result.grid) {
+    ctx.stdout.write(
+      `F1 ${c.f1.toFixed(3)}  P ${c.precision.toFixed(3)}  R ${c.recall.toFixed(3)}  ${JSON.stringify(c.params)}\n`,
+    )
+  }
+  ctx.stderr.write(
+    `best F1 ${result.best.f1.toFixed(3)} of ${result.grid.length} candidates in ${seconds(started)} s; model written to ${opts.out}\n`,
+  )
 }

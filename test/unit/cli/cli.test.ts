@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { existsSync } from 'node:fs'
 import { Writable } from 'node:stream'
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -8,8 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { run } from '../../../src/cli/program.js'
 
 const F = fileURLToPath(new URL('../../fixtures/cli/', import.meta.url))
-// The model is written separately (src/model); until it exists only the model-free checks can run.
-const hasModel = existsSync(fileURLToPath(new URL('../../../src/model/index.ts', import.meta.url)))
+
 let dir = ''
 
 class Capture extends Writable {
@@ -35,14 +33,13 @@ const lines = async (path: string): Promise<Record<string, unknown>[]> =>
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mvad-cli-'))
-  if (!hasModel) return
   const r = await mvad('train', '--input', `${F}train.csv`, '--out', join(dir, 'model.json'), '--sliding-window', '28')
   expect(r.stderr).toMatch(/trained on 400 rows × 4 variables/)
   expect(r.code).toBe(0)
 }, 120_000)
 afterAll(async () => rm(dir, { recursive: true, force: true }))
 
-describe.skipIf(!hasModel)('mvad detect', () => {
+describe('mvad detect', () => {
   it('continues from the training tail: every test row is scored, MVAD result shape', async () => {
     const out = join(dir, 'results.jsonl')
     const r = await mvad('detect', '--model', join(dir, 'model.json'), '--input', `${F}test.csv`, '--out', out)
@@ -126,6 +123,26 @@ describe('mvad evaluate and chart', () => {
   })
 })
 
+describe('mvad tune', () => {
+  it('writes the best model of the grid and a line per candidate', async () => {
+    const out = join(dir, 'tuned.json')
+    const r = await mvad(
+      'tune',
+      ...['--train', `${F}train.csv`, '--validation', `${F}test.csv`, '--labels', `${F}labels.csv`],
+      ...['--out', out, '--sliding-window', '28'],
+    )
+    expect(r.code).toBe(0)
+    expect(r.stderr).toMatch(/best F1 \d\.\d{3} of \d+ candidates/)
+    expect(r.stdout.trim().split('\n').length).toBeGreaterThan(1)
+    const file = JSON.parse(await readFile(out, 'utf8')) as {
+      format: string
+      state: { params: { slidingWindow: number } }
+    }
+    expect(file.format).toBe('mvad-stream/model-file')
+    expect(file.state.params.slidingWindow).toBe(28)
+  })
+})
+
 describe('exit codes and messages', () => {
   it('usage errors exit 2', async () => {
     expect((await mvad()).code).toBe(2)
@@ -151,7 +168,7 @@ describe('exit codes and messages', () => {
     expect(r.stderr).toMatch(message)
   })
 
-  it.skipIf(!hasModel)('a folder is MultiTable; missing files are reported', async () => {
+  it('a folder is MultiTable; missing files are reported', async () => {
     const folder = join(dir, 'multi')
     await mkdir(folder)
     await writeFile(join(folder, 'x05.csv'), 'timestamp,value\n2024-01-07T00:00:00Z,1\n')
@@ -160,7 +177,7 @@ describe('exit codes and messages', () => {
     expect(r.stderr).toMatch(/^error FileNotExist: .*x07\.csv/)
   })
 
-  it.skipIf(!hasModel)('missing files exit 3 with FileNotExist', async () => {
+  it('missing files exit 3 with FileNotExist', async () => {
     const r = await mvad('detect', '--model', join(dir, 'nope.json'), '--input', `${F}test.csv`, '--out', 'x')
     expect(r.code).toBe(3)
     expect(r.stderr).toMatch(/error FileNotExist: model file .*nope\.json/)
