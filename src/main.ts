@@ -9,6 +9,7 @@ import { loadConfig, type Config } from './config/config.js'
 import { isServiceError } from './errors.js'
 import { createLogger } from './observability/logger.js'
 import { createMetrics } from './observability/metrics.js'
+import { loadCoreModel } from './stream/core-model-loader.js'
 
 function packageVersion(): string {
   try {
@@ -29,7 +30,7 @@ async function main(): Promise<number> {
   }
   const logger = createLogger({ serviceName: config.serviceName, level: config.logLevel })
   const metrics = createMetrics({ serviceName: config.serviceName, version: packageVersion() })
-  const app = createApp({ config, logger, metrics })
+  const app = createApp({ config, logger, metrics, loadModel: loadCoreModel })
 
   let exitCode = 0
   const shutdown = (signal: string): void => {

@@ -1,0 +1,99 @@
+/**
+ * The numeric heart of the multivariate detector (pure, allocation-light). Per row t of a window:
+ *   z_t    = (x_t − center) / scale                         robust per-variable scaling (median, IQR)
+ *   r_t    = z_t − Bᵀ[z_{t−1} … z_{t−L}, 1]                 residual of a ridge vector-autoregression
+ *   q_t    = (z_t − μ) − PPᵀ(z_t − μ)                        residual outside the training principal subspace
+ *   e_t,j  = ½ · (r_t,j / σr_j)² + ½ · (q_t,j / σq_j)²       per-variable error, each part normalised by its
+ *                                                            training spread (capped so one channel cannot drown out all)
+ *   S_j    = mean of e_{t−m+1..t, j}                         smoothed over the last m rows of the window
+ *   score  = mean of the `topVariables` largest S_j          raw anomaly score (higher = more anomalous)
+ * A row's result depends only on the rows of its window: scoreLast and scoreSeries call the same functions in
+ * the same order, so they agree bit for bit.
+ */
+
+/** Numbers the scorer needs, flattened for speed. d = variables, f = L·d + 1 forecast features. */
+export interface DetectorWeights {
+  d: number
+  lags: number
+  center: Float64Array
+  scale: Float64Array
+  /** f × d, row-major: column j forecasts variable j. */
+  forecast: Float64Array
+  residualScale: Float64Array
+  pcaMean: Float64Array
+  /** k × d, row-major: orthonormal principal directions. */
+  pcaBasis: Float64Array
+  pcaRank: number
+  reconScale: Float64Array
+}
+
+/** Cap of one variable's normalised error: a channel that leaves its training range stands out, but by a bounded amount. */
+export const ERROR_CAP = 400
+
+/** Writes the scaled value of every variable of `row` into `out`. */
+export function scaleRow(w: DetectorWeights, row: ArrayLike<number>, out: Float64Array): void {
+  for (let j = 0; j < w.d; j++) out[j] = ((row[j] as number) - (w.center[j] as number)) / (w.scale[j] as number)
+}
+
+/**
+ * Per-variable error of the row at `scaled[t]` (which needs `scaled[t − lags .. t]`), written into `out`.
+ * `scratch` holds at least d + k numbers.
+ */
+export function rowErrors(
+  w: DetectorWeights,
+  scaled: readonly Float64Array[],
+  t: number,
+  out: Float64Array,
+  scratch: Float64Array,
+): void {
+  const { d, lags, forecast, pcaBasis, pcaRank, pcaMean } = w
+  const current = scaled[t] as Float64Array
+  // Forecast: start from the bias row (last feature), then add each lag's contribution.
+  const biasOffset = lags * d * d
+  for (let j = 0; j < d; j++) scratch[j] = forecast[biasOffset + j] as number
+  for (let l = 1; l <= lags; l++) {
+    const lagged = scaled[t - l] as Float64Array
+    const base = (l - 1) * d * d
+    for (let i = 0; i < d; i++) {
+      const v = lagged[i] as number
+      if (v === 0) continue
+      const rowOffset = base + i * d
+      for (let j = 0; j < d; j++) scratch[j] = (scratch[j] as number) + v * (forecast[rowOffset + j] as number)
+    }
+  }
+  for (let j = 0; j < d; j++) {
+    const a = ((current[j] as number) - (scratch[j] as number)) / (w.residualScale[j] as number)
+    out[j] = 0.5 * a * a
+  }
+  // Reconstruction: projections onto the k principal directions, then the residual per variable.
+  const projection = scratch.subarray(d, d + pcaRank)
+  for (let c = 0; c < pcaRank; c++) {
+    let sum = 0
+    const offset = c * d
+    for (let j = 0; j < d; j++)
+      sum += ((current[j] as number) - (pcaMean[j] as number)) * (pcaBasis[offset + j] as number)
+    projection[c] = sum
+  }
+  for (let j = 0; j < d; j++) {
+    let reconstructed = 0
+    for (let c = 0; c < pcaRank; c++) reconstructed += (projection[c] as number) * (pcaBasis[c * d + j] as number)
+    const q = ((current[j] as number) - (pcaMean[j] as number) - reconstructed) / (w.reconScale[j] as number)
+    const e = (out[j] as number) + 0.5 * q * q
+    out[j] = e > ERROR_CAP ? ERROR_CAP : e
+  }
+}
+
+/** Mean of the `top` largest values (all when top is 0 or ≥ length). `sortBuffer` has the same length. */
+export function topMean(values: Float64Array, top: number, sortBuffer: Float64Array): number {
+  const n = values.length
+  if (top <= 0 || top >= n) {
+    let sum = 0
+    for (let j = 0; j < n; j++) sum += values[j] as number
+    return sum / n
+  }
+  sortBuffer.set(values)
+  sortBuffer.sort()
+  let sum = 0
+  for (let j = n - top; j < n; j++) sum += sortBuffer[j] as number
+  return sum / top
+}

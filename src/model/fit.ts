@@ -1,0 +1,296 @@
+/**
+ * Training: robust scaling → ridge vector autoregression → principal subspace → per-variable error spreads →
+ * training scores → label-free threshold (POT). Deterministic: closed forms only, no sampling.
+ */
+import { EigenvalueDecomposition, Matrix, solve } from 'ml-matrix'
+import type { AlignedSeries } from '../domain/types.js'
+import { ServiceError } from '../errors.js'
+import { rowErrors, scaleRow, topMean, type DetectorWeights } from './detector.js'
+import { resolveParams, type ModelParams } from './params.js'
+import { MODEL_KIND, MODEL_STATE_VERSION, type ModelState, type TrainingDiagnostics } from './state.js'
+import { potThreshold, quantile } from './threshold.js'
+
+/** Smallest spread a variable may have, in scaled units: a channel that never moved in training still gets a finite z. */
+const MIN_SPREAD = 0.1
+
+export interface FitOptions {
+  onProgress?: (fraction: number, stage: string) => void
+}
+
+export function fitModel(
+  series: AlignedSeries,
+  params: Partial<ModelParams> = {},
+  options: FitOptions = {},
+): { state: ModelState; diagnostics: TrainingDiagnostics } {
+  const p = resolveParams(params)
+  const rows = series.rows
+  const n = rows.length
+  const d = series.variables.length
+  if (d === 0) throw new ServiceError('NoVariablesFound', 'training data has no variables')
+  const minRows = Math.max(p.slidingWindow, p.lags + p.smoothing + 10)
+  if (n < minRows) {
+    throw new ServiceError(
+      'NotEnoughInput',
+      `length of data is ${n}, but the minimum length should be larger than sliding window, which is ${p.slidingWindow}`,
+    )
+  }
+  const stageSeconds: Record<string, number> = {}
+  let stageStart = performance.now()
+  const stage = (name: string, fraction: number): void => {
+    const now = performance.now()
+    stageSeconds[name] = (now - stageStart) / 1000
+    stageStart = now
+    options.onProgress?.(fraction, name)
+  }
+
+  // 1. Robust scaling.
+  const center = new Float64Array(d)
+  const scale = new Float64Array(d)
+  const column = new Float64Array(n)
+  for (let j = 0; j < d; j++) {
+    for (let t = 0; t < n; t++) column[t] = (rows[t] as Float64Array)[j] as number
+    const sorted = Float64Array.from(column).sort()
+    const median = quantile(sorted as unknown as number[], 0.5)
+    const iqr = quantile(sorted as unknown as number[], 0.75) - quantile(sorted as unknown as number[], 0.25)
+    let mean = 0
+    for (let t = 0; t < n; t++) mean += column[t] as number
+    mean /= n
+    let variance = 0
+    for (let t = 0; t < n; t++) variance += ((column[t] as number) - mean) ** 2
+    const std = Math.sqrt(variance / n)
+    center[j] = median
+    const spread = Math.max(iqr / 1.349, std)
+    scale[j] = spread > 1e-9 ? spread : 1
+  }
+  const scaled = rows.map((row) => {
+    const out = new Float64Array(d)
+    scaleRow({ d, center, scale } as DetectorWeights, row, out)
+    return out
+  })
+  stage('scaling', 0.1)
+
+  // 2. Ridge vector autoregression: features [z_{t−1} … z_{t−L}, 1] → z_t.
+  const f = p.lags * d + 1
+  const xtx = new Float64Array(f * f)
+  const xty = new Float64Array(f * d)
+  const features = new Float64Array(f)
+  for (let t = p.lags; t < n; t++) {
+    for (let l = 1; l <= p.lags; l++) features.set(scaled[t - l] as Float64Array, (l - 1) * d)
+    features[f - 1] = 1
+    const target = scaled[t] as Float64Array
+    for (let a = 0; a < f; a++) {
+      const fa = features[a] as number
+      if (fa === 0) continue
+      const rowOffset = a * f
+      for (let b = a; b < f; b++) xtx[rowOffset + b] = (xtx[rowOffset + b] as number) + fa * (features[b] as number)
+      const yOffset = a * d
+      for (let j = 0; j < d; j++) xty[yOffset + j] = (xty[yOffset + j] as number) + fa * (target[j] as number)
+    }
+  }
+  let diagonalMean = 0
+  for (let a = 0; a < f; a++) diagonalMean += xtx[a * f + a] as number
+  diagonalMean /= f
+  const lambda = p.ridge * Math.max(diagonalMean, 1e-12)
+  const gram = new Matrix(f, f)
+  for (let a = 0; a < f; a++) {
+    for (let b = a; b < f; b++) {
+      const v = (xtx[a * f + b] as number) + (a === b ? lambda : 0)
+      gram.set(a, b, v)
+      gram.set(b, a, v)
+    }
+  }
+  const rhs = new Matrix(f, d)
+  for (let a = 0; a < f; a++) for (let j = 0; j < d; j++) rhs.set(a, j, xty[a * d + j] as number)
+  const solution = solve(gram, rhs, true)
+  const forecast = new Float64Array(f * d)
+  for (let a = 0; a < f; a++) for (let j = 0; j < d; j++) forecast[a * d + j] = solution.get(a, j)
+  stage('forecaster', 0.4)
+
+  // 3. Principal subspace of the scaled training data.
+  const pcaMean = new Float64Array(d)
+  for (const z of scaled) for (let j = 0; j < d; j++) pcaMean[j] = (pcaMean[j] as number) + (z[j] as number) / n
+  const covariance = new Matrix(d, d)
+  for (const z of scaled) {
+    for (let a = 0; a < d; a++) {
+      const za = (z[a] as number) - (pcaMean[a] as number)
+      for (let b = a; b < d; b++)
+        covariance.set(a, b, covariance.get(a, b) + za * ((z[b] as number) - (pcaMean[b] as number)))
+    }
+  }
+  for (let a = 0; a < d; a++) {
+    for (let b = a; b < d; b++) {
+      const v = covariance.get(a, b) / n
+      covariance.set(a, b, v)
+      covariance.set(b, a, v)
+    }
+  }
+  const evd = new EigenvalueDecomposition(covariance, { assumeSymmetric: true })
+  const eigenvalues = evd.realEigenvalues
+  const order = eigenvalues
+    .map((value, index) => ({ value, index }))
+    .sort((x, y) => y.value - x.value || x.index - y.index)
+  const total = order.reduce((s, e) => s + Math.max(e.value, 0), 0)
+  let pcaRank = 0
+  let kept = 0
+  while (pcaRank < d - 1 && total > 0 && kept / total < p.pcaVariance) {
+    kept += Math.max((order[pcaRank] as { value: number }).value, 0)
+    pcaRank++
+  }
+  const vectors = evd.eigenvectorMatrix
+  const pcaBasis = new Float64Array(pcaRank * d)
+  for (let c = 0; c < pcaRank; c++) {
+    const index = (order[c] as { index: number }).index
+    // Fix each direction's sign (largest component positive) so states do not depend on solver sign choices.
+    let largest = 0
+    for (let j = 0; j < d; j++) if (Math.abs(vectors.get(j, index)) > Math.abs(largest)) largest = vectors.get(j, index)
+    const sign = largest < 0 ? -1 : 1
+    for (let j = 0; j < d; j++) pcaBasis[c * d + j] = sign * vectors.get(j, index)
+  }
+  stage('subspace', 0.55)
+
+  // 4. Error spreads on the training rows (both parts first with unit spread, then normalised).
+  const weights: DetectorWeights = {
+    d,
+    lags: p.lags,
+    center,
+    scale,
+    forecast,
+    residualScale: new Float64Array(d).fill(1),
+    pcaMean,
+    pcaBasis,
+    pcaRank,
+    reconScale: new Float64Array(d).fill(Number.POSITIVE_INFINITY),
+  }
+  const forecastSquares = new Float64Array(d)
+  const errors = new Float64Array(d)
+  const scratch = new Float64Array(d + pcaRank)
+  for (let t = p.lags; t < n; t++) {
+    rowErrors(weights, scaled, t, errors, scratch)
+    for (let j = 0; j < d; j++) forecastSquares[j] = (forecastSquares[j] as number) + 2 * (errors[j] as number)
+  }
+  const reconSquares = new Float64Array(d)
+  for (let t = 0; t < n; t++) {
+    const z = scaled[t] as Float64Array
+    for (let c = 0; c < pcaRank; c++) {
+      let sum = 0
+      for (let j = 0; j < d; j++) sum += ((z[j] as number) - (pcaMean[j] as number)) * (pcaBasis[c * d + j] as number)
+      scratch[c] = sum
+    }
+    for (let j = 0; j < d; j++) {
+      let reconstructed = 0
+      for (let c = 0; c < pcaRank; c++) reconstructed += (scratch[c] as number) * (pcaBasis[c * d + j] as number)
+      const q = (z[j] as number) - (pcaMean[j] as number) - reconstructed
+      reconSquares[j] = (reconSquares[j] as number) + q * q
+    }
+  }
+  const residualScale = Float64Array.from(forecastSquares, (s) => Math.max(Math.sqrt(s / (n - p.lags)), MIN_SPREAD))
+  const reconScale = Float64Array.from(reconSquares, (s) => Math.max(Math.sqrt(s / n), MIN_SPREAD))
+  weights.residualScale = residualScale
+  weights.reconScale = reconScale
+  stage('spreads', 0.7)
+
+  // 5. Training scores with the final weights → label-free threshold.
+  const trainingScores = scoreRowsForCalibration(weights, scaled, p)
+  const thresholdFit = potThreshold(trainingScores, p.riskLevel)
+  stage('threshold', 0.85)
+
+  // 6. Training correlations (for correlationChanges) and the tail that warm-starts detection.
+  const correlation = correlationMatrix(scaled, 0, n, d)
+  const tail = rows.slice(-p.slidingWindow).map((row) => Array.from(row))
+  stage('state', 1)
+
+  const sortedScores = [...trainingScores].sort((a, b) => a - b)
+  const state: ModelState = {
+    kind: MODEL_KIND,
+    version: MODEL_STATE_VERSION,
+    params: p,
+    payload: {
+      variables: [...series.variables],
+      center: Array.from(center),
+      scale: Array.from(scale),
+      forecast: Array.from(forecast),
+      residualScale: Array.from(residualScale),
+      pcaMean: Array.from(pcaMean),
+      pcaBasis: Array.from(pcaBasis),
+      pcaRank,
+      reconScale: Array.from(reconScale),
+      trainingCorrelation: Array.from(correlation),
+      threshold: thresholdFit.threshold,
+      trainingTail: tail,
+      trainingEnd: series.timestamps[n - 1] ?? null,
+    },
+  }
+  const diagnostics: TrainingDiagnostics = {
+    stageSeconds,
+    rows: n,
+    variables: d,
+    pcaRank,
+    forecastResidualRms: Array.from(residualScale),
+    reconstructionResidualRms: Array.from(reconScale),
+    trainingScoreQuantiles: {
+      p50: quantile(sortedScores, 0.5),
+      p99: quantile(sortedScores, 0.99),
+      max: sortedScores[sortedScores.length - 1] ?? Number.NaN,
+    },
+    threshold: thresholdFit,
+  }
+  return { state, diagnostics }
+}
+
+/** Smoothed, top-mean scores of every training row with a full smoothing span (same maths as the scorer). */
+function scoreRowsForCalibration(w: DetectorWeights, scaled: readonly Float64Array[], p: ModelParams): number[] {
+  const d = w.d
+  const n = scaled.length
+  const perRow: Float64Array[] = []
+  const scratch = new Float64Array(d + w.pcaRank)
+  for (let t = 0; t < n; t++) {
+    const errors = new Float64Array(d)
+    if (t >= w.lags) rowErrors(w, scaled, t, errors, scratch)
+    perRow.push(errors)
+  }
+  const smoothed = new Float64Array(d)
+  const sortBuffer = new Float64Array(d)
+  const scores: number[] = []
+  for (let t = w.lags + p.smoothing - 1; t < n; t++) {
+    smoothed.fill(0)
+    for (let k = p.smoothing - 1; k >= 0; k--) {
+      const e = perRow[t - k] as Float64Array
+      for (let j = 0; j < d; j++) smoothed[j] = (smoothed[j] as number) + (e[j] as number)
+    }
+    for (let j = 0; j < d; j++) smoothed[j] = (smoothed[j] as number) / p.smoothing
+    scores.push(topMean(smoothed, p.topVariables, sortBuffer))
+  }
+  return scores
+}
+
+/** Pearson correlations (d × d, row-major) of rows [from, to); constant variables correlate 0 with the others. */
+export function correlationMatrix(
+  rows: readonly ArrayLike<number>[],
+  from: number,
+  to: number,
+  d: number,
+): Float64Array {
+  const count = to - from
+  const mean = new Float64Array(d)
+  for (let t = from; t < to; t++)
+    for (let j = 0; j < d; j++) mean[j] = (mean[j] as number) + ((rows[t] as ArrayLike<number>)[j] as number) / count
+  const cov = new Float64Array(d * d)
+  for (let t = from; t < to; t++) {
+    const row = rows[t] as ArrayLike<number>
+    for (let a = 0; a < d; a++) {
+      const da = (row[a] as number) - (mean[a] as number)
+      for (let b = a; b < d; b++)
+        cov[a * d + b] = (cov[a * d + b] as number) + da * ((row[b] as number) - (mean[b] as number))
+    }
+  }
+  const out = new Float64Array(d * d)
+  for (let a = 0; a < d; a++) {
+    for (let b = a; b < d; b++) {
+      const denominator = Math.sqrt((cov[a * d + a] as number) * (cov[b * d + b] as number))
+      const r = a === b ? 1 : denominator > 1e-12 ? (cov[a * d + b] as number) / denominator : 0
+      out[a * d + b] = r
+      out[b * d + a] = r
+    }
+  }
+  return out
+}

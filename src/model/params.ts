@@ -1,0 +1,72 @@
+/**
+ * Parameters of the multivariate detector. Every field has a default; `resolveParams` validates a partial set and
+ * reports every problem at once with MVAD's error codes.
+ */
+import { ServiceError } from '../errors.js'
+
+export interface ModelParams {
+  /** Rows per window (MVAD slidingWindow), 28–2880. @defaultValue 300 */
+  slidingWindow: number
+  /** Seed of every pseudo-random choice (none today; kept so states stay reproducible). @defaultValue 42 */
+  seed: number
+  /** Lags of all variables used to forecast each variable. @defaultValue 2 */
+  lags: number
+  /** Ridge penalty of the forecaster, relative to the mean diagonal of XᵀX. @defaultValue 0.01 */
+  ridge: number
+  /** Share of the training variance the low-rank (PCA) subspace keeps. @defaultValue 0.9 */
+  pcaVariance: number
+  /** Rows of per-variable error averaged into a row's score (inside the window). @defaultValue 5 */
+  smoothing: number
+  /** The score is the mean of this many largest per-variable errors (0 = all variables). @defaultValue 3 */
+  topVariables: number
+  /** Tail probability of the label-free threshold (peaks over threshold on training scores). @defaultValue 0.001 */
+  riskLevel: number
+  /** |Δ correlation| between window and training that marks a variable as changed. @defaultValue 0.5 */
+  correlationChange: number
+}
+
+export const DEFAULT_MODEL_PARAMS: Readonly<ModelParams> = Object.freeze({
+  slidingWindow: 300,
+  seed: 42,
+  lags: 2,
+  ridge: 0.01,
+  pcaVariance: 0.9,
+  smoothing: 5,
+  topVariables: 3,
+  riskLevel: 0.001,
+  correlationChange: 0.5,
+})
+
+export function resolveParams(partial: Partial<ModelParams> = {}): ModelParams {
+  const p: ModelParams = { ...DEFAULT_MODEL_PARAMS }
+  for (const [key, value] of Object.entries(partial)) {
+    if (value !== undefined) (p as unknown as Record<string, number>)[key] = value
+  }
+  const problems: string[] = []
+  const intIn = (name: keyof ModelParams, lo: number, hi: number): void => {
+    const v = p[name]
+    if (!Number.isInteger(v) || v < lo || v > hi)
+      problems.push(`${name} must be an integer in [${lo}, ${hi}], got ${v}`)
+  }
+  const numIn = (name: keyof ModelParams, lo: number, hi: number): void => {
+    const v = p[name]
+    if (!Number.isFinite(v) || v <= lo || v > hi) problems.push(`${name} must be in (${lo}, ${hi}], got ${v}`)
+  }
+  if (!Number.isInteger(p.slidingWindow) || p.slidingWindow < 28 || p.slidingWindow > 2880) {
+    throw new ServiceError('InvalidSlidingWindow', "The 'slidingWindow' field must be an integer between 28 and 2880.")
+  }
+  intIn('seed', 0, 2 ** 31 - 1)
+  intIn('lags', 1, 10)
+  numIn('ridge', 0, 1e6)
+  numIn('pcaVariance', 0, 1)
+  intIn('smoothing', 1, 60)
+  intIn('topVariables', 0, 301)
+  numIn('riskLevel', 0, 0.5)
+  numIn('correlationChange', 0, 2)
+  if (p.lags + p.smoothing > p.slidingWindow) {
+    problems.push(`lags + smoothing (${p.lags + p.smoothing}) must not exceed slidingWindow (${p.slidingWindow})`)
+  }
+  if (problems.length > 0)
+    throw new ServiceError('InvalidModelState', `invalid model parameters: ${problems.join('; ')}`)
+  return p
+}

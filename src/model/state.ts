@@ -1,0 +1,107 @@
+/**
+ * Model state: versioned JSON `{kind, version, params, payload}`. `loadModelState` validates shape and sizes and
+ * names what is wrong; older versions would be migrated here (there is one version so far).
+ */
+import { ServiceError } from '../errors.js'
+import type { ThresholdFit } from './threshold.js'
+import { resolveParams, type ModelParams } from './params.js'
+
+export const MODEL_KIND = 'mvad-stream/multivariate'
+export const MODEL_STATE_VERSION = 1
+
+export interface ModelPayload {
+  variables: string[]
+  center: number[]
+  scale: number[]
+  /** (lags·d + 1) × d, row-major. */
+  forecast: number[]
+  residualScale: number[]
+  pcaMean: number[]
+  /** pcaRank × d, row-major. */
+  pcaBasis: number[]
+  pcaRank: number
+  reconScale: number[]
+  /** d × d Pearson correlations of the scaled training data. */
+  trainingCorrelation: number[]
+  /** Raw score at which a row becomes anomalous (label-free, from training scores). */
+  threshold: number
+  /** Last slidingWindow training rows (raw values, variables order), oldest first. */
+  trainingTail: number[][]
+  /** Timestamp (epoch ms) of the last training row. */
+  trainingEnd: number | null
+}
+
+export interface ModelState {
+  kind: typeof MODEL_KIND
+  version: number
+  params: ModelParams
+  payload: ModelPayload
+}
+
+export interface TrainingDiagnostics {
+  stageSeconds: Record<string, number>
+  rows: number
+  variables: number
+  pcaRank: number
+  forecastResidualRms: number[]
+  reconstructionResidualRms: number[]
+  trainingScoreQuantiles: { p50: number; p99: number; max: number }
+  threshold: ThresholdFit
+}
+
+function fail(message: string): never {
+  throw new ServiceError('InvalidModelState', `invalid model state: ${message}`)
+}
+
+function numbers(value: unknown, name: string, length: number): number[] {
+  if (!Array.isArray(value) || value.length !== length) fail(`${name} must be an array of ${length} numbers`)
+  for (const v of value) if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${name} holds a non-finite value`)
+  return value as number[]
+}
+
+export function loadModelState(json: unknown): ModelState {
+  if (json === null || typeof json !== 'object') fail('not an object')
+  const s = json as Record<string, unknown>
+  if (s.kind !== MODEL_KIND) fail(`kind is ${JSON.stringify(s.kind)}, expected "${MODEL_KIND}"`)
+  if (s.version !== MODEL_STATE_VERSION) {
+    fail(`version ${String(s.version)} is not supported (this build reads version ${MODEL_STATE_VERSION}); retrain`)
+  }
+  const params = resolveParams((s.params ?? {}))
+  const p = s.payload as Record<string, unknown> | undefined
+  if (p === undefined || p === null || typeof p !== 'object') fail('payload missing')
+  const variables = p.variables
+  if (!Array.isArray(variables) || variables.length === 0 || !variables.every((v) => typeof v === 'string')) {
+    fail('payload.variables must be a non-empty list of names')
+  }
+  const d = variables.length
+  const pcaRank = p.pcaRank
+  if (typeof pcaRank !== 'number' || !Number.isInteger(pcaRank) || pcaRank < 0 || pcaRank >= Math.max(d, 1) + 1) {
+    fail('payload.pcaRank out of range')
+  }
+  const tail = p.trainingTail
+  if (!Array.isArray(tail) || tail.length === 0) fail('payload.trainingTail must hold rows')
+  tail.forEach((row, i) => numbers(row, `payload.trainingTail[${i}]`, d))
+  if (typeof p.threshold !== 'number' || !(p.threshold > 0)) fail('payload.threshold must be a positive number')
+  const end = p.trainingEnd
+  if (end !== null && end !== undefined && typeof end !== 'number') fail('payload.trainingEnd must be a number or null')
+  return {
+    kind: MODEL_KIND,
+    version: MODEL_STATE_VERSION,
+    params,
+    payload: {
+      variables: variables,
+      center: numbers(p.center, 'payload.center', d),
+      scale: numbers(p.scale, 'payload.scale', d),
+      forecast: numbers(p.forecast, 'payload.forecast', (params.lags * d + 1) * d),
+      residualScale: numbers(p.residualScale, 'payload.residualScale', d),
+      pcaMean: numbers(p.pcaMean, 'payload.pcaMean', d),
+      pcaBasis: numbers(p.pcaBasis, 'payload.pcaBasis', pcaRank * d),
+      pcaRank,
+      reconScale: numbers(p.reconScale, 'payload.reconScale', d),
+      trainingCorrelation: numbers(p.trainingCorrelation, 'payload.trainingCorrelation', d * d),
+      threshold: p.threshold,
+      trainingTail: tail as number[][],
+      trainingEnd: (end ?? null),
+    },
+  }
+}
