@@ -93,8 +93,8 @@ function entityLine(r: EntityResult): string {
 }
 
 function kindTable(results: readonly EntityResult[]): string {
-  const header = `| kind | n | ${METRICS.join(' | ')} | train s |`
-  const lines = [header, `|${'---|'.repeat(METRICS.length + 3)}`]
+  const header = `| kind | n | ${METRICS.join(' | ')} | train s | detect s |`
+  const lines = [header, `|${'---|'.repeat(METRICS.length + 4)}`]
   for (const kind of KINDS) {
     const rows = results.filter((r) => r.kind === kind)
     if (rows.length === 0) continue
@@ -103,9 +103,13 @@ function kindTable(results: readonly EntityResult[]): string {
       return `${ours} (${f3(PCA_FLOOR[kind]?.[key])})`
     })
     const train = meanFinite(rows.map((r) => r.trainSeconds)).toFixed(1)
-    lines.push(`| ${kind} | ${rows.length} | ${cells.join(' | ')} | ${train} |`)
+    const detect = meanFinite(rows.map((r) => r.detectSeconds)).toFixed(1)
+    lines.push(`| ${kind} | ${rows.length} | ${cells.join(' | ')} | ${train} | ${detect} |`)
   }
-  lines.push('', 'Cells: ours (PCA floor from the bench README); entity-wise means; train s = mean seconds per entity.')
+  lines.push(
+    '',
+    'Cells: ours (PCA floor from the bench README); entity-wise means; train/detect s = mean seconds per entity.',
+  )
   return lines.join('\n')
 }
 
