@@ -4,6 +4,7 @@ import { chartCommand } from './commands/chart.js'
 import type { CliContext } from './commands/context.js'
 import { detectCommand } from './commands/detect.js'
 import { evaluateCommand } from './commands/evaluate.js'
+import { bindCommand, modelListCommand, modelUploadCommand } from './commands/registry.js'
 import { trainCommand } from './commands/train.js'
 import { tuneCommand } from './commands/tune.js'
 import { EXIT, reportError, type ExitCode } from './exit.js'
@@ -102,6 +103,29 @@ export function buildProgram(ctx: CliContext): Command {
     .addOption(new Option('--height <px>', 'image height (default 420)').argParser(intInRange(150, 10_000)))
     .option('--title <text>', 'chart title')
     .action((opts: Parameters<typeof chartCommand>[0]) => chartCommand(opts, ctx))
+
+  const model = program
+    .command('model')
+    .description("the service's model store (Redis: REDIS_URL, MVAD_REDIS_KEY_PREFIX)")
+  model
+    .command('upload')
+    .description('store a model file from `mvad train` as a new READY version')
+    .requiredOption('--model <model.json>', 'model written by `mvad train`')
+    .requiredOption('--name <modelId>', 'model id (letters, digits, . _ -); uploads add versions 1, 2, …')
+    .option('--display-name <text>', 'free text shown in listings')
+    .action((opts: Parameters<typeof modelUploadCommand>[0]) => modelUploadCommand(opts, ctx, ctx.env ?? process.env))
+  model
+    .command('list')
+    .description('list models and their versions')
+    .action(() => modelListCommand(ctx, ctx.env ?? process.env))
+
+  program
+    .command('bind')
+    .description('make a model score an entity (takes effect in running services without a restart)')
+    .requiredOption('--entity <id>', 'entity = the Kafka message key of its readings')
+    .requiredOption('--model <modelId>', 'model id')
+    .addOption(new Option('--version <n>', 'pin a version (default: latest READY)').argParser(intInRange(1, 1_000_000)))
+    .action((opts: Parameters<typeof bindCommand>[0]) => bindCommand(opts, ctx, ctx.env ?? process.env))
 
   return program
 }

@@ -1,0 +1,106 @@
+/**
+ * `mvad model upload|list` and `mvad bind`: put a model trained offline into the service's model store (Redis) and
+ * choose which model scores which entity. Redis and the key prefix come from the same variables as the service
+ * (REDIS_URL, MVAD_REDIS_KEY_PREFIX; see docs/config.md), so the CLI and the service always agree.
+ */
+import { readFile } from 'node:fs/promises'
+import { Redis } from 'ioredis'
+import { loadConfig, type RawEnv } from '../../config/config.js'
+import { ServiceError } from '../../errors.js'
+import { keySpace } from '../../state/keys.js'
+import { RedisBindingStore } from '../../state/redis-binding-store.js'
+import { RedisModelStore } from '../../state/redis-model-store.js'
+import { loadCoreModel } from '../../stream/core-model-loader.js'
+import type { CliContext } from './context.js'
+
+async function withStores<T>(
+  env: RawEnv,
+  action: (stores: { models: RedisModelStore; bindings: RedisBindingStore }) => Promise<T>,
+): Promise<T> {
+  const config = loadConfig(env)
+  const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null })
+  redis.on('error', () => undefined)
+  try {
+    await redis.connect()
+  } catch (error) {
+    throw new ServiceError(
+      'InfrastructureUnavailable',
+      `cannot reach Redis at ${config.redis.url} (set REDIS_URL; start local servers with npm run infra:up): ${String(error)}`,
+    )
+  }
+  try {
+    const keys = keySpace(config.redis.keyPrefix)
+    return await action({ models: new RedisModelStore(redis, keys), bindings: new RedisBindingStore(redis, keys) })
+  } finally {
+    await redis.quit().catch(() => undefined)
+  }
+}
+
+export interface ModelUploadOptions {
+  model: string
+  name: string
+  displayName?: string
+}
+
+export async function modelUploadCommand(opts: ModelUploadOptions, ctx: CliContext, env: RawEnv): Promise<void> {
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(opts.name)) {
+    throw new ServiceError('InvalidModelState', `model name "${opts.name}" must be 1–128 letters, digits, . _ -`)
+  }
+  let text: string
+  try {
+    text = await readFile(opts.model, 'utf8')
+  } catch (error) {
+    throw new ServiceError('FileNotExist', `cannot read ${opts.model}: ${String(error)}`)
+  }
+  let loaded
+  try {
+    loaded = loadCoreModel(text, { modelId: opts.name, version: 0 })
+  } catch (error) {
+    if (error instanceof ServiceError) throw error
+    throw new ServiceError('InvalidModelState', `${opts.model} is not a model file: ${String(error)}`)
+  }
+  const info = await withStores(env, ({ models }) =>
+    models.registerReady(opts.name, text, {
+      variables: [...loaded.variables],
+      slidingWindow: loaded.slidingWindow,
+      ...(opts.displayName === undefined ? {} : { displayName: opts.displayName }),
+    }),
+  )
+  ctx.stdout.write(
+    `model ${info.modelId} version ${info.version} ${info.status} (${info.variables.length} variables, window ${info.slidingWindow})\n`,
+  )
+}
+
+export async function modelListCommand(ctx: CliContext, env: RawEnv): Promise<void> {
+  await withStores(env, async ({ models }) => {
+    for (const id of await models.listModelIds()) {
+      for (const v of await models.listVersions(id)) {
+        ctx.stdout.write(
+          `${v.modelId}\tv${v.version}\t${v.status}\t${v.variables.length} variables\twindow ${v.slidingWindow}\t${v.createdTime}\n`,
+        )
+      }
+    }
+  })
+}
+
+export interface BindOptions {
+  entity: string
+  model: string
+  version?: number
+}
+
+export async function bindCommand(opts: BindOptions, ctx: CliContext, env: RawEnv): Promise<void> {
+  await withStores(env, async ({ models, bindings }) => {
+    const ready = await models.getReadyState(opts.model, opts.version)
+    if (ready === undefined) {
+      const what = opts.version === undefined ? 'no READY version' : `no READY version ${opts.version}`
+      throw new ServiceError('ModelNotExist', `model "${opts.model}" has ${what}; upload one with mvad model upload`)
+    }
+    await bindings.set(
+      opts.entity,
+      opts.version === undefined ? { modelId: opts.model } : { modelId: opts.model, version: opts.version },
+    )
+    const version = opts.version === undefined ? `latest READY (now v${ready.info.version})` : `v${opts.version}`
+    ctx.stdout.write(`entity ${opts.entity} → model ${opts.model} ${version}\n`)
+  })
+}
