@@ -36,6 +36,10 @@ export interface DetectBatchOptions {
   range?: TimeRange
   /** History to prepend (see {@link TrainingTail}). */
   trainingTail?: TrainingTail
+  /** Rows scored per call of the scorer; bounds memory and sets how often `onProgress` fires. @defaultValue 4096 */
+  chunkRows?: number
+  /** Called after each chunk with the share of reported rows done. */
+  onProgress?: (fraction: number) => void
 }
 
 export interface DetectBatchResult {
@@ -51,32 +55,41 @@ export function detectBatch(
 ): DetectBatchResult {
   const [lo, hi] = rangeIndices(series.timestamps, options.range)
   if (hi <= lo) return { results: [], usedTrainingTail: false }
+  const window = options.slidingWindow
+  const chunkRows = Math.max(1, options.chunkRows ?? 4096)
   const firstTimestamp = series.timestamps[0]
   const tail = options.trainingTail
   const width = series.variables.length
-  const usedTrainingTail =
+  const tailUsable =
     tail !== undefined &&
     tail.rows.length > 0 &&
     firstTimestamp !== undefined &&
     tail.lastTimestamp < firstTimestamp &&
     tail.rows.every((r) => r.length === width)
-  // Only the history the model can use is passed: more does not change MVAD results and would cost scoring time.
-  const historyFromSeries = Math.min(lo, options.slidingWindow)
-  const historyFromTail = usedTrainingTail ? Math.min(tail.rows.length, options.slidingWindow - historyFromSeries) : 0
-  const rows: Float64Array[] = []
-  if (usedTrainingTail) {
-    for (const r of tail.rows.slice(tail.rows.length - historyFromTail)) rows.push(Float64Array.from(r))
-  }
-  for (let i = lo - historyFromSeries; i < hi; i++) rows.push(series.rows[i] as Float64Array)
-  const values = scorer.scoreSeries(rows, options.topContributorCount ?? 10)
-  const offset = historyFromTail + historyFromSeries
+  // Virtual row index v: v >= 0 is series.rows[v]; v < 0 is the v-th row counted back from the end of the tail.
+  const tailRows = tailUsable
+    ? tail.rows.slice(Math.max(0, tail.rows.length - window)).map((r) => Float64Array.from(r))
+    : []
+  const rowAt = (v: number): Float64Array => (v >= 0 ? series.rows[v] : tailRows[tailRows.length + v]) as Float64Array
   const results: AnomalyState[] = []
-  for (let i = lo; i < hi; i++) {
-    const timestamp = series.timestamps[i] ?? 0
-    const value = values[offset + i - lo] ?? null
-    results.push(
-      value === null ? { timestamp, errors: [{ ...INSUFFICIENT_HISTORY }] } : { timestamp, value, errors: [] },
-    )
+  let usedTrainingTail = false
+  // Scored in chunks, each with `window` rows of history before it: a row's result depends only on its window
+  // (MVAD: more history does not change results), so chunking changes nothing but memory and progress granularity.
+  for (let start = lo; start < hi; start += chunkRows) {
+    const end = Math.min(hi, start + chunkRows)
+    const from = Math.max(-tailRows.length, start - window)
+    if (from < 0) usedTrainingTail = true
+    const rows: Float64Array[] = []
+    for (let v = from; v < end; v++) rows.push(rowAt(v))
+    const values = scorer.scoreSeries(rows, options.topContributorCount ?? 10)
+    for (let i = start; i < end; i++) {
+      const timestamp = series.timestamps[i] ?? 0
+      const value = values[i - from] ?? null
+      results.push(
+        value === null ? { timestamp, errors: [{ ...INSUFFICIENT_HISTORY }] } : { timestamp, value, errors: [] },
+      )
+    }
+    options.onProgress?.((end - lo) / (hi - lo))
   }
   return { results, usedTrainingTail }
 }

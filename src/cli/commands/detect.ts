@@ -27,13 +27,13 @@ export async function detectCommand(opts: DetectOptions, ctx: CliContext): Promi
   // No range here: rows before --start-time are the history the first reported rows need.
   const series = alignForModel(table, model.variables, model.alignPolicy)
   const progress = createProgress('detect', ctx.stderr as NodeJS.WriteStream)
-  progress.update(0, 'scoring')
   let batch: ReturnType<typeof detectBatch>
   try {
     batch = detectBatch(createScorer(model.state), series, {
       slidingWindow: model.slidingWindow,
       topContributorCount: opts.topContributors ?? 10,
       range: rangeFrom(opts),
+      onProgress: (f) => progress.update(f, 'scoring'),
       ...(model.trainingTail === undefined ? {} : { trainingTail: model.trainingTail }),
     })
   } finally {

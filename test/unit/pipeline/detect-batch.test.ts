@@ -94,3 +94,22 @@ describe('result JSON', () => {
     expect(() => parseWireAnomalyState('{"timestamp":1}', 'r.jsonl', 7)).toThrow(/r\.jsonl line 7/)
   })
 })
+
+describe('detectBatch chunking', () => {
+  it('gives the same results in chunks as in one call, tail included, and reports progress', () => {
+    const tail = { rows: [[-3], [-2], [-1]], lastTimestamp: T0 - MIN }
+    const whole = detectBatch(fakeScorer(3), series(50), { slidingWindow: 3, trainingTail: tail })
+    const fractions: number[] = []
+    const chunked = detectBatch(fakeScorer(3), series(50), {
+      slidingWindow: 3,
+      trainingTail: tail,
+      chunkRows: 7,
+      onProgress: (f) => fractions.push(f),
+    })
+    expect(chunked).toEqual(whole)
+    expect(fractions).toHaveLength(8)
+    expect(fractions.at(-1)).toBe(1)
+    const noTail = detectBatch(fakeScorer(3), series(50), { slidingWindow: 3, chunkRows: 5 })
+    expect(noTail.results).toEqual(detectBatch(fakeScorer(3), series(50), { slidingWindow: 3 }).results)
+  })
+})
