@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest'
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+// The built bin (npm run build): checks what only a real process shows — shebang, process exit codes, stdio.
+const bin = fileURLToPath(new URL('../../../dist/src/cli/main.js', import.meta.url))
+const F = fileURLToPath(new URL('../../fixtures/cli/', import.meta.url))
+const mvad = (...args: string[]): ReturnType<typeof spawnSync> =>
+  spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 30_000 })
+
+describe.skipIf(!existsSync(bin))('mvad bin (built)', () => {
+  it('has a node shebang', () => {
+    expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true)
+  })
+  it('exits 0 for --help, 2 for usage errors, 3 for bad data', () => {
+    expect(mvad('--help').status).toBe(0)
+    expect(mvad('detect').status).toBe(2)
+    const bad = mvad('train', '--input', `${F}interpretation.csv`, '--out', '/dev/null')
+    expect(bad.status).toBe(3)
+    expect(bad.stderr).toMatch(/^error ColumnNotFound: .*interpretation\.csv line 1: no 'timestamp' column/)
+  })
+  it('evaluates a results file', () => {
+    const r = mvad('evaluate', '--results', `${F}results.jsonl`, '--labels', `${F}labels.csv`, '--json')
+    expect(r.status).toBe(0)
+    expect(JSON.parse(String(r.stdout))).toMatchObject({ rows: 260, positives: 6 })
+  })
+})
