@@ -80,6 +80,15 @@ function outerTimestamps(variables: readonly RawVariable[]): Float64Array {
 }
 
 function innerTimestamps(variables: readonly RawVariable[]): Float64Array {
+  const first = variables[0]
+  if (first !== undefined && variables.every((v) => v.timestamps === first.timestamps)) {
+    // OneTable: one shared timestamp list, so a row-wise scan replaces the counting map.
+    const kept: number[] = []
+    for (let i = 0; i < first.timestamps.length; i++) {
+      if (variables.every((v) => !Number.isNaN(v.values[i]))) kept.push(first.timestamps[i] ?? 0)
+    }
+    return Float64Array.from(kept)
+  }
   const counts = new Map<number, number>()
   for (const v of variables) {
     for (let i = 0; i < v.timestamps.length; i++) {

@@ -22,14 +22,15 @@ export async function readMultiTableFolder(dir: string, limits: ReadLimits = {})
     .filter((e) => e.isFile() && e.name.toLowerCase().endsWith('.csv'))
     .map((e) => ({
       variable: basename(e.name, e.name.slice(-4)),
-      input: createReadStream(join(dir, e.name)),
+      input: lazyFileStream(join(dir, e.name)),
       source: join(dir, e.name),
     }))
-  try {
-    return await parseMultiTable(files, dir, limits)
-  } finally {
-    for (const f of files) f.input.destroy()
-  }
+  return parseMultiTable(files, dir, limits)
+}
+
+/** Opens the file only when parsing reaches it, so a 301-variable folder never holds 301 descriptors at once. */
+async function* lazyFileStream(path: string): AsyncGenerator<Buffer> {
+  for await (const chunk of createReadStream(path)) yield chunk as Buffer
 }
 
 /** Reads a OneTable file or a MultiTable folder, deciding by what the path is. */
