@@ -5,6 +5,7 @@ import type { CliContext } from './commands/context.js'
 import { detectCommand } from './commands/detect.js'
 import { evaluateCommand } from './commands/evaluate.js'
 import { bindCommand, modelListCommand, modelUploadCommand } from './commands/registry.js'
+import { eventsCommand, simulateCommand } from './commands/stream-tools.js'
 import { trainCommand } from './commands/train.js'
 import { tuneCommand } from './commands/tune.js'
 import { EXIT, reportError, type ExitCode } from './exit.js'
@@ -126,6 +127,27 @@ export function buildProgram(ctx: CliContext): Command {
     .requiredOption('--model <modelId>', 'model id')
     .addOption(new Option('--version <n>', 'pin a version (default: latest READY)').argParser(intInRange(1, 1_000_000)))
     .action((opts: Parameters<typeof bindCommand>[0]) => bindCommand(opts, ctx, ctx.env ?? process.env))
+
+  program
+    .command('simulate')
+    .description('stream a CSV to the readings topic as per-variable readings (KAFKA_BROKERS, MVAD_TOPIC_READINGS)')
+    .requiredOption('--input <csv|folder>', 'OneTable CSV or MultiTable folder')
+    .requiredOption('--entity <id>', 'message key of the readings')
+    .addOption(
+      new Option('--rate <rows/s>', 'rows per second (default: as fast as possible)').argParser(
+        intInRange(1, 10_000_000),
+      ),
+    )
+    .option('--frames', 'one message per row ({timestamp, values}) instead of one per variable')
+    .action((opts: Parameters<typeof simulateCommand>[0]) => simulateCommand(opts, ctx, ctx.env ?? process.env))
+
+  program
+    .command('events')
+    .description('print anomaly events as they arrive (KAFKA_BROKERS, MVAD_TOPIC_EVENTS)')
+    .option('--from-beginning', 'start at the oldest event')
+    .addOption(new Option('--max <n>', 'stop after n events').argParser(intInRange(1, 1_000_000_000)))
+    .addOption(new Option('--idle <seconds>', 'stop after this long without an event').argParser(intInRange(1, 86_400)))
+    .action((opts: Parameters<typeof eventsCommand>[0]) => eventsCommand(opts, ctx, ctx.env ?? process.env))
 
   return program
 }
