@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# The README's main command: set up, start Kafka/Redis/Apicurio from infra/, build, and run the service until it is
-# healthy; then keep it in the foreground (Ctrl-C drains and stops it). MVAD_DEMO_ONCE=1 stops after the health check.
+# The README's main command, end to end on real servers:
+#   set up → start Kafka/Redis/Apicurio (infra/) → build → train a model on a bench entity (mvad train) →
+#   upload and bind it (mvad model upload, mvad bind) → run the service → stream the entity's test rows through
+#   Kafka (mvad simulate) → print anomaly events as they arrive (mvad events).
+# The service keeps running afterwards (Ctrl-C stops it); MVAD_DEMO_ONCE=1 stops after the stream is scored.
+# MVAD_DEMO_ENTITY picks another bench entity (default asd/omi-1); MVAD_DEMO_RATE rows per second (default 500).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n=== %s\n' "$*"; }
@@ -17,32 +21,64 @@ set +a
 step "build"
 npm run build --silent
 
+entity_path="${MVAD_DEMO_ENTITY:-asd/omi-1}"
+data="../shared/data/bench/$entity_path"
+if [ ! -f "$data/train.csv" ]; then
+  echo "bench entity $data not found; using the small fixture in test/fixtures/cli"
+  data="test/fixtures/cli"
+fi
+entity="$(basename "$entity_path")"
+run_id="demo-$(date +%s)"
+# A fresh topic set and key prefix per run, so the demo never mixes with earlier runs or tests.
+export MVAD_REDIS_KEY_PREFIX="$run_id" KAFKA_GROUP_ID="$run_id" MVAD_TOPIC_READINGS="$run_id.readings" \
+  MVAD_TOPIC_EVENTS="$run_id.events" MVAD_TOPIC_SCORES="$run_id.scores" MVAD_TOPIC_DLQ="$run_id.dlq" \
+  MVAD_TOPIC_PARTITIONS=2 SCHEMA_REGISTRY_URL=''
+mvad() { node dist/src/cli/main.js "$@"; }
+mkdir -p .infra/demo
+
+step "train on $data/train.csv"
+mvad train --input "$data/train.csv" --out .infra/demo/model.json --sliding-window 100
+
+step "upload the model and bind entity $entity to it"
+mvad model upload --model .infra/demo/model.json --name "$entity-model"
+mvad bind --entity "$entity" --model "$entity-model"
+
 port="${MVAD_HTTP_PORT:-8080}"
 step "service: node dist/src/main.js (http://127.0.0.1:$port)"
-mkdir -p .infra/service
-MVAD_HTTP_PORT="$port" node dist/src/main.js >.infra/service/service.log 2>&1 &
+MVAD_HTTP_PORT="$port" node dist/src/main.js >.infra/demo/service.log 2>&1 &
 service_pid=$!
-stop_service() {
+events_pid=""
+stop_all() {
+  [ -n "$events_pid" ] && kill "$events_pid" 2>/dev/null || true
   if kill -0 "$service_pid" 2>/dev/null; then
     kill -TERM "$service_pid" && wait "$service_pid" || true
     echo "service stopped (infrastructure keeps running; stop it with: npm run infra:down)"
   fi
 }
-trap stop_service EXIT INT TERM
-
+trap stop_all EXIT INT TERM
 for _ in $(seq 1 120); do
-  if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then break; fi
-  kill -0 "$service_pid" 2>/dev/null || { cat .infra/service/service.log; echo "service exited during start-up" >&2; exit 1; }
+  curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+  kill -0 "$service_pid" 2>/dev/null || { cat .infra/demo/service.log; echo "service exited during start-up" >&2; exit 1; }
   sleep 0.5
 done
-curl -fsS "http://127.0.0.1:$port/readyz" || { tail -n 30 .infra/service/service.log; exit 1; }
+curl -fsS "http://127.0.0.1:$port/readyz"
 echo
-step "healthy. /metrics excerpt:"
-curl -fsS "http://127.0.0.1:$port/metrics" | grep -E '^mvad_(lifecycle_state|dependency_up)' || true
+
+step "anomaly events as they arrive (entity $entity)"
+mvad events --from-beginning --idle 15 &
+events_pid=$!
+sleep 2
+mvad simulate --input "$data/test.csv" --entity "$entity" --rate "${MVAD_DEMO_RATE:-500}"
+wait "$events_pid" || true
+events_pid=""
+
+step "service metrics"
+curl -fsS "http://127.0.0.1:$port/metrics" |
+  grep -E '^mvad_(readings_total|frames_scored_total|anomalies_total|dead_letters_total|events_published_total)' || true
 
 if [ "${MVAD_DEMO_ONCE:-0}" = 1 ]; then exit 0; fi
-step "service running; logs follow (Ctrl-C to stop)"
-tail -n +1 -f .infra/service/service.log &
+step "service running on http://127.0.0.1:$port (Ctrl-C to stop); logs follow"
+tail -n 5 -f .infra/demo/service.log &
 tail_pid=$!
 wait "$service_pid" || true
 kill "$tail_pid" 2>/dev/null || true

@@ -65,7 +65,8 @@ export interface PartitionWorkerOptions {
   topContributorCount: number
   /** Publish every score (scores topic) and not only anomalies. */
   publishScores: boolean
-  decode: (message: InputMessage) => Promise<DecodeResult>
+  /** Synchronous for JSON (the hot path); a promise only when a registry lookup is needed. */
+  decode: (message: InputMessage) => DecodeResult | Promise<DecodeResult>
 }
 
 interface EntityState {
@@ -122,7 +123,8 @@ export class PartitionWorker {
         deadLetters.push({ message, reason: 'missing_key', detail: 'message key (the entity) is empty' })
         continue
       }
-      const decoded = await this.#options.decode(message)
+      const pending = this.#options.decode(message)
+      const decoded = pending instanceof Promise ? await pending : pending
       if (!decoded.ok) {
         deadLetters.push({ message, reason: decoded.reason, detail: decoded.detail })
         continue
@@ -133,17 +135,23 @@ export class PartitionWorker {
       byEntity.set(entity, list)
     }
 
+    // Entities are independent (own window, own keys): their window appends run concurrently; results are
+    // gathered in first-seen order so the output of a batch is deterministic.
+    const entities = [...byEntity]
+    const outcomes = await Promise.all(entities.map(([entity, items]) => this.#processEntity(entity, items)))
     const events: OutgoingEvent[] = []
     const acknowledged: { entity: string; coveredOffset: bigint }[] = []
     const ingestTimes: EpochMs[] = []
-    for (const [entity, items] of byEntity) {
-      const outcome = await this.#processEntity(entity, items, deadLetters)
-      if (outcome !== undefined) {
-        events.push(...outcome.events)
-        ingestTimes.push(...outcome.ingestTimes)
-        acknowledged.push({ entity, coveredOffset: outcome.coveredOffset })
-      }
-    }
+    outcomes.forEach((outcome, i) => {
+      deadLetters.push(...outcome.deadLetters)
+      if (outcome.persisted === undefined) return
+      events.push(...outcome.persisted.events)
+      ingestTimes.push(...outcome.persisted.ingestTimes)
+      acknowledged.push({
+        entity: (entities[i] as [string, unknown])[0],
+        coveredOffset: outcome.persisted.coveredOffset,
+      })
+    })
 
     await this.#sink.publish(events, deadLetters)
     const now = Date.now()
@@ -170,10 +178,13 @@ export class PartitionWorker {
   async #processEntity(
     entity: string,
     items: { message: InputMessage; readings: PendingReading[] }[],
-    deadLetters: DeadLetter[],
-  ): Promise<{ events: OutgoingEvent[]; coveredOffset: bigint; ingestTimes: EpochMs[] } | undefined> {
+  ): Promise<{
+    deadLetters: DeadLetter[]
+    persisted?: { events: OutgoingEvent[]; coveredOffset: bigint; ingestTimes: EpochMs[] }
+  }> {
     // One retry after a lost race: another owner appended, so reload the stored window and redo this entity.
     for (let attempt = 0; attempt < 2; attempt++) {
+      const deadLetters: DeadLetter[] = []
       const state = await this.#entityState(entity)
       if (state === undefined) {
         for (const { message } of items) {
@@ -183,7 +194,7 @@ export class PartitionWorker {
             detail: `entity "${entity}" is bound to no READY model`,
           })
         }
-        return undefined
+        return { deadLetters }
       }
       const replayEvents = state.unacknowledged.map((json) => {
         const event = JSON.parse(json) as AnomalyEvent
@@ -206,16 +217,15 @@ export class PartitionWorker {
         state.persisted = true
         state.unacknowledged = []
         return {
-          events: [...replayEvents, ...result.events],
-          coveredOffset: result.coveredOffset,
-          ingestTimes: result.ingestTimes,
+          deadLetters,
+          persisted: {
+            events: [...replayEvents, ...result.events],
+            coveredOffset: result.coveredOffset,
+            ingestTimes: result.ingestTimes,
+          },
         }
       }
-      this.#entities.delete(entity)
-      // Dead letters recorded in the failed attempt would be recorded again: drop this entity's ones.
-      for (let i = deadLetters.length - 1; i >= 0; i--) {
-        if (items.some((item) => item.message === deadLetters[i]?.message)) deadLetters.splice(i, 1)
-      }
+      this.#entities.delete(entity) // the dead letters of this attempt are dropped with it; the retry redoes them
     }
     throw new ServiceError('RedisError', `window of entity "${entity}" keeps changing under us (two owners?)`, {
       retriable: true,

@@ -108,7 +108,8 @@ export class StreamService {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: true,
-      partitionsConsumedConcurrently: 1,
+      // One worker per partition, no shared state between them: partitions can overlap their I/O waits.
+      partitionsConsumedConcurrently: 4,
       eachBatch: (payload) => this.#eachBatch(payload),
     })
   }
@@ -181,15 +182,18 @@ export class StreamService {
     return worker
   }
 
-  async #decode(message: InputMessage): Promise<DecodeResult> {
+  #decode(message: InputMessage): DecodeResult | Promise<DecodeResult> {
     const payload = message.value ?? Buffer.alloc(0)
     const registry = this.#deps.registry
     if (registry !== undefined && isRegistryEncoded(payload)) {
-      try {
-        return validateReadingObject(await registry.decode(payload), DEFAULT_TIMESTAMP_BOUNDS)
-      } catch (error) {
-        return { ok: false, reason: 'schema_registry_decode_failed', detail: String(error) }
-      }
+      return registry.decode(payload).then(
+        (decoded) => validateReadingObject(decoded, DEFAULT_TIMESTAMP_BOUNDS),
+        (error: unknown): DecodeResult => ({
+          ok: false,
+          reason: 'schema_registry_decode_failed',
+          detail: String(error),
+        }),
+      )
     }
     return decodeJsonReading(payload)
   }
