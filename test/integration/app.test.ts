@@ -5,10 +5,20 @@ import { createApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config/config.js'
 import { createLogger } from '../../src/observability/logger.js'
 import { createMetrics } from '../../src/observability/metrics.js'
+import { uniquePrefix } from '../support/names.js'
 import { windowMeanModel } from '../support/window-mean-model.js'
+
+const prefix = uniquePrefix('app')
 
 function realEnv(): Record<string, string> {
   return {
+    KAFKA_GROUP_ID: `${prefix}.group`,
+    MVAD_REDIS_KEY_PREFIX: prefix,
+    MVAD_TOPIC_READINGS: `${prefix}.readings`,
+    MVAD_TOPIC_EVENTS: `${prefix}.events`,
+    MVAD_TOPIC_SCORES: `${prefix}.scores`,
+    MVAD_TOPIC_DLQ: `${prefix}.dlq`,
+    MVAD_TOPIC_PARTITIONS: '1',
     KAFKA_BROKERS: inject('kafkaBrokers'),
     REDIS_URL: inject('redisUrl'),
     SCHEMA_REGISTRY_URL: inject('schemaRegistryUrl'),
@@ -40,6 +50,7 @@ describe('service shell against real Kafka, Redis and registry', () => {
         ['kafka', true],
         ['redis', true],
         ['schema_registry', true],
+        ['consumer', true],
       ])
       const metrics = await (await fetch(`${app.url()}/metrics`)).text()
       expect(metrics).toContain('mvad_dependency_up{dependency="kafka",service="it"} 1')
