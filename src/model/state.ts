@@ -66,7 +66,7 @@ export function loadModelState(json: unknown): ModelState {
   if (s.version !== MODEL_STATE_VERSION) {
     fail(`version ${String(s.version)} is not supported (this build reads version ${MODEL_STATE_VERSION}); retrain`)
   }
-  const params = resolveParams((s.params ?? {}))
+  const params = resolveParams(s.params ?? {})
   const p = s.payload as Record<string, unknown> | undefined
   if (p === undefined || p === null || typeof p !== 'object') fail('payload missing')
   const variables = p.variables
@@ -101,7 +101,7 @@ export function loadModelState(json: unknown): ModelState {
       trainingCorrelation: numbers(p.trainingCorrelation, 'payload.trainingCorrelation', d * d),
       threshold: p.threshold,
       trainingTail: tail as number[][],
-      trainingEnd: (end ?? null),
+      trainingEnd: end ?? null,
     },
   }
 }
