@@ -17,6 +17,33 @@ export interface ModelVersionInfo {
   errors: { code: string; message: string }[]
 }
 
+export interface ModelVersionMeta {
+  displayName?: string
+  variables: string[]
+  slidingWindow: number
+}
+
+/** Info of a version registered READY at `time`. `version` comes first: the Redis script relies on that. */
+export function readyVersionInfo(
+  modelId: string,
+  version: number,
+  meta: ModelVersionMeta,
+  time: Date,
+): ModelVersionInfo {
+  const iso = time.toISOString()
+  return {
+    version,
+    modelId,
+    status: 'READY',
+    createdTime: iso,
+    lastUpdatedTime: iso,
+    displayName: meta.displayName ?? '',
+    variables: [...meta.variables],
+    slidingWindow: meta.slidingWindow,
+    errors: [],
+  }
+}
+
 export interface ModelStore {
   /** Stores a trained state as a new READY version; returns its info. */
   registerReady(
@@ -44,26 +71,11 @@ export class MemoryModelStore implements ModelStore {
     this.#now = now
   }
 
-  registerReady(
-    modelId: string,
-    stateJson: string,
-    meta: { displayName?: string; variables: string[]; slidingWindow: number },
-  ): Promise<ModelVersionInfo> {
+  registerReady(modelId: string, stateJson: string, meta: ModelVersionMeta): Promise<ModelVersionInfo> {
     const model = this.#models.get(modelId) ?? { seq: 0, versions: new Map() }
     this.#models.set(modelId, model)
     model.seq += 1
-    const time = this.#now().toISOString()
-    const info: ModelVersionInfo = {
-      modelId,
-      version: model.seq,
-      status: 'READY',
-      createdTime: time,
-      lastUpdatedTime: time,
-      displayName: meta.displayName ?? '',
-      variables: [...meta.variables],
-      slidingWindow: meta.slidingWindow,
-      errors: [],
-    }
+    const info = readyVersionInfo(modelId, model.seq, meta, this.#now())
     model.versions.set(info.version, { info, state: stateJson })
     return Promise.resolve(structuredClone(info))
   }

@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis'
 import type { KeySpace } from './keys.js'
 import { REGISTER_MODEL_VERSION_LUA } from './lua/scripts.js'
-import type { ModelStore, ModelVersionInfo } from './model-store.js'
+import { readyVersionInfo, type ModelStore, type ModelVersionInfo, type ModelVersionMeta } from './model-store.js'
 
 type RegisterCommand = (
   seqKey: string,
@@ -29,23 +29,9 @@ export class RedisModelStore implements ModelStore {
     }
   }
 
-  async registerReady(
-    modelId: string,
-    stateJson: string,
-    meta: { displayName?: string; variables: string[]; slidingWindow: number },
-  ): Promise<ModelVersionInfo> {
-    const time = this.#now().toISOString()
-    const info: ModelVersionInfo = {
-      version: 0, // first key: the Lua script replaces this placeholder with the new version number
-      modelId,
-      status: 'READY',
-      createdTime: time,
-      lastUpdatedTime: time,
-      displayName: meta.displayName ?? '',
-      variables: [...meta.variables],
-      slidingWindow: meta.slidingWindow,
-      errors: [],
-    }
+  async registerReady(modelId: string, stateJson: string, meta: ModelVersionMeta): Promise<ModelVersionInfo> {
+    // Version 0 is a placeholder the Lua script replaces with the new version number.
+    const info = readyVersionInfo(modelId, 0, meta, this.#now())
     const register = (this.#redis as unknown as { mvadRegisterModelVersion: RegisterCommand }).mvadRegisterModelVersion
     // The state key of version v is `${statePrefix}${v}`; keySpace.modelState(id, v) builds the same name.
     const statePrefix = this.#keys.modelState(modelId, 0).replace(/0$/, '')

@@ -1,21 +1,9 @@
-import { afterAll, inject } from 'vitest'
-import { Redis } from 'ioredis'
-import { keySpace } from '../../src/state/keys.js'
 import { RedisWindowStore } from '../../src/state/redis-window-store.js'
 import { windowStoreContract } from '../contracts/window-store.contract.js'
-import { uniquePrefix } from '../support/names.js'
+import { redisForContract } from '../support/redis-contract.js'
 
-const redis = new Redis(inject('redisUrl'))
-const prefix = uniquePrefix('ws')
-let counter = 0
-
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}*`)
-  if (keys.length > 0) await redis.del(...keys)
-  await redis.quit()
-})
-
+const { redis, keys, nextId } = redisForContract('ws')
 windowStoreContract('redis', () => ({
-  store: new RedisWindowStore(redis, keySpace(prefix), { idleTtlSeconds: 600 }),
-  entity: () => `e${++counter}`,
+  store: new RedisWindowStore(redis, keys, { idleTtlSeconds: 600 }),
+  entity: () => nextId('e'),
 }))
