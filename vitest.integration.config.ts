@@ -6,6 +6,9 @@ export default defineConfig({
   test: {
     include: ['test/integration/**/*.test.ts'],
     environment: 'node',
+    // The JSON report lets scripts/test.sh print one closing 'N passed, N failed' line for both layers.
+    reporters: ['default', 'json'],
+    outputFile: { json: '.infra/test-results/integration.json' },
     env: { KAFKAJS_NO_PARTITIONER_WARNING: '1' },
     globalSetup: ['test/integration/global-setup.ts'],
     fileParallelism: false,

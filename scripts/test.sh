@@ -11,11 +11,26 @@ step "setup: system packages, Node 24, npm ci"
 node --version; java -version 2>&1 | head -1; redis-server --version
 
 step "infrastructure: infra/infra.sh up"
+summary() {
+  # One closing line over both test layers, from vitest's JSON reports.
+  node -e '
+    const fs = require("node:fs")
+    let passed = 0, failed = 0, skipped = 0
+    for (const layer of ["unit", "integration"]) {
+      const file = `.infra/test-results/${layer}.json`
+      if (!fs.existsSync(file)) continue
+      const r = JSON.parse(fs.readFileSync(file, "utf8"))
+      passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + (r.numTodoTests ?? 0)
+    }
+    console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""))
+  ' 2>/dev/null || true
+}
 cleanup() {
   local status=$?
   step "infrastructure: infra/infra.sh down"
   bash infra/infra.sh down || true
   printf '\n=== [%4ss] finished with exit code %s\n' "$((SECONDS - t0))" "$status"
+  summary
   exit "$status"
 }
 trap cleanup EXIT
@@ -25,5 +40,6 @@ eval "$endpoints"
 set +a
 echo "KAFKA_BROKERS=$KAFKA_BROKERS REDIS_URL=$REDIS_URL SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL"
 
+rm -rf .infra/test-results
 step "npm test: build, typecheck, lint, unit tests, integration tests"
 npm test
