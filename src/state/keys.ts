@@ -19,6 +19,10 @@ export interface KeySpace {
   modelVersions(modelId: string): string
   /** Counter of a model's versions. */
   modelVersionSeq(modelId: string): string
+  /** String: JSON job record. */
+  job(jobId: string): string
+  /** Sorted set of job ids by creation time (ms). */
+  jobIndex(): string
   /** Set of model ids. */
   modelIndex(): string
 }
@@ -36,6 +40,8 @@ export function keySpace(prefix: string): KeySpace {
     modelState: (modelId, version) => `${p}model:${modelTag(modelId)}:v${version}`,
     modelVersions: (modelId) => `${p}model:${modelTag(modelId)}:versions`,
     modelVersionSeq: (modelId) => `${p}model:${modelTag(modelId)}:seq`,
+    job: (jobId) => `${p}job:{job:${jobId}}`,
+    jobIndex: () => `${p}jobs`,
     modelIndex: () => `${p}models`,
   }
 }

@@ -58,3 +58,14 @@ redis.call('HSET', KEYS[2], tostring(version), info)
 redis.call('SET', ARGV[1] .. version, ARGV[3])
 return version
 `
+
+export const COMPARE_AND_SET_LUA = `
+-- Replaces a string value only if it still equals what the caller read (optimistic concurrency for job records).
+-- KEYS[1] key   ARGV[1] expected current value   ARGV[2] new value
+-- Returns 1 when replaced, 0 when the value changed meanwhile.
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`

@@ -1,0 +1,68 @@
+/** One contract for every JobStore implementation (memory and Redis). */
+import { describe, expect, it } from 'vitest'
+import type { JobStore } from '../../src/state/job-store.js'
+
+export function jobStoreContract(name: string, makeStore: () => { store: JobStore; jobId: () => string }): void {
+  describe(`JobStore contract: ${name}`, () => {
+    const t = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute))
+
+    it('creates a job once: a redelivered command finds the existing record', async () => {
+      const { store, jobId } = makeStore()
+      const id = jobId()
+      const first = await store.create(id, 'train', { type: 'train', jobId: id }, t(0))
+      expect(first.created).toBe(true)
+      expect(first.record).toMatchObject({ jobId: id, type: 'train', status: 'CREATED', progress: 0, errors: [] })
+      await store.update(id, { status: 'RUNNING', progress: 10 }, t(1))
+      const again = await store.create(id, 'train', { type: 'train', jobId: id }, t(2))
+      expect(again.created).toBe(false)
+      expect(again.record).toMatchObject({ status: 'RUNNING', progress: 10 })
+    })
+
+    it('moves CREATED → RUNNING → READY and refuses anything after a final state', async () => {
+      const { store, jobId } = makeStore()
+      const id = jobId()
+      await store.create(id, 'detect-batch', {}, t(0))
+      expect((await store.update(id, { status: 'RUNNING' }, t(1))).ok).toBe(true)
+      expect((await store.update(id, { progress: 50 }, t(2))).ok).toBe(true)
+      const done = await store.update(id, { status: 'READY', result: { resultId: 'r1' } }, t(3))
+      expect(done).toMatchObject({ ok: true, record: { status: 'READY', progress: 100, result: { resultId: 'r1' } } })
+      expect(done.ok && done.record.lastUpdatedTime).toBe(t(3).toISOString())
+      expect(await store.update(id, { status: 'FAILED' }, t(4))).toMatchObject({
+        ok: false,
+        reason: 'illegal_transition',
+      })
+      expect(await store.update(id, { status: 'RUNNING' }, t(4))).toMatchObject({
+        ok: false,
+        reason: 'illegal_transition',
+      })
+    })
+
+    it('fails a job with errors, and reports unknown jobs', async () => {
+      const { store, jobId } = makeStore()
+      const id = jobId()
+      await store.create(id, 'train', {}, t(0))
+      const failed = await store.update(
+        id,
+        { status: 'FAILED', errors: [{ code: 'Cancelled', message: 'by user' }] },
+        t(1),
+      )
+      expect(failed).toMatchObject({ ok: true, record: { status: 'FAILED', errors: [{ code: 'Cancelled' }] } })
+      expect(await store.update(jobId(), { status: 'RUNNING' }, t(1))).toEqual({ ok: false, reason: 'not_found' })
+      expect(await store.get(jobId())).toBeUndefined()
+    })
+
+    it('lists newest first, filtered by status', async () => {
+      const { store, jobId } = makeStore()
+      const [a, b, c] = [jobId(), jobId(), jobId()]
+      await store.create(a, 'train', {}, t(0))
+      await store.create(b, 'train', {}, t(1))
+      await store.create(c, 'train', {}, t(2))
+      await store.update(b, { status: 'RUNNING' }, t(3))
+      const all = (await store.list()).map((j) => j.jobId)
+      expect(all.indexOf(c)).toBeLessThan(all.indexOf(b))
+      expect(all.indexOf(b)).toBeLessThan(all.indexOf(a))
+      expect((await store.list({ status: 'RUNNING' })).map((j) => j.jobId)).toContain(b)
+      expect((await store.list({ status: 'RUNNING' })).map((j) => j.jobId)).not.toContain(a)
+    })
+  })
+}
