@@ -90,9 +90,6 @@ export class StreamService {
       allowAutoTopicCreation: false,
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
-      // Larger fetches amortise the per-batch round trips (window append, produce acks, commit) over more readings.
-      maxBytesPerPartition: 4 * 1024 * 1024,
-      maxBytes: 16 * 1024 * 1024,
     })
     this.#consumer = consumer
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
