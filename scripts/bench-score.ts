@@ -1,0 +1,57 @@
+/**
+ * npm run bench:score — detect-last milliseconds per row (38 variables, window 200, warm) on seeded synthetic data,
+ * and training seconds for one smd entity of the bench (BENCH_DIR or ../shared/data/bench).
+ */
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { AlignedSeries } from '../src/domain/types.js'
+import { alignTable } from '../src/data/align.js'
+import { readOneTableFile } from '../src/data/files.js'
+import { createScorer, fitModel } from '../src/model/index.js'
+
+const VARIABLES = 38
+const WINDOW = 200
+
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0
+    return state / 4294967296
+  }
+}
+
+function synthetic(rowsCount: number): AlignedSeries {
+  const random = seededRandom(7)
+  const rows = Array.from({ length: rowsCount }, (_, t) =>
+    Float64Array.from({ length: VARIABLES }, (_, j) => Math.sin(t / 30 + j) + 0.1 * random()),
+  )
+  return {
+    variables: Array.from({ length: VARIABLES }, (_, j) => `x${String(j).padStart(2, '0')}`),
+    timestamps: rows.map((_, t) => t * 60_000),
+    rows,
+    variableStates: [],
+  }
+}
+
+const series = synthetic(5_000)
+const scorer = createScorer(fitModel(series, { slidingWindow: WINDOW }).state)
+const windows = Array.from({ length: 2_000 }, (_, i) => series.rows.slice(i, i + WINDOW))
+for (const window of windows) scorer.scoreLast(window) // warm-up: JIT and caches
+const rounds = 5
+const started = performance.now()
+for (let r = 0; r < rounds; r++) for (const window of windows) scorer.scoreLast(window)
+const perRow = (performance.now() - started) / (rounds * windows.length)
+console.log(`detect-last: ${perRow.toFixed(4)} ms per row (${VARIABLES} variables, window ${WINDOW}, warm)`)
+
+const benchDir = process.env.BENCH_DIR ?? resolve(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'bench')
+const entity = resolve(benchDir, 'smd', 'machine-1-6', 'train.csv')
+if (existsSync(entity)) {
+  const train = alignTable(await readOneTableFile(entity))
+  const t0 = performance.now()
+  fitModel(train)
+  console.log(
+    `training smd/machine-1-6 (${train.rows.length} rows × ${train.variables.length} variables): ${((performance.now() - t0) / 1000).toFixed(2)} s`,
+  )
+} else {
+  console.log(`training: bench entity not found at ${entity} (set BENCH_DIR)`)
+}
