@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest'
+import type { ServiceError } from '../../../src/errors.js'
+import { fitModel, loadModelState, resolveParams } from '../../../src/model/index.js'
+import { syntheticSeries } from './synthetic.js'
+
+describe('fitModel', () => {
+  it('is deterministic: two fits give the same state', () => {
+    const series = syntheticSeries(400, 3, 5)
+    expect(JSON.stringify(fitModel(series, { slidingWindow: 28 }).state)).toBe(
+      JSON.stringify(fitModel(series, { slidingWindow: 28 }).state),
+    )
+  })
+
+  it('does not mutate the training series', () => {
+    const series = syntheticSeries(300, 3, 6)
+    const before = series.rows.map((row) => [...row])
+    fitModel(series, { slidingWindow: 28 })
+    expect(series.rows.map((row) => [...row])).toEqual(before)
+  })
+
+  it('scales robustly: median centre and IQR/1.349 or std spread (hand-computed)', () => {
+    // Column 0: 0,1,2,…,99 repeated → median 49.5, std ≈ 28.87 > IQR/1.349 ≈ 36.7? IQR = 49.5 → 36.69.
+    const rows = Array.from({ length: 400 }, (_, t) => Float64Array.from([t % 100, 5]))
+    const series = { variables: ['a', 'b'], timestamps: rows.map((_, t) => t), rows, variableStates: [] }
+    const { state } = fitModel(series, { slidingWindow: 28 })
+    expect(state.payload.center[0]).toBeCloseTo(49.5, 9)
+    expect(state.payload.scale[0]).toBeCloseTo(49.5 / 1.349, 9)
+    // A constant column keeps scale 1 instead of dividing by zero.
+    expect(state.payload.center[1]).toBe(5)
+    expect(state.payload.scale[1]).toBe(1)
+  })
+
+  it('keeps the last slidingWindow training rows and reports diagnostics', () => {
+    const series = syntheticSeries(300, 3, 7)
+    const { state, diagnostics } = fitModel(series, { slidingWindow: 40 })
+    expect(state.payload.trainingTail).toHaveLength(40)
+    expect(state.payload.trainingTail[39]).toEqual([...(series.rows[299] as Float64Array)])
+    expect(state.payload.trainingEnd).toBe(series.timestamps[299])
+    expect(Object.keys(diagnostics.stageSeconds)).toEqual([
+      'scaling',
+      'forecaster',
+      'subspace',
+      'spreads',
+      'threshold',
+      'state',
+    ])
+    expect(diagnostics.threshold.threshold).toBe(state.payload.threshold)
+  })
+
+  it('reports MVAD errors for too little data and a bad window', () => {
+    expect(() => fitModel(syntheticSeries(50, 2), { slidingWindow: 100 })).toThrow(/minimum length should be larger/)
+    try {
+      resolveParams({ slidingWindow: 10 })
+      expect.unreachable()
+    } catch (error) {
+      expect((error as ServiceError).code).toBe('InvalidSlidingWindow')
+    }
+    expect(() => resolveParams({ lags: 0, smoothing: 99 })).toThrow(/lags must be.*smoothing must be/)
+  })
+})
+
+describe('loadModelState', () => {
+  const { state } = fitModel(syntheticSeries(200, 3, 8), { slidingWindow: 28 })
+
+  it('round-trips through JSON', () => {
+    expect(loadModelState(JSON.parse(JSON.stringify(state)))).toEqual(state)
+  })
+
+  it('names what is wrong', () => {
+    const broken = (patch: (s: Record<string, unknown>) => void): unknown => {
+      const copy = JSON.parse(JSON.stringify(state)) as Record<string, unknown>
+      patch(copy)
+      return copy
+    }
+    expect(() => loadModelState(broken((s) => (s.kind = 'other')))).toThrow('kind is "other"')
+    expect(() => loadModelState(broken((s) => (s.version = 99)))).toThrow('version 99 is not supported')
+    expect(() => loadModelState(broken((s) => ((s.payload as { center: number[] }).center = [1])))).toThrow(
+      'payload.center',
+    )
+    expect(() => loadModelState(broken((s) => ((s.payload as { threshold: number }).threshold = -1)))).toThrow(
+      'payload.threshold',
+    )
+    expect(() => loadModelState(null)).toThrow('not an object')
+  })
+})
