@@ -96,6 +96,16 @@ need_redis() {
   fi
 }
 
+# Common start-up preamble. Returns 1 when the service is already running (nothing to do), dies when its port is
+# held by a process this script did not start.
+claim_service() {
+  local name="$1" port="$2" override="$3" address="$4" dir="$STATE/$1"
+  mkdir -p "$dir"
+  if pid_alive "$dir/pid"; then log "$name already running (pid $(cat "$dir/pid"), $address)"; return 1; fi
+  port_open "$port" && die "port $port is taken by another process; set $override"
+  return 0
+}
+
 # ---------------------------------------------------------------- Kafka
 kafka_lib="$CACHE/kafka-$KAFKA_VERSION/lib"
 kafka_fetch() {
@@ -113,9 +123,7 @@ kafka_fetch() {
 kafka_ready() { grep -q 'Kafka Server started' "$STATE/kafka/broker.log" && port_open "$KAFKA_PORT"; }
 kafka_up() {
   local dir="$STATE/kafka"
-  mkdir -p "$dir"
-  if pid_alive "$dir/pid"; then log "kafka already running (pid $(cat "$dir/pid"), 127.0.0.1:$KAFKA_PORT)"; return 0; fi
-  port_open "$KAFKA_PORT" && die "port $KAFKA_PORT is taken by another process; set MVAD_KAFKA_PORT or KAFKA_BROKERS"
+  claim_service kafka "$KAFKA_PORT" "MVAD_KAFKA_PORT or KAFKA_BROKERS" "127.0.0.1:$KAFKA_PORT" || return 0
   need_java
   kafka_fetch
   sed -e "s|@PORT@|$KAFKA_PORT|g" -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" -e "s|@DATA_DIR@|$dir/data|g" \
@@ -141,9 +149,7 @@ kafka_up() {
 redis_ready() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping | grep -q PONG; }
 redis_up() {
   local dir="$STATE/redis"
-  mkdir -p "$dir"
-  if pid_alive "$dir/pid"; then log "redis already running (pid $(cat "$dir/pid"), 127.0.0.1:$REDIS_PORT)"; return 0; fi
-  port_open "$REDIS_PORT" && die "port $REDIS_PORT is taken by another process; set MVAD_REDIS_PORT or REDIS_URL"
+  claim_service redis "$REDIS_PORT" "MVAD_REDIS_PORT or REDIS_URL" "127.0.0.1:$REDIS_PORT" || return 0
   need_redis
   local start
   start="$(now_ms)"
@@ -177,9 +183,7 @@ registry_fetch() {
 registry_ready() { curl -fsS --max-time 2 "$(registry_url)/subjects" | grep -q '^\['; }
 registry_up() {
   local dir="$STATE/registry"
-  mkdir -p "$dir"
-  if pid_alive "$dir/pid"; then log "registry already running (pid $(cat "$dir/pid"), $(registry_url))"; return 0; fi
-  port_open "$REGISTRY_PORT" && die "port $REGISTRY_PORT is taken by another process; set MVAD_REGISTRY_PORT or SCHEMA_REGISTRY_URL"
+  claim_service registry "$REGISTRY_PORT" "MVAD_REGISTRY_PORT or SCHEMA_REGISTRY_URL" "$(registry_url)" || return 0
   registry_fetch
   local java_bin start
   java_bin="$(registry_java)"
