@@ -34,17 +34,29 @@ export class ModelResolver {
   readonly #models: ModelStore
   readonly #load: ModelLoader
   readonly #cache = new Map<string, LoadedModel>()
-  readonly #byEntity = new Map<string, LoadedModel | null>()
+  readonly #byEntity = new Map<string, LoadedModel>()
+  /** Entities that resolved to nothing, until when (ms) that answer is trusted: a model may become READY later. */
+  readonly #misses = new Map<string, number>()
+  readonly #missTtlMs: number
+  readonly #now: () => number
 
-  constructor(bindings: BindingStore, models: ModelStore, load: ModelLoader) {
+  constructor(
+    bindings: BindingStore,
+    models: ModelStore,
+    load: ModelLoader,
+    options: { missTtlMs?: number; now?: () => number } = {},
+  ) {
     this.#bindings = bindings
     this.#models = models
     this.#load = load
+    this.#missTtlMs = options.missTtlMs ?? 5_000
+    this.#now = options.now ?? Date.now
   }
 
   /** Forget what an entity resolved to (binding changed). */
   invalidate(entity: string): void {
     this.#byEntity.delete(entity)
+    this.#misses.delete(entity)
   }
 
   get loadedModelCount(): number {
@@ -54,10 +66,12 @@ export class ModelResolver {
   /** The entity's current model, or undefined when it has no binding or its model has no READY version. */
   async resolve(entity: string): Promise<LoadedModel | undefined> {
     const known = this.#byEntity.get(entity)
-    if (known !== undefined) return known ?? undefined
+    if (known !== undefined) return known
+    const missUntil = this.#misses.get(entity)
+    if (missUntil !== undefined && this.#now() < missUntil) return undefined
     const binding = await this.#bindings.get(entity)
     if (binding === undefined) {
-      this.#byEntity.set(entity, null)
+      this.#misses.set(entity, this.#now() + this.#missTtlMs)
       return undefined
     }
     const cacheKey = binding.version === undefined ? undefined : `${binding.modelId}@${binding.version}`
@@ -65,7 +79,7 @@ export class ModelResolver {
     if (model === undefined) {
       const stored = await this.#models.getReadyState(binding.modelId, binding.version)
       if (stored === undefined) {
-        this.#byEntity.set(entity, null)
+        this.#misses.set(entity, this.#now() + this.#missTtlMs)
         return undefined
       }
       const key = `${stored.info.modelId}@${stored.info.version}`
@@ -81,6 +95,7 @@ export class ModelResolver {
         this.#cache.set(key, model)
       }
     }
+    this.#misses.delete(entity)
     this.#byEntity.set(entity, model)
     return model
   }
