@@ -2,9 +2,27 @@
  * BindingStore port: which model (and version) scores which entity. Many entities may share one model.
  * `version` undefined means "the latest READY version". Changes are announced so workers reload without restart.
  */
-export interface ModelBinding {
+export interface ModelRef {
   modelId: string
   version?: number
+}
+
+export interface ModelBinding extends ModelRef {
+  /** Scored alongside the default; its events are tagged `shadow` and go to the events topic but do not alert. */
+  shadow?: ModelRef
+}
+
+export interface EntityBinding {
+  entity: string
+  binding: ModelBinding
+}
+
+/** Entities whose default or shadow model is `modelId`. */
+export function entitiesUsingModel(bindings: readonly EntityBinding[], modelId: string): string[] {
+  return bindings
+    .filter(({ binding }) => binding.modelId === modelId || binding.shadow?.modelId === modelId)
+    .map(({ entity }) => entity)
+    .sort()
 }
 
 export type BindingListener = (entity: string) => void
@@ -13,6 +31,8 @@ export interface BindingStore {
   set(entity: string, binding: ModelBinding): Promise<void>
   get(entity: string): Promise<ModelBinding | undefined>
   delete(entity: string): Promise<void>
+  /** Every binding, by entity (sorted). */
+  list(): Promise<EntityBinding[]>
   /** Calls `listener(entity)` after a binding changed (from any process). Returns an unsubscribe function. */
   subscribe(listener: BindingListener): Promise<() => Promise<void>>
 }
@@ -22,20 +42,27 @@ export class MemoryBindingStore implements BindingStore {
   readonly #listeners = new Set<BindingListener>()
 
   set(entity: string, binding: ModelBinding): Promise<void> {
-    this.#bindings.set(entity, { ...binding })
+    this.#bindings.set(entity, structuredClone(binding))
     for (const listener of this.#listeners) listener(entity)
     return Promise.resolve()
   }
 
   get(entity: string): Promise<ModelBinding | undefined> {
     const binding = this.#bindings.get(entity)
-    return Promise.resolve(binding === undefined ? undefined : { ...binding })
+    return Promise.resolve(binding === undefined ? undefined : structuredClone(binding))
   }
 
   delete(entity: string): Promise<void> {
     this.#bindings.delete(entity)
     for (const listener of this.#listeners) listener(entity)
     return Promise.resolve()
+  }
+
+  list(): Promise<EntityBinding[]> {
+    const all = [...this.#bindings.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([entity, binding]) => ({ entity, binding: structuredClone(binding) }))
+    return Promise.resolve(all)
   }
 
   subscribe(listener: BindingListener): Promise<() => Promise<void>> {
@@ -47,14 +74,22 @@ export class MemoryBindingStore implements BindingStore {
   }
 }
 
+function parseRef(value: unknown): ModelRef | undefined {
+  if (typeof value !== 'object' || value === null) return undefined
+  const { modelId, version } = value as { modelId?: unknown; version?: unknown }
+  if (typeof modelId !== 'string' || modelId === '') return undefined
+  if (version === undefined) return { modelId }
+  return typeof version === 'number' && Number.isInteger(version) ? { modelId, version } : undefined
+}
+
 export function parseBinding(raw: string): ModelBinding | undefined {
   try {
-    const value = JSON.parse(raw) as { modelId?: unknown; version?: unknown }
-    if (typeof value.modelId !== 'string' || value.modelId === '') return undefined
-    if (value.version !== undefined && (typeof value.version !== 'number' || !Number.isInteger(value.version))) {
-      return undefined
-    }
-    return value.version === undefined ? { modelId: value.modelId } : { modelId: value.modelId, version: value.version }
+    const value = JSON.parse(raw) as { shadow?: unknown }
+    const main = parseRef(value)
+    if (main === undefined) return undefined
+    if (value.shadow === undefined) return main
+    const shadow = parseRef(value.shadow)
+    return shadow === undefined ? undefined : { ...main, shadow }
   } catch {
     return undefined
   }

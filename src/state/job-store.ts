@@ -31,6 +31,11 @@ export interface JobRecord {
   command: unknown
   /** Job-specific outcome (model id and version, result id, …). */
   result?: unknown
+  /** Instance running the job and until when its lease holds; an expired lease means the runner died. */
+  owner?: string
+  leaseUntil?: string
+  /** Set by a cancel command; the owner stops the job at its next lease renewal. */
+  cancelRequested?: boolean
 }
 
 export interface JobUpdate {
@@ -38,17 +43,23 @@ export interface JobUpdate {
   progress?: number
   errors?: { code: string; message: string }[]
   result?: unknown
+  lease?: { owner: string; until: Date }
+  cancelRequested?: true
 }
 
 export type JobUpdateResult =
-  { ok: true; record: JobRecord } | { ok: false; reason: 'not_found' | 'illegal_transition'; record?: JobRecord }
+  | { ok: true; record: JobRecord }
+  | { ok: false; reason: 'not_found' | 'illegal_transition' | 'guard_failed'; record?: JobRecord }
+
+/** Checked against the stored record in the same atomic step as the update (e.g. "the lease is still mine"). */
+export type JobGuard = (record: JobRecord) => boolean
 
 export interface JobStore {
   /** Creates the job unless its id exists; `created` says which happened. */
   create(jobId: string, type: string, command: unknown, now: Date): Promise<{ created: boolean; record: JobRecord }>
   get(jobId: string): Promise<JobRecord | undefined>
-  /** Applies `update` if the status move is allowed (checked atomically against the stored status). */
-  update(jobId: string, update: JobUpdate, now: Date): Promise<JobUpdateResult>
+  /** Applies `update` if the status move is allowed and `guard` holds (both checked atomically against the store). */
+  update(jobId: string, update: JobUpdate, now: Date, guard?: JobGuard): Promise<JobUpdateResult>
   /** Newest first. */
   list(options?: { status?: JobStatus; limit?: number }): Promise<JobRecord[]>
 }
@@ -63,6 +74,8 @@ export function applyJobUpdate(record: JobRecord, update: JobUpdate, now: Date):
     progress: Math.max(0, Math.min(100, update.progress ?? (status === 'READY' ? 100 : record.progress))),
     errors: update.errors ?? record.errors,
     ...(update.result === undefined ? {} : { result: update.result }),
+    ...(update.lease === undefined ? {} : { owner: update.lease.owner, leaseUntil: update.lease.until.toISOString() }),
+    ...(update.cancelRequested === undefined ? {} : { cancelRequested: true }),
     lastUpdatedTime: now.toISOString(),
   }
 }
@@ -88,9 +101,11 @@ export class MemoryJobStore implements JobStore {
     return Promise.resolve(record === undefined ? undefined : structuredClone(record))
   }
 
-  update(jobId: string, update: JobUpdate, now: Date): Promise<JobUpdateResult> {
+  update(jobId: string, update: JobUpdate, now: Date, guard?: JobGuard): Promise<JobUpdateResult> {
     const record = this.#jobs.get(jobId)
     if (record === undefined) return Promise.resolve({ ok: false, reason: 'not_found' })
+    if (guard !== undefined && !guard(structuredClone(record)))
+      return Promise.resolve({ ok: false, reason: 'guard_failed', record: structuredClone(record) })
     const next = applyJobUpdate(record, update, now)
     if (next === undefined)
       return Promise.resolve({ ok: false, reason: 'illegal_transition', record: structuredClone(record) })

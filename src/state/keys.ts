@@ -11,6 +11,8 @@ export interface KeySpace {
   windowPendingEvents(entity: string): string
   /** String: JSON binding {modelId, version}. */
   binding(entity: string): string
+  /** Set of entities that have a binding. */
+  bindingIndex(): string
   /** Pub/sub channel announcing binding changes (message = entity). */
   bindingChanges(): string
   /** String: JSON model state of one version. */
@@ -25,6 +27,8 @@ export interface KeySpace {
   jobIndex(): string
   /** Set of model ids. */
   modelIndex(): string
+  /** String: JSON detect-batch result (summary + rows), with a TTL. */
+  batchResult(resultId: string): string
 }
 
 export function keySpace(prefix: string): KeySpace {
@@ -37,11 +41,13 @@ export function keySpace(prefix: string): KeySpace {
     windowPendingEvents: (entity) => `${p}window:${entityTag(entity)}:pending`,
     binding: (entity) => `${p}binding:${entityTag(entity)}`,
     bindingChanges: () => `${p}bindings:changed`,
+    bindingIndex: () => `${p}bindings`,
     modelState: (modelId, version) => `${p}model:${modelTag(modelId)}:v${version}`,
     modelVersions: (modelId) => `${p}model:${modelTag(modelId)}:versions`,
     modelVersionSeq: (modelId) => `${p}model:${modelTag(modelId)}:seq`,
     job: (jobId) => `${p}job:{job:${jobId}}`,
     jobIndex: () => `${p}jobs`,
     modelIndex: () => `${p}models`,
+    batchResult: (resultId) => `${p}result:{result:${resultId}}`,
   }
 }

@@ -15,42 +15,97 @@ export interface ModelVersionInfo {
   variables: string[]
   slidingWindow: number
   errors: { code: string; message: string }[]
+  /** Training outcome: stage timings, losses, variableStates, … (READY and FAILED versions). */
+  diagnosticsInfo?: unknown
+  /** The job that trains (or trained) this version, when it came from the control plane. */
+  jobId?: string
+  /** What the version was trained from, as the request gave it (MVAD dataSource, startTime, alignPolicy, …). */
+  trainingRequest?: unknown
 }
 
 export interface ModelVersionMeta {
   displayName?: string
   variables: string[]
   slidingWindow: number
+  jobId?: string
+  trainingRequest?: unknown
 }
 
-/** Info of a version registered READY at `time`. `version` comes first: the Redis script relies on that. */
-export function readyVersionInfo(
+/** A change to a version's lifecycle; READY needs the state. */
+export interface ModelVersionUpdate {
+  status: Exclude<ModelStatus, 'CREATED'>
+  errors?: { code: string; message: string }[]
+  diagnosticsInfo?: unknown
+  /** Set once the variables are known (after reading the data). */
+  variables?: string[]
+}
+
+/** Info of a new version with `status` at `time`. `version` comes first: the Redis script relies on that. */
+export function versionInfo(
   modelId: string,
   version: number,
   meta: ModelVersionMeta,
   time: Date,
+  status: ModelStatus,
 ): ModelVersionInfo {
   const iso = time.toISOString()
   return {
     version,
     modelId,
-    status: 'READY',
+    status,
     createdTime: iso,
     lastUpdatedTime: iso,
     displayName: meta.displayName ?? '',
     variables: [...meta.variables],
     slidingWindow: meta.slidingWindow,
     errors: [],
+    ...(meta.jobId === undefined ? {} : { jobId: meta.jobId }),
+    ...(meta.trainingRequest === undefined ? {} : { trainingRequest: meta.trainingRequest }),
   }
+}
+
+/** `info` after `update` at `time`; undefined when the move is not allowed (a finished version never changes). */
+export function applyVersionUpdate(
+  info: ModelVersionInfo,
+  update: ModelVersionUpdate,
+  time: Date,
+): ModelVersionInfo | undefined {
+  if (info.status === 'READY' || info.status === 'FAILED') return undefined
+  return {
+    ...info,
+    status: update.status,
+    lastUpdatedTime: time.toISOString(),
+    errors: update.errors ?? info.errors,
+    ...(update.variables === undefined ? {} : { variables: [...update.variables] }),
+    ...(update.diagnosticsInfo === undefined ? {} : { diagnosticsInfo: update.diagnosticsInfo }),
+  }
+}
+
+/** Info of a version registered READY at `time`. */
+export function readyVersionInfo(
+  modelId: string,
+  version: number,
+  meta: ModelVersionMeta,
+  time: Date,
+): ModelVersionInfo {
+  return versionInfo(modelId, version, meta, time, 'READY')
 }
 
 export interface ModelStore {
   /** Stores a trained state as a new READY version; returns its info. */
-  registerReady(
+  registerReady(modelId: string, stateJson: string, meta: ModelVersionMeta): Promise<ModelVersionInfo>
+  /** Allocates a new CREATED version (training is about to start); returns its info. */
+  createVersion(modelId: string, meta: ModelVersionMeta): Promise<ModelVersionInfo>
+  /**
+   * Moves a CREATED/RUNNING version on; `stateJson` is stored with a READY move (required then). Undefined when the
+   * version does not exist (e.g. the model was deleted meanwhile) or has already finished.
+   */
+  updateVersion(
     modelId: string,
-    stateJson: string,
-    meta: { displayName?: string; variables: string[]; slidingWindow: number },
-  ): Promise<ModelVersionInfo>
+    version: number,
+    update: ModelVersionUpdate,
+    stateJson?: string,
+  ): Promise<ModelVersionInfo | undefined>
   /** Info of one version, or of the latest version when `version` is omitted. */
   getInfo(modelId: string, version?: number): Promise<ModelVersionInfo | undefined>
   /** The state JSON of a READY version (latest READY when `version` is omitted), with its info. */
@@ -78,6 +133,31 @@ export class MemoryModelStore implements ModelStore {
     const info = readyVersionInfo(modelId, model.seq, meta, this.#now())
     model.versions.set(info.version, { info, state: stateJson })
     return Promise.resolve(structuredClone(info))
+  }
+
+  createVersion(modelId: string, meta: ModelVersionMeta): Promise<ModelVersionInfo> {
+    const model = this.#models.get(modelId) ?? { seq: 0, versions: new Map() }
+    this.#models.set(modelId, model)
+    model.seq += 1
+    const info = versionInfo(modelId, model.seq, meta, this.#now(), 'CREATED')
+    model.versions.set(info.version, { info, state: '' })
+    return Promise.resolve(structuredClone(info))
+  }
+
+  async updateVersion(
+    modelId: string,
+    version: number,
+    update: ModelVersionUpdate,
+    stateJson?: string,
+  ): Promise<ModelVersionInfo | undefined> {
+    await Promise.resolve()
+    assertStateWithReady(update, stateJson)
+    const entry = this.#models.get(modelId)?.versions.get(version)
+    const next = entry === undefined ? undefined : applyVersionUpdate(entry.info, update, this.#now())
+    if (entry === undefined || next === undefined) return undefined
+    entry.info = next
+    if (stateJson !== undefined) entry.state = stateJson
+    return structuredClone(next)
   }
 
   getInfo(modelId: string, version?: number): Promise<ModelVersionInfo | undefined> {
@@ -112,5 +192,11 @@ export class MemoryModelStore implements ModelStore {
 
   deleteModel(modelId: string): Promise<boolean> {
     return Promise.resolve(this.#models.delete(modelId))
+  }
+}
+
+export function assertStateWithReady(update: ModelVersionUpdate, stateJson: string | undefined): void {
+  if (update.status === 'READY' && (stateJson === undefined || stateJson === '')) {
+    throw new Error('a READY model version needs its state')
   }
 }

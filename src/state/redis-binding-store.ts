@@ -1,7 +1,16 @@
-/** BindingStore on Redis: one JSON string per entity; changes published on a channel (subscriber connection). */
+/**
+ * BindingStore on Redis: one JSON string per entity, a set of bound entities (for `list`), changes published on a
+ * channel (subscriber connection).
+ */
 import type { Redis } from 'ioredis'
 import type { KeySpace } from './keys.js'
-import { parseBinding, type BindingListener, type BindingStore, type ModelBinding } from './binding-store.js'
+import {
+  parseBinding,
+  type BindingListener,
+  type BindingStore,
+  type EntityBinding,
+  type ModelBinding,
+} from './binding-store.js'
 
 export class RedisBindingStore implements BindingStore {
   readonly #redis: Redis
@@ -14,6 +23,7 @@ export class RedisBindingStore implements BindingStore {
 
   async set(entity: string, binding: ModelBinding): Promise<void> {
     await this.#redis.set(this.#keys.binding(entity), JSON.stringify(binding))
+    await this.#redis.sadd(this.#keys.bindingIndex(), entity)
     await this.#redis.publish(this.#keys.bindingChanges(), entity)
   }
 
@@ -24,7 +34,18 @@ export class RedisBindingStore implements BindingStore {
 
   async delete(entity: string): Promise<void> {
     await this.#redis.del(this.#keys.binding(entity))
+    await this.#redis.srem(this.#keys.bindingIndex(), entity)
     await this.#redis.publish(this.#keys.bindingChanges(), entity)
+  }
+
+  async list(): Promise<EntityBinding[]> {
+    const entities = (await this.#redis.smembers(this.#keys.bindingIndex())).sort()
+    const out: EntityBinding[] = []
+    for (const entity of entities) {
+      const binding = await this.get(entity)
+      if (binding !== undefined) out.push({ entity, binding })
+    }
+    return out
   }
 
   async subscribe(listener: BindingListener): Promise<() => Promise<void>> {

@@ -5,6 +5,7 @@ import { COMPARE_AND_SET_LUA } from './lua/scripts.js'
 import {
   applyJobUpdate,
   newJobRecord,
+  type JobGuard,
   type JobRecord,
   type JobStatus,
   type JobStore,
@@ -46,12 +47,14 @@ export class RedisJobStore implements JobStore {
     return raw === null ? undefined : (JSON.parse(raw) as JobRecord)
   }
 
-  async update(jobId: string, update: JobUpdate, now: Date): Promise<JobUpdateResult> {
+  async update(jobId: string, update: JobUpdate, now: Date, guard?: JobGuard): Promise<JobUpdateResult> {
     const compareAndSet = (this.#redis as unknown as { mvadCompareAndSet: CompareAndSet }).mvadCompareAndSet
     for (let attempt = 0; attempt < 10; attempt++) {
       const raw = await this.#redis.get(this.#keys.job(jobId))
       if (raw === null) return { ok: false, reason: 'not_found' }
       const record = JSON.parse(raw) as JobRecord
+      if (guard !== undefined && !guard(JSON.parse(raw) as JobRecord))
+        return { ok: false, reason: 'guard_failed', record }
       const next = applyJobUpdate(record, update, now)
       if (next === undefined) return { ok: false, reason: 'illegal_transition', record }
       if ((await compareAndSet.call(this.#redis, this.#keys.job(jobId), raw, JSON.stringify(next))) === 1) {

@@ -4,13 +4,30 @@
  */
 import type { Redis } from 'ioredis'
 import type { KeySpace } from './keys.js'
-import { REGISTER_MODEL_VERSION_LUA } from './lua/scripts.js'
-import { readyVersionInfo, type ModelStore, type ModelVersionInfo, type ModelVersionMeta } from './model-store.js'
+import { REGISTER_MODEL_VERSION_LUA, UPDATE_MODEL_VERSION_LUA } from './lua/scripts.js'
+import {
+  applyVersionUpdate,
+  assertStateWithReady,
+  versionInfo,
+  type ModelStatus,
+  type ModelStore,
+  type ModelVersionInfo,
+  type ModelVersionMeta,
+  type ModelVersionUpdate,
+} from './model-store.js'
 
 type RegisterCommand = (
   seqKey: string,
   versionsKey: string,
   statePrefix: string,
+  info: string,
+  state: string,
+) => Promise<number>
+type UpdateCommand = (
+  versionsKey: string,
+  stateKey: string,
+  version: string,
+  expected: string,
   info: string,
   state: string,
 ) => Promise<number>
@@ -26,12 +43,53 @@ export class RedisModelStore implements ModelStore {
     this.#now = now
     if (!('mvadRegisterModelVersion' in redis)) {
       redis.defineCommand('mvadRegisterModelVersion', { numberOfKeys: 2, lua: REGISTER_MODEL_VERSION_LUA })
+      redis.defineCommand('mvadUpdateModelVersion', { numberOfKeys: 2, lua: UPDATE_MODEL_VERSION_LUA })
     }
   }
 
-  async registerReady(modelId: string, stateJson: string, meta: ModelVersionMeta): Promise<ModelVersionInfo> {
+  registerReady(modelId: string, stateJson: string, meta: ModelVersionMeta): Promise<ModelVersionInfo> {
+    return this.#register(modelId, stateJson, meta, 'READY')
+  }
+
+  createVersion(modelId: string, meta: ModelVersionMeta): Promise<ModelVersionInfo> {
+    return this.#register(modelId, '', meta, 'CREATED')
+  }
+
+  async updateVersion(
+    modelId: string,
+    version: number,
+    update: ModelVersionUpdate,
+    stateJson?: string,
+  ): Promise<ModelVersionInfo | undefined> {
+    assertStateWithReady(update, stateJson)
+    const command = (this.#redis as unknown as { mvadUpdateModelVersion: UpdateCommand }).mvadUpdateModelVersion
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const raw = await this.#redis.hget(this.#keys.modelVersions(modelId), String(version))
+      if (raw === null) return undefined
+      const next = applyVersionUpdate(parseInfo(raw), update, this.#now())
+      if (next === undefined) return undefined
+      const updated = await command.call(
+        this.#redis,
+        this.#keys.modelVersions(modelId),
+        this.#keys.modelState(modelId, version),
+        String(version),
+        raw,
+        JSON.stringify(next),
+        stateJson ?? '',
+      )
+      if (updated === 1) return next
+    }
+    throw new Error(`model ${modelId} version ${version} keeps changing; giving up after 10 attempts`)
+  }
+
+  async #register(
+    modelId: string,
+    stateJson: string,
+    meta: ModelVersionMeta,
+    status: ModelStatus,
+  ): Promise<ModelVersionInfo> {
     // Version 0 is a placeholder the Lua script replaces with the new version number.
-    const info = readyVersionInfo(modelId, 0, meta, this.#now())
+    const info = versionInfo(modelId, 0, meta, this.#now(), status)
     const register = (this.#redis as unknown as { mvadRegisterModelVersion: RegisterCommand }).mvadRegisterModelVersion
     // The state key of version v is `${statePrefix}${v}`; keySpace.modelState(id, v) builds the same name.
     const statePrefix = this.#keys.modelState(modelId, 0).replace(/0$/, '')

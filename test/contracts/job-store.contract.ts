@@ -51,6 +51,23 @@ export function jobStoreContract(name: string, makeStore: () => { store: JobStor
       expect(await store.get(jobId())).toBeUndefined()
     })
 
+    it('records leases and cancel requests, and applies an update only when its guard holds', async () => {
+      const { store, jobId } = makeStore()
+      const id = jobId()
+      await store.create(id, 'train', {}, t(0))
+      const claimed = await store.update(id, { status: 'RUNNING', lease: { owner: 'a', until: t(5) } }, t(1))
+      expect(claimed).toMatchObject({ ok: true, record: { owner: 'a', leaseUntil: t(5).toISOString() } })
+      const expired = (r: { leaseUntil?: string }): boolean => (r.leaseUntil ?? '') < t(2).toISOString()
+      expect(await store.update(id, { status: 'FAILED' }, t(2), expired)).toMatchObject({
+        ok: false,
+        reason: 'guard_failed',
+        record: { status: 'RUNNING', owner: 'a' },
+      })
+      expect((await store.update(id, { cancelRequested: true }, t(3))).ok).toBe(true)
+      expect(await store.get(id)).toMatchObject({ cancelRequested: true, status: 'RUNNING' })
+      expect((await store.update(id, { status: 'FAILED' }, t(7), () => true)).ok).toBe(true)
+    })
+
     it('lists newest first, filtered by status', async () => {
       const { store, jobId } = makeStore()
       const [a, b, c] = [jobId(), jobId(), jobId()]

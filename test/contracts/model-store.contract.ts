@@ -31,6 +31,38 @@ export function modelStoreContract(name: string, makeStore: () => { store: Model
       expect(await store.listVersions(modelId())).toEqual([])
     })
 
+    it('moves a created version through RUNNING to READY with its state, and never back', async () => {
+      const { store, modelId } = makeStore()
+      const id = modelId()
+      await store.registerReady(id, '{"v":1}', meta)
+      const created = await store.createVersion(id, { ...meta, jobId: 'job-1', trainingRequest: { source: 'x' } })
+      expect(created).toMatchObject({ version: 2, status: 'CREATED', jobId: 'job-1', trainingRequest: { source: 'x' } })
+      expect((await store.getReadyState(id))?.info.version).toBe(1) // a CREATED version is never served
+      const running = await store.updateVersion(id, 2, { status: 'RUNNING', variables: ['x', 'y', 'z'] })
+      expect(running).toMatchObject({ status: 'RUNNING', variables: ['x', 'y', 'z'] })
+      await expect(store.updateVersion(id, 2, { status: 'READY' })).rejects.toThrow(/needs its state/)
+      const ready = await store.updateVersion(id, 2, { status: 'READY', diagnosticsInfo: { loss: 1 } }, '{"v":2}')
+      expect(ready).toMatchObject({ status: 'READY', diagnosticsInfo: { loss: 1 }, variables: ['x', 'y', 'z'] })
+      expect(await store.getReadyState(id)).toMatchObject({ stateJson: '{"v":2}', info: { version: 2 } })
+      expect(await store.updateVersion(id, 2, { status: 'FAILED' })).toBeUndefined()
+      expect((await store.getInfo(id, 2))?.status).toBe('READY')
+    })
+
+    it('records a failed version with its errors and does not update unknown versions', async () => {
+      const { store, modelId } = makeStore()
+      const id = modelId()
+      await store.createVersion(id, meta)
+      const failed = await store.updateVersion(id, 1, {
+        status: 'FAILED',
+        errors: [{ code: 'NotEnoughInput', message: 'too short' }],
+      })
+      expect(failed).toMatchObject({ status: 'FAILED', errors: [{ code: 'NotEnoughInput' }] })
+      expect(await store.getReadyState(id)).toBeUndefined()
+      expect(await store.updateVersion(id, 9, { status: 'RUNNING' })).toBeUndefined()
+      expect(await store.updateVersion(modelId(), 1, { status: 'RUNNING' })).toBeUndefined()
+      expect(await store.listModelIds()).toContain(id)
+    })
+
     it('deletes a model with all its versions', async () => {
       const { store, modelId } = makeStore()
       const id = modelId()

@@ -50,13 +50,25 @@ export const REGISTER_MODEL_VERSION_LUA = `
 -- KEYS[1] version counter   KEYS[2] versions hash (version -> info JSON)
 -- ARGV[1] state key prefix (state key = prefix .. version; same hash tag, so the same cluster slot)
 -- ARGV[2] info JSON starting with {"version":0 (the placeholder is replaced; no cjson round trip, which would turn
---         empty arrays into objects)   ARGV[3] state JSON
+--         empty arrays into objects)   ARGV[3] state JSON ("" for a CREATED version that has no state yet)
 -- Returns the new version number.
 local version = redis.call('INCR', KEYS[1])
 local info = string.gsub(ARGV[2], '^{"version":0', '{"version":' .. version, 1)
 redis.call('HSET', KEYS[2], tostring(version), info)
-redis.call('SET', ARGV[1] .. version, ARGV[3])
+if ARGV[3] ~= '' then redis.call('SET', ARGV[1] .. version, ARGV[3]) end
 return version
+`
+
+export const UPDATE_MODEL_VERSION_LUA = `
+-- Replaces a version's info (and stores its state) only if the info is still what the caller read, so a version
+-- deleted or finished meanwhile is not brought back.
+-- KEYS[1] versions hash   KEYS[2] state key
+-- ARGV[1] version   ARGV[2] expected info JSON   ARGV[3] new info JSON   ARGV[4] state JSON ("" = none)
+-- Returns 1 when updated, 0 otherwise.
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if ARGV[4] ~= '' then redis.call('SET', KEYS[2], ARGV[4]) end
+return 1
 `
 
 export const COMPARE_AND_SET_LUA = `

@@ -12,5 +12,10 @@ describe('parseBinding', () => {
     expect(parseBinding('{"modelId":""}')).toBeUndefined()
     expect(parseBinding('{"modelId":"m","version":1.5}')).toBeUndefined()
     expect(parseBinding('not json')).toBeUndefined()
+    expect(parseBinding('{"modelId":"m","shadow":{"modelId":"s","version":3}}')).toEqual({
+      modelId: 'm',
+      shadow: { modelId: 's', version: 3 },
+    })
+    expect(parseBinding('{"modelId":"m","shadow":{"version":3}}')).toBeUndefined()
   })
 })
