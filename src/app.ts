@@ -25,6 +25,12 @@ import { RedisWindowStore } from './state/redis-window-store.js'
 import { ModelResolver, type ModelLoader } from './stream/model-runtime.js'
 import { RegistryCodec } from './stream/registry-codec.js'
 import { StreamService } from './stream/stream-service.js'
+import { decodeReadingPayload } from './stream/registry-codec.js'
+import { ControlService } from './control/control-service.js'
+import { KafkaRangeReader } from './control/kafka-range-reader.js'
+import { RedisJobStore } from './state/redis-job-store.js'
+import { RedisResultStore } from './state/redis-result-store.js'
+import { Counter } from 'prom-client'
 
 const HEALTH_CHECK_INTERVAL_MS = 10_000
 
@@ -40,6 +46,8 @@ export interface App {
   readonly lifecycle: Lifecycle
   readonly http: FastifyInstance
   readonly stream: StreamService
+  /** Absent when MVAD_CONTROL_ENABLED=false. */
+  readonly control: ControlService | undefined
   /** Bound address once started, e.g. http://127.0.0.1:8080 */
   url(): string
   start(): Promise<void>
@@ -70,12 +78,13 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
   const keys = keySpace(config.redis.keyPrefix)
   const bindings = new RedisBindingStore(redis, keys)
   const models = new RedisModelStore(redis, keys)
+  const registry = config.schemaRegistryUrl === undefined ? undefined : new RegistryCodec(config.schemaRegistryUrl)
   const stream = new StreamService({
     kafka,
     windows: new RedisWindowStore(redis, keys, { idleTtlSeconds: config.stream.windowIdleTtlSeconds }),
     bindings,
     models: new ModelResolver(bindings, models, loadModel),
-    ...(config.schemaRegistryUrl === undefined ? {} : { registry: new RegistryCodec(config.schemaRegistryUrl) }),
+    ...(registry === undefined ? {} : { registry }),
     metrics: createStreamMetrics(metrics.registry),
     logger: logger.child({ component: 'stream' }),
     options: {
@@ -92,12 +101,59 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       topicPartitions: config.stream.topicPartitions,
     },
   })
+  const control = config.control.enabled ? createControl() : undefined
+
+  function createControl(): ControlService {
+    const commands = new Counter({
+      name: 'mvad_control_commands_total',
+      help: 'Control-topic commands by outcome (accepted, duplicate = jobId already known, dead_lettered)',
+      labelNames: ['outcome'],
+      registers: [metrics.registry],
+    })
+    const jobs = new Counter({
+      name: 'mvad_jobs_status_changes_total',
+      help: 'Job status changes published, by job type and new status',
+      labelNames: ['type', 'status'],
+      registers: [metrics.registry],
+    })
+    return new ControlService({
+      kafka,
+      jobs: new RedisJobStore(redis, keys),
+      models,
+      bindings,
+      results: new RedisResultStore(redis, keys),
+      ...(registry === undefined ? {} : { registry }),
+      rangeReader: new KafkaRangeReader(kafka, {
+        groupPrefix: `${config.kafka.groupId}.replay`,
+        decode: (payload) => decodeReadingPayload(payload, registry),
+      }),
+      readingsTopic: config.kafka.topics.readings,
+      chartsDir: config.control.chartsDir,
+      resultTtlSeconds: config.control.resultTtlSeconds,
+      logger: logger.child({ component: 'control' }),
+      topics: {
+        control: config.kafka.topics.control,
+        status: config.kafka.topics.status,
+        deadLetter: config.kafka.topics.deadLetter,
+      },
+      groupId: config.kafka.groupId,
+      topicPartitions: config.stream.topicPartitions,
+      leaseMs: config.control.jobLeaseMs,
+      concurrency: config.control.jobConcurrency,
+      observer: {
+        command: (outcome) => commands.inc({ outcome }),
+        job: (type, status) => jobs.inc({ type, status }),
+      },
+    })
+  }
+
   const http = createOpsServer({
     lifecycle,
     registry: metrics.registry,
     dependencies: () => [
       ...dependencyStatus,
       { name: 'consumer', up: stream.isConsuming, ...(stream.crashed ? { detail: stream.crashed.message } : {}) },
+      ...(control === undefined ? [] : [{ name: 'control_consumer', up: control.isConsuming }]),
     ],
   })
   let healthTimer: NodeJS.Timeout | undefined
@@ -156,8 +212,9 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       await new Promise((resolve) => setTimeout(resolve, 1_000))
     }
     await stream.start()
+    await control?.start()
     const joinDeadline = Date.now() + config.startupTimeoutMs
-    while (!stream.isConsuming && lifecycle.state === 'starting') {
+    while ((!stream.isConsuming || control?.isConsuming === false) && lifecycle.state === 'starting') {
       if (Date.now() >= joinDeadline) {
         const error = new ServiceError('KafkaError', `consumer did not join group ${config.kafka.groupId} in time`)
         lifecycle.moveTo('failed', error.message)
@@ -178,6 +235,9 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       clearInterval(healthTimer)
       // Stop fetching and finish the in-flight batch (publish, commit) before closing the clients it uses.
       await stream.stop().catch((error: unknown) => logger.warn({ err: error }, 'error while stopping the stream'))
+      await control
+        ?.stop()
+        .catch((error: unknown) => logger.warn({ err: error }, 'error while stopping the control plane'))
       const closing = await Promise.allSettled([
         http.close(),
         admin?.disconnect() ?? Promise.resolve(),
@@ -190,7 +250,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
     return stopping
   }
 
-  return { lifecycle, http, stream, url: () => address, start, stop }
+  return { lifecycle, http, stream, control, url: () => address, start, stop }
 }
 
 async function check(name: string, probe: () => Promise<void>): Promise<DependencyStatus> {

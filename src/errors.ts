@@ -12,6 +12,11 @@ export const SERVICE_ERROR_CODES = [
   'SchemaRegistryError',
   'DecodeFailed',
   'ShutdownInProgress',
+  'JobCanceled',
+  'JobInterrupted',
+  'ModelInUse',
+  'JobNotFound',
+  'ErrorThresholdExceeded',
   'Internal',
 ] as const
 

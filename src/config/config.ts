@@ -54,6 +54,18 @@ const envSchema = z.object({
     .default('false')
     .transform((value) => value === 'true' || value === '1'),
   MVAD_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
+  MVAD_CONTROL_ENABLED: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((value) => value === 'true' || value === '1'),
+  MVAD_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  MVAD_JOB_LEASE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(15_000),
+  MVAD_RESULT_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(7 * 24 * 3600),
+  MVAD_CHARTS_DIR: nonEmpty.default('./mvad-data/charts'),
   MVAD_WINDOW_IDLE_TTL_SECONDS: z.coerce
     .number()
     .int()
@@ -93,6 +105,18 @@ export interface Config {
     readonly topicPartitions: number
     /** Windows of entities that send nothing for this long expire from Redis (0 = never). */
     readonly windowIdleTtlSeconds: number
+  }
+  readonly control: {
+    /** Consume the control topic and run jobs on this instance. */
+    readonly enabled: boolean
+    /** Jobs run at once on this instance (training takes a worker thread each). */
+    readonly jobConcurrency: number
+    /** A job whose instance stops renewing its lease for this long is taken over (CREATED) or failed (RUNNING). */
+    readonly jobLeaseMs: number
+    /** detect-batch results are kept this long. */
+    readonly resultTtlSeconds: number
+    /** Where charts asked for by jobs are written. */
+    readonly chartsDir: string
   }
 }
 
@@ -142,6 +166,13 @@ export function loadConfig(env: RawEnv): Config {
       publishScores: e.MVAD_PUBLISH_SCORES,
       topicPartitions: e.MVAD_TOPIC_PARTITIONS,
       windowIdleTtlSeconds: e.MVAD_WINDOW_IDLE_TTL_SECONDS,
+    },
+    control: {
+      enabled: e.MVAD_CONTROL_ENABLED,
+      jobConcurrency: e.MVAD_JOB_CONCURRENCY,
+      jobLeaseMs: e.MVAD_JOB_LEASE_MS,
+      resultTtlSeconds: e.MVAD_RESULT_TTL_SECONDS,
+      chartsDir: e.MVAD_CHARTS_DIR,
     },
   })
 }

@@ -163,6 +163,27 @@ export class FrameAssembler {
     return out
   }
 
+  /**
+   * Emits every pending frame, complete or not, in timestamp order: the end of a bounded input (batch replay), where
+   * no later reading can complete them. Missing values are NaN, counted in `missing`, as for expired frames.
+   */
+  flush(): CompletedFrame[] {
+    const out = this.drain()
+    for (const timestamp of this.#order) {
+      const frame = this.#pending.get(timestamp) as PendingFrame
+      this.#lastEmitted = timestamp
+      out.push({
+        timestamp,
+        values: frame.values,
+        missing: this.#variableCount - frame.arrived,
+        maxOffset: frame.maxOffset,
+      })
+    }
+    this.#pending.clear()
+    this.#order = []
+    return out
+  }
+
   #insertOrdered(timestamp: EpochMs): void {
     const order = this.#order
     // Readings arrive mostly in order: append is the common case.

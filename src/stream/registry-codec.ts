@@ -2,23 +2,20 @@
  * Schema-registry adapter (Confluent wire format through @kafkajs/confluent-schema-registry; works with Apicurio's
  * ccompat API). Registers the v1 Avro schemas under `<topic>-value` subjects and encodes/decodes with them.
  */
-import { readFileSync } from 'node:fs'
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry'
 import { ServiceError } from '../errors.js'
+import { readSchemaText } from '../schema-files.js'
 import type { AnomalyEvent } from './anomaly-event.js'
-
-const SCHEMA_DIR = new URL('../../../schemas/avro/', import.meta.url)
+import {
+  DEFAULT_TIMESTAMP_BOUNDS,
+  decodeJsonReading,
+  isRegistryEncoded,
+  validateReadingObject,
+  type DecodeResult,
+} from './reading-codec.js'
 
 export function readAvroSchema(name: 'reading.v1' | 'frame.v1' | 'anomaly-event.v1'): string {
-  // Compiled code lives in dist/src/stream; sources in src/stream: try both layouts.
-  for (const base of [SCHEMA_DIR, new URL('../../schemas/avro/', import.meta.url)]) {
-    try {
-      return readFileSync(new URL(`${name}.avsc`, base), 'utf8')
-    } catch {
-      // next layout
-    }
-  }
-  throw new ServiceError('Internal', `schema ${name}.avsc not found next to the code`)
+  return readSchemaText(`avro/${name}.avsc`)
 }
 
 export class RegistryCodec {
@@ -70,6 +67,15 @@ export class RegistryCodec {
     return this.#registry.encode(this.#eventSchemaId, avro)
   }
 
+  /** Registers any schema under `subject`; returns its id. */
+  async register(schema: { type: SchemaType; schema: string }, subject: string): Promise<number> {
+    try {
+      return (await this.#registry.register(schema as Parameters<SchemaRegistry['register']>[0], { subject })).id
+    } catch (error) {
+      throw new ServiceError('SchemaRegistryError', `cannot register ${subject}: ${String(error)}`, { cause: error })
+    }
+  }
+
   async encode(schemaId: number, value: unknown): Promise<Buffer> {
     return this.#registry.encode(schemaId, value)
   }
@@ -82,4 +88,18 @@ export class RegistryCodec {
   get eventSchemaId(): number | undefined {
     return this.#eventSchemaId
   }
+}
+
+/**
+ * Decodes a readings-topic payload: registry-encoded (when a registry is configured and the payload carries the
+ * wire-format magic byte) or JSON. Synchronous for JSON, the hot path.
+ */
+export function decodeReadingPayload(payload: Buffer, registry?: RegistryCodec): DecodeResult | Promise<DecodeResult> {
+  if (registry !== undefined && isRegistryEncoded(payload)) {
+    return registry.decode(payload).then(
+      (decoded) => validateReadingObject(decoded, DEFAULT_TIMESTAMP_BOUNDS),
+      (error: unknown): DecodeResult => ({ ok: false, reason: 'schema_registry_decode_failed', detail: String(error) }),
+    )
+  }
+  return decodeJsonReading(payload)
 }

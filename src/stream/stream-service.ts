@@ -13,14 +13,8 @@ import type { WindowStore } from '../state/window-store.js'
 import { KafkaSink } from './kafka-sink.js'
 import type { ModelResolver } from './model-runtime.js'
 import { PartitionWorker, type InputMessage } from './partition-worker.js'
-import {
-  DEFAULT_TIMESTAMP_BOUNDS,
-  decodeJsonReading,
-  isRegistryEncoded,
-  validateReadingObject,
-  type DecodeResult,
-} from './reading-codec.js'
-import type { RegistryCodec } from './registry-codec.js'
+import type { DecodeResult } from './reading-codec.js'
+import { decodeReadingPayload, type RegistryCodec } from './registry-codec.js'
 
 export interface StreamServiceOptions {
   groupId: string
@@ -183,19 +177,7 @@ export class StreamService {
   }
 
   #decode(message: InputMessage): DecodeResult | Promise<DecodeResult> {
-    const payload = message.value ?? Buffer.alloc(0)
-    const registry = this.#deps.registry
-    if (registry !== undefined && isRegistryEncoded(payload)) {
-      return registry.decode(payload).then(
-        (decoded) => validateReadingObject(decoded, DEFAULT_TIMESTAMP_BOUNDS),
-        (error: unknown): DecodeResult => ({
-          ok: false,
-          reason: 'schema_registry_decode_failed',
-          detail: String(error),
-        }),
-      )
-    }
-    return decodeJsonReading(payload)
+    return decodeReadingPayload(message.value ?? Buffer.alloc(0), this.#deps.registry)
   }
 
   async #ensureTopics(): Promise<void> {

@@ -1,0 +1,220 @@
+/**
+ * The control plane on Kafka: a consumer (group `<groupId>.control`) reads commands from the control topic,
+ * validates them (JSON, or registry-encoded with the JSON Schema registered under `<control topic>-value`),
+ * dead-letters bad ones with a reason and keeps going, and hands good ones to the JobRunner. Its offset is committed
+ * only after the job record exists in Redis (kafkajs commits after eachMessage resolves; a store failure throws and
+ * the message is redelivered), so no command is lost; idempotency by jobId makes redelivery harmless.
+ * Job status changes go to the status topic (key = jobId). Composition: app.ts.
+ */
+import { hostname } from 'node:os'
+import type { Consumer, Kafka, Producer } from 'kafkajs'
+import { SchemaType } from '@kafkajs/confluent-schema-registry'
+import type { Logger } from '../observability/logger.js'
+import { readSchemaText } from '../schema-files.js'
+import type { JobRecord, JobStore } from '../state/job-store.js'
+import type { RegistryCodec } from '../stream/registry-codec.js'
+import { isRegistryEncoded } from '../stream/reading-codec.js'
+import {
+  CONTROL_COMMAND_SCHEMA_FILE,
+  jobIdOf,
+  parseJsonCommand,
+  validateControlCommand,
+  type CommandParseResult,
+} from './commands.js'
+import { cancelHandler, deleteModelHandler, deployHandler } from './handlers/lifecycle.js'
+import { detectBatchHandler } from './handlers/detect-batch.js'
+import type { HandlerDeps, ResultsSink } from './handlers/deps.js'
+import { trainHandler } from './handlers/train.js'
+import { JobRunner, type StatusSink } from './job-runner.js'
+
+export interface ControlTopics {
+  control: string
+  status: string
+  deadLetter: string
+}
+
+export interface ControlServiceDeps extends Omit<HandlerDeps, 'resultsSink'> {
+  kafka: Kafka
+  jobs: JobStore
+  registry?: RegistryCodec
+  logger: Logger
+  topics: ControlTopics
+  groupId: string
+  topicPartitions: number
+  leaseMs: number
+  concurrency: number
+  observer?: {
+    command(outcome: 'accepted' | 'duplicate' | 'dead_lettered'): void
+    job(type: string, status: string): void
+  }
+}
+
+/** The status-topic message of a job: its record without the command. */
+export function statusMessage(record: JobRecord): Omit<JobRecord, 'command'> {
+  const { command: _command, ...status } = record
+  return status
+}
+
+export class ControlService {
+  readonly runner: JobRunner
+  readonly #deps: ControlServiceDeps
+  #producer: Producer | undefined
+  #consumer: Consumer | undefined
+  #joined = false
+  readonly #knownTopics = new Set<string>()
+
+  constructor(deps: ControlServiceDeps) {
+    this.#deps = deps
+    const resultsSink: ResultsSink = { publish: (topic, messages) => this.#publishResults(topic, messages) }
+    const handlerDeps: HandlerDeps = { ...deps, resultsSink }
+    const status: StatusSink = { publish: (record) => this.#publishStatus(record) }
+    this.runner = new JobRunner({
+      jobs: deps.jobs,
+      status,
+      logger: deps.logger,
+      instanceId: `${hostname()}-${process.pid}-${Date.now().toString(36)}`,
+      leaseMs: deps.leaseMs,
+      concurrency: deps.concurrency,
+      handlers: {
+        train: trainHandler(handlerDeps),
+        'detect-batch': detectBatchHandler(handlerDeps),
+        deploy: deployHandler(handlerDeps),
+        'delete-model': deleteModelHandler(handlerDeps),
+        cancel: cancelHandler(() => this.runner),
+      },
+    })
+  }
+
+  get isConsuming(): boolean {
+    return this.#joined
+  }
+
+  async start(): Promise<void> {
+    const { kafka, topics, logger } = this.#deps
+    await this.#ensureTopics([topics.control, topics.status, topics.deadLetter])
+    if (this.#deps.registry !== undefined) {
+      await this.#deps.registry.register(
+        { type: SchemaType.JSON, schema: readSchemaText(CONTROL_COMMAND_SCHEMA_FILE) },
+        `${topics.control}-value`,
+      )
+    }
+    this.#producer = kafka.producer({ allowAutoTopicCreation: false })
+    await this.#producer.connect()
+    this.runner.start()
+    await this.runner.sweep()
+    const consumer = kafka.consumer({ groupId: `${this.#deps.groupId}.control`, allowAutoTopicCreation: false })
+    this.#consumer = consumer
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.#joined = true
+      logger.info({ topic: topics.control }, 'control consumer joined its group')
+    })
+    await consumer.connect()
+    await consumer.subscribe({ topic: topics.control, fromBeginning: true })
+    await consumer.run({
+      eachMessage: async ({ message, partition }) => {
+        const parsed = await this.#parse(message.value ?? Buffer.alloc(0))
+        if (!parsed.ok) {
+          await this.#deadLetter(message.key, message.value, parsed, partition, message.offset)
+          return
+        }
+        const outcome = await this.runner.submit(parsed.command)
+        this.#deps.observer?.command(outcome)
+      },
+    })
+  }
+
+  async stop(): Promise<void> {
+    await this.#consumer?.disconnect()
+    this.#joined = false
+    await this.runner.stop()
+    await this.#producer?.disconnect()
+  }
+
+  async #parse(payload: Buffer): Promise<CommandParseResult> {
+    const registry = this.#deps.registry
+    if (registry !== undefined && isRegistryEncoded(payload)) {
+      try {
+        return validateControlCommand(await registry.decode(payload))
+      } catch (error) {
+        return { ok: false, reason: 'invalid_command', detail: `registry decoding failed: ${String(error)}` }
+      }
+    }
+    return parseJsonCommand(payload)
+  }
+
+  async #deadLetter(
+    key: Buffer | null,
+    value: Buffer | null,
+    rejected: Extract<CommandParseResult, { ok: false }>,
+    partition: number,
+    offset: string,
+  ): Promise<void> {
+    let jobId: string | undefined
+    try {
+      jobId = jobIdOf(JSON.parse(value?.toString('utf8') ?? 'null'))
+    } catch {
+      jobId = undefined
+    }
+    await this.#producer?.send({
+      topic: this.#deps.topics.deadLetter,
+      acks: -1,
+      messages: [
+        {
+          key,
+          value,
+          headers: {
+            'mvad-dlq-reason': rejected.reason,
+            'mvad-dlq-detail': rejected.detail,
+            'mvad-source-topic': this.#deps.topics.control,
+            'mvad-source-partition': String(partition),
+            'mvad-source-offset': offset,
+            ...(jobId === undefined ? {} : { 'mvad-job-id': jobId }),
+          },
+        },
+      ],
+    })
+    this.#deps.observer?.command('dead_lettered')
+    this.#deps.logger.warn(
+      { reason: rejected.reason, detail: rejected.detail, partition, offset },
+      'control command dead-lettered',
+    )
+  }
+
+  async #publishStatus(record: JobRecord): Promise<void> {
+    this.#deps.observer?.job(record.type, record.status)
+    await this.#producer?.send({
+      topic: this.#deps.topics.status,
+      acks: -1,
+      messages: [
+        {
+          key: record.jobId,
+          value: JSON.stringify(statusMessage(record)),
+          headers: { 'content-type': 'application/json' },
+        },
+      ],
+    })
+  }
+
+  async #publishResults(topic: string, messages: { key: string; value: string }[]): Promise<void> {
+    if (!this.#knownTopics.has(topic)) await this.#ensureTopics([topic])
+    await this.#producer?.send({ topic, acks: -1, messages })
+  }
+
+  async #ensureTopics(topics: string[]): Promise<void> {
+    const admin = this.#deps.kafka.admin()
+    await admin.connect()
+    try {
+      const existing = new Set(await admin.listTopics())
+      const missing = topics.filter((t) => !existing.has(t))
+      if (missing.length > 0) {
+        await admin.createTopics({
+          topics: missing.map((topic) => ({ topic, numPartitions: this.#deps.topicPartitions })),
+          waitForLeaders: true,
+        })
+      }
+      for (const t of topics) this.#knownTopics.add(t)
+    } finally {
+      await admin.disconnect()
+    }
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * Runs control-plane jobs with a lease, so a job is never stuck RUNNING forever:
+ *
+ *   submit   create the record (idempotent by jobId: a redelivered command finds it and runs nothing) with a lease
+ *            held by this instance, then queue it;
+ *   run      claim CREATED → RUNNING (guarded: only one instance wins), renew the lease every leaseMs/3 while the
+ *            handler works; a renewal that finds `cancelRequested` (set by a cancel command on any instance) aborts
+ *            the handler; the outcome is READY with the handler's result, or FAILED with `{code, message}`;
+ *   sweep    every leaseMs, each instance looks at unfinished jobs whose lease expired (their instance died):
+ *            CREATED ones are claimed and run here (they had not started), RUNNING ones become FAILED with
+ *            JobInterrupted (their partial work is not resumable; the handler's `interrupted` hook cleans up, e.g. the
+ *            model version being trained becomes FAILED). Resubmit with a new jobId to run again.
+ *   stop     running jobs are aborted and marked FAILED (JobInterrupted, "service stopping").
+ * Every status change is published to the status topic through the StatusSink.
+ */
+import { ServiceError, toServiceError } from '../errors.js'
+import type { JobRecord, JobStore, JobUpdate } from '../state/job-store.js'
+import type { ControlCommand } from './commands.js'
+
+export interface JobContext {
+  readonly jobId: string
+  readonly signal: AbortSignal
+  /** Reports progress (0–1); written at most every 250 ms and when it moved by ≥ 1 %. */
+  progress(fraction: number): Promise<void>
+  /** Stores a partial result early (e.g. the model version a training job is filling). */
+  setResult(result: unknown): Promise<void>
+  /** Throws JobCanceled when the job was canceled. */
+  throwIfCanceled(): void
+}
+
+export interface JobHandler {
+  run(command: ControlCommand, context: JobContext): Promise<unknown>
+  /** Cleanup after a job of this type was interrupted (its runner died or stopped). */
+  interrupted?(record: JobRecord): Promise<void>
+}
+
+export interface StatusSink {
+  publish(record: JobRecord): Promise<void>
+}
+
+export interface JobRunnerLogger {
+  info(obj: object, msg: string): void
+  warn(obj: object, msg: string): void
+  error(obj: object, msg: string): void
+}
+
+export interface JobRunnerOptions {
+  jobs: JobStore
+  handlers: Readonly<Record<ControlCommand['type'], JobHandler>>
+  status: StatusSink
+  logger: JobRunnerLogger
+  /** This instance's id (owner of its leases). */
+  instanceId: string
+  /** @defaultValue 15 s */
+  leaseMs?: number
+  /** Jobs run at once on this instance. @defaultValue 2 */
+  concurrency?: number
+  now?: () => Date
+}
+
+export type SubmitOutcome = 'accepted' | 'duplicate'
+
+export class JobRunner {
+  readonly #o: Required<Omit<JobRunnerOptions, 'now'>> & { now: () => Date }
+  readonly #queue: string[] = []
+  readonly #running = new Map<string, AbortController>()
+  readonly #idle = new Set<() => void>()
+  #sweepTimer: NodeJS.Timeout | undefined
+  #stopped = false
+
+  constructor(options: JobRunnerOptions) {
+    this.#o = { leaseMs: 15_000, concurrency: 2, now: () => new Date(), ...options }
+  }
+
+  get runningJobIds(): string[] {
+    return [...this.#running.keys()]
+  }
+
+  start(): void {
+    this.#sweepTimer = setInterval(() => {
+      this.sweep().catch((error: unknown) => this.#o.logger.error({ err: error }, 'job sweep failed'))
+    }, this.#o.leaseMs)
+    this.#sweepTimer.unref()
+  }
+
+  /** Records the job (idempotent by jobId) and queues it. Throws only when the job store is unreachable. */
+  async submit(command: ControlCommand): Promise<SubmitOutcome> {
+    const now = this.#o.now()
+    const { created, record } = await this.#o.jobs.create(command.jobId, command.type, command, now)
+    if (!created) {
+      this.#o.logger.info(
+        { jobId: command.jobId, status: record.status },
+        'duplicate command: job exists, not run again',
+      )
+      return 'duplicate'
+    }
+    const leased = await this.#o.jobs.update(command.jobId, { lease: this.#lease(now) }, now)
+    await this.#publish(leased.ok ? leased.record : record)
+    this.#enqueue(command.jobId)
+    return 'accepted'
+  }
+
+  /** Requests cancellation of `jobId`; returns the target's status after the request. */
+  async cancel(jobId: string): Promise<JobRecord> {
+    const now = this.#o.now()
+    const target = await this.#o.jobs.get(jobId)
+    if (target === undefined) throw new ServiceError('JobNotFound', `job ${jobId} does not exist`)
+    if (target.status === 'CREATED') {
+      const failed = await this.#finish(
+        jobId,
+        'FAILED',
+        { code: 'JobCanceled', message: 'canceled before it started' },
+        (r) => r.status === 'CREATED',
+      )
+      if (failed !== undefined) return failed
+    }
+    if (target.status === 'READY' || target.status === 'FAILED') return target
+    const requested = await this.#o.jobs.update(jobId, { cancelRequested: true }, now)
+    this.#running.get(jobId)?.abort()
+    return requested.ok ? requested.record : ((await this.#o.jobs.get(jobId)) ?? target)
+  }
+
+  /** Fails or re-runs unfinished jobs whose lease expired (see the header). */
+  async sweep(): Promise<void> {
+    const now = this.#o.now()
+    const expired = (r: JobRecord): boolean =>
+      (r.status === 'CREATED' || r.status === 'RUNNING') &&
+      !this.#running.has(r.jobId) &&
+      (r.leaseUntil === undefined || r.leaseUntil < now.toISOString())
+    const candidates = [
+      ...(await this.#o.jobs.list({ status: 'RUNNING', limit: 1000 })),
+      ...(await this.#o.jobs.list({ status: 'CREATED', limit: 1000 })),
+    ].filter(expired)
+    for (const record of candidates) {
+      if (record.status === 'CREATED') {
+        const claimed = await this.#o.jobs.update(record.jobId, { lease: this.#lease(now) }, now, expired)
+        if (claimed.ok) {
+          this.#o.logger.warn(
+            { jobId: record.jobId, owner: record.owner },
+            'job was never started by its instance; running it here',
+          )
+          this.#enqueue(record.jobId)
+        }
+        continue
+      }
+      const failed = await this.#finish(
+        record.jobId,
+        'FAILED',
+        {
+          code: 'JobInterrupted',
+          message: `the instance running this job (${record.owner ?? 'unknown'}) stopped before it finished (lease expired ${record.leaseUntil ?? ''}); submit it again with a new jobId`,
+        },
+        expired,
+      )
+      if (failed !== undefined) {
+        this.#o.logger.warn({ jobId: record.jobId, owner: record.owner }, 'job interrupted: marked FAILED')
+        await this.#o.handlers[record.type as ControlCommand['type']]
+          ?.interrupted?.(failed)
+          .catch((error: unknown) =>
+            this.#o.logger.warn({ err: error, jobId: record.jobId }, 'cleanup of an interrupted job failed'),
+          )
+      }
+    }
+  }
+
+  /** Resolves when no job is queued or running (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.#queue.length > 0 || this.#running.size > 0) {
+      await new Promise<void>((resolve) => this.#idle.add(resolve))
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    clearInterval(this.#sweepTimer)
+    this.#queue.length = 0
+    for (const controller of this.#running.values())
+      controller.abort(new ServiceError('JobInterrupted', 'service stopping'))
+    await this.idle()
+  }
+
+  #lease(now: Date): { owner: string; until: Date } {
+    return { owner: this.#o.instanceId, until: new Date(now.getTime() + this.#o.leaseMs) }
+  }
+
+  #enqueue(jobId: string): void {
+    if (this.#stopped) return
+    this.#queue.push(jobId)
+    this.#pump()
+  }
+
+  #pump(): void {
+    while (this.#running.size < this.#o.concurrency && this.#queue.length > 0) {
+      const jobId = this.#queue.shift() as string
+      const controller = new AbortController()
+      this.#running.set(jobId, controller)
+      this.#execute(jobId, controller)
+        .catch((error: unknown) => this.#o.logger.error({ err: error, jobId }, 'job bookkeeping failed'))
+        .finally(() => {
+          this.#running.delete(jobId)
+          this.#pump()
+          if (this.#queue.length === 0 && this.#running.size === 0) {
+            for (const resolve of this.#idle) resolve()
+            this.#idle.clear()
+          }
+        })
+    }
+  }
+
+  async #execute(jobId: string, controller: AbortController): Promise<void> {
+    const mine = (r: JobRecord): boolean => r.owner === this.#o.instanceId
+    const now = this.#o.now()
+    const claimed = await this.#o.jobs.update(
+      jobId,
+      { status: 'RUNNING', lease: this.#lease(now) },
+      now,
+      (r) => r.status === 'CREATED' && mine(r),
+    )
+    if (!claimed.ok) return // canceled before it started, or another instance has it
+    await this.#publish(claimed.record)
+    const command = claimed.record.command as ControlCommand
+    const handler = this.#o.handlers[command.type]
+    const renew = setInterval(
+      () => {
+        const at = this.#o.now()
+        this.#o.jobs
+          .update(jobId, { lease: this.#lease(at) }, at, mine)
+          .then((renewed) => {
+            if (!renewed.ok || renewed.record.cancelRequested === true) controller.abort()
+          })
+          .catch((error: unknown) => this.#o.logger.warn({ err: error, jobId }, 'lease renewal failed'))
+      },
+      Math.max(50, Math.floor(this.#o.leaseMs / 3)),
+    )
+    let lastWrite = 0
+    let lastFraction = 0
+    const context: JobContext = {
+      jobId,
+      signal: controller.signal,
+      progress: async (fraction) => {
+        const at = Date.now()
+        if (at - lastWrite < 250 || Math.abs(fraction - lastFraction) < 0.01) return
+        lastWrite = at
+        lastFraction = fraction
+        const updated = await this.#o.jobs.update(jobId, { progress: Math.floor(fraction * 100) }, this.#o.now(), mine)
+        if (updated.ok) await this.#publish(updated.record)
+      },
+      setResult: async (result) => {
+        await this.#o.jobs.update(jobId, { result }, this.#o.now(), mine)
+      },
+      throwIfCanceled: () => {
+        if (controller.signal.aborted) throw canceledError(controller.signal)
+      },
+    }
+    try {
+      const result = await handler.run(command, context)
+      if (controller.signal.aborted) throw canceledError(controller.signal)
+      const done = await this.#finish(jobId, 'READY', undefined, mine, result)
+      this.#o.logger.info({ jobId, type: command.type, status: done?.status }, 'job finished')
+    } catch (error) {
+      const failure = controller.signal.aborted
+        ? canceledError(controller.signal)
+        : toServiceError(error, 'UnexpectedError')
+      await this.#finish(jobId, 'FAILED', { code: failure.code, message: failure.message }, mine)
+      this.#o.logger.warn({ jobId, type: command.type, code: failure.code, message: failure.message }, 'job failed')
+    } finally {
+      clearInterval(renew)
+    }
+  }
+
+  async #finish(
+    jobId: string,
+    status: 'READY' | 'FAILED',
+    error: { code: string; message: string } | undefined,
+    guard: (r: JobRecord) => boolean,
+    result?: unknown,
+  ): Promise<JobRecord | undefined> {
+    const update: JobUpdate = { status, ...(error === undefined ? {} : { errors: [error] }) }
+    if (result !== undefined) update.result = result
+    const outcome = await this.#o.jobs.update(jobId, update, this.#o.now(), guard)
+    if (!outcome.ok) return undefined
+    await this.#publish(outcome.record)
+    return outcome.record
+  }
+
+  async #publish(record: JobRecord): Promise<void> {
+    try {
+      await this.#o.status.publish(record)
+    } catch (error) {
+      // The job store is the truth; the status topic is a notification. Log, do not fail the job.
+      this.#o.logger.warn({ err: error, jobId: record.jobId }, 'status event not published')
+    }
+  }
+}
+
+function canceledError(signal: AbortSignal): ServiceError {
+  const reason: unknown = signal.reason
+  if (reason instanceof ServiceError && reason.code === 'JobInterrupted') return reason
+  return new ServiceError('JobCanceled', 'the job was canceled')
+}

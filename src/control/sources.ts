@@ -1,0 +1,112 @@
+/**
+ * Data sources of train and detect-batch jobs → aligned series. A file source is read as the CLI reads it (OneTable
+ * file or MultiTable folder, MVAD alignment); a topic source replays one entity's readings with the live pipeline's
+ * alignment (readings-series.ts). Failed input records are returned, never dropped silently.
+ */
+import type { AlignPolicy, AlignedSeries } from '../domain/types.js'
+import { alignTable, rangeIndices } from '../data/align.js'
+import { readTable } from '../data/files.js'
+import { alignForModel } from '../data/inference.js'
+import type { TimeRange } from '../data/table.js'
+import { parseIsoTimestamp } from '../data/timestamp.js'
+import { ServiceError } from '../errors.js'
+import type { DataSource } from './commands.js'
+import type { ReadingsRangeReader, RejectedRecord } from './kafka-range-reader.js'
+import { seriesFromReadings } from './readings-series.js'
+
+export interface SourceDeps {
+  rangeReader: ReadingsRangeReader
+  /** Topic of a topic source that names none. */
+  readingsTopic: string
+}
+
+export interface LoadedSource {
+  series: AlignedSeries
+  /** MVAD's `dataSource` string: the path, or kafka://topic/entity. */
+  dataSource: string
+  failedRecords: RejectedRecord[]
+}
+
+export interface LoadSourceOptions {
+  alignPolicy: AlignPolicy
+  /** Model variables (detection) — the input must carry exactly these; or the training subset to keep. */
+  variables?: readonly string[]
+  /** Detection requires exactly `variables`; training keeps only them. */
+  exactVariables: boolean
+  /** Rows to keep (training); detection keeps every row as history and selects its output range later. */
+  range?: TimeRange
+  signal: AbortSignal
+  onProgress?: (fraction: number) => void
+}
+
+export function parseTime(text: string | undefined, field: string): number | undefined {
+  if (text === undefined) return undefined
+  const ms = parseIsoTimestamp(text)
+  if (ms === undefined)
+    throw new ServiceError('InvalidTimestampFormat', `${field} "${text}" is not an ISO 8601 timestamp`)
+  return ms
+}
+
+export async function loadSource(
+  source: DataSource,
+  options: LoadSourceOptions,
+  deps: SourceDeps,
+): Promise<LoadedSource> {
+  if (source.kind === 'file') {
+    const table = await readTable(source.path)
+    let series: AlignedSeries
+    if (options.variables !== undefined && options.exactVariables) {
+      series = alignForModel(table, options.variables, options.alignPolicy)
+    } else {
+      const keep = options.variables === undefined ? undefined : new Set(options.variables)
+      const missing = options.variables?.filter((v) => !table.variables.some((t) => t.variable === v)) ?? []
+      if (missing.length > 0) {
+        throw new ServiceError('ColumnNotFound', `${source.path}: variables not in the data: ${missing.join(', ')}`)
+      }
+      const selected =
+        keep === undefined ? table : { ...table, variables: table.variables.filter((v) => keep.has(v.variable)) }
+      series = alignTable(selected, options.alignPolicy, options.range === undefined ? {} : { range: options.range })
+    }
+    options.onProgress?.(1)
+    return { series, dataSource: source.path, failedRecords: [] }
+  }
+  const topic = source.topic ?? deps.readingsTopic
+  const read = await deps.rangeReader.read(
+    {
+      topic,
+      entity: source.entity,
+      ...(source.fromTime === undefined ? {} : { fromTime: parseTime(source.fromTime, 'source.fromTime') as number }),
+      ...(source.toTime === undefined ? {} : { toTime: parseTime(source.toTime, 'source.toTime') as number }),
+    },
+    options.signal,
+    options.onProgress,
+  )
+  if (read.readings.length === 0) {
+    throw new ServiceError(
+      'NoData',
+      `no readings of entity ${source.entity} in the scanned range of topic ${topic} (${read.scanned} messages scanned)`,
+    )
+  }
+  const { series: full, unknownVariable } = seriesFromReadings(read.readings, {
+    ...(options.variables === undefined ? {} : { variables: options.variables }),
+    fillNAMethod: options.alignPolicy.fillNAMethod,
+    paddingValue: options.alignPolicy.paddingValue,
+  })
+  const failedRecords = [
+    ...read.rejected,
+    ...(options.exactVariables
+      ? unknownVariable.map((r) => ({
+          partition: r.partition,
+          offset: r.offset.toString(),
+          reason: 'unknown_variable',
+          detail: `variable ${r.variable} is not one of the model's variables`,
+        }))
+      : []),
+  ]
+  const [lo, hi] = rangeIndices(full.timestamps, options.range)
+  const series =
+    lo === 0 && hi === full.timestamps.length
+      ? full
+      : { ...full, timestamps: full.timestamps.slice(lo, hi), rows: full.rows.slice(lo, hi) }
+  return { series, dataSource: `kafka://${topic}/${source.entity}`, failedRecords }
+}
