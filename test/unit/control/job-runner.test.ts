@@ -1,0 +1,122 @@
+import { describe, expect, it, vi } from 'vitest'
+import type { ControlCommand } from '../../../src/control/commands.js'
+import { JobRunner, type JobHandler } from '../../../src/control/job-runner.js'
+import { MemoryJobStore, type JobRecord } from '../../../src/state/job-store.js'
+
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined }
+const deleteCmd = (jobId: string): ControlCommand => ({ type: 'delete-model', jobId, modelId: 'm' })
+
+function setup(handler: JobHandler, options: { leaseMs?: number; instanceId?: string } = {}) {
+  const jobs = new MemoryJobStore()
+  const published: JobRecord[] = []
+  const never: JobHandler = { run: () => Promise.reject(new Error('not used')) }
+  const runner = new JobRunner({
+    jobs,
+    status: { publish: (r) => Promise.resolve(void published.push(r)) },
+    logger: silent,
+    instanceId: options.instanceId ?? 'me',
+    leaseMs: options.leaseMs ?? 60_000,
+    handlers: { train: never, 'detect-batch': never, deploy: never, cancel: never, 'delete-model': handler },
+  })
+  return { jobs, runner, published }
+}
+
+describe('JobRunner', () => {
+  it('runs a job once: CREATED → RUNNING → READY with its result, a redelivered command is a duplicate', async () => {
+    const run = vi.fn(() => Promise.resolve({ deleted: true }))
+    const { jobs, runner, published } = setup({ run })
+    expect(await runner.submit(deleteCmd('j1'))).toBe('accepted')
+    await runner.idle()
+    expect(await runner.submit(deleteCmd('j1'))).toBe('duplicate')
+    await runner.idle()
+    expect(run).toHaveBeenCalledTimes(1)
+    expect(await jobs.get('j1')).toMatchObject({
+      status: 'READY',
+      progress: 100,
+      result: { deleted: true },
+      owner: 'me',
+    })
+    expect(published.map((r) => r.status)).toEqual(['CREATED', 'RUNNING', 'READY'])
+  })
+
+  it('fails a job with the handler error code and message', async () => {
+    const { ServiceError } = await import('../../../src/errors.js')
+    const { jobs, runner } = setup({ run: () => Promise.reject(new ServiceError('ModelInUse', 'deployed to a')) })
+    await runner.submit(deleteCmd('j2'))
+    await runner.idle()
+    expect(await jobs.get('j2')).toMatchObject({
+      status: 'FAILED',
+      errors: [{ code: 'ModelInUse', message: 'deployed to a' }],
+    })
+  })
+
+  it('cancels a running job through its abort signal', async () => {
+    let seen: AbortSignal | undefined
+    const { jobs, runner } = setup({
+      run: (_c, ctx) => {
+        seen = ctx.signal
+        return new Promise((_resolve, reject) =>
+          ctx.signal.addEventListener('abort', () => reject(new Error('stopped'))),
+        )
+      },
+    })
+    await runner.submit(deleteCmd('j3'))
+    await vi.waitFor(() => expect(seen).toBeDefined())
+    const after = await runner.cancel('j3')
+    expect(after.cancelRequested).toBe(true)
+    await runner.idle()
+    expect(await jobs.get('j3')).toMatchObject({ status: 'FAILED', errors: [{ code: 'JobCanceled' }] })
+  })
+
+  it('cancel of an unknown job says so; of a finished job changes nothing', async () => {
+    const { runner } = setup({ run: () => Promise.resolve({}) })
+    await expect(runner.cancel('nope')).rejects.toMatchObject({ code: 'JobNotFound' })
+    await runner.submit(deleteCmd('j4'))
+    await runner.idle()
+    expect((await runner.cancel('j4')).status).toBe('READY')
+  })
+
+  it('sweep: a RUNNING job whose lease expired becomes FAILED (JobInterrupted) and its handler cleans up', async () => {
+    const interrupted = vi.fn(() => Promise.resolve())
+    const { jobs, runner } = setup({ run: () => Promise.resolve({}), interrupted })
+    const past = new Date(Date.now() - 60_000)
+    await jobs.create('dead', 'delete-model', deleteCmd('dead'), past)
+    await jobs.update(
+      'dead',
+      { status: 'RUNNING', lease: { owner: 'other', until: new Date(Date.now() - 1_000) } },
+      past,
+    )
+    await jobs.create('alive', 'delete-model', deleteCmd('alive'), past)
+    await jobs.update(
+      'alive',
+      { status: 'RUNNING', lease: { owner: 'other', until: new Date(Date.now() + 60_000) } },
+      past,
+    )
+    await runner.sweep()
+    expect(await jobs.get('dead')).toMatchObject({ status: 'FAILED', errors: [{ code: 'JobInterrupted' }] })
+    expect((await jobs.get('alive'))?.status).toBe('RUNNING')
+    expect(interrupted).toHaveBeenCalledTimes(1)
+  })
+
+  it('sweep: a CREATED job left by a dead instance is run here', async () => {
+    const run = vi.fn(() => Promise.resolve({ ok: 1 }))
+    const { jobs, runner } = setup({ run })
+    const past = new Date(Date.now() - 60_000)
+    await jobs.create('orphan', 'delete-model', deleteCmd('orphan'), past)
+    await jobs.update('orphan', { lease: { owner: 'other', until: new Date(Date.now() - 1_000) } }, past)
+    await runner.sweep()
+    await runner.idle()
+    expect(run).toHaveBeenCalledTimes(1)
+    expect(await jobs.get('orphan')).toMatchObject({ status: 'READY', owner: 'me' })
+  })
+
+  it('stop fails running jobs as interrupted instead of leaving them RUNNING', async () => {
+    const { jobs, runner } = setup({
+      run: (_c, ctx) => new Promise((_r, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('x')))),
+    })
+    await runner.submit(deleteCmd('j5'))
+    await vi.waitFor(async () => expect((await jobs.get('j5'))?.status).toBe('RUNNING'))
+    await runner.stop()
+    expect(await jobs.get('j5')).toMatchObject({ status: 'FAILED', errors: [{ code: 'JobInterrupted' }] })
+  })
+})
