@@ -18,6 +18,8 @@ function realEnv(): Record<string, string> {
     MVAD_TOPIC_EVENTS: `${prefix}.events`,
     MVAD_TOPIC_SCORES: `${prefix}.scores`,
     MVAD_TOPIC_DLQ: `${prefix}.dlq`,
+    MVAD_TOPIC_CONTROL: `${prefix}.control`,
+    MVAD_TOPIC_STATUS: `${prefix}.status`,
     MVAD_TOPIC_PARTITIONS: '1',
     KAFKA_BROKERS: inject('kafkaBrokers'),
     REDIS_URL: inject('redisUrl'),
@@ -51,6 +53,7 @@ describe('service shell against real Kafka, Redis and registry', () => {
         ['redis', true],
         ['schema_registry', true],
         ['consumer', true],
+        ['control_consumer', true],
       ])
       const metrics = await (await fetch(`${app.url()}/metrics`)).text()
       expect(metrics).toContain('mvad_dependency_up{dependency="kafka",service="it"} 1')

@@ -90,6 +90,8 @@ describe('service process on a bench entity (asd/omi-1)', () => {
       MVAD_TOPIC_EVENTS: `${prefix}.events`,
       MVAD_TOPIC_SCORES: `${prefix}.scores`,
       MVAD_TOPIC_DLQ: `${prefix}.dlq`,
+      MVAD_TOPIC_CONTROL: `${prefix}.control`,
+      MVAD_TOPIC_STATUS: `${prefix}.status`,
       MVAD_PUBLISH_SCORES: 'true',
       MVAD_TOPIC_PARTITIONS: '2',
       MVAD_HTTP_HOST: '127.0.0.1',

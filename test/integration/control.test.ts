@@ -1,0 +1,372 @@
+/**
+ * The control plane against real Kafka and Redis: the service (in-process, real detection core) takes commands
+ * from its control topic and runs them as jobs — train from a file and from a topic range, deploy, live events,
+ * detect-batch over a topic range equal to the offline CLI, idempotency, dead letters, cancel, and a crash mid-job.
+ */
+import { execFile, spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { Redis } from 'ioredis'
+import { createApp, type App } from '../../src/app.js'
+import { loadConfig } from '../../src/config/config.js'
+import { createLogger } from '../../src/observability/logger.js'
+import { createMetrics } from '../../src/observability/metrics.js'
+import { keySpace } from '../../src/state/keys.js'
+import { RedisBindingStore } from '../../src/state/redis-binding-store.js'
+import { RedisModelStore } from '../../src/state/redis-model-store.js'
+import { RedisResultStore } from '../../src/state/redis-result-store.js'
+import { loadCoreModel } from '../../src/stream/core-model-loader.js'
+import { ControlClient, TopicCollector, csvText, frameMessages, readCsvRows } from '../support/control-harness.js'
+import { uniquePrefix } from '../support/names.js'
+
+const run = promisify(execFile)
+const ROOT = new URL('../../', import.meta.url).pathname
+const CLI = join(ROOT, 'dist/src/cli/main.js')
+const MAIN = join(ROOT, 'dist/src/main.js')
+const BENCH = join(ROOT, '../shared/data/bench')
+const OMI = join(BENCH, 'asd/omi-1')
+const SMD = join(BENCH, 'smd/machine-1-6')
+const WINDOW = 60
+
+const prefix = uniquePrefix('ctl')
+const topics = {
+  readings: `${prefix}.readings`,
+  events: `${prefix}.events`,
+  scores: `${prefix}.scores`,
+  dlq: `${prefix}.dlq`,
+  control: `${prefix}.control`,
+  status: `${prefix}.status`,
+  results: `${prefix}.results`,
+}
+
+function env(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    KAFKA_BROKERS: inject('kafkaBrokers'),
+    REDIS_URL: inject('redisUrl'),
+    MVAD_REDIS_KEY_PREFIX: prefix,
+    KAFKA_GROUP_ID: `${prefix}.group`,
+    MVAD_TOPIC_READINGS: topics.readings,
+    MVAD_TOPIC_EVENTS: topics.events,
+    MVAD_TOPIC_SCORES: topics.scores,
+    MVAD_TOPIC_DLQ: topics.dlq,
+    MVAD_TOPIC_CONTROL: topics.control,
+    MVAD_TOPIC_STATUS: topics.status,
+    MVAD_TOPIC_PARTITIONS: '1',
+    MVAD_PUBLISH_SCORES: 'true',
+    MVAD_JOB_LEASE_MS: '2000',
+    MVAD_HTTP_HOST: '127.0.0.1',
+    MVAD_HTTP_PORT: '0',
+    ...overrides,
+  }
+}
+
+describe('control topic: jobs on real Kafka and Redis', () => {
+  const work = mkdtempSync(join(tmpdir(), 'mvad-control-'))
+  const redis = new Redis(inject('redisUrl'))
+  const keys = keySpace(prefix)
+  const models = new RedisModelStore(redis, keys)
+  const client = new ControlClient(inject('kafkaBrokers').split(','), redis, prefix, topics.control)
+  const scores = new TopicCollector()
+  const status = new TopicCollector()
+  const dlq = new TopicCollector()
+  const results = new TopicCollector()
+  let app: App
+  const test = readCsvRows(join(OMI, 'test.csv'))
+
+  beforeAll(async () => {
+    for (const file of [CLI, MAIN]) expect(existsSync(file), `${file} missing: run "npm run build" first`).toBe(true)
+    expect(existsSync(OMI), `bench data missing at ${OMI}`).toBe(true)
+    app = createApp({
+      config: loadConfig(env({ MVAD_CHARTS_DIR: join(work, 'charts') })),
+      logger: createLogger({ serviceName: 'it', level: 'silent' }),
+      metrics: createMetrics({ serviceName: 'it', version: 'test', collectDefaults: false }),
+      loadModel: loadCoreModel,
+    })
+    await app.start()
+    await scores.start(client.kafka, topics.scores, `${prefix}.c-scores`)
+    await status.start(client.kafka, topics.status, `${prefix}.c-status`)
+    await dlq.start(client.kafka, topics.dlq, `${prefix}.c-dlq`)
+    await results.start(client.kafka, topics.results, `${prefix}.c-results`)
+    // The model most tests use, trained through the control topic from a file.
+    await client.send({
+      type: 'train',
+      jobId: 'train-file',
+      modelId: 'omi',
+      displayName: 'omi-1 servers',
+      source: { kind: 'file', path: join(OMI, 'train.csv') },
+      slidingWindow: WINDOW,
+      charts: true,
+    })
+    await client.finished('train-file')
+  }, 120_000)
+
+  afterAll(async () => {
+    await Promise.all([scores.stop(), status.stop(), dlq.stop(), results.stop()])
+    await app?.stop('test done')
+    const stale = await redis.keys(`${prefix}*`)
+    if (stale.length > 0) await redis.del(...stale)
+    await redis.quit()
+  })
+
+  it('trains from a file to a READY version with diagnostics, deploys it, and the stream scores with it', async () => {
+    const job = await client.jobs.get('train-file')
+    expect(job).toMatchObject({ status: 'READY', progress: 100, result: { modelId: 'omi', version: 1, rows: 8640 } })
+    const charts = (job?.result as { charts: string[] }).charts
+    for (const chart of charts) expect(existsSync(chart), chart).toBe(true)
+    const info = await models.getInfo('omi', 1)
+    expect(info).toMatchObject({
+      status: 'READY',
+      displayName: 'omi-1 servers',
+      slidingWindow: WINDOW,
+      jobId: 'train-file',
+    })
+    expect(info?.variables).toHaveLength(19)
+    expect(info?.diagnosticsInfo).toMatchObject({ modelState: { epochIds: [1] } })
+
+    await client.send({ type: 'deploy', jobId: 'deploy-1', modelId: 'omi', entities: ['pump-a'] })
+    expect(await client.finished('deploy-1')).toMatchObject({
+      status: 'READY',
+      result: { version: 1, mode: 'default' },
+    })
+    expect(await new RedisBindingStore(redis, keys).get('pump-a')).toEqual({ modelId: 'omi', version: 1 })
+
+    await client.produce(
+      topics.readings,
+      frameMessages('pump-a', { header: test.header, rows: test.rows.slice(0, 200) }),
+    )
+    const deadline = Date.now() + 30_000
+    const mine = (): unknown[] => scores.messages.filter((m) => m.key === 'pump-a')
+    while (mine().length < 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    if (mine().length !== 200)
+      console.log(
+        'DLQ',
+        JSON.stringify(
+          dlq.messages
+            .slice(0, 3)
+            .map((m) => [
+              m.key,
+              m.value.slice(0, 200),
+              m.headers['mvad-dlq-reason']?.toString(),
+              m.headers['mvad-dlq-detail']?.toString(),
+            ]),
+        ),
+      )
+    expect(mine()).toHaveLength(200)
+    const first = JSON.parse(scores.messages.find((m) => m.key === 'pump-a')?.value ?? '{}') as Record<string, unknown>
+    expect(first).toMatchObject({ entity: 'pump-a', modelId: 'omi', modelVersion: 1, timestamp: test.rows[0]?.[0] })
+  }, 60_000)
+
+  it('trains from a time range of the readings topic', async () => {
+    const train = readCsvRows(join(OMI, 'train.csv'), 600)
+    await client.produce(topics.readings, frameMessages('from-topic', train))
+    await client.send({
+      type: 'train',
+      jobId: 'train-topic',
+      modelId: 'omi-topic',
+      source: { kind: 'topic', entity: 'from-topic' },
+      startTime: train.rows[100]?.[0],
+      slidingWindow: WINDOW,
+    })
+    const job = await client.finished('train-topic')
+    expect(job).toMatchObject({ status: 'READY', result: { modelId: 'omi-topic', version: 1, rows: 500 } })
+    expect((await models.getInfo('omi-topic'))?.variables).toEqual(train.header.slice(1))
+  }, 60_000)
+
+  it('detect-batch over a topic range gives the offline CLI results row for row, stored and on the results topic', async () => {
+    const rows = { header: test.header, rows: test.rows.slice(1000, 1500) }
+    await client.produce(topics.readings, frameMessages('replay-1', rows))
+    await client.send({
+      type: 'detect-batch',
+      jobId: 'batch-topic',
+      modelId: 'omi',
+      source: { kind: 'topic', entity: 'replay-1' },
+      startTime: rows.rows[WINDOW]?.[0],
+      endTime: rows.rows[499]?.[0],
+      topContributorCount: 5,
+      output: { topic: topics.results, store: true },
+      options: { miniBatchSize: 64 },
+    })
+    const job = await client.finished('batch-topic')
+    expect(job).toMatchObject({ status: 'READY', result: { resultId: 'batch-topic', modelVersion: 1, rows: 440 } })
+    const stored = await new RedisResultStore(redis, keys).get('batch-topic')
+    expect(stored?.summary).toMatchObject({ status: 'READY', errors: [], setupInfo: { topContributorCount: 5 } })
+    expect(stored?.summary.variableStates).toHaveLength(19)
+
+    const state = await models.getReadyState('omi', 1)
+    writeFileSync(join(work, 'omi.json'), state?.stateJson ?? '')
+    writeFileSync(join(work, 'replay.csv'), csvText(rows))
+    await run(process.execPath, [
+      CLI,
+      'detect',
+      '--model',
+      join(work, 'omi.json'),
+      '--input',
+      join(work, 'replay.csv'),
+      '--out',
+      join(work, 'replay.jsonl'),
+      '--top-contributors',
+      '5',
+      '--start-time',
+      rows.rows[WINDOW]?.[0] ?? '',
+      '--end-time',
+      rows.rows[499]?.[0] ?? '',
+    ])
+    const offline = readFileSync(join(work, 'replay.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown)
+    expect(stored?.results).toHaveLength(440)
+    const diffs = (stored?.results ?? [])
+      .map((r, i) => [JSON.stringify(r), JSON.stringify(offline[i])])
+      .filter(([a, b]) => a !== b)
+    if (diffs.length > 0)
+      console.log('DIFF', diffs.length, diffs[0]?.[0]?.slice(0, 600), '\n', diffs[0]?.[1]?.slice(0, 600))
+    expect(stored?.results).toEqual(offline)
+
+    const deadline = Date.now() + 20_000
+    while (results.messages.length < 440 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    expect(results.messages).toHaveLength(440)
+    expect(JSON.parse(results.messages[0]?.value ?? '{}')).toMatchObject({ resultId: 'batch-topic', modelVersion: 1 })
+  }, 90_000)
+
+  it('runs a command delivered twice once', async () => {
+    const command = {
+      type: 'train',
+      jobId: 'twice',
+      modelId: 'omi-twice',
+      source: { kind: 'file', path: join(OMI, 'train.csv') },
+      slidingWindow: WINDOW,
+    }
+    await client.send(command)
+    await client.send(command)
+    await client.finished('twice')
+    await client.send({ type: 'delete-model', jobId: 'after-twice', modelId: 'does-not-exist' })
+    await client.finished('after-twice') // commands are consumed in order: the duplicate was seen before this one
+    expect((await models.listVersions('omi-twice')).map((v) => v.version)).toEqual([1])
+    const statuses = status.messages
+      .filter((m) => m.key === 'twice')
+      .map((m) => (JSON.parse(m.value) as { status: string }).status)
+    expect(statuses.filter((s) => s === 'READY')).toHaveLength(1)
+  }, 60_000)
+
+  it('dead-letters malformed commands with a reason and keeps consuming', async () => {
+    await client.send('{"type": "train", oops')
+    await client.send({ type: 'explode', jobId: 'bad-type' })
+    await client.send({ type: 'deploy', jobId: 'bad-deploy', modelId: 'omi' })
+    await client.send({ type: 'delete-model', jobId: 'after-bad', modelId: 'nope' })
+    expect(await client.finished('after-bad')).toMatchObject({ status: 'FAILED', errors: [{ code: 'ModelNotExist' }] })
+    const deadline = Date.now() + 10_000
+    // The stream dead-letters readings on the same topic: look at the control topic's letters.
+    const fromControl = () => dlq.messages.filter((m) => m.headers['mvad-source-topic']?.toString() === topics.control)
+    while (fromControl().length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    const reasons = fromControl().map((m) => [
+      m.headers['mvad-dlq-reason']?.toString(),
+      m.headers['mvad-dlq-detail']?.toString(),
+    ])
+    expect(reasons[0]?.[0]).toBe('malformed_json')
+    expect(reasons[1]).toEqual(['unknown_type', expect.stringContaining('"type" must be one of') as unknown])
+    expect(reasons[2]).toEqual([
+      'invalid_command',
+      expect.stringContaining("must have required property 'entities'") as unknown,
+    ])
+    expect(await client.jobs.get('bad-deploy')).toBeUndefined()
+  }, 30_000)
+
+  it('refuses to delete a model in use, and fails jobs with MVAD codes', async () => {
+    await client.send({ type: 'delete-model', jobId: 'del-in-use', modelId: 'omi' })
+    expect(await client.finished('del-in-use')).toMatchObject({
+      status: 'FAILED',
+      errors: [{ code: 'ModelInUse', message: expect.stringContaining('pump-a') as unknown }],
+    })
+    await client.send({
+      type: 'train',
+      jobId: 'bad-window',
+      modelId: 'x',
+      source: { kind: 'file', path: join(OMI, 'train.csv') },
+      slidingWindow: 5,
+    })
+    expect(await client.finished('bad-window')).toMatchObject({
+      status: 'FAILED',
+      errors: [{ code: 'InvalidSlidingWindow' }],
+    })
+    await client.send({
+      type: 'detect-batch',
+      jobId: 'not-ready',
+      modelId: 'ghost',
+      source: { kind: 'file', path: join(OMI, 'test.csv') },
+      startTime: '2024-01-07T00:00:00Z',
+      endTime: '2024-01-07T01:00:00Z',
+    })
+    expect(await client.finished('not-ready')).toMatchObject({ status: 'FAILED', errors: [{ code: 'ModelNotExist' }] })
+    await client.send({ type: 'delete-model', jobId: 'del-ok', modelId: 'omi-twice' })
+    expect(await client.finished('del-ok')).toMatchObject({ status: 'READY' })
+    expect(await models.getInfo('omi-twice')).toBeUndefined()
+  }, 60_000)
+
+  const longTrain = (jobId: string, modelId: string): object => ({
+    type: 'train',
+    jobId,
+    modelId,
+    source: { kind: 'file', path: join(SMD, 'test.csv') },
+    labels: { path: join(SMD, 'labels.csv') },
+    slidingWindow: 100,
+  })
+
+  it('cancel stops a running job; its model version ends FAILED', async () => {
+    await client.send(longTrain('long-1', 'smd-cancel'))
+    await client.waitFor('long-1', (r) => r.status === 'RUNNING' && r.progress >= 30, 60_000)
+    await client.send({ type: 'cancel', jobId: 'cancel-1', targetJobId: 'long-1' })
+    expect(await client.finished('cancel-1')).toMatchObject({ status: 'READY', result: { cancelRequested: true } })
+    expect(await client.finished('long-1', 10_000)).toMatchObject({
+      status: 'FAILED',
+      errors: [{ code: 'JobCanceled' }],
+    })
+    expect((await models.getInfo('smd-cancel', 1))?.status).toBe('FAILED')
+  }, 90_000)
+
+  it('a crash (kill -9) mid-job leaves the job FAILED, not RUNNING, once its lease expires', async () => {
+    const control2 = `${prefix}.control2`
+    const port = 20_000 + Math.floor(Math.random() * 10_000)
+    const child = spawn(process.execPath, [MAIN], {
+      env: {
+        ...process.env,
+        ...env({
+          KAFKA_GROUP_ID: `${prefix}.group2`,
+          MVAD_TOPIC_CONTROL: control2,
+          MVAD_TOPIC_READINGS: `${prefix}.readings2`,
+          MVAD_LOG_LEVEL: 'warn',
+          MVAD_HTTP_PORT: String(port),
+        }),
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    try {
+      const readyBy = Date.now() + 60_000
+      for (;;) {
+        const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        )
+        if (ready) break
+        if (Date.now() > readyBy) throw new Error(`second instance not ready; stderr: ${stderr.slice(-2000)}`)
+        await new Promise((r) => setTimeout(r, 200))
+      }
+      await client.send(longTrain('long-2', 'smd-crash'), control2)
+      await client
+        .waitFor('long-2', (r) => r.status === 'RUNNING' && r.progress >= 30, 60_000)
+        .catch((error: unknown) => {
+          throw new Error(`${String(error)}; service stderr: ${stderr.slice(-2000)}`)
+        })
+    } finally {
+      child.kill('SIGKILL')
+    }
+    const failed = await client.finished('long-2', 15_000)
+    expect(failed).toMatchObject({ status: 'FAILED', errors: [{ code: 'JobInterrupted' }] })
+    expect((await models.getInfo('smd-crash', 1))?.status).toBe('FAILED')
+  }, 120_000)
+})
