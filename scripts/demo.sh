@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The README's main command, end to end on real servers:
-#   set up → start Kafka/Redis/Apicurio (infra/) → build → train a model on a bench entity (mvad train) →
-#   upload and bind it (mvad model upload, mvad bind) → run the service → stream the entity's test rows through
-#   Kafka (mvad simulate) → print anomaly events as they arrive (mvad events).
+#   set up → start Kafka/Redis/Apicurio (infra/) → build → run the service → train a model on a bench entity
+#   and deploy it to the entity through the control topic (mvad submit --wait: train, then deploy jobs) → stream
+#   the entity's test rows through Kafka (mvad simulate) → print anomaly events as they arrive (mvad events).
 # The service keeps running afterwards (Ctrl-C stops it); MVAD_DEMO_ONCE=1 stops after the stream is scored.
 # MVAD_DEMO_ENTITY picks another bench entity (default asd/omi-1); MVAD_DEMO_RATE rows per second (default 500).
 set -euo pipefail
@@ -32,16 +32,10 @@ run_id="demo-$(date +%s)"
 # A fresh topic set and key prefix per run, so the demo never mixes with earlier runs or tests.
 export MVAD_REDIS_KEY_PREFIX="$run_id" KAFKA_GROUP_ID="$run_id" MVAD_TOPIC_READINGS="$run_id.readings" \
   MVAD_TOPIC_EVENTS="$run_id.events" MVAD_TOPIC_SCORES="$run_id.scores" MVAD_TOPIC_DLQ="$run_id.dlq" \
+  MVAD_TOPIC_CONTROL="$run_id.control" MVAD_TOPIC_STATUS="$run_id.status" MVAD_CHARTS_DIR=.infra/demo/charts \
   MVAD_TOPIC_PARTITIONS=2 SCHEMA_REGISTRY_URL=''
 mvad() { node dist/src/cli/main.js "$@"; }
 mkdir -p .infra/demo
-
-step "train on $data/train.csv"
-mvad train --input "$data/train.csv" --out .infra/demo/model.json --sliding-window 100
-
-step "upload the model and bind entity $entity to it"
-mvad model upload --model .infra/demo/model.json --name "$entity-model"
-mvad bind --entity "$entity" --model "$entity-model"
 
 port="${MVAD_HTTP_PORT:-8080}"
 step "service: node dist/src/main.js (http://127.0.0.1:$port)"
@@ -63,6 +57,16 @@ for _ in $(seq 1 120); do
 done
 curl -fsS "http://127.0.0.1:$port/readyz"
 echo
+
+step "train on $data/train.csv through the control topic (job train-$run_id)"
+train_path="$(cd "$data" && pwd)/train.csv"
+mvad submit --wait --json "{\"type\":\"train\",\"jobId\":\"train-$run_id\",\"modelId\":\"$entity-model\",
+  \"source\":{\"kind\":\"file\",\"path\":\"$train_path\"},\"slidingWindow\":100,\"charts\":true}"
+
+step "deploy the model to entity $entity (job deploy-$run_id)"
+mvad submit --wait --json "{\"type\":\"deploy\",\"jobId\":\"deploy-$run_id\",\"modelId\":\"$entity-model\",
+  \"entities\":[\"$entity\"]}"
+mvad jobs list
 
 step "anomaly events as they arrive (entity $entity)"
 mvad events --from-beginning --idle 15 &

@@ -1,4 +1,5 @@
 /** The `mvad` command line: flag definitions only; each command lives in ./commands. */
+import { jobsListCommand, jobsShowCommand, submitCommand, watchCommand } from './commands/jobs.js'
 import { Command, Option } from 'commander'
 import { chartCommand } from './commands/chart.js'
 import type { CliContext } from './commands/context.js'
@@ -148,6 +149,44 @@ export function buildProgram(ctx: CliContext): Command {
     .addOption(new Option('--max <n>', 'stop after n events').argParser(intInRange(1, 1_000_000_000)))
     .addOption(new Option('--idle <seconds>', 'stop after this long without an event').argParser(intInRange(1, 86_400)))
     .action((opts: Parameters<typeof eventsCommand>[0]) => eventsCommand(opts, ctx, ctx.env ?? process.env))
+
+  program
+    .command('submit')
+    .description('send a control command (train, detect-batch, deploy, delete-model, cancel) to MVAD_TOPIC_CONTROL')
+    .option('--file <command.json>', 'the command as a JSON file (schemas/json/control-command.v1.json)')
+    .option('--json <text>', 'the command as JSON text')
+    .option('--wait', 'follow the job until it is READY or FAILED (exit 3 when FAILED)')
+    .addOption(
+      new Option('--timeout <seconds>', 'give up waiting after this long (default 3600)').argParser(
+        intInRange(1, 86_400),
+      ),
+    )
+    .action((opts: Parameters<typeof submitCommand>[0]) => submitCommand(opts, ctx, ctx.env ?? process.env))
+
+  const jobs = program.command('jobs').description("the service's jobs (Redis: REDIS_URL, MVAD_REDIS_KEY_PREFIX)")
+  jobs
+    .command('list')
+    .description('newest jobs first')
+    .addOption(
+      new Option('--status <status>', 'only jobs in this status').choices(['CREATED', 'RUNNING', 'READY', 'FAILED']),
+    )
+    .addOption(new Option('--limit <n>', 'at most n jobs (default 50)').argParser(intInRange(1, 10_000)))
+    .action((opts: Parameters<typeof jobsListCommand>[0]) => jobsListCommand(opts, ctx, ctx.env ?? process.env))
+  jobs
+    .command('show')
+    .description('one job as JSON (command, status, progress, result, errors)')
+    .argument('<jobId>')
+    .action((jobId: string) => jobsShowCommand({ jobId }, ctx, ctx.env ?? process.env))
+  jobs
+    .command('watch')
+    .description('follow a job with a progress bar until it is READY or FAILED (exit 3 when FAILED)')
+    .argument('<jobId>')
+    .addOption(
+      new Option('--timeout <seconds>', 'give up after this long (default 3600)').argParser(intInRange(1, 86_400)),
+    )
+    .action((jobId: string, opts: { timeout?: number }) =>
+      watchCommand({ jobId, ...opts }, ctx, ctx.env ?? process.env),
+    )
 
   return program
 }

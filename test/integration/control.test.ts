@@ -301,6 +301,11 @@ describe('control topic: jobs on real Kafka and Redis', () => {
       endTime: '2024-01-07T01:00:00Z',
     })
     expect(await client.finished('not-ready')).toMatchObject({ status: 'FAILED', errors: [{ code: 'ModelNotExist' }] })
+    await client.send({ type: 'deploy', jobId: 'shadow', modelId: 'omi', entities: ['pump-a'], mode: 'shadow' })
+    expect(await client.finished('shadow')).toMatchObject({
+      status: 'FAILED',
+      errors: [{ code: 'InvalidRequestParameterError' }],
+    })
     await client.send({ type: 'delete-model', jobId: 'del-ok', modelId: 'omi-twice' })
     expect(await client.finished('del-ok')).toMatchObject({ status: 'READY' })
     expect(await models.getInfo('omi-twice')).toBeUndefined()

@@ -10,12 +10,13 @@ import { ServiceError } from '../../errors.js'
 import { keySpace } from '../../state/keys.js'
 import { RedisBindingStore } from '../../state/redis-binding-store.js'
 import { RedisModelStore } from '../../state/redis-model-store.js'
+import { RedisJobStore } from '../../state/redis-job-store.js'
 import { loadCoreModel } from '../../stream/core-model-loader.js'
 import type { CliContext } from './context.js'
 
-async function withStores<T>(
+export async function withStores<T>(
   env: RawEnv,
-  action: (stores: { models: RedisModelStore; bindings: RedisBindingStore }) => Promise<T>,
+  action: (stores: { models: RedisModelStore; bindings: RedisBindingStore; jobs: RedisJobStore }) => Promise<T>,
 ): Promise<T> {
   const config = loadConfig(env)
   const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null })
@@ -30,7 +31,11 @@ async function withStores<T>(
   }
   try {
     const keys = keySpace(config.redis.keyPrefix)
-    return await action({ models: new RedisModelStore(redis, keys), bindings: new RedisBindingStore(redis, keys) })
+    return await action({
+      models: new RedisModelStore(redis, keys),
+      bindings: new RedisBindingStore(redis, keys),
+      jobs: new RedisJobStore(redis, keys),
+    })
   } finally {
     await redis.quit().catch(() => undefined)
   }

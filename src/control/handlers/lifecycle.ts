@@ -14,6 +14,14 @@ export function deployHandler(deps: HandlerDeps): JobHandler {
     async run(raw) {
       const command = raw as DeployCommand
       const mode = command.mode ?? 'default'
+      if (mode === 'shadow') {
+        // The binding can carry a shadow model, but the partition worker does not score it yet: refuse rather than
+        // accept a deployment that would silently do nothing.
+        throw new ServiceError(
+          'InvalidRequestParameterError',
+          'shadow deployment is not supported yet; deploy with mode "default"',
+        )
+      }
       // Refuse before touching any binding: the version must be servable now.
       const { version } = await readyModel(deps.models, command.modelId, command.version)
       // Pinning the version makes the deployment explicit; "latest" would move with the next training.

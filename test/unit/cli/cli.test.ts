@@ -183,3 +183,14 @@ describe('exit codes and messages', () => {
     expect(r.stderr).toMatch(/error FileNotExist: model file .*nope\.json/)
   })
 })
+
+describe('mvad submit', () => {
+  it('checks the command against the schema before sending anything', async () => {
+    const bad = await mvad('submit', '--json', '{"type":"train","jobId":"j1","modelId":"m"}')
+    expect(bad.code).toBe(3)
+    expect(bad.stderr).toMatch(/error InvalidJsonFormat: the command is not valid \(invalid_command\).*'source'/)
+    const both = await mvad('submit')
+    expect(both.code).toBe(2)
+    expect(both.stderr).toMatch(/exactly one of --file or --json/)
+  })
+})
