@@ -57,6 +57,23 @@ export function toModelFile(
   return { format: MODEL_FILE_FORMAT, version: 1, modelInfo: { ...info, variableStates }, diagnostics, state }
 }
 
+/** The model file of a model fitted on `series` (CLI `train`, the control plane's train job). */
+export function modelFileForSeries(
+  fitted: { state: ModelState; diagnostics: unknown },
+  series: { timestamps: readonly number[]; variableStates: readonly VariableState[] },
+  info: { source: string; slidingWindow: number; alignPolicy: AlignPolicy; trainingSeconds: number },
+): ModelFile {
+  const first = formatIsoTimestamp(series.timestamps[0] ?? 0)
+  const last = formatIsoTimestamp(series.timestamps[series.timestamps.length - 1] ?? 0)
+  return toModelFile(fitted.state, fitted.diagnostics, {
+    ...info,
+    startTime: first,
+    endTime: last,
+    trainingEnd: last,
+    variableStates: series.variableStates,
+  })
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }

@@ -152,15 +152,14 @@ export class FrameAssembler {
       if (!complete && !expired) break
       this.#order.shift()
       this.#pending.delete(timestamp)
-      this.#lastEmitted = timestamp
-      out.push({
-        timestamp,
-        values: frame.values,
-        missing: this.#variableCount - frame.arrived,
-        maxOffset: frame.maxOffset,
-      })
+      out.push(this.#emit(timestamp, frame))
     }
     return out
+  }
+
+  #emit(timestamp: EpochMs, frame: PendingFrame): CompletedFrame {
+    this.#lastEmitted = timestamp
+    return { timestamp, values: frame.values, missing: this.#variableCount - frame.arrived, maxOffset: frame.maxOffset }
   }
 
   /**
@@ -170,14 +169,7 @@ export class FrameAssembler {
   flush(): CompletedFrame[] {
     const out = this.drain()
     for (const timestamp of this.#order) {
-      const frame = this.#pending.get(timestamp) as PendingFrame
-      this.#lastEmitted = timestamp
-      out.push({
-        timestamp,
-        values: frame.values,
-        missing: this.#variableCount - frame.arrived,
-        maxOffset: frame.maxOffset,
-      })
+      out.push(this.#emit(timestamp, this.#pending.get(timestamp) as PendingFrame))
     }
     this.#pending.clear()
     this.#order = []

@@ -3,12 +3,11 @@ import type { AlignPolicy } from '../../domain/types.js'
 import { alignTable, resolveAlignPolicy } from '../../data/align.js'
 import { readTable } from '../../data/files.js'
 import { assertEnoughInput } from '../../data/inference.js'
-import { formatIsoTimestamp } from '../../data/timestamp.js'
 import type { TimeRange } from '../../data/table.js'
 import { MVAD_LIMITS } from '../../data/limits.js'
 import { fitModel } from '../../model/index.js'
 import { writeText } from '../io.js'
-import { toModelFile } from '../model-file.js'
+import { modelFileForSeries } from '../model-file.js'
 import { createProgress } from '../progress.js'
 import { seconds, type CliContext } from './context.js'
 
@@ -53,16 +52,10 @@ export async function trainCommand(opts: TrainOptions, ctx: CliContext): Promise
   } finally {
     progress.stop()
   }
-  const first = series.timestamps[0] ?? 0
-  const last = series.timestamps[series.timestamps.length - 1] ?? 0
-  const file = toModelFile(fitted.state, fitted.diagnostics, {
+  const file = modelFileForSeries(fitted, series, {
     source: opts.input,
     slidingWindow,
     alignPolicy,
-    startTime: formatIsoTimestamp(first),
-    endTime: formatIsoTimestamp(last),
-    trainingEnd: formatIsoTimestamp(last),
-    variableStates: series.variableStates,
     trainingSeconds: seconds(fitStarted),
   })
   await writeText(opts.out, `${JSON.stringify(file)}\n`)

@@ -13,7 +13,7 @@ import { ServiceError, toServiceError } from '../../errors.js'
 import { parseLabelsCsv } from '../../eval/labels.js'
 import { createScorer, resolveParams } from '../../model/index.js'
 import { detectBatch } from '../../pipeline/detect-batch.js'
-import { toModelFile } from '../../cli/model-file.js'
+import { modelFileForSeries } from '../../cli/model-file.js'
 import { readFile } from 'node:fs/promises'
 import type { JobRecord } from '../../state/job-store.js'
 import type { TrainCommand } from '../commands.js'
@@ -119,19 +119,13 @@ export function trainHandler(deps: HandlerDeps): JobHandler {
           (fraction) => void context.progress(0.3 + 0.65 * fraction),
         )
         const seconds = (performance.now() - started) / 1000
-        const first = series.timestamps[0] ?? 0
-        const last = series.timestamps[series.timestamps.length - 1] ?? 0
-        const file = toModelFile(fitted.state, fitted.diagnostics, {
+        const file = modelFileForSeries(fitted, series, {
           source:
             command.source.kind === 'file'
               ? command.source.path
               : `kafka://${command.source.topic ?? deps.readingsTopic}/${command.source.entity}`,
           slidingWindow,
           alignPolicy,
-          startTime: formatIsoTimestamp(first),
-          endTime: formatIsoTimestamp(last),
-          trainingEnd: formatIsoTimestamp(last),
-          variableStates: series.variableStates,
           trainingSeconds: seconds,
         })
         let charts: string[] | undefined
