@@ -83,7 +83,10 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
     kafka,
     windows: new RedisWindowStore(redis, keys, { idleTtlSeconds: config.stream.windowIdleTtlSeconds }),
     bindings,
-    models: new ModelResolver(bindings, models, loadModel),
+    models: new ModelResolver(bindings, models, loadModel, {
+      onShadowProblem: (entity, problem) =>
+        logger.warn({ entity, problem }, 'shadow model not scored; the default model goes on'),
+    }),
     ...(registry === undefined ? {} : { registry }),
     metrics: createStreamMetrics(metrics.registry),
     logger: logger.child({ component: 'stream' }),

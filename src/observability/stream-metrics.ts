@@ -12,6 +12,7 @@ export interface StreamMetrics {
   readings: Counter<'outcome'>
   framesScored: Counter<'model'>
   anomalies: Counter<'severity_band'>
+  shadowFrames: Counter<'model' | 'anomalous'>
   scoringSeconds: Histogram
   endToEndSeconds: Histogram
   deadLetters: Counter<'reason'>
@@ -40,6 +41,12 @@ export function createStreamMetrics(registry: Registry): StreamMetrics {
       name: 'mvad_anomalies_total',
       help: 'Anomalous frames, by severity band: low (<0.3), medium (<0.7), high.',
       labelNames: ['severity_band'],
+      registers,
+    }),
+    shadowFrames: new Counter({
+      name: 'mvad_shadow_frames_scored_total',
+      help: 'Frames scored by shadow models, by model id and whether the shadow found them anomalous (not alerts).',
+      labelNames: ['model', 'anomalous'],
       registers,
     }),
     scoringSeconds: new Histogram({
@@ -101,6 +108,10 @@ export function workerObserver(metrics: StreamMetrics): WorkerObserver {
       metrics.framesScored.inc({ model: model.modelId })
       metrics.scoringSeconds.observe(scoringSeconds)
       if (event.isAnomaly) metrics.anomalies.inc({ severity_band: severityBand(event.severity) })
+    },
+    shadowScored(model, event, scoringSeconds) {
+      metrics.shadowFrames.inc({ model: model.modelId, anomalous: String(event.isAnomaly) })
+      metrics.scoringSeconds.observe(scoringSeconds)
     },
     windowStoreSeconds(operation, seconds) {
       metrics.windowStoreSeconds.observe({ operation }, seconds)

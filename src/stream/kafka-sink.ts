@@ -76,6 +76,8 @@ export class KafkaSink implements WorkerSink {
   }
 
   async #encode(entity: string, event: OutgoingEvent['event']): Promise<Message> {
+    // Shadow events say so in a header too, so alerting consumers can skip them without decoding the value.
+    const shadow = event.shadow === true ? { 'mvad-shadow': 'true' } : {}
     if (this.#registry !== undefined) {
       return {
         key: entity,
@@ -84,13 +86,14 @@ export class KafkaSink implements WorkerSink {
           'content-type': 'application/vnd.apache.avro+binary',
           'mvad-schema': 'anomaly-event.v1',
           'mvad-schema-id': String(this.#registry.eventSchemaId),
+          ...shadow,
         },
       }
     }
     return {
       key: entity,
       value: JSON.stringify(event),
-      headers: { 'content-type': 'application/json', 'mvad-schema': 'anomaly-event.v1' },
+      headers: { 'content-type': 'application/json', 'mvad-schema': 'anomaly-event.v1', ...shadow },
     }
   }
 }

@@ -1,11 +1,14 @@
 /**
  * What the stream needs of a trained model, and how entities find theirs: binding (Redis) → READY version in the
  * ModelStore → a loaded scorer, cached per model version. Binding changes invalidate the entity's resolution.
+ * A binding may name a shadow model too: it is resolved the same way and scored alongside the default on the same
+ * window (its variables must be the default's, in any order), but a shadow that cannot be served never stops the
+ * default from scoring — the problem is reported and the entity goes on without its shadow.
  */
 import { createHash } from 'node:crypto'
 import type { AnomalyValue, FillNAMethod } from '../domain/types.js'
 import { ServiceError } from '../errors.js'
-import type { BindingStore } from '../state/binding-store.js'
+import type { BindingStore, ModelRef } from '../state/binding-store.js'
 import type { ModelStore } from '../state/model-store.js'
 
 export interface LoadedModel {
@@ -29,28 +32,78 @@ export function layoutKeyOf(variables: readonly string[]): string {
   return createHash('sha256').update(variables.join('\u0000')).digest('hex').slice(0, 16)
 }
 
+/** A shadow model and how to read the default model's rows in its column order. */
+export interface ShadowModel {
+  model: LoadedModel
+  /** shadow column i = default column columns[i]; undefined when both use the same order (no copy needed). */
+  columns: Int32Array | undefined
+}
+
+export interface EntityModels {
+  model: LoadedModel
+  shadow?: ShadowModel
+}
+
+/**
+ * Where a shadow's columns come from in the default model's rows, undefined when the order is the same, or a
+ * message when the two models do not have the same variables (a shadow must see exactly the same data).
+ */
+export function shadowColumns(
+  defaultVariables: readonly string[],
+  shadowVariables: readonly string[],
+): { columns: Int32Array | undefined } | { problem: string } {
+  const index = new Map(defaultVariables.map((variable, i) => [variable, i]))
+  const missing = shadowVariables.filter((v) => !index.has(v))
+  const shadowSet = new Set(shadowVariables)
+  const extra = defaultVariables.filter((v) => !shadowSet.has(v))
+  if (missing.length > 0 || extra.length > 0 || shadowVariables.length !== defaultVariables.length) {
+    const parts = [
+      missing.length > 0 ? `only in the shadow: ${missing.slice(0, 5).join(', ')}` : '',
+      extra.length > 0 ? `only in the default: ${extra.slice(0, 5).join(', ')}` : '',
+    ].filter((p) => p !== '')
+    return { problem: `the shadow model's variables differ from the default model's (${parts.join('; ')})` }
+  }
+  const columns = Int32Array.from(shadowVariables, (v) => index.get(v) as number)
+  return { columns: columns.every((c, i) => c === i) ? undefined : columns }
+}
+
+/** The shadow's view of a window of default-order rows: the same rows, or permuted copies. */
+export function shadowWindow(rows: readonly Float64Array[], shadow: ShadowModel): readonly Float64Array[] {
+  const window = rows.slice(-shadow.model.slidingWindow)
+  const columns = shadow.columns
+  if (columns === undefined) return window
+  return window.map((row) => Float64Array.from(columns, (c) => row[c] as number))
+}
+
 export class ModelResolver {
   readonly #bindings: BindingStore
   readonly #models: ModelStore
   readonly #load: ModelLoader
   readonly #cache = new Map<string, LoadedModel>()
-  readonly #byEntity = new Map<string, LoadedModel>()
+  readonly #byEntity = new Map<string, EntityModels>()
   /** Entities that resolved to nothing, until when (ms) that answer is trusted: a model may become READY later. */
   readonly #misses = new Map<string, number>()
   readonly #missTtlMs: number
   readonly #now: () => number
+  readonly #onShadowProblem: (entity: string, problem: string) => void
 
   constructor(
     bindings: BindingStore,
     models: ModelStore,
     load: ModelLoader,
-    options: { missTtlMs?: number; now?: () => number } = {},
+    options: {
+      missTtlMs?: number
+      now?: () => number
+      /** Told when an entity's shadow cannot be served (not READY, unloadable, other variables). */
+      onShadowProblem?: (entity: string, problem: string) => void
+    } = {},
   ) {
     this.#bindings = bindings
     this.#models = models
     this.#load = load
     this.#missTtlMs = options.missTtlMs ?? 5_000
     this.#now = options.now ?? Date.now
+    this.#onShadowProblem = options.onShadowProblem ?? (() => undefined)
   }
 
   /** Forget what an entity resolved to (binding changed). */
@@ -65,38 +118,60 @@ export class ModelResolver {
 
   /** The entity's current model, or undefined when it has no binding or its model has no READY version. */
   async resolve(entity: string): Promise<LoadedModel | undefined> {
+    return (await this.resolveEntity(entity))?.model
+  }
+
+  /** The entity's default model and, when deployed and servable, its shadow. */
+  async resolveEntity(entity: string): Promise<EntityModels | undefined> {
     const known = this.#byEntity.get(entity)
     if (known !== undefined) return known
     const missUntil = this.#misses.get(entity)
     if (missUntil !== undefined && this.#now() < missUntil) return undefined
     const binding = await this.#bindings.get(entity)
-    if (binding === undefined) {
+    const model = binding === undefined ? undefined : await this.#loadRef(binding)
+    if (binding === undefined || model === undefined) {
       this.#misses.set(entity, this.#now() + this.#missTtlMs)
       return undefined
     }
-    const cacheKey = binding.version === undefined ? undefined : `${binding.modelId}@${binding.version}`
-    let model = cacheKey === undefined ? undefined : this.#cache.get(cacheKey)
-    if (model === undefined) {
-      const stored = await this.#models.getReadyState(binding.modelId, binding.version)
-      if (stored === undefined) {
-        this.#misses.set(entity, this.#now() + this.#missTtlMs)
-        return undefined
-      }
-      const key = `${stored.info.modelId}@${stored.info.version}`
-      model = this.#cache.get(key)
-      if (model === undefined) {
-        try {
-          model = this.#load(stored.stateJson, { modelId: stored.info.modelId, version: stored.info.version })
-        } catch (error) {
-          throw new ServiceError('InvalidModelState', `model ${key} cannot be loaded: ${String(error)}`, {
-            cause: error,
-          })
-        }
-        this.#cache.set(key, model)
-      }
+    const resolved: EntityModels = { model }
+    if (binding.shadow !== undefined) {
+      const shadow = await this.#resolveShadow(binding.shadow, model).catch((error: unknown) => String(error))
+      if (typeof shadow === 'string') this.#onShadowProblem(entity, shadow)
+      else resolved.shadow = shadow
     }
     this.#misses.delete(entity)
-    this.#byEntity.set(entity, model)
+    this.#byEntity.set(entity, resolved)
+    return resolved
+  }
+
+  async #resolveShadow(ref: ModelRef, model: LoadedModel): Promise<ShadowModel | string> {
+    const shadow = await this.#loadRef(ref)
+    const name = `${ref.modelId}@${ref.version ?? 'latest'}`
+    if (shadow === undefined) return `shadow model ${name} has no READY version`
+    const layout = shadowColumns(model.variables, shadow.variables)
+    if ('problem' in layout) return `shadow model ${name}: ${layout.problem}`
+    return { model: shadow, columns: layout.columns }
+  }
+
+  /** A READY version of the referenced model, loaded once per version; undefined when there is none. */
+  async #loadRef(ref: ModelRef): Promise<LoadedModel | undefined> {
+    const cacheKey = ref.version === undefined ? undefined : `${ref.modelId}@${ref.version}`
+    const cached = cacheKey === undefined ? undefined : this.#cache.get(cacheKey)
+    if (cached !== undefined) return cached
+    const stored = await this.#models.getReadyState(ref.modelId, ref.version)
+    if (stored === undefined) return undefined
+    const key = `${stored.info.modelId}@${stored.info.version}`
+    let model = this.#cache.get(key)
+    if (model === undefined) {
+      try {
+        model = this.#load(stored.stateJson, { modelId: stored.info.modelId, version: stored.info.version })
+      } catch (error) {
+        throw new ServiceError('InvalidModelState', `model ${key} cannot be loaded: ${String(error)}`, {
+          cause: error,
+        })
+      }
+      this.#cache.set(key, model)
+    }
     return model
   }
 }

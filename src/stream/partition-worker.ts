@@ -11,6 +11,9 @@
  *   4. PRODUCE the events and dead letters and wait for the acknowledgement;
  *   5. clear the persisted pending events (they are acknowledged);
  *   6. return the offset to COMMIT: the oldest reading still waiting in an incomplete frame, else the batch end.
+ * SHADOW: an entity whose binding names a shadow model has each frame scored by the shadow too, on the same window
+ * (kept as long as the longer of the two models needs); shadow events carry `shadow: true` and their own eventId
+ * (the model differs) and are persisted, produced and replayed exactly like the default's.
  * A crash after 3 and before 4 is recovered on the next load of the entity: its persisted pending events are
  * produced again with the same deterministic eventIds. Readings are never counted twice in a window: a reading
  * whose offset is covered and whose timestamp is not after the window's last frame is a replay and is skipped.
@@ -20,7 +23,7 @@ import { ServiceError } from '../errors.js'
 import type { WindowStore } from '../state/window-store.js'
 import { toAnomalyEvent, type AnomalyEvent } from './anomaly-event.js'
 import { FrameAssembler, fillMissing, type PendingReading } from './frame-assembler.js'
-import type { LoadedModel, ModelResolver } from './model-runtime.js'
+import { shadowWindow, type LoadedModel, type ModelResolver, type ShadowModel } from './model-runtime.js'
 import type { DecodeFailureReason, DecodeResult } from './reading-codec.js'
 
 export interface InputMessage {
@@ -55,6 +58,8 @@ export interface WorkerSink {
 export interface WorkerObserver {
   readings(outcome: 'accepted' | 'replayed' | 'dead_lettered', count: number): void
   frameScored(model: LoadedModel, event: AnomalyEvent, scoringSeconds: number, ingestTimestamp: EpochMs): void
+  /** A frame scored by the entity's shadow model (kept apart: shadow anomalies must not look like alerts). */
+  shadowScored(model: LoadedModel, event: AnomalyEvent, scoringSeconds: number): void
   windowStoreSeconds(operation: 'load' | 'append' | 'clear', seconds: number): void
   /** Per scored frame, once its batch is acknowledged: seconds since its last reading was ingested by Kafka. */
   endToEndSeconds(seconds: number): void
@@ -71,6 +76,9 @@ export interface PartitionWorkerOptions {
 
 interface EntityState {
   model: LoadedModel
+  shadow: ShadowModel | undefined
+  /** Rows kept: the longer sliding window of the default and the shadow. */
+  windowLength: number
   assembler: FrameAssembler
   timestamps: EpochMs[]
   rows: Float64Array[]
@@ -202,7 +210,7 @@ export class PartitionWorker {
       })
       const result = this.#assembleAndScore(entity, state, items, deadLetters)
       const started = performance.now()
-      const appended = await this.#windows.append(entity, state.model.slidingWindow, {
+      const appended = await this.#windows.append(entity, state.windowLength, {
         modelKey: state.model.layoutKey,
         expectedCoveredOffset: state.coveredOffset,
         replace: !state.persisted,
@@ -293,31 +301,64 @@ export class PartitionWorker {
         frame.missing > 0 ? fillMissing(frame.values, previous, model.fillNAMethod, model.paddingValue) : frame.values
       state.timestamps.push(frame.timestamp)
       state.rows.push(row)
-      if (state.rows.length > model.slidingWindow) {
+      if (state.rows.length > state.windowLength) {
         state.rows.shift()
         state.timestamps.shift()
       }
       newTimestamps.push(frame.timestamp)
       newRows.push(row)
       if (frame.maxOffset > coveredOffset) coveredOffset = frame.maxOffset
-      if (state.rows.length < model.slidingWindow) continue // not enough history yet (no warm start possible)
-      const started = performance.now()
-      const value = model.scoreLast(state.rows, this.#options.topContributorCount)
-      const scoringSeconds = (performance.now() - started) / 1000
-      const event = toAnomalyEvent(entity, model, frame.timestamp, value)
-      const ingest = ingestTimes.get(frame.timestamp) ?? Date.now()
-      scoredIngestTimes.push(ingest)
-      this.#observer?.frameScored(model, event, scoringSeconds, ingest)
-      if (value.isAnomaly || this.#options.publishScores) events.push({ entity, event, isAnomaly: value.isAnomaly })
+      if (state.rows.length >= model.slidingWindow) {
+        // (fewer rows: not enough history yet, no warm start possible)
+        scoredIngestTimes.push(this.#scoreDefault(entity, state.rows, model, frame.timestamp, ingestTimes, events))
+      }
+      if (state.shadow !== undefined) this.#scoreShadow(entity, state.rows, state.shadow, frame.timestamp, events)
     }
     return { newTimestamps, newRows, events, coveredOffset, ingestTimes: scoredIngestTimes }
+  }
+
+  /** Detect-last of the newest row by the entity's model; returns the frame's ingest time (for latency). */
+  #scoreDefault(
+    entity: string,
+    rows: Float64Array[],
+    model: LoadedModel,
+    timestamp: EpochMs,
+    ingestTimes: ReadonlyMap<EpochMs, EpochMs>,
+    events: OutgoingEvent[],
+  ): EpochMs {
+    const started = performance.now()
+    const value = model.scoreLast(lastRows(rows, model.slidingWindow), this.#options.topContributorCount)
+    const scoringSeconds = (performance.now() - started) / 1000
+    const event = toAnomalyEvent(entity, model, timestamp, value)
+    const ingest = ingestTimes.get(timestamp) ?? Date.now()
+    this.#observer?.frameScored(model, event, scoringSeconds, ingest)
+    if (value.isAnomaly || this.#options.publishScores) events.push({ entity, event, isAnomaly: value.isAnomaly })
+    return ingest
+  }
+
+  /** Shadow scoring of the newest row; its events go out like the default's, tagged `shadow`. */
+  #scoreShadow(
+    entity: string,
+    rows: readonly Float64Array[],
+    shadow: ShadowModel,
+    timestamp: EpochMs,
+    events: OutgoingEvent[],
+  ): void {
+    if (rows.length < shadow.model.slidingWindow) return
+    const started = performance.now()
+    const value = shadow.model.scoreLast(shadowWindow(rows, shadow), this.#options.topContributorCount)
+    const event: AnomalyEvent = { ...toAnomalyEvent(entity, shadow.model, timestamp, value), shadow: true }
+    this.#observer?.shadowScored(shadow.model, event, (performance.now() - started) / 1000)
+    if (value.isAnomaly || this.#options.publishScores) events.push({ entity, event, isAnomaly: value.isAnomaly })
   }
 
   async #entityState(entity: string): Promise<EntityState | undefined> {
     const known = this.#entities.get(entity)
     if (known !== undefined) return known
-    const model = await this.#models.resolve(entity)
-    if (model === undefined) return undefined
+    const resolved = await this.#models.resolveEntity(entity)
+    if (resolved === undefined) return undefined
+    const { model, shadow } = resolved
+    const windowLength = Math.max(model.slidingWindow, shadow?.model.slidingWindow ?? 0)
     const started = performance.now()
     const stored = await this.#windows.load(entity)
     this.#observer?.windowStoreSeconds('load', (performance.now() - started) / 1000)
@@ -325,9 +366,11 @@ export class PartitionWorker {
     if (stored !== undefined && stored.modelKey === model.layoutKey) {
       state = {
         model,
+        shadow,
+        windowLength,
         assembler: new FrameAssembler(model.variables, this.#options.allowedLatenessMs, lastOf(stored.timestamps)),
-        timestamps: stored.timestamps.slice(-model.slidingWindow),
-        rows: stored.rows.slice(-model.slidingWindow),
+        timestamps: stored.timestamps.slice(-windowLength),
+        rows: stored.rows.slice(-windowLength),
         coveredOffset: stored.coveredOffset,
         persisted: true,
         unacknowledged: stored.pendingEvents,
@@ -338,6 +381,8 @@ export class PartitionWorker {
       const tail = model.trainingTail.slice(-(model.slidingWindow - 1)).map((row) => Float64Array.from(row))
       state = {
         model,
+        shadow,
+        windowLength,
         assembler: new FrameAssembler(model.variables, this.#options.allowedLatenessMs),
         timestamps: tail.map(() => Number.NEGATIVE_INFINITY),
         rows: tail,
@@ -349,6 +394,11 @@ export class PartitionWorker {
     this.#entities.set(entity, state)
     return state
   }
+}
+
+/** The newest `n` rows (no copy when there are exactly `n`). */
+function lastRows(rows: Float64Array[], n: number): Float64Array[] {
+  return rows.length > n ? rows.slice(-n) : rows
 }
 
 function lastOf(timestamps: readonly EpochMs[]): EpochMs {

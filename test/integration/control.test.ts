@@ -159,6 +159,60 @@ describe('control topic: jobs on real Kafka and Redis', () => {
     expect(first).toMatchObject({ entity: 'pump-a', modelId: 'omi', modelVersion: 1, timestamp: test.rows[0]?.[0] })
   }, 60_000)
 
+  it('scores a shadow model (another window) alongside the default, tagged shadow, with its own numbers', async () => {
+    const train = readCsvRows(join(OMI, 'train.csv'))
+    const shadowWindow = 40
+    await client.send({
+      type: 'train',
+      jobId: 'train-shadow',
+      modelId: 'omi-shadow',
+      source: { kind: 'file', path: join(OMI, 'train.csv') },
+      slidingWindow: shadowWindow,
+    })
+    expect(await client.finished('train-shadow')).toMatchObject({ status: 'READY' })
+    await client.send({ type: 'deploy', jobId: 'deploy-s1', modelId: 'omi', entities: ['pump-s'] })
+    await client.send({
+      type: 'deploy',
+      jobId: 'deploy-s2',
+      modelId: 'omi-shadow',
+      entities: ['pump-s'],
+      mode: 'shadow',
+    })
+    expect(await client.finished('deploy-s2')).toMatchObject({ status: 'READY', result: { mode: 'shadow' } })
+    expect(await new RedisBindingStore(redis, keys).get('pump-s')).toEqual({
+      modelId: 'omi',
+      version: 1,
+      shadow: { modelId: 'omi-shadow', version: 1 },
+    })
+
+    const count = 100
+    await client.produce(
+      topics.readings,
+      frameMessages('pump-s', { header: test.header, rows: test.rows.slice(0, count) }),
+    )
+    const mine = (): typeof scores.messages => scores.messages.filter((m) => m.key === 'pump-s')
+    const deadline = Date.now() + 30_000
+    while (mine().length < 2 * count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    const shadowEvents = mine().filter((m) => m.headers['mvad-shadow']?.toString() === 'true')
+    const defaultEvents = mine().filter((m) => m.headers['mvad-shadow'] === undefined)
+    expect(defaultEvents).toHaveLength(count)
+    expect(shadowEvents).toHaveLength(count)
+    const parsed = shadowEvents.map((m) => JSON.parse(m.value) as { shadow: boolean; modelId: string; score: number })
+    expect(parsed.every((e) => e.shadow && e.modelId === 'omi-shadow')).toBe(true)
+
+    // The same numbers as the shadow model scoring training tail + readings directly (variables in its order).
+    const stored = await models.getReadyState('omi-shadow')
+    const shadowModel = loadCoreModel(stored?.stateJson ?? '', { modelId: 'omi-shadow', version: 1 })
+    const history = [...train.rows.slice(-(WINDOW - 1)), ...test.rows.slice(0, count)]
+    const column = shadowModel.variables.map((v) => train.header.indexOf(v))
+    const rows = history.map((row) => Float64Array.from(column, (c) => Number(row[c])))
+    const expected = Array.from({ length: count }, (_, i) => {
+      const end = WINDOW - 1 + i
+      return shadowModel.scoreLast(rows.slice(end - shadowWindow + 1, end + 1), 10).score
+    })
+    expect(parsed.map((e) => e.score)).toEqual(expected)
+  }, 90_000)
+
   it('trains from a time range of the readings topic', async () => {
     const train = readCsvRows(join(OMI, 'train.csv'), 600)
     await client.produce(topics.readings, frameMessages('from-topic', train))

@@ -46,9 +46,10 @@ export async function readyModel(
   models: ModelStore,
   modelId: string,
   version?: number,
-): Promise<{ stateJson: string; version: number }> {
+): Promise<{ stateJson: string; version: number; variables: readonly string[] }> {
   const ready = await models.getReadyState(modelId, version)
-  if (ready !== undefined) return { stateJson: ready.stateJson, version: ready.info.version }
+  if (ready !== undefined)
+    return { stateJson: ready.stateJson, version: ready.info.version, variables: ready.info.variables }
   const info = await models.getInfo(modelId, version)
   if (info === undefined) {
     throw new ServiceError(

@@ -3,9 +3,10 @@
  * scored alongside it), `delete-model` removes a model unless an entity still uses it, `cancel` stops another job.
  */
 import { ServiceError } from '../../errors.js'
-import { entitiesUsingModel, type ModelBinding } from '../../state/binding-store.js'
+import { entitiesUsingModel, type ModelBinding, type ModelRef } from '../../state/binding-store.js'
 import type { CancelCommand, DeleteModelCommand, DeployCommand } from '../commands.js'
 import type { JobHandler, JobRunner } from '../job-runner.js'
+import { shadowColumns } from '../../stream/model-runtime.js'
 import { readyModel } from './detect-batch.js'
 import type { HandlerDeps } from './deps.js'
 
@@ -14,40 +15,92 @@ export function deployHandler(deps: HandlerDeps): JobHandler {
     async run(raw) {
       const command = raw as DeployCommand
       const mode = command.mode ?? 'default'
-      if (mode === 'shadow') {
-        // The binding can carry a shadow model, but the partition worker does not score it yet: refuse rather than
-        // accept a deployment that would silently do nothing.
-        throw new ServiceError(
-          'InvalidRequestParameterError',
-          'shadow deployment is not supported yet; deploy with mode "default"',
-        )
-      }
       // Refuse before touching any binding: the version must be servable now.
-      const { version } = await readyModel(deps.models, command.modelId, command.version)
+      const { version, variables } = await readyModel(deps.models, command.modelId, command.version)
+      if (mode === 'shadow') await checkShadowFits(deps, command.entities, command.modelId, variables)
       // Pinning the version makes the deployment explicit; "latest" would move with the next training.
       const ref = { modelId: command.modelId, version }
+      const shadowsDropped: string[] = []
       for (const entity of command.entities) {
         const current = await deps.bindings.get(entity)
         let next: ModelBinding
-        if (mode === 'default') next = current?.shadow === undefined ? ref : { ...ref, shadow: current.shadow }
-        else {
+        if (mode === 'shadow') {
           if (current === undefined) {
-            throw new ServiceError(
-              'InvalidRequestParameterError',
-              `entity ${entity} has no default model; deploy one before a shadow`,
-            )
+            // checkShadowFits saw a default a moment ago: someone removed it since.
+            throw new ServiceError('InvalidRequestParameterError', `entity ${entity} lost its default model meanwhile`)
           }
-          next = {
-            modelId: current.modelId,
-            ...(current.version === undefined ? {} : { version: current.version }),
-            shadow: ref,
-          }
+          next = { modelId: current.modelId, ...versionOf(current), shadow: ref }
+        } else if (current?.shadow === undefined) {
+          next = ref
+        } else if (await shadowStillFits(deps, current.shadow, command.modelId, variables)) {
+          next = { ...ref, shadow: current.shadow }
+        } else {
+          // Promoting the shadow to default, or a new default with other variables: the old shadow goes.
+          shadowsDropped.push(entity)
+          next = ref
         }
         await deps.bindings.set(entity, next)
       }
-      return { modelId: command.modelId, version, mode, entities: command.entities }
+      return {
+        modelId: command.modelId,
+        version,
+        mode,
+        entities: command.entities,
+        ...(shadowsDropped.length > 0 ? { shadowsDropped } : {}),
+      }
     },
   }
+}
+
+/**
+ * A shadow scores the default model's window, so it must use the same variables (order may differ). Checked for
+ * every entity before any binding changes, so a deployment applies to all entities or to none.
+ */
+async function checkShadowFits(
+  deps: HandlerDeps,
+  entities: readonly string[],
+  shadowModelId: string,
+  shadowVariables: readonly string[],
+): Promise<void> {
+  for (const entity of entities) {
+    const current = await deps.bindings.get(entity)
+    if (current === undefined) {
+      throw new ServiceError(
+        'InvalidRequestParameterError',
+        `entity ${entity} has no default model; deploy one before a shadow`,
+      )
+    }
+    if (current.modelId === shadowModelId) {
+      throw new ServiceError(
+        'InvalidRequestParameterError',
+        `entity ${entity} already uses model ${shadowModelId} as its default; a shadow must be another model`,
+      )
+    }
+    const defaultModel = await readyModel(deps.models, current.modelId, current.version)
+    const layout = shadowColumns(defaultModel.variables, shadowVariables)
+    if ('problem' in layout) {
+      throw new ServiceError(
+        'InvalidRequestParameterError',
+        `cannot shadow ${current.modelId} on entity ${entity}: ${layout.problem}`,
+      )
+    }
+  }
+}
+
+function versionOf(ref: ModelRef): { version?: number } {
+  return ref.version === undefined ? {} : { version: ref.version }
+}
+
+/** Whether an entity's shadow can stay beside a new default model. */
+async function shadowStillFits(
+  deps: HandlerDeps,
+  shadow: ModelRef,
+  defaultModelId: string,
+  defaultVariables: readonly string[],
+): Promise<boolean> {
+  if (shadow.modelId === defaultModelId) return false
+  const info = await deps.models.getInfo(shadow.modelId, shadow.version)
+  return info !== undefined && !('problem' in shadowColumns(defaultVariables, info.variables))
 }
 
 export function deleteModelHandler(deps: HandlerDeps): JobHandler {

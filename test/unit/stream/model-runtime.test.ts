@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { MemoryBindingStore } from '../../../src/state/binding-store.js'
 import { MemoryModelStore } from '../../../src/state/model-store.js'
-import { ModelResolver } from '../../../src/stream/model-runtime.js'
+import { ModelResolver, shadowColumns, shadowWindow } from '../../../src/stream/model-runtime.js'
 import { windowMeanModel } from '../../support/window-mean-model.js'
 
 const STATE = JSON.stringify({ variables: ['a'], slidingWindow: 28, threshold: 1 })
@@ -50,5 +50,56 @@ describe('ModelResolver', () => {
     expect((await resolver.resolve('e1'))?.version).toBe(1)
     resolver.invalidate('e1')
     expect((await resolver.resolve('e1'))?.version).toBe(2)
+  })
+
+  it('resolves a shadow beside the default, and reports (without failing the default) a shadow it cannot serve', async () => {
+    const bindings = new MemoryBindingStore()
+    const models = new MemoryModelStore()
+    const problems: string[] = []
+    const resolver = new ModelResolver(bindings, models, windowMeanModel, {
+      onShadowProblem: (entity, problem) => problems.push(`${entity}: ${problem}`),
+    })
+    const state = (variables: string[]) => JSON.stringify({ variables, slidingWindow: 28, threshold: 1 })
+    await models.registerReady('m', state(['a', 'b']), { variables: ['a', 'b'], slidingWindow: 28 })
+    await models.registerReady('s', state(['b', 'a']), { variables: ['b', 'a'], slidingWindow: 28 })
+    await models.registerReady('x', state(['a', 'z']), { variables: ['a', 'z'], slidingWindow: 28 })
+    await bindings.set('e1', { modelId: 'm', shadow: { modelId: 's' } })
+    await bindings.set('e2', { modelId: 'm', shadow: { modelId: 'x' } })
+    await bindings.set('e3', { modelId: 'm', shadow: { modelId: 'gone' } })
+    const e1 = await resolver.resolveEntity('e1')
+    expect(e1?.model.modelId).toBe('m')
+    expect(e1?.shadow?.model.modelId).toBe('s')
+    expect([...(e1?.shadow?.columns ?? [])]).toEqual([1, 0])
+    expect((await resolver.resolveEntity('e2'))?.shadow).toBeUndefined()
+    expect((await resolver.resolveEntity('e3'))?.shadow).toBeUndefined()
+    expect(problems).toEqual([
+      "e2: shadow model x@latest: the shadow model's variables differ from the default model's (only in the shadow: z; only in the default: b)",
+      'e3: shadow model gone@latest has no READY version',
+    ])
+  })
+})
+
+describe('shadow layout', () => {
+  it('maps shadow columns to default columns, none when the order is the same', () => {
+    expect(shadowColumns(['a', 'b', 'c'], ['a', 'b', 'c'])).toEqual({ columns: undefined })
+    expect(shadowColumns(['a', 'b', 'c'], ['c', 'a', 'b'])).toEqual({ columns: Int32Array.from([2, 0, 1]) })
+    expect(shadowColumns(['a', 'b'], ['a', 'b', 'c'])).toEqual({
+      problem: "the shadow model's variables differ from the default model's (only in the shadow: c)",
+    })
+  })
+
+  it('gives the shadow its last slidingWindow rows, permuted into its order', () => {
+    const rows = [0, 1, 2].map((i) => Float64Array.from([i, 10 + i, 20 + i]))
+    const model = windowMeanModel(JSON.stringify({ variables: ['c', 'a'], slidingWindow: 2, threshold: 1 }), {
+      modelId: 's',
+      version: 1,
+    })
+    const permuted = shadowWindow(rows, { model, columns: Int32Array.from([2, 0]) })
+    expect(permuted.map((r) => [...r])).toEqual([
+      [21, 1],
+      [22, 2],
+    ])
+    const same = shadowWindow(rows, { model, columns: undefined })
+    expect(same[0]).toBe(rows[1]) // no copy when the order is the same
   })
 })

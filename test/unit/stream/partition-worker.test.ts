@@ -192,4 +192,34 @@ describe('PartitionWorker', () => {
     await worker.processBatch([frame(1, 1)])
     expect(sink.published.map((e) => e.event.modelVersion)).toEqual([1, 1])
   })
+
+  it('scores a shadow model on the same window (its own length and column order), tagged and with its own ids', async () => {
+    const { makeWorker, sink, bindings, models, windows } = await setup()
+    // Shadow: first variable is b (default's column 1), longer window, threshold low enough to fire.
+    const shadowState = JSON.stringify({ threshold: 1, variables: ['b', 'a'], slidingWindow: WINDOW + 2 })
+    await models.registerReady('s', shadowState, { variables: ['b', 'a'], slidingWindow: WINDOW + 2 })
+    await bindings.set('dev-1', { modelId: 'm', shadow: { modelId: 's' } })
+    const frames = [frame(0, 1, 0), frame(1, 2, 0), frame(2, 3, 0), frame(3, 4, 30), frame(4, 5, 0)]
+    await makeWorker().processBatch(frames)
+    const shadowEvents = sink.published.filter((e) => e.event.shadow === true)
+    const defaultEvents = sink.published.filter((e) => e.event.shadow === undefined)
+    expect(defaultEvents.map((e) => e.event.modelId)).toEqual(['m', 'm', 'm', 'm', 'm'])
+    // The warm start holds W−1 = 3 rows; the shadow needs W+2 = 6, so it starts at the third frame.
+    expect(shadowEvents.map((e) => e.event.timestamp)).toEqual([2, 3, 4].map((i) => isoOf(T0 + i * MINUTE)))
+    const shadow = testModel(shadowState, { modelId: 's', version: 1 })
+    const b = [0, 0, 0, 0, 0, 0, 30, 0]
+    const expected = [5, 6, 7].map((end) => {
+      const window = b.slice(end - (WINDOW + 2) + 1, end + 1).map((v, i) => Float64Array.from([v, i]))
+      return shadow.scoreLast(window, 10)
+    })
+    expect(shadowEvents.map((e) => e.event.score)).toEqual(expected.map((v) => v.score))
+    expect(shadowEvents.map((e) => e.isAnomaly)).toEqual([false, true, true])
+    expect(new Set(sink.published.map((e) => e.event.eventId)).size).toBe(sink.published.length)
+    // The stored window is as long as the longer model needs.
+    expect((await windows.load('dev-1'))?.rows).toHaveLength(WINDOW + 2)
+  })
 })
+
+function isoOf(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z')
+}
