@@ -47,29 +47,32 @@ export function parseTime(text: string | undefined, field: string): number | und
   return ms
 }
 
+/** A OneTable file or MultiTable folder, read and aligned as the CLI does (needs no Kafka: runs in workers too). */
+export async function loadFileSource(path: string, options: Omit<LoadSourceOptions, 'signal'>): Promise<LoadedSource> {
+  const table = await readTable(path)
+  let series: AlignedSeries
+  if (options.variables !== undefined && options.exactVariables) {
+    series = alignForModel(table, options.variables, options.alignPolicy)
+  } else {
+    const keep = options.variables === undefined ? undefined : new Set(options.variables)
+    const missing = options.variables?.filter((v) => !table.variables.some((t) => t.variable === v)) ?? []
+    if (missing.length > 0) {
+      throw new ServiceError('ColumnNotFound', `${path}: variables not in the data: ${missing.join(', ')}`)
+    }
+    const selected =
+      keep === undefined ? table : { ...table, variables: table.variables.filter((v) => keep.has(v.variable)) }
+    series = alignTable(selected, options.alignPolicy, options.range === undefined ? {} : { range: options.range })
+  }
+  options.onProgress?.(1)
+  return { series, dataSource: path, failedRecords: [] }
+}
+
 export async function loadSource(
   source: DataSource,
   options: LoadSourceOptions,
   deps: SourceDeps,
 ): Promise<LoadedSource> {
-  if (source.kind === 'file') {
-    const table = await readTable(source.path)
-    let series: AlignedSeries
-    if (options.variables !== undefined && options.exactVariables) {
-      series = alignForModel(table, options.variables, options.alignPolicy)
-    } else {
-      const keep = options.variables === undefined ? undefined : new Set(options.variables)
-      const missing = options.variables?.filter((v) => !table.variables.some((t) => t.variable === v)) ?? []
-      if (missing.length > 0) {
-        throw new ServiceError('ColumnNotFound', `${source.path}: variables not in the data: ${missing.join(', ')}`)
-      }
-      const selected =
-        keep === undefined ? table : { ...table, variables: table.variables.filter((v) => keep.has(v.variable)) }
-      series = alignTable(selected, options.alignPolicy, options.range === undefined ? {} : { range: options.range })
-    }
-    options.onProgress?.(1)
-    return { series, dataSource: source.path, failedRecords: [] }
-  }
+  if (source.kind === 'file') return loadFileSource(source.path, options)
   const topic = source.topic ?? deps.readingsTopic
   const read = await deps.rangeReader.read(
     {

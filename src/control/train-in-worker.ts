@@ -7,8 +7,8 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { ServiceError } from '../errors.js'
-import type { ModelState } from '../model/index.js'
-import type { TrainTask, TrainWorkerMessage } from './train-worker.js'
+import type { TrainOutcome, TrainTask } from './training-task.js'
+import type { TrainWorkerMessage } from './train-worker.js'
 
 function workerScript(): URL {
   const sibling = new URL('./train-worker.js', import.meta.url)
@@ -22,7 +22,7 @@ export function trainInWorker(
   task: TrainTask,
   signal: AbortSignal,
   onProgress: (fraction: number, stage: string) => void,
-): Promise<{ state: ModelState; diagnostics: unknown }> {
+): Promise<TrainOutcome> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
       reject(new ServiceError('JobCanceled', 'the job was canceled before training started'))
@@ -43,8 +43,7 @@ export function trainInWorker(
     signal.addEventListener('abort', onAbort)
     worker.on('message', (message: TrainWorkerMessage) => {
       if (message.type === 'progress') onProgress(message.fraction, message.stage)
-      else if (message.type === 'done')
-        settle(() => resolve({ state: message.state, diagnostics: message.diagnostics }))
+      else if (message.type === 'done') settle(() => resolve(message.outcome))
       else settle(() => reject(new ServiceError(message.code as 'UnexpectedError', message.message)))
     })
     worker.on('error', (error: Error) =>

@@ -1,26 +1,22 @@
 /**
  * `train` job: a new model version CREATED at once (so the model is visible while it trains) → RUNNING → read the
- * source (0–30 %) → fit on a worker thread (30–95 %; with labels: parameter search on a validation split) → READY
- * with the CLI's model-file envelope as its state (alignment policy and training tail included), or FAILED with the
- * error. Optional charts: the training rows scored by the new model.
+ * source (0–30 %) → fit (30–95 %; with labels: parameter search on a validation split) → READY with the CLI's
+ * model-file envelope as its state (alignment policy and training tail included), or FAILED with the error.
+ * Optional charts: the training rows scored by the new model. Everything CPU-heavy — reading and aligning a file,
+ * fitting, the model file, charts — runs on a worker thread (training-task.ts); this thread only reads topic
+ * ranges (its Kafka client) and writes the stores, so live scoring keeps its latency while a job trains.
  */
-import type { AlignedSeries } from '../../domain/types.js'
 import { resolveAlignPolicy } from '../../data/align.js'
-import { assertEnoughInput } from '../../data/inference.js'
 import { MVAD_LIMITS } from '../../data/limits.js'
 import { formatIsoTimestamp } from '../../data/timestamp.js'
 import { ServiceError, toServiceError } from '../../errors.js'
-import { parseLabelsCsv } from '../../eval/labels.js'
-import { createScorer, resolveParams } from '../../model/index.js'
-import { detectBatch } from '../../pipeline/detect-batch.js'
-import { modelFileForSeries } from '../../cli/model-file.js'
-import { readFile } from 'node:fs/promises'
+import { resolveParams } from '../../model/index.js'
 import type { JobRecord } from '../../state/job-store.js'
 import type { TrainCommand } from '../commands.js'
 import type { JobContext, JobHandler } from '../job-runner.js'
 import { loadSource, parseTime } from '../sources.js'
 import { trainInWorker } from '../train-in-worker.js'
-import { saveCharts } from './charts.js'
+import type { TrainInput, TrainOutcome } from '../training-task.js'
 import type { HandlerDeps } from './deps.js'
 
 export interface TrainJobResult {
@@ -32,27 +28,14 @@ export interface TrainJobResult {
   charts?: string[]
 }
 
-async function labelsFor(series: AlignedSeries, path: string): Promise<number[]> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (error) {
-    throw new ServiceError('FileNotExist', `labels file ${path} cannot be read: ${(error as Error).message}`)
-  }
-  const truth = parseLabelsCsv(text, path)
-  const byTime = new Map<number, number>()
-  truth.timestamps.forEach((t, i) => byTime.set(t, truth.labels[i] ?? 0))
-  return series.timestamps.map((t) => byTime.get(t) ?? 0)
-}
-
-function diagnosticsInfo(series: AlignedSeries, diagnostics: unknown, seconds: number): unknown {
+function diagnosticsInfo({ variableStates, diagnostics, trainingSeconds: seconds }: TrainOutcome): unknown {
   const iso = (t: number | null): string | null => (t === null ? null : formatIsoTimestamp(t))
   const rms = (diagnostics as { forecastResidualRms?: number[] }).forecastResidualRms ?? []
   const loss = rms.length === 0 ? 0 : rms.reduce((a, b) => a + b * b, 0) / rms.length
   return {
     // MVAD's shape: one "epoch" (closed-form fit), its loss = mean squared normalised forecast residual.
     modelState: { epochIds: [1], trainLosses: [loss], validationLosses: [], latenciesInSeconds: [seconds] },
-    variableStates: series.variableStates.map((v) => ({
+    variableStates: variableStates.map((v) => ({
       ...v,
       firstTimestamp: iso(v.firstTimestamp),
       lastTimestamp: iso(v.lastTimestamp),
@@ -90,74 +73,77 @@ export function trainHandler(deps: HandlerDeps): JobHandler {
       await context.setResult({ modelId, version } satisfies TrainJobResult)
       try {
         await deps.models.updateVersion(modelId, version, { status: 'RUNNING' })
-        const started = performance.now()
-        const { series } = await loadSource(
-          command.source,
-          {
-            alignPolicy,
-            ...(command.variables === undefined ? {} : { variables: command.variables }),
-            exactVariables: false,
-            range,
-            signal: context.signal,
-            onProgress: (f) => void context.progress(0.3 * f),
-          },
-          deps,
-        )
-        assertEnoughInput(series, slidingWindow, 'training data')
-        context.throwIfCanceled()
-        await deps.models.updateVersion(modelId, version, { status: 'RUNNING', variables: [...series.variables] })
-        const labels =
-          command.labels === undefined
-            ? undefined
-            : {
-                labels: await labelsFor(series, command.labels.path),
-                validationFraction: command.labels.validationFraction ?? 0.3,
+        // A file is read on the worker thread too; a topic range needs this thread's Kafka client.
+        const input: TrainInput =
+          command.source.kind === 'file'
+            ? {
+                kind: 'file',
+                path: command.source.path,
+                ...(command.variables === undefined ? {} : { variables: command.variables }),
+                range,
               }
-        const fitted = await trainInWorker(
-          { series, params, ...(labels === undefined ? {} : { labels }) },
+            : {
+                kind: 'series',
+                ...(await loadSource(
+                  command.source,
+                  {
+                    alignPolicy,
+                    ...(command.variables === undefined ? {} : { variables: command.variables }),
+                    exactVariables: false,
+                    range,
+                    signal: context.signal,
+                    onProgress: (f) => void context.progress(0.3 * f),
+                  },
+                  deps,
+                )),
+              }
+        context.throwIfCanceled()
+        const trained = await trainInWorker(
+          {
+            input,
+            alignPolicy,
+            params,
+            ...(command.labels === undefined
+              ? {}
+              : {
+                  labels: {
+                    path: command.labels.path,
+                    validationFraction: command.labels.validationFraction ?? 0.3,
+                  },
+                }),
+            ...(command.charts === true
+              ? {
+                  charts: {
+                    dir: deps.chartsDir,
+                    name: `${command.jobId}-training`,
+                    title: `Training scores — ${modelId} v${version}`,
+                  },
+                }
+              : {}),
+          },
           context.signal,
-          (fraction) => void context.progress(0.3 + 0.65 * fraction),
+          (fraction) => void context.progress(fraction),
         )
-        const seconds = (performance.now() - started) / 1000
-        const file = modelFileForSeries(fitted, series, {
-          source:
-            command.source.kind === 'file'
-              ? command.source.path
-              : `kafka://${command.source.topic ?? deps.readingsTopic}/${command.source.entity}`,
-          slidingWindow,
-          alignPolicy,
-          trainingSeconds: seconds,
-        })
-        let charts: string[] | undefined
-        if (command.charts === true) {
-          const scored = detectBatch(createScorer(fitted.state), series, { slidingWindow }).results
-          charts = await saveCharts(
-            deps.chartsDir,
-            `${command.jobId}-training`,
-            `Training scores — ${modelId} v${version}`,
-            scored,
-          )
-        }
         context.throwIfCanceled()
         const ready = await deps.models.updateVersion(
           modelId,
           version,
           {
             status: 'READY',
-            variables: [...series.variables],
-            diagnosticsInfo: diagnosticsInfo(series, fitted.diagnostics, seconds),
+            variables: trained.variables,
+            diagnosticsInfo: diagnosticsInfo(trained),
           },
-          JSON.stringify(file),
+          trained.modelFileJson,
         )
         if (ready === undefined)
           throw new ServiceError('ModelNotExist', `model ${modelId} was deleted while version ${version} trained`)
         return {
           modelId,
           version,
-          variables: [...series.variables],
-          rows: series.rows.length,
-          trainingSeconds: seconds,
-          ...(charts === undefined ? {} : { charts }),
+          variables: trained.variables,
+          rows: trained.rows,
+          trainingSeconds: trained.trainingSeconds,
+          ...(trained.charts === undefined ? {} : { charts: trained.charts }),
         }
       } catch (error) {
         const failure = context.signal.aborted
