@@ -78,10 +78,11 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
   const keys = keySpace(config.redis.keyPrefix)
   const bindings = new RedisBindingStore(redis, keys)
   const models = new RedisModelStore(redis, keys)
+  const windows = new RedisWindowStore(redis, keys, { idleTtlSeconds: config.stream.windowIdleTtlSeconds })
   const registry = config.schemaRegistryUrl === undefined ? undefined : new RegistryCodec(config.schemaRegistryUrl)
   const stream = new StreamService({
     kafka,
-    windows: new RedisWindowStore(redis, keys, { idleTtlSeconds: config.stream.windowIdleTtlSeconds }),
+    windows,
     bindings,
     models: new ModelResolver(bindings, models, loadModel, {
       onShadowProblem: (entity, problem) =>
@@ -124,6 +125,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       jobs: new RedisJobStore(redis, keys),
       models,
       bindings,
+      windows,
       results: new RedisResultStore(redis, keys),
       ...(registry === undefined ? {} : { registry }),
       rangeReader: new KafkaRangeReader(kafka, {

@@ -25,7 +25,13 @@ export interface TopicSource {
   toTime?: string
 }
 
-export type DataSource = FileSource | TopicSource
+/** The rows the stream keeps in Redis for an entity (its sliding window, as scored). */
+export interface WindowSource {
+  kind: 'window'
+  entity: string
+}
+
+export type DataSource = FileSource | TopicSource | WindowSource
 
 export interface TrainCommand {
   type: 'train'

@@ -13,16 +13,24 @@ import { ServiceError } from '../errors.js'
 import type { DataSource } from './commands.js'
 import type { ReadingsRangeReader, RejectedRecord } from './kafka-range-reader.js'
 import { seriesFromReadings } from './readings-series.js'
+import { loadWindowSource, type WindowSourceDeps } from './window-source.js'
 
-export interface SourceDeps {
+export interface SourceDeps extends WindowSourceDeps {
   rangeReader: ReadingsRangeReader
   /** Topic of a topic source that names none. */
   readingsTopic: string
 }
 
+/** MVAD's `dataSource` string of a source: the path, kafka://topic/entity or redis-window://entity. */
+export function describeSource(source: DataSource, readingsTopic: string): string {
+  if (source.kind === 'file') return source.path
+  if (source.kind === 'window') return `redis-window://${source.entity}`
+  return `kafka://${source.topic ?? readingsTopic}/${source.entity}`
+}
+
 export interface LoadedSource {
   series: AlignedSeries
-  /** MVAD's `dataSource` string: the path, or kafka://topic/entity. */
+  /** MVAD's `dataSource` string (describeSource). */
   dataSource: string
   failedRecords: RejectedRecord[]
 }
@@ -73,6 +81,7 @@ export async function loadSource(
   deps: SourceDeps,
 ): Promise<LoadedSource> {
   if (source.kind === 'file') return loadFileSource(source.path, options)
+  if (source.kind === 'window') return loadWindowSource(source.entity, options, deps)
   const topic = source.topic ?? deps.readingsTopic
   const read = await deps.rangeReader.read(
     {
@@ -111,5 +120,5 @@ export async function loadSource(
     lo === 0 && hi === full.timestamps.length
       ? full
       : { ...full, timestamps: full.timestamps.slice(lo, hi), rows: full.rows.slice(lo, hi) }
-  return { series, dataSource: `kafka://${topic}/${source.entity}`, failedRecords }
+  return { series, dataSource: describeSource(source, deps.readingsTopic), failedRecords }
 }

@@ -229,6 +229,22 @@ describe('control topic: jobs on real Kafka and Redis', () => {
     expect((await models.getInfo('omi-topic'))?.variables).toEqual(train.header.slice(1))
   }, 60_000)
 
+  it('trains from the windows history in Redis (the rows pump-a streamed, as scored)', async () => {
+    await client.send({
+      type: 'train',
+      jobId: 'train-window',
+      modelId: 'omi-window',
+      source: { kind: 'window', entity: 'pump-a' },
+      slidingWindow: 28,
+    })
+    const job = await client.finished('train-window')
+    // pump-a streamed 200 rows (first test); its window keeps the model's 60, all streamed by now.
+    expect(job).toMatchObject({ status: 'READY', result: { modelId: 'omi-window', rows: WINDOW } })
+    const info = await models.getInfo('omi-window')
+    expect(info?.variables).toEqual(test.header.slice(1))
+    expect(info?.trainingRequest).toMatchObject({ source: { kind: 'window', entity: 'pump-a' } })
+  }, 60_000)
+
   it('detect-batch over a topic range gives the offline CLI results row for row, stored and on the results topic', async () => {
     const rows = { header: test.header, rows: test.rows.slice(1000, 1500) }
     await client.produce(topics.readings, frameMessages('replay-1', rows))

@@ -1,6 +1,4 @@
 /** What the job handlers use: stores, the topic reader, the results sink, and where charts go. */
-import type { BindingStore } from '../../state/binding-store.js'
-import type { ModelStore } from '../../state/model-store.js'
 import type { ResultStore } from '../../state/result-store.js'
 import type { SourceDeps } from '../sources.js'
 
@@ -10,8 +8,6 @@ export interface ResultsSink {
 }
 
 export interface HandlerDeps extends SourceDeps {
-  models: ModelStore
-  bindings: BindingStore
   results: ResultStore
   resultsSink: ResultsSink
   /** Folder for charts asked for by train and detect-batch jobs. */

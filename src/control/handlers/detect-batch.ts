@@ -23,7 +23,7 @@ import type { ModelStore } from '../../state/model-store.js'
 import type { BatchResultRecord, BatchSummary } from '../../state/result-store.js'
 import type { DetectBatchCommand } from '../commands.js'
 import type { JobContext, JobHandler } from '../job-runner.js'
-import { loadSource, parseTime } from '../sources.js'
+import { describeSource, loadSource, parseTime } from '../sources.js'
 import { saveCharts } from './charts.js'
 import type { HandlerDeps } from './deps.js'
 
@@ -107,10 +107,7 @@ export function detectBatchHandler(deps: HandlerDeps): JobHandler {
           errors: [],
           variableStates: [],
           setupInfo: {
-            dataSource:
-              command.source.kind === 'file'
-                ? command.source.path
-                : `kafka://${command.source.topic ?? deps.readingsTopic}/${command.source.entity}`,
+            dataSource: describeSource(command.source, deps.readingsTopic),
             topContributorCount: topN,
             startTime: command.startTime,
             endTime: command.endTime,

@@ -16,6 +16,7 @@ describe('control commands', () => {
     const commands = [
       train,
       { ...train, source: { kind: 'topic', entity: 'pump-1', fromTime: '2024-01-01T00:00:00Z' } },
+      { ...train, source: { kind: 'window', entity: 'pump-1' } },
       {
         type: 'detect-batch',
         jobId: 'j2',
