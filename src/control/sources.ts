@@ -81,7 +81,7 @@ export async function loadSource(
   deps: SourceDeps,
 ): Promise<LoadedSource> {
   if (source.kind === 'file') return loadFileSource(source.path, options)
-  if (source.kind === 'window') return loadWindowSource(source.entity, options, deps)
+  if (source.kind === 'window') return { ...(await loadWindowSource(source.entity, options, deps)), failedRecords: [] }
   const topic = source.topic ?? deps.readingsTopic
   const read = await deps.rangeReader.read(
     {

@@ -11,7 +11,7 @@ import type { BindingStore } from '../state/binding-store.js'
 import type { ModelStore } from '../state/model-store.js'
 import type { WindowStore } from '../state/window-store.js'
 import { layoutKeyOf } from '../stream/model-runtime.js'
-import type { LoadSourceOptions, LoadedSource } from './sources.js'
+import type { TimeRange } from '../data/table.js'
 
 export interface WindowSourceDeps {
   windows: WindowStore
@@ -21,9 +21,10 @@ export interface WindowSourceDeps {
 
 export async function loadWindowSource(
   entity: string,
-  options: Pick<LoadSourceOptions, 'variables' | 'exactVariables' | 'range'>,
+  /** As for the other sources: the variables to keep (exactly these for detection), the rows to keep. */
+  options: { variables?: readonly string[]; exactVariables: boolean; range?: TimeRange },
   deps: WindowSourceDeps,
-): Promise<LoadedSource> {
+): Promise<{ series: AlignedSeries; dataSource: string }> {
   const dataSource = `redis-window://${entity}`
   const stored = await deps.windows.load(entity)
   if (stored === undefined) {
@@ -70,5 +71,5 @@ export async function loadWindowSource(
       lastTimestamp: selected[selected.length - 1] ?? null,
     })),
   }
-  return { series, dataSource, failedRecords: [] }
+  return { series, dataSource }
 }
