@@ -28,16 +28,12 @@ import { JobRunner } from '../src/control/job-runner.js'
 import { alignTable } from '../src/data/align.js'
 import { readOneTableFile } from '../src/data/files.js'
 import { fitModel } from '../src/model/index.js'
-import { createLogger } from '../src/observability/logger.js'
 import { MemoryJobStore } from '../src/state/job-store.js'
 import { keySpace } from '../src/state/keys.js'
+import { benchStreamService, percentile, waitUntil } from './bench-support.js'
 import { RedisBindingStore } from '../src/state/redis-binding-store.js'
 import { RedisModelStore } from '../src/state/redis-model-store.js'
 import { MemoryResultStore } from '../src/state/result-store.js'
-import { RedisWindowStore } from '../src/state/redis-window-store.js'
-import { loadCoreModel } from '../src/stream/core-model-loader.js'
-import { ModelResolver } from '../src/stream/model-runtime.js'
-import { StreamService } from '../src/stream/stream-service.js'
 
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',')
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:16379'
@@ -57,18 +53,6 @@ interface Topics {
 }
 type LoadRequest = { type: 'phase'; seconds: number } | { type: 'stop' }
 type LoadReply = { type: 'ready' } | { type: 'phase'; frames: number; latencies: number[] }
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN
-}
-
-async function waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
-  }
-}
 
 /** The load process: paced producer of frame messages and consumer of their scores. */
 async function runLoad(prefix: string, topics: Topics): Promise<void> {
@@ -150,21 +134,7 @@ async function runService(): Promise<void> {
   const { state } = fitModel(train, { slidingWindow: WINDOW })
   await models.registerReady('smd', JSON.stringify(state), { variables: [...train.variables], slidingWindow: WINDOW })
   for (let e = 0; e < ENTITIES; e++) await bindings.set(`entity-${e}`, { modelId: 'smd' })
-  const service = new StreamService({
-    kafka,
-    windows: new RedisWindowStore(redis, keys, { idleTtlSeconds: 3600 }),
-    bindings,
-    models: new ModelResolver(bindings, models, loadCoreModel),
-    logger: createLogger({ serviceName: prefix, level: 'warn' }),
-    options: {
-      groupId: `${prefix}.service`,
-      topics,
-      allowedLatenessMs: 0,
-      topContributorCount: 10,
-      publishScores: true,
-      topicPartitions: 2,
-    },
-  })
+  const service = benchStreamService({ kafka, redis, keys, bindings, models, prefix, topics, partitions: 2 })
   await service.start()
   await waitUntil(() => service.isConsuming, 60_000, 'service group join')
 

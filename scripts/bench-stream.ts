@@ -13,14 +13,10 @@ import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs'
 import { Redis } from 'ioredis'
 import type { AlignedSeries } from '../src/domain/types.js'
 import { fitModel } from '../src/model/index.js'
-import { createLogger } from '../src/observability/logger.js'
 import { keySpace } from '../src/state/keys.js'
+import { benchStreamService, percentile, waitUntil } from './bench-support.js'
 import { RedisBindingStore } from '../src/state/redis-binding-store.js'
 import { RedisModelStore } from '../src/state/redis-model-store.js'
-import { RedisWindowStore } from '../src/state/redis-window-store.js'
-import { loadCoreModel } from '../src/stream/core-model-loader.js'
-import { ModelResolver } from '../src/stream/model-runtime.js'
-import { StreamService } from '../src/stream/stream-service.js'
 
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',')
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:16379'
@@ -94,18 +90,6 @@ async function produceAll(
   for (let i = 0; i < messages.length; i += 5_000) {
     await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 5_000) })
   }
-}
-
-async function waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN
 }
 
 async function bareLoop(
@@ -204,21 +188,7 @@ async function main(): Promise<void> {
       return Promise.resolve()
     },
   })
-  const service = new StreamService({
-    kafka,
-    windows: new RedisWindowStore(redis, keys, { idleTtlSeconds: 3600 }),
-    bindings,
-    models: new ModelResolver(bindings, models, loadCoreModel),
-    logger: createLogger({ serviceName: prefix, level: 'warn' }),
-    options: {
-      groupId: `${prefix}.service`,
-      topics,
-      allowedLatenessMs: 0,
-      topContributorCount: 10,
-      publishScores: true,
-      topicPartitions: PARTITIONS,
-    },
-  })
+  const service = benchStreamService({ kafka, redis, keys, bindings, models, prefix, topics, partitions: PARTITIONS })
   await service.start()
   // Like the bare loop, time from the moment the consumer is in its group (no join time in either figure).
   await waitUntil(() => service.isConsuming, 60_000, 'service group join')
