@@ -17,6 +17,7 @@ import { Lifecycle } from './lifecycle.js'
 import type { Logger } from './observability/logger.js'
 import type { ServiceMetrics } from './observability/metrics.js'
 import { createOpsServer, type DependencyStatus } from './http/server.js'
+import { registerMvadApi } from './http/mvad/routes.js'
 import { createStreamMetrics } from './observability/stream-metrics.js'
 import { keySpace } from './state/keys.js'
 import { RedisBindingStore } from './state/redis-binding-store.js'
@@ -105,6 +106,8 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       topicPartitions: config.stream.topicPartitions,
     },
   })
+  const jobStore = new RedisJobStore(redis, keys)
+  const resultStore = new RedisResultStore(redis, keys)
   const control = config.control.enabled ? createControl() : undefined
 
   function createControl(): ControlService {
@@ -122,11 +125,11 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
     })
     return new ControlService({
       kafka,
-      jobs: new RedisJobStore(redis, keys),
+      jobs: jobStore,
       models,
       bindings,
       windows,
-      results: new RedisResultStore(redis, keys),
+      results: resultStore,
       ...(registry === undefined ? {} : { registry }),
       rangeReader: new KafkaRangeReader(kafka, {
         groupPrefix: `${config.kafka.groupId}.replay`,
@@ -160,7 +163,24 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       { name: 'consumer', up: stream.isConsuming, ...(stream.crashed ? { detail: stream.crashed.message } : {}) },
       ...(control === undefined ? [] : [{ name: 'control_consumer', up: control.isConsuming }]),
     ],
+    bodyLimitBytes: config.rest.bodyLimitBytes,
   })
+  // The MVAD REST API runs its jobs on this instance's control plane, so it is served where that runs.
+  if (control !== undefined) {
+    registerMvadApi(http, {
+      models,
+      results: resultStore,
+      jobs: jobStore,
+      bindings,
+      submit: (command) => control.runner.submit(command),
+      apiKey: config.rest.apiKey,
+      dataSource: {
+        dataDir: config.rest.dataDir,
+        fetchMaxBytes: config.rest.fetchMaxBytes,
+        fetchTimeoutMs: config.rest.fetchTimeoutMs,
+      },
+    })
+  }
   let healthTimer: NodeJS.Timeout | undefined
   let address = ''
   let stopping: Promise<void> | undefined

@@ -66,6 +66,19 @@ const envSchema = z.object({
     .min(1)
     .default(7 * 24 * 3600),
   MVAD_CHARTS_DIR: nonEmpty.default('./mvad-data/charts'),
+  MVAD_API_KEY: z.string().min(16, 'use at least 16 characters').optional(),
+  MVAD_REST_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(32 * 1024 * 1024),
+  MVAD_REST_FETCH_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(512 * 1024 * 1024),
+  MVAD_REST_FETCH_TIMEOUT_MS: positiveMs.default(60_000),
+  MVAD_REST_DATA_DIR: nonEmpty.default('./mvad-data/rest'),
   MVAD_WINDOW_IDLE_TTL_SECONDS: z.coerce
     .number()
     .int()
@@ -117,6 +130,16 @@ export interface Config {
     readonly resultTtlSeconds: number
     /** Where charts asked for by jobs are written. */
     readonly chartsDir: string
+  }
+  /** The MVAD v1.1 REST API (served with the control plane). */
+  readonly rest: {
+    /** When set, requests need it in `Ocp-Apim-Subscription-Key`. */
+    readonly apiKey: string | undefined
+    readonly bodyLimitBytes: number
+    /** Limits of http(s) dataSource downloads, and where downloads and unpacked zips go. */
+    readonly fetchMaxBytes: number
+    readonly fetchTimeoutMs: number
+    readonly dataDir: string
   }
 }
 
@@ -173,6 +196,13 @@ export function loadConfig(env: RawEnv): Config {
       jobLeaseMs: e.MVAD_JOB_LEASE_MS,
       resultTtlSeconds: e.MVAD_RESULT_TTL_SECONDS,
       chartsDir: e.MVAD_CHARTS_DIR,
+    },
+    rest: {
+      apiKey: e.MVAD_API_KEY,
+      bodyLimitBytes: e.MVAD_REST_BODY_LIMIT_BYTES,
+      fetchMaxBytes: e.MVAD_REST_FETCH_MAX_BYTES,
+      fetchTimeoutMs: e.MVAD_REST_FETCH_TIMEOUT_MS,
+      dataDir: e.MVAD_REST_DATA_DIR,
     },
   })
 }

@@ -39,6 +39,8 @@ export interface TrainCommand {
   modelId: string
   displayName?: string
   source: DataSource
+  /** How the client named the data (MVAD dataSource), echoed instead of the resolved source. */
+  dataSource?: string
   startTime?: string
   endTime?: string
   variables?: string[]
@@ -55,6 +57,8 @@ export interface DetectBatchCommand {
   modelId: string
   version?: number
   source: DataSource
+  /** How the client named the data (MVAD dataSource), echoed instead of the resolved source. */
+  dataSource?: string
   startTime: string
   endTime: string
   topContributorCount?: number

@@ -5,6 +5,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { Lifecycle } from '../lifecycle.js'
+import { readSchemaText } from '../schema-files.js'
 
 export interface DependencyStatus {
   name: string
@@ -17,10 +18,16 @@ export interface OpsServerOptions {
   registry: Registry
   /** Latest dependency checks, as last recorded by the app (cheap: no I/O per request). */
   dependencies: () => readonly DependencyStatus[]
+  /** Largest request body (the MVAD API's detect-last carries data). @defaultValue 1 MiB */
+  bodyLimitBytes?: number
 }
 
 export function createOpsServer(options: OpsServerOptions): FastifyInstance {
-  const app = Fastify({ logger: false })
+  const app = Fastify({ logger: false, bodyLimit: options.bodyLimitBytes ?? 1024 * 1024 })
+
+  app.get('/openapi.json', async (_request, reply) =>
+    reply.header('content-type', 'application/json').send(readSchemaText('openapi/mvad-v1.1.json')),
+  )
 
   app.get('/livez', async (_request, reply) => {
     const alive = options.lifecycle.isAlive

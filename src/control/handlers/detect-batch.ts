@@ -107,7 +107,7 @@ export function detectBatchHandler(deps: HandlerDeps): JobHandler {
           errors: [],
           variableStates: [],
           setupInfo: {
-            dataSource: describeSource(command.source, deps.readingsTopic),
+            dataSource: command.dataSource ?? describeSource(command.source, deps.readingsTopic),
             topContributorCount: topN,
             startTime: command.startTime,
             endTime: command.endTime,

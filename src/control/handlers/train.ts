@@ -14,7 +14,7 @@ import { resolveParams } from '../../model/index.js'
 import type { JobRecord } from '../../state/job-store.js'
 import type { TrainCommand } from '../commands.js'
 import type { JobContext, JobHandler } from '../job-runner.js'
-import { loadSource, parseTime } from '../sources.js'
+import { describeSource, loadSource, parseTime } from '../sources.js'
 import { trainInWorker } from '../train-in-worker.js'
 import type { TrainInput, TrainOutcome } from '../training-task.js'
 import type { HandlerDeps } from './deps.js'
@@ -63,6 +63,7 @@ export function trainHandler(deps: HandlerDeps): JobHandler {
         jobId: command.jobId,
         trainingRequest: {
           source: command.source,
+          dataSource: command.dataSource ?? describeSource(command.source, deps.readingsTopic),
           startTime: command.startTime,
           endTime: command.endTime,
           alignPolicy,

@@ -1,0 +1,309 @@
+/**
+ * The MVAD v1.1 REST API (`/anomalydetector/v1.1`), served from the same stores and job runner as the control
+ * topic: a train or detect-batch request becomes the same job a control command would (the same JobRunner, so
+ * idempotence, leases and status events apply), models are the ModelStore's, results the ResultStore's. Ids are
+ * UUIDs (MVAD's); a REST model is a model id whose latest version answers GET. Bodies are validated by the JSON
+ * Schemas in schemas/json/mvad/; every error is MVAD's `{code, message}` with `x-ms-error-code` (errors.ts).
+ */
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { ControlCommand, DetectBatchCommand, TrainCommand } from '../../control/commands.js'
+import { readyModel } from '../../control/handlers/detect-batch.js'
+import { resolveAlignPolicy } from '../../data/align.js'
+import { MVAD_LIMITS } from '../../data/limits.js'
+import { parseIsoTimestamp } from '../../data/timestamp.js'
+import { ServiceError } from '../../errors.js'
+import { fromModelFile } from '../../cli/model-file.js'
+import { resolveParams } from '../../model/index.js'
+import { readSchemaText } from '../../schema-files.js'
+import { entitiesUsingModel, type BindingStore } from '../../state/binding-store.js'
+import type { JobRecord, JobStore } from '../../state/job-store.js'
+import type { ModelStore } from '../../state/model-store.js'
+import type { ResultStore } from '../../state/result-store.js'
+import { checkApiKey, sendMvadError, toMvadError } from './errors.js'
+import { resolveDataSource, type DataSourceLimits } from './data-source.js'
+import { detectLast, type LastDetectionVariable } from './detect-last.js'
+import { modelToWire, pendingModelToWire, pendingResultToWire, resultToWire } from './wire.js'
+
+export const MVAD_BASE = '/anomalydetector/v1.1'
+const PREVIEW_BASES = ['/anomalydetector/v1.1-preview.1', '/anomalydetector/v1.1-preview']
+/** Quota MVAD reported as `maxCount` (S0 tier). */
+const MAX_MODELS = 1000
+
+export interface MvadApiDeps {
+  models: ModelStore
+  results: ResultStore
+  jobs: JobStore
+  bindings: BindingStore
+  /** Queues a job on the control plane's runner (idempotent by jobId). */
+  submit(command: ControlCommand): Promise<unknown>
+  /** When set, requests must carry it in `Ocp-Apim-Subscription-Key`. */
+  apiKey: string | undefined
+  dataSource: DataSourceLimits
+}
+
+interface TrainBody {
+  dataSource: string
+  dataSchema?: 'OneTable' | 'MultiTable'
+  startTime: string
+  endTime: string
+  displayName?: string
+  slidingWindow?: number
+  alignPolicy?: { alignMode?: string; fillNAMethod?: string; paddingValue?: number }
+}
+
+interface DetectBatchBody {
+  dataSource: string
+  topContributorCount?: number
+  startTime: string
+  endTime: string
+}
+
+interface DetectLastBody {
+  variables: LastDetectionVariable[]
+  topContributorCount?: number
+}
+
+type ModelParams = { Params: { modelId: string } }
+
+const trainJobId = (modelId: string): string => `rest-train-${modelId}`
+
+// `{modelId}:detect-batch` is one path segment: the id is everything before the colon (a literal `::` in the route).
+
+function schema(file: string): object {
+  return JSON.parse(readSchemaText(`json/mvad/${file}`)) as object
+}
+
+function checkTime(text: string, field: 'startTime' | 'endTime'): void {
+  if (parseIsoTimestamp(text) === undefined) {
+    throw new ServiceError(
+      'InvalidTimestampFormat',
+      `Invalid timestamp format. The ${field} "${text}" is not ISO 8601.`,
+    )
+  }
+}
+
+function topContributors(value: number | undefined): number {
+  const n = value ?? MVAD_LIMITS.defaultTopContributors
+  if (n < MVAD_LIMITS.minTopContributors || n > MVAD_LIMITS.maxTopContributors) {
+    throw new ServiceError('InvalidTopContributorCount', `topContributorCount must be between 1 and 30, got ${n}`)
+  }
+  return n
+}
+
+/** Absolute URL of a path under the API base, for Location headers and nextLink. */
+function absolute(request: FastifyRequest, path: string): string {
+  const host = request.headers.host ?? `${request.hostname}`
+  return `${request.protocol}://${host}${MVAD_BASE}${path}`
+}
+
+export function registerMvadApi(app: FastifyInstance, deps: MvadApiDeps): void {
+  // Older SDK (v1.1-preview.1, @azure/ai-anomaly-detector 3.0.0-beta.x): refused with a message that says what to use.
+  for (const base of PREVIEW_BASES) {
+    app.all(`${base}/*`, async (_request, reply) =>
+      sendMvadError(
+        reply,
+        404,
+        'ApiVersionNotSupported',
+        `mvad-stream serves the MVAD GA API at ${MVAD_BASE} (clients: @azure-rest/ai-anomaly-detector); ` +
+          `${base.slice('/anomalydetector/'.length)} (@azure/ai-anomaly-detector 3.0.0-beta.x) is not supported`,
+      ),
+    )
+  }
+
+  void app.register(
+    (api, _options, done) => {
+      api.addHook('onRequest', async (request, reply) => {
+        if (!checkApiKey(deps.apiKey, request.headers['ocp-apim-subscription-key'])) {
+          return sendMvadError(
+            reply,
+            401,
+            'Unauthorized',
+            'Access denied due to missing or invalid subscription key (header Ocp-Apim-Subscription-Key).',
+          )
+        }
+        return undefined
+      })
+      api.setErrorHandler(async (error, _request, reply) => {
+        const { status, code, message } = toMvadError(error)
+        return sendMvadError(reply, status, code, message)
+      })
+      api.setNotFoundHandler(async (request, reply) =>
+        sendMvadError(reply, 404, 'NotFound', `no MVAD v1.1 operation ${request.method} ${request.url}`),
+      )
+
+      api.post<{ Body: TrainBody }>(
+        '/multivariate/models',
+        { schema: { body: schema('train-request.v1.1.json') } },
+        async (request, reply) => train(deps, request, reply),
+      )
+      api.get<{ Querystring: Record<string, string | undefined> }>('/multivariate/models', async (request) =>
+        listModels(deps, request),
+      )
+      api.get<ModelParams>('/multivariate/models/:modelId', async (request) => getModel(deps, request.params.modelId))
+      api.delete<ModelParams>('/multivariate/models/:modelId', async (request, reply) => {
+        await deleteModel(deps, request.params.modelId)
+        return reply.code(204).send()
+      })
+      api.post<ModelParams & { Body: DetectBatchBody }>(
+        '/multivariate/models/:modelId(^[^:]+)::detect-batch',
+        { schema: { body: schema('detect-batch-request.v1.1.json') } },
+        async (request, reply) => detectBatchRequest(deps, request, reply),
+      )
+      api.get<{ Params: { resultId: string } }>('/multivariate/detect-batch/:resultId', async (request) =>
+        getResult(deps, request.params.resultId),
+      )
+      api.post<ModelParams & { Body: DetectLastBody }>(
+        '/multivariate/models/:modelId(^[^:]+)::detect-last',
+        { schema: { body: schema('detect-last-request.v1.1.json') } },
+        async (request) => {
+          const { stateJson } = await readyModel(deps.models, request.params.modelId)
+          const model = fromModelFile(JSON.parse(stateJson), `model ${request.params.modelId}`)
+          return detectLast(model, request.body.variables, topContributors(request.body.topContributorCount))
+        },
+      )
+      done()
+    },
+    { prefix: MVAD_BASE },
+  )
+}
+
+async function train(deps: MvadApiDeps, request: FastifyRequest<{ Body: TrainBody }>, reply: FastifyReply) {
+  const body = request.body
+  checkTime(body.startTime, 'startTime')
+  checkTime(body.endTime, 'endTime')
+  const slidingWindow = body.slidingWindow ?? MVAD_LIMITS.defaultSlidingWindow
+  resolveParams({ slidingWindow }) // InvalidSlidingWindow now, not later in the job
+  const alignPolicy = resolveAlignPolicy((body.alignPolicy ?? {}) as never) // InvalidAlignMode, RequiredPaddingValue, …
+  const modelId = randomUUID()
+  const path = await resolveDataSource(body.dataSource, modelId, deps.dataSource)
+  const command: TrainCommand = {
+    type: 'train',
+    jobId: trainJobId(modelId),
+    modelId,
+    ...(body.displayName === undefined ? {} : { displayName: body.displayName }),
+    source: { kind: 'file', path },
+    dataSource: body.dataSource,
+    startTime: body.startTime,
+    endTime: body.endTime,
+    slidingWindow,
+    alignPolicy,
+  }
+  await deps.submit(command)
+  const job = await deps.jobs.get(command.jobId)
+  const info = await deps.models.getInfo(modelId)
+  const created =
+    info === undefined ? pendingModelToWire(command, job?.createdTime ?? new Date().toISOString()) : modelToWire(info)
+  ;(created.modelInfo as Record<string, unknown>).dataSchema = body.dataSchema ?? 'OneTable'
+  return reply
+    .code(201)
+    .header('location', absolute(request, `/multivariate/models/${modelId}`))
+    .send(created)
+}
+
+/** A REST model whose train job is queued but has not created its version yet; undefined when there is none. */
+async function pendingModel(deps: MvadApiDeps, modelId: string): Promise<Record<string, unknown> | undefined> {
+  const job: JobRecord | undefined = await deps.jobs.get(trainJobId(modelId))
+  // Once the job created the version (its result names it), the ModelStore answers — or the model was deleted.
+  const created = (job?.result as { version?: number } | undefined)?.version !== undefined
+  if (job === undefined || job.type !== 'train' || created) return undefined
+  const wire = pendingModelToWire(job.command as TrainCommand, job.createdTime)
+  if (job.status === 'FAILED') Object.assign(wire.modelInfo as object, { status: 'FAILED', errors: job.errors })
+  return wire
+}
+
+async function getModel(deps: MvadApiDeps, modelId: string): Promise<Record<string, unknown>> {
+  const info = await deps.models.getInfo(modelId)
+  if (info !== undefined) return modelToWire(info)
+  const pending = await pendingModel(deps, modelId)
+  if (pending !== undefined) return pending
+  throw new ServiceError('ModelNotExist', `The model does not exist. (${modelId})`)
+}
+
+function nonNegativeInt(raw: string | undefined, name: string, fallback: number): number {
+  if (raw === undefined) return fallback
+  if (!/^\d+$/.test(raw)) {
+    throw new ServiceError('InvalidRequestParameterError', `Invalid values for $skip or $top (${name}=${raw}).`)
+  }
+  return Number(raw)
+}
+
+async function listModels(
+  deps: MvadApiDeps,
+  request: FastifyRequest<{ Querystring: Record<string, string | undefined> }>,
+) {
+  const query = request.query
+  const skip = nonNegativeInt(query.skip ?? query.$skip, 'skip', 0)
+  const top = Math.min(nonNegativeInt(query.top ?? query.$top, 'top', 10), MAX_MODELS)
+  const ids = await deps.models.listModelIds()
+  const infos = (await Promise.all(ids.map((id) => deps.models.getInfo(id)))).filter((i) => i !== undefined)
+  // Newest-updated first, as MVAD listed them.
+  infos.sort((a, b) => (a.lastUpdatedTime < b.lastUpdatedTime ? 1 : a.lastUpdatedTime > b.lastUpdatedTime ? -1 : 0))
+  const page = infos.slice(skip, skip + top).map(modelToWire)
+  const more = skip + top < infos.length && top > 0
+  return {
+    models: page,
+    currentCount: infos.length,
+    maxCount: MAX_MODELS,
+    // Never null: the GA SDK's paginate throws on null; "" ends paging as the real service did.
+    nextLink: more ? absolute(request, `/multivariate/models?skip=${skip + top}&top=${top}`) : '',
+  }
+}
+
+async function deleteModel(deps: MvadApiDeps, modelId: string): Promise<void> {
+  const users = entitiesUsingModel(await deps.bindings.list(), modelId)
+  if (users.length > 0) {
+    throw new ServiceError(
+      'ModelInUse',
+      `model ${modelId} is deployed to ${users.slice(0, 10).join(', ')}; deploy another model there first`,
+    )
+  }
+  if (!(await deps.models.deleteModel(modelId))) {
+    throw new ServiceError('ModelNotExist', `The model does not exist. (${modelId})`)
+  }
+}
+
+async function detectBatchRequest(
+  deps: MvadApiDeps,
+  request: FastifyRequest<ModelParams & { Body: DetectBatchBody }>,
+  reply: FastifyReply,
+) {
+  const { modelId } = request.params
+  const body = request.body
+  await readyModel(deps.models, modelId) // ModelNotExist 404, ModelNotReady / ModelFailed 400, as MVAD answered
+  checkTime(body.startTime, 'startTime')
+  checkTime(body.endTime, 'endTime')
+  const topContributorCount = topContributors(body.topContributorCount)
+  const resultId = randomUUID()
+  const path = await resolveDataSource(body.dataSource, resultId, deps.dataSource)
+  const command: DetectBatchCommand = {
+    type: 'detect-batch',
+    jobId: resultId,
+    modelId,
+    source: { kind: 'file', path },
+    dataSource: body.dataSource,
+    startTime: body.startTime,
+    endTime: body.endTime,
+    topContributorCount,
+    output: { store: true },
+  }
+  await deps.submit(command)
+  return reply
+    .code(202)
+    .header('operation-id', resultId)
+    .header('operation-location', absolute(request, `/multivariate/detect-batch/${resultId}`))
+    .send(pendingResultToWire(command))
+}
+
+async function getResult(deps: MvadApiDeps, resultId: string): Promise<Record<string, unknown>> {
+  const record = await deps.results.get(resultId)
+  if (record !== undefined) return resultToWire(record)
+  const job = await deps.jobs.get(resultId)
+  if (job !== undefined && job.type === 'detect-batch') {
+    const wire = pendingResultToWire(job.command as DetectBatchCommand)
+    // A job that failed before writing its result (e.g. the model was deleted meanwhile) reports it here.
+    if (job.status === 'FAILED') Object.assign(wire.summary as object, { status: 'FAILED', errors: job.errors })
+    return wire
+  }
+  throw new ServiceError('ResultNotExist', `The result does not exist. (${resultId}; results are kept 7 days)`)
+}
