@@ -3,10 +3,18 @@
  *   z_t    = (x_t − center) / scale                         robust per-variable scaling (median, IQR)
  *   r_t    = z_t − Bᵀ[z_{t−1} … z_{t−L}, 1]                 residual of a ridge vector-autoregression
  *   q_t    = (z_t − μ) − PPᵀ(z_t − μ)                        residual outside the training principal subspace
- *   e_t,j  = ½ · (r_t,j / σr_j)² + ½ · (q_t,j / σq_j)²       per-variable error, each part normalised by its
- *                                                            training spread (capped so one channel cannot drown out all)
+ *   e_t,j  = [½ · (r_t,j / σr_j)² + ½ · (q_t,j / σq_j)²] / η_j   per-variable error, each part normalised by its
+ *                                                            training spread, the sum by its training 99.9th
+ *                                                            percentile η_j (so a channel whose errors are
+ *                                                            heavy-tailed in training — a flag that flips — is not
+ *                                                            an alarm whenever it does), capped so one channel
+ *                                                            cannot drown out all
  *   S_j    = mean of e_{t−m+1..t, j}                         smoothed over the last m rows of the window
- *   score  = mean of the `topVariables` largest S_j          raw anomaly score (higher = more anomalous)
+ *   model  = mean of the `topVariables` largest S_j
+ *   ν_t    = min_c ‖clip(z_t) − c‖                          novelty: distance to the nearest training prototype
+ *   N      = mean of ν over the last m′ rows                 (prototypes.ts)
+ *   score  = model / τ_model + N / τ_novelty                raw anomaly score; τ = training 99th percentiles of
+ *                                                            each part, so both parts speak the same units
  * A row's result depends only on the rows of its window: scoreLast and scoreSeries call the same functions in
  * the same order, so they agree bit for bit.
  */
@@ -25,6 +33,8 @@ export interface DetectorWeights {
   pcaBasis: Float64Array
   pcaRank: number
   reconScale: Float64Array
+  /** η_j: training 99.9th percentile of variable j's error (all 1 for version-1 states). */
+  errorScale: Float64Array
 }
 
 /** Cap of one variable's normalised error: a channel that leaves its training range stands out, but by a bounded amount. */
@@ -78,7 +88,7 @@ export function rowErrors(
     let reconstructed = 0
     for (let c = 0; c < pcaRank; c++) reconstructed += (projection[c] as number) * (pcaBasis[c * d + j] as number)
     const q = ((current[j] as number) - (pcaMean[j] as number) - reconstructed) / (w.reconScale[j] as number)
-    const e = (out[j] as number) + 0.5 * q * q
+    const e = ((out[j] as number) + 0.5 * q * q) / (w.errorScale[j] as number)
     out[j] = e > ERROR_CAP ? ERROR_CAP : e
   }
 }
@@ -96,4 +106,11 @@ export function topMean(values: Float64Array, top: number, sortBuffer: Float64Ar
   let sum = 0
   for (let j = n - top; j < n; j++) sum += sortBuffer[j] as number
   return sum / top
+}
+
+/** Mean of novelty[end − m + 1 .. end], summed oldest first (one order everywhere, so every path agrees bit for bit). */
+export function meanNovelty(novelty: ArrayLike<number>, end: number, m: number): number {
+  let sum = 0
+  for (let k = m - 1; k >= 0; k--) sum += novelty[end - k] as number
+  return sum / m
 }

@@ -1,17 +1,23 @@
 /**
- * Training: robust scaling → ridge vector autoregression → principal subspace → per-variable error spreads →
- * training scores → label-free threshold (POT). Deterministic: closed forms only, no sampling.
+ * Training: robust scaling → ridge vector autoregression → principal subspace → per-variable error spreads and
+ * tail scales → prototypes of the training states (novelty) → training scores → label-free threshold (POT).
+ * Deterministic: closed forms, and k-means seeded by `params.seed`.
  */
 import { EigenvalueDecomposition, Matrix, solve } from 'ml-matrix'
 import type { AlignedSeries } from '../domain/types.js'
 import { ServiceError } from '../errors.js'
-import { rowErrors, scaleRow, topMean, type DetectorWeights } from './detector.js'
+import { meanNovelty, rowErrors, scaleRow, topMean, type DetectorWeights } from './detector.js'
 import { resolveParams, type ModelParams } from './params.js'
 import { MODEL_KIND, MODEL_STATE_VERSION, type ModelState, type TrainingDiagnostics } from './state.js'
+import { clipRow, fitPrototypes, nearestPrototype, squaredDistance, type Prototypes } from './prototypes.js'
 import { potThreshold, quantile } from './threshold.js'
 
 /** Smallest spread a variable may have, in scaled units: a channel that never moved in training still gets a finite z. */
 const MIN_SPREAD = 0.1
+/** Quantile of a variable's training errors that becomes its error scale η (never below 1: calm channels are not amplified). */
+const ERROR_SCALE_QUANTILE = 0.999
+/** Quantile of each score part on training rows that becomes its scale τ. */
+const SCORE_SCALE_QUANTILE = 0.99
 
 export interface FitOptions {
   onProgress?: (fraction: number, stage: string) => void
@@ -160,6 +166,7 @@ export function fitModel(
     pcaBasis,
     pcaRank,
     reconScale: new Float64Array(d).fill(Number.POSITIVE_INFINITY),
+    errorScale: new Float64Array(d).fill(1),
   }
   const forecastSquares = new Float64Array(d)
   const errors = new Float64Array(d)
@@ -187,10 +194,42 @@ export function fitModel(
   const reconScale = Float64Array.from(reconSquares, (s) => Math.max(Math.sqrt(s / n), MIN_SPREAD))
   weights.residualScale = residualScale
   weights.reconScale = reconScale
-  stage('spreads', 0.7)
+  const perRowErrors = trainingErrors(weights, scaled)
+  const errorScale = new Float64Array(d)
+  const errorColumn = new Float64Array(n - p.lags)
+  for (let j = 0; j < d; j++) {
+    for (let t = p.lags; t < n; t++) errorColumn[t - p.lags] = (perRowErrors[t] as Float64Array)[j] as number
+    errorColumn.sort()
+    errorScale[j] = Math.max(quantile(errorColumn as unknown as number[], ERROR_SCALE_QUANTILE), 1)
+  }
+  weights.errorScale = errorScale
+  const finalErrors = trainingErrors(weights, scaled) // recomputed, so the cap applies exactly as when scoring
+  stage('spreads', 0.6)
 
-  // 5. Training scores with the final weights → label-free threshold.
-  const trainingScores = scoreRowsForCalibration(weights, scaled, p)
+  // 5. Prototypes of the training states (novelty part).
+  const clipped = scaled.map((z) => {
+    const out = new Float64Array(d)
+    clipRow(z, out)
+    return out
+  })
+  const prototypes = fitPrototypes(clipped, p.noveltyPrototypes, p.seed)
+  stage('prototypes', 0.75)
+
+  // 6. Training scores with the final weights → score scales → label-free threshold.
+  const parts = calibrationParts(finalErrors, noveltyOf(prototypes, clipped), p)
+  const scaleOf = (values: number[]): number =>
+    quantile(
+      [...values].sort((a, b) => a - b),
+      SCORE_SCALE_QUANTILE,
+    )
+  const modelScale = scaleOf(parts.model)
+  const scoreScale = {
+    model: modelScale > 0 ? modelScale : 1,
+    novelty: prototypes.count > 0 ? Math.max(scaleOf(parts.novelty), 1) : 1,
+  }
+  const trainingScores = parts.model.map(
+    (m, i) => m / scoreScale.model + (parts.novelty[i] as number) / scoreScale.novelty,
+  )
   const thresholdFit = potThreshold(trainingScores, p.riskLevel)
   stage('threshold', 0.85)
 
@@ -214,6 +253,10 @@ export function fitModel(
       pcaBasis: Array.from(pcaBasis),
       pcaRank,
       reconScale: Array.from(reconScale),
+      errorScale: Array.from(errorScale),
+      prototypes: Array.from(prototypes.values.subarray(0, prototypes.count * d)),
+      prototypeCount: prototypes.count,
+      scoreScale,
       trainingCorrelation: Array.from(correlation),
       threshold: thresholdFit.threshold,
       trainingTail: tail,
@@ -237,30 +280,54 @@ export function fitModel(
   return { state, diagnostics }
 }
 
-/** Smoothed, top-mean scores of every training row with a full smoothing span (same maths as the scorer). */
-function scoreRowsForCalibration(w: DetectorWeights, scaled: readonly Float64Array[], p: ModelParams): number[] {
-  const d = w.d
-  const n = scaled.length
-  const perRow: Float64Array[] = []
-  const scratch = new Float64Array(d + w.pcaRank)
-  for (let t = 0; t < n; t++) {
-    const errors = new Float64Array(d)
+/** Per-variable errors of every training row (zeros for the first `lags` rows, which have no forecast). */
+function trainingErrors(w: DetectorWeights, scaled: readonly Float64Array[]): Float64Array[] {
+  const scratch = new Float64Array(w.d + w.pcaRank)
+  return scaled.map((_, t) => {
+    const errors = new Float64Array(w.d)
     if (t >= w.lags) rowErrors(w, scaled, t, errors, scratch)
-    perRow.push(errors)
-  }
+    return errors
+  })
+}
+
+/** Novelty (distance to the nearest prototype) of every row; zeros when there are no prototypes. */
+function noveltyOf(prototypes: Prototypes, clipped: readonly Float64Array[]): Float64Array {
+  const out = new Float64Array(clipped.length)
+  if (prototypes.count === 0) return out
+  let hint = 0
+  clipped.forEach((z, t) => {
+    hint = nearestPrototype(prototypes, z, hint)
+    out[t] = Math.sqrt(squaredDistance(prototypes, hint, z, Number.POSITIVE_INFINITY))
+  })
+  return out
+}
+
+/**
+ * Both score parts of every training row with a full span (same maths as the scorer): the model part (smoothed,
+ * top-mean errors) and the novelty part (mean novelty over the last noveltySmoothing rows).
+ */
+function calibrationParts(
+  perRow: readonly Float64Array[],
+  novelty: Float64Array,
+  p: ModelParams,
+): { model: number[]; novelty: number[] } {
+  const d = perRow[0]?.length ?? 0
+  const n = perRow.length
   const smoothed = new Float64Array(d)
   const sortBuffer = new Float64Array(d)
-  const scores: number[] = []
-  for (let t = w.lags + p.smoothing - 1; t < n; t++) {
+  const model: number[] = []
+  const noveltyPart: number[] = []
+  for (let t = Math.max(p.lags + p.smoothing, p.noveltySmoothing) - 1; t < n; t++) {
     smoothed.fill(0)
     for (let k = p.smoothing - 1; k >= 0; k--) {
       const e = perRow[t - k] as Float64Array
       for (let j = 0; j < d; j++) smoothed[j] = (smoothed[j] as number) + (e[j] as number)
     }
     for (let j = 0; j < d; j++) smoothed[j] = (smoothed[j] as number) / p.smoothing
-    scores.push(topMean(smoothed, p.topVariables, sortBuffer))
+    model.push(topMean(smoothed, p.topVariables, sortBuffer))
+    noveltyPart.push(meanNovelty(novelty, t, p.noveltySmoothing))
   }
-  return scores
+  return { model, novelty: noveltyPart }
 }
 
 /** Pearson correlations (d × d, row-major) of rows [from, to); constant variables correlate 0 with the others. */

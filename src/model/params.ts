@@ -17,8 +17,12 @@ export interface ModelParams {
   pcaVariance: number
   /** Rows of per-variable error averaged into a row's score (inside the window). @defaultValue 5 */
   smoothing: number
-  /** The score is the mean of this many largest per-variable errors (0 = all variables). @defaultValue 3 */
+  /** The model part of the score is the mean of this many largest per-variable errors (0 = all). @defaultValue 1 */
   topVariables: number
+  /** Most prototypes of the training states kept for the novelty part (0 = no novelty part). @defaultValue 256 */
+  noveltyPrototypes: number
+  /** Rows whose novelty (distance to the nearest prototype) is averaged into a row's score. @defaultValue 20 */
+  noveltySmoothing: number
   /** Tail probability of the label-free threshold (peaks over threshold on training scores). @defaultValue 0.001 */
   riskLevel: number
   /** |Δ correlation| between window and training that marks a variable as changed. @defaultValue 0.5 */
@@ -32,7 +36,9 @@ export const DEFAULT_MODEL_PARAMS: Readonly<ModelParams> = Object.freeze({
   ridge: 0.01,
   pcaVariance: 0.9,
   smoothing: 5,
-  topVariables: 3,
+  topVariables: 1,
+  noveltyPrototypes: 256,
+  noveltySmoothing: 20,
   riskLevel: 0.001,
   correlationChange: 0.5,
 })
@@ -61,10 +67,15 @@ export function resolveParams(partial: Partial<ModelParams> = {}): ModelParams {
   numIn('pcaVariance', 0, 1)
   intIn('smoothing', 1, 60)
   intIn('topVariables', 0, 301)
+  intIn('noveltyPrototypes', 0, 1024)
+  intIn('noveltySmoothing', 1, 120)
   numIn('riskLevel', 0, 0.5)
   numIn('correlationChange', 0, 2)
   if (p.lags + p.smoothing > p.slidingWindow) {
     problems.push(`lags + smoothing (${p.lags + p.smoothing}) must not exceed slidingWindow (${p.slidingWindow})`)
+  }
+  if (p.noveltySmoothing > p.slidingWindow) {
+    problems.push(`noveltySmoothing (${p.noveltySmoothing}) must not exceed slidingWindow (${p.slidingWindow})`)
   }
   if (problems.length > 0)
     throw new ServiceError('InvalidModelState', `invalid model parameters: ${problems.join('; ')}`)

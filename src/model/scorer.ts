@@ -2,16 +2,20 @@
  * Scoring: detect-last (`scoreLast`, one window) and detect-batch (`scoreSeries`, every row with a full window).
  * Both run the same per-row functions (detector.ts) in the same order, so their results are identical.
  *
- * Output (MVAD AnomalyValue): with s the raw score and θ the calibrated threshold,
+ * Output (MVAD AnomalyValue): with s the raw score (model part + novelty part, detector.ts) and θ the calibrated
+ * threshold,
  *   score     = 2·s / (s + θ)      in [0, 2), equal to 1 at the threshold (MVAD's score range)
  *   isAnomaly = s > θ
  *   severity  = 1 − θ/s when anomalous (in (0, 1), increasing with s), else 0
- *   interpretation (anomalous rows only): top contributors by smoothed per-variable error, contributionScore
- *   summing to 1 over those returned; correlationChanges lists the variables whose correlation with the
+ *   interpretation (anomalous rows only): top contributors by each variable's share of s — its smoothed error
+ *   over τ_model plus its share of the novelty (squared gap to the nearest prototype) over τ_novelty —
+ *   contributionScore summing to 1 over those returned; correlationChanges lists the variables whose correlation with the
  *   contributor inside the window moved furthest from training (|Δρ| ≥ correlationChange, at most 5).
  */
 import type { AnomalyValue, Contributor } from '../domain/types.js'
-import { rowErrors, scaleRow, topMean, type DetectorWeights } from './detector.js'
+import { meanNovelty, rowErrors, scaleRow, topMean, type DetectorWeights } from './detector.js'
+import { RowHasher, RowMemo } from './row-memo.js'
+import { clipRow, nearestPrototype, squaredDistance, type Prototypes } from './prototypes.js'
 import type { ModelState } from './state.js'
 
 const MAX_CHANGED_VARIABLES = 5
@@ -39,17 +43,29 @@ export function createScorer(state: ModelState): Scorer {
     pcaBasis: Float64Array.from(payload.pcaBasis),
     pcaRank: payload.pcaRank,
     reconScale: Float64Array.from(payload.reconScale),
+    errorScale: Float64Array.from(payload.errorScale),
   }
+  const prototypes: Prototypes = { values: Float64Array.from(payload.prototypes), count: payload.prototypeCount, d }
+  const noveltySpan = prototypes.count > 0 ? params.noveltySmoothing : 0
+  const { model: modelScale, novelty: noveltyScale } = payload.scoreScale
   const trainingCorrelation = Float64Array.from(payload.trainingCorrelation)
   const W = params.slidingWindow
-  const span = params.lags + params.smoothing
+  const span = Math.max(params.lags + params.smoothing, noveltySpan)
   const threshold = payload.threshold
   // Scratch buffers reused across calls (scoring is synchronous, so no call can interleave with another).
   const scaledSpan = Array.from({ length: span }, () => new Float64Array(d))
-  const errorsSpan = Array.from({ length: params.smoothing }, () => new Float64Array(d))
   const scratch = new Float64Array(d + payload.pcaRank)
   const smoothed = new Float64Array(d)
   const sortBuffer = new Float64Array(d)
+  const clipped = new Float64Array(d)
+  const noveltySpanValues = new Float64Array(Math.max(noveltySpan, 1))
+  const noveltyShare = new Float64Array(d)
+  const noveltyMemo = new RowMemo(d, 1, 1, 4 * Math.max(noveltySpan, 1))
+  const errorsMemo = new RowMemo(d, params.lags + 1, d, 4 * params.smoothing)
+  const spanRaw: Float64Array[] = new Array<Float64Array>(span)
+  const spanScaled = new Uint8Array(span)
+  const spanHashes = new Uint32Array(span)
+  const hasher = new RowHasher(d)
 
   function checkWidth(row: Float64Array | undefined): void {
     if (row === undefined || row.length !== d) {
@@ -57,10 +73,20 @@ export function createScorer(state: ModelState): Scorer {
     }
   }
 
-  /** Turns smoothed per-variable errors of the row ending `windowRows` into an AnomalyValue. */
-  function finish(windowRows: readonly Float64Array[], end: number, topN: number): AnomalyValue {
+  /** Novelty of one scaled row (0 without prototypes); `hint` is the previous row's nearest prototype. */
+  let hint = 0
+  function novelty(z: Float64Array): number {
+    clipRow(z, clipped)
+    hint = nearestPrototype(prototypes, clipped, hint)
+    return Math.sqrt(squaredDistance(prototypes, hint, clipped, Number.POSITIVE_INFINITY))
+  }
+
+  /**
+   * Turns the smoothed per-variable errors of row `end` of `windowRows` and its novelty part into an AnomalyValue.
+   */
+  function finish(windowRows: readonly Float64Array[], end: number, noveltyPart: number, topN: number): AnomalyValue {
     for (let j = 0; j < d; j++) smoothed[j] = (smoothed[j] as number) / params.smoothing
-    const raw = topMean(smoothed, params.topVariables, sortBuffer)
+    const raw = topMean(smoothed, params.topVariables, sortBuffer) / modelScale + noveltyPart / noveltyScale
     const isAnomaly = raw > threshold
     const score = raw + threshold > 0 ? (2 * raw) / (raw + threshold) : 0
     if (!isAnomaly) return { isAnomaly, score, severity: 0, interpretation: [] }
@@ -73,23 +99,44 @@ export function createScorer(state: ModelState): Scorer {
   }
 
   function interpret(windowRows: readonly Float64Array[], end: number, topN: number): Contributor[] {
-    const order = Array.from({ length: d }, (_, j) => j).sort(
-      (a, b) => (smoothed[b] as number) - (smoothed[a] as number) || a - b,
-    )
-    const chosen = order.slice(0, Math.min(topN, d))
-    const total = chosen.reduce((s, j) => s + (smoothed[j] as number), 0)
-    // Correlations inside the window, on scaled values, for the chosen contributors only.
     const start = end - W + 1
     const scaled = windowRows.slice(start, end + 1).map((row) => {
       const out = new Float64Array(d)
       scaleRow(weights, row, out)
       return out
     })
+    // Each variable's part of the raw score: its smoothed error, plus its share of every row's novelty.
+    const share = noveltyShares(scaled)
+    const part = Float64Array.from(smoothed, (e, j) => e / modelScale + (share[j] as number) / noveltyScale)
+    const order = Array.from({ length: d }, (_, j) => j).sort(
+      (a, b) => (part[b] as number) - (part[a] as number) || a - b,
+    )
+    const chosen = order.slice(0, Math.min(topN, d))
+    const total = chosen.reduce((s, j) => s + (part[j] as number), 0)
+    // Correlations inside the window, on scaled values, for the chosen contributors only.
     return chosen.map((j) => ({
       variable: payload.variables[j] as string,
-      contributionScore: total > 0 ? (smoothed[j] as number) / total : 1 / chosen.length,
+      contributionScore: total > 0 ? (part[j] as number) / total : 1 / chosen.length,
       correlationChanges: { changedVariables: changedVariables(scaled, j) },
     }))
+  }
+
+  /** Per variable: mean over the novelty span of ν_t · gap_j² / ‖gap‖² (the rows' novelty split by variable). */
+  function noveltyShares(scaled: readonly Float64Array[]): Float64Array {
+    noveltyShare.fill(0)
+    for (let t = scaled.length - noveltySpan; t < scaled.length; t++) {
+      clipRow(scaled[t] as Float64Array, clipped)
+      hint = nearestPrototype(prototypes, clipped, hint)
+      const total = squaredDistance(prototypes, hint, clipped, Number.POSITIVE_INFINITY)
+      if (!(total > 0)) continue
+      const distance = Math.sqrt(total)
+      const offset = hint * d
+      for (let j = 0; j < d; j++) {
+        const gap = (clipped[j] as number) - (prototypes.values[offset + j] as number)
+        noveltyShare[j] = (noveltyShare[j] as number) + (distance * gap * gap) / total / noveltySpan
+      }
+    }
+    return noveltyShare
   }
 
   function changedVariables(scaled: readonly Float64Array[], j: number): string[] {
@@ -121,21 +168,51 @@ export function createScorer(state: ModelState): Scorer {
       .map((c) => c.variable)
   }
 
+  /** Row s of the current detect-last span, scaled on first use. */
+  function scaledAt(s: number): Float64Array {
+    const out = scaledSpan[s] as Float64Array
+    if (spanScaled[s] === 0) {
+      scaleRow(weights, spanRaw[s] as Float64Array, out)
+      spanScaled[s] = 1
+    }
+    return out
+  }
+
   function scoreLast(window: readonly Float64Array[], topContributorCount = 10): AnomalyValue {
     if (window.length < W) throw new RangeError(`detect-last needs ${W} rows, got ${window.length}`)
     const end = window.length - 1
     for (let s = 0; s < span; s++) {
       const row = window[end - span + 1 + s]
       checkWidth(row)
-      scaleRow(weights, row as Float64Array, scaledSpan[s] as Float64Array)
+      spanRaw[s] = row as Float64Array
+      spanHashes[s] = hasher.hash(row as Float64Array)
     }
+    spanScaled.fill(0) // rows are scaled only when a memo misses and needs them
     smoothed.fill(0)
     for (let k = params.smoothing - 1; k >= 0; k--) {
-      const errors = errorsSpan[k] as Float64Array
-      rowErrors(weights, scaledSpan, span - 1 - k, errors, scratch)
+      const row = span - 1 - k
+      let errors = errorsMemo.lookup(spanRaw, row, spanHashes)
+      if (errors === undefined) {
+        errors = errorsMemo.store(spanRaw, row)
+        for (let l = 0; l <= params.lags; l++) scaledAt(row - l)
+        rowErrors(weights, scaledSpan, row, errors, scratch)
+      }
       for (let j = 0; j < d; j++) smoothed[j] = (smoothed[j] as number) + (errors[j] as number)
     }
-    return finish(window, end, topContributorCount)
+    let noveltyPart = 0
+    if (noveltySpan > 0) {
+      for (let s = 0; s < noveltySpan; s++) {
+        const k = span - noveltySpan + s
+        let remembered = noveltyMemo.lookup(spanRaw, k, spanHashes)
+        if (remembered === undefined) {
+          remembered = noveltyMemo.store(spanRaw, k)
+          remembered[0] = novelty(scaledAt(k))
+        }
+        noveltySpanValues[s] = remembered[0] as number
+      }
+      noveltyPart = meanNovelty(noveltySpanValues, noveltySpan - 1, noveltySpan)
+    }
+    return finish(window, end, noveltyPart, topContributorCount)
   }
 
   function scoreSeries(rows: readonly Float64Array[], topContributorCount = 10): (AnomalyValue | null)[] {
@@ -146,8 +223,10 @@ export function createScorer(state: ModelState): Scorer {
       return out
     })
     const perRow: (Float64Array | undefined)[] = new Array<Float64Array | undefined>(rows.length)
+    const noveltyPerRow = new Float64Array(noveltySpan > 0 ? rows.length : 0)
     const results: (AnomalyValue | null)[] = []
     for (let i = 0; i < rows.length; i++) {
+      if (noveltySpan > 0) noveltyPerRow[i] = novelty(scaled[i] as Float64Array)
       if (i >= params.lags) {
         const errors = new Float64Array(d)
         rowErrors(weights, scaled, i, errors, scratch)
@@ -162,7 +241,8 @@ export function createScorer(state: ModelState): Scorer {
         const errors = perRow[i - k] as Float64Array
         for (let j = 0; j < d; j++) smoothed[j] = (smoothed[j] as number) + (errors[j] as number)
       }
-      results.push(finish(rows, i, topContributorCount))
+      const noveltyPart = noveltySpan > 0 ? meanNovelty(noveltyPerRow, i, noveltySpan) : 0
+      results.push(finish(rows, i, noveltyPart, topContributorCount))
       perRow[i - W + 1] = undefined // no longer needed by any later window
     }
     return results

@@ -1,13 +1,15 @@
 /**
  * Model state: versioned JSON `{kind, version, params, payload}`. `loadModelState` validates shape and sizes and
- * names what is wrong; older versions would be migrated here (there is one version so far).
+ * names what is wrong, and migrates older versions:
+ *   1 → 2: version 1 had no per-variable error scale, no novelty part and no score scales; they load as
+ *          η = 1, no prototypes, τ = 1, which is exactly version 1's maths, so old models score as before.
  */
 import { ServiceError } from '../errors.js'
 import type { ThresholdFit } from './threshold.js'
 import { resolveParams, type ModelParams } from './params.js'
 
 export const MODEL_KIND = 'mvad-stream/multivariate'
-export const MODEL_STATE_VERSION = 1
+export const MODEL_STATE_VERSION = 2
 
 export interface ModelPayload {
   variables: string[]
@@ -21,6 +23,13 @@ export interface ModelPayload {
   pcaBasis: number[]
   pcaRank: number
   reconScale: number[]
+  /** η_j: training 99.9th percentile of variable j's error. */
+  errorScale: number[]
+  /** prototypeCount × d, row-major, in clipped scaled units (novelty part; empty when off). */
+  prototypes: number[]
+  prototypeCount: number
+  /** τ: training 99th percentiles of the model and novelty parts of the score. */
+  scoreScale: { model: number; novelty: number }
   /** d × d Pearson correlations of the scaled training data. */
   trainingCorrelation: number[]
   /** Raw score at which a row becomes anomalous (label-free, from training scores). */
@@ -59,14 +68,25 @@ function numbers(value: unknown, name: string, length: number): number[] {
   return value as number[]
 }
 
+function positives(value: unknown, name: string, length: number): number[] {
+  const list = numbers(value, name, length)
+  if (list.some((v) => v <= 0)) fail(`${name} must hold positive numbers`)
+  return list
+}
+
 export function loadModelState(json: unknown): ModelState {
   if (json === null || typeof json !== 'object') fail('not an object')
   const s = json as Record<string, unknown>
   if (s.kind !== MODEL_KIND) fail(`kind is ${JSON.stringify(s.kind)}, expected "${MODEL_KIND}"`)
-  if (s.version !== MODEL_STATE_VERSION) {
-    fail(`version ${String(s.version)} is not supported (this build reads version ${MODEL_STATE_VERSION}); retrain`)
+  if (s.version !== 1 && s.version !== MODEL_STATE_VERSION) {
+    fail(`version ${String(s.version)} is not supported (this build reads versions 1–${MODEL_STATE_VERSION}); retrain`)
   }
-  const params = resolveParams(s.params ?? {})
+  const legacy = s.version === 1
+  // Version 1 had no novelty part: its params did not name one, and the defaults must not switch it on.
+  const params = resolveParams({
+    ...(legacy ? { noveltyPrototypes: 0, noveltySmoothing: 1 } : {}),
+    ...((s.params ?? {}) as Partial<ModelParams>),
+  })
   const p = s.payload as Record<string, unknown> | undefined
   if (p === undefined || p === null || typeof p !== 'object') fail('payload missing')
   const variables = p.variables
@@ -82,6 +102,15 @@ export function loadModelState(json: unknown): ModelState {
   if (!Array.isArray(tail) || tail.length === 0) fail('payload.trainingTail must hold rows')
   tail.forEach((row, i) => numbers(row, `payload.trainingTail[${i}]`, d))
   if (typeof p.threshold !== 'number' || !(p.threshold > 0)) fail('payload.threshold must be a positive number')
+  const prototypeCount = legacy ? 0 : p.prototypeCount
+  if (typeof prototypeCount !== 'number' || !Number.isInteger(prototypeCount) || prototypeCount < 0) {
+    fail('payload.prototypeCount must be a non-negative integer')
+  }
+  const scoreScale = legacy ? { model: 1, novelty: 1 } : (p.scoreScale as Record<string, unknown> | undefined)
+  const positive = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0
+  if (scoreScale === undefined || !positive(scoreScale.model) || !positive(scoreScale.novelty)) {
+    fail('payload.scoreScale must hold positive numbers model and novelty')
+  }
   const end = p.trainingEnd
   if (end !== null && end !== undefined && typeof end !== 'number') fail('payload.trainingEnd must be a number or null')
   return {
@@ -98,6 +127,10 @@ export function loadModelState(json: unknown): ModelState {
       pcaBasis: numbers(p.pcaBasis, 'payload.pcaBasis', pcaRank * d),
       pcaRank,
       reconScale: numbers(p.reconScale, 'payload.reconScale', d),
+      errorScale: legacy ? new Array<number>(d).fill(1) : positives(p.errorScale, 'payload.errorScale', d),
+      prototypes: legacy ? [] : numbers(p.prototypes, 'payload.prototypes', prototypeCount * d),
+      prototypeCount,
+      scoreScale: { model: scoreScale.model, novelty: scoreScale.novelty },
       trainingCorrelation: numbers(p.trainingCorrelation, 'payload.trainingCorrelation', d * d),
       threshold: p.threshold,
       trainingTail: tail as number[][],

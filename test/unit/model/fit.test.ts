@@ -41,6 +41,7 @@ describe('fitModel', () => {
       'forecaster',
       'subspace',
       'spreads',
+      'prototypes',
       'threshold',
       'state',
     ])

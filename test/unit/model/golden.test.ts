@@ -1,13 +1,18 @@
 /**
- * A model state written by an earlier build must keep loading and scoring to the same values. The fixture was made
- * once by `makeGolden()` below (3 variables, window 28, seeded data); regenerate it only for a new state version.
+ * A model state written by an earlier build must keep loading and scoring to the same values. Each fixture was made
+ * once by `makeGolden()` below (3 variables, window 28, seeded data) with the build of its state version:
+ * golden-state.json is version 1 (loaded through the 1 → 2 migration), golden-state-v2.json version 2. Add a
+ * fixture for each new state version; never regenerate an old one.
  */
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { createScorer, fitModel, loadModelState } from '../../../src/model/index.js'
 import { syntheticSeries } from './synthetic.js'
 
-const FIXTURE = new URL('../../fixtures/model/golden-state.json', import.meta.url)
+const FIXTURES = {
+  1: new URL('../../fixtures/model/golden-state.json', import.meta.url),
+  2: new URL('../../fixtures/model/golden-state-v2.json', import.meta.url),
+}
 
 interface Golden {
   state: unknown
@@ -36,8 +41,9 @@ export function makeGolden(): Golden {
 }
 
 describe('golden model state', () => {
-  it('loads and scores its stored window to the stored values', () => {
-    const golden = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Golden
+  it.each([1, 2] as const)('version %i loads and scores its stored window to the stored values', (version) => {
+    const golden = JSON.parse(readFileSync(FIXTURES[version], 'utf8')) as Golden
+    expect((golden.state as { version: number }).version).toBe(version)
     const scorer = createScorer(loadModelState(golden.state))
     const value = scorer.scoreLast(
       golden.window.map((row) => Float64Array.from(row)),

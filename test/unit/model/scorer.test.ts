@@ -21,6 +21,22 @@ describe('scorer', () => {
     }
   })
 
+  it('gives a window the same result whatever was scored before (the detect-last memo never leaks)', () => {
+    const fresh = createScorer(state)
+    const windows = Array.from({ length: 40 }, (_, i) => test.slice(100 + i, 100 + i + W))
+    const inOrder = windows.map((w) => scorer.scoreLast(w))
+    const reversed = [...windows].reverse().map((w) => fresh.scoreLast(w.map((row) => Float64Array.from(row))))
+    expect(reversed.reverse()).toEqual(inOrder)
+  })
+
+  it('uses a novelty part: a state never seen in training raises the score', () => {
+    expect(state.payload.prototypeCount).toBeGreaterThan(0)
+    const window = test.slice(0, W).map((row) => Float64Array.from(row))
+    const before = scorer.scoreLast(window).score
+    for (let t = W - 20; t < W; t++) (window[t] as Float64Array).fill(3) // every variable at once, held
+    expect(scorer.scoreLast(window).score).toBeGreaterThan(before)
+  })
+
   it('holds on random data too (property over seeds)', () => {
     for (const seed of [1, 2, 3, 4, 5]) {
       const random = seededRandom(seed)
