@@ -8,17 +8,10 @@ import type { AlignedSeries } from '../src/domain/types.js'
 import { alignTable } from '../src/data/align.js'
 import { readOneTableFile } from '../src/data/files.js'
 import { createScorer, fitModel } from '../src/model/index.js'
+import { seededRandom } from '../src/model/random.js'
 
 const VARIABLES = 38
 const WINDOW = 200
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0
-    return state / 4294967296
-  }
-}
 
 function synthetic(rowsCount: number): AlignedSeries {
   const random = seededRandom(7)

@@ -17,6 +17,7 @@ import { keySpace } from '../src/state/keys.js'
 import { benchStreamService, percentile, waitUntil } from './bench-support.js'
 import { RedisBindingStore } from '../src/state/redis-binding-store.js'
 import { RedisModelStore } from '../src/state/redis-model-store.js'
+import { seededRandom } from '../src/model/random.js'
 
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',')
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:16379'
@@ -28,17 +29,6 @@ const TIMESTAMPS = Math.ceil(READINGS / (ENTITIES * VARIABLES.length))
 const T0 = Date.UTC(2024, 0, 1)
 const MINUTE = 60_000
 const PARTITIONS = 2
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function syntheticValue(random: () => number, entity: number, t: number, j: number): number {
   return Math.sin(t / 50 + j / 5 + entity) + 0.3 * Math.sin(t / 7 + j) + 0.1 * random()
