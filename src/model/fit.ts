@@ -9,7 +9,7 @@ import { ServiceError } from '../errors.js'
 import { meanNovelty, rowErrors, scaleRow, topMean, type DetectorWeights } from './detector.js'
 import { resolveParams, type ModelParams } from './params.js'
 import { MODEL_KIND, MODEL_STATE_VERSION, type ModelState, type TrainingDiagnostics } from './state.js'
-import { clipRow, fitPrototypes, nearestPrototype, squaredDistance, type Prototypes } from './prototypes.js'
+import { NoveltyMeter, clipRow, fitPrototypes, type Prototypes } from './prototypes.js'
 import { potThreshold, quantile } from './threshold.js'
 
 /** Smallest spread a variable may have, in scaled units: a channel that never moved in training still gets a finite z. */
@@ -294,10 +294,9 @@ function trainingErrors(w: DetectorWeights, scaled: readonly Float64Array[]): Fl
 function noveltyOf(prototypes: Prototypes, clipped: readonly Float64Array[]): Float64Array {
   const out = new Float64Array(clipped.length)
   if (prototypes.count === 0) return out
-  let hint = 0
+  const meter = new NoveltyMeter(prototypes)
   clipped.forEach((z, t) => {
-    hint = nearestPrototype(prototypes, z, hint)
-    out[t] = Math.sqrt(squaredDistance(prototypes, hint, z, Number.POSITIVE_INFINITY))
+    out[t] = meter.measure(z)
   })
   return out
 }

@@ -56,6 +56,33 @@ export function nearestPrototype(p: Prototypes, z: ArrayLike<number>, hint = 0):
   return best
 }
 
+/**
+ * Measures rows' novelty against a set of prototypes: clips the (scaled) row, finds the nearest prototype (starting
+ * from the previous row's, which only speeds the search: ties resolve to the lowest index whatever the start) and
+ * keeps the clipped row and that prototype for a caller that splits the distance by variable.
+ */
+export class NoveltyMeter {
+  readonly clipped: Float64Array
+  /** Index of the prototype nearest to the last measured row. */
+  nearest = 0
+
+  constructor(readonly prototypes: Prototypes) {
+    this.clipped = new Float64Array(prototypes.d)
+  }
+
+  /** Squared distance from the clipped `z` to its nearest prototype. */
+  squared(z: ArrayLike<number>): number {
+    clipRow(z, this.clipped)
+    this.nearest = nearestPrototype(this.prototypes, this.clipped, this.nearest)
+    return squaredDistance(this.prototypes, this.nearest, this.clipped, Number.POSITIVE_INFINITY)
+  }
+
+  /** Distance from the clipped `z` to its nearest prototype: the row's novelty. */
+  measure(z: ArrayLike<number>): number {
+    return Math.sqrt(this.squared(z))
+  }
+}
+
 /** At most `k` prototypes of `rows` (already clipped). k = 0 gives none (novelty off). */
 export function fitPrototypes(rows: readonly Float64Array[], k: number, seed: number): Prototypes {
   const d = rows[0]?.length ?? 0

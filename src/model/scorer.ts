@@ -15,7 +15,7 @@
 import type { AnomalyValue, Contributor } from '../domain/types.js'
 import { meanNovelty, rowErrors, scaleRow, topMean, type DetectorWeights } from './detector.js'
 import { RowHasher, RowMemo } from './row-memo.js'
-import { clipRow, nearestPrototype, squaredDistance, type Prototypes } from './prototypes.js'
+import { NoveltyMeter, type Prototypes } from './prototypes.js'
 import type { ModelState } from './state.js'
 
 const MAX_CHANGED_VARIABLES = 5
@@ -57,7 +57,7 @@ export function createScorer(state: ModelState): Scorer {
   const scratch = new Float64Array(d + payload.pcaRank)
   const smoothed = new Float64Array(d)
   const sortBuffer = new Float64Array(d)
-  const clipped = new Float64Array(d)
+  const meter = new NoveltyMeter(prototypes)
   const noveltySpanValues = new Float64Array(Math.max(noveltySpan, 1))
   const noveltyShare = new Float64Array(d)
   const noveltyMemo = new RowMemo(d, 1, 1, 4 * Math.max(noveltySpan, 1))
@@ -71,14 +71,6 @@ export function createScorer(state: ModelState): Scorer {
     if (row === undefined || row.length !== d) {
       throw new RangeError(`expected rows of ${d} values (${payload.variables.join(', ')}), got ${row?.length ?? 0}`)
     }
-  }
-
-  /** Novelty of one scaled row (0 without prototypes); `hint` is the previous row's nearest prototype. */
-  let hint = 0
-  function novelty(z: Float64Array): number {
-    clipRow(z, clipped)
-    hint = nearestPrototype(prototypes, clipped, hint)
-    return Math.sqrt(squaredDistance(prototypes, hint, clipped, Number.POSITIVE_INFINITY))
   }
 
   /**
@@ -125,14 +117,12 @@ export function createScorer(state: ModelState): Scorer {
   function noveltyShares(scaled: readonly Float64Array[]): Float64Array {
     noveltyShare.fill(0)
     for (let t = scaled.length - noveltySpan; t < scaled.length; t++) {
-      clipRow(scaled[t] as Float64Array, clipped)
-      hint = nearestPrototype(prototypes, clipped, hint)
-      const total = squaredDistance(prototypes, hint, clipped, Number.POSITIVE_INFINITY)
+      const total = meter.squared(scaled[t] as Float64Array)
       if (!(total > 0)) continue
       const distance = Math.sqrt(total)
-      const offset = hint * d
+      const offset = meter.nearest * d
       for (let j = 0; j < d; j++) {
-        const gap = (clipped[j] as number) - (prototypes.values[offset + j] as number)
+        const gap = (meter.clipped[j] as number) - (prototypes.values[offset + j] as number)
         noveltyShare[j] = (noveltyShare[j] as number) + (distance * gap * gap) / total / noveltySpan
       }
     }
@@ -206,7 +196,7 @@ export function createScorer(state: ModelState): Scorer {
         let remembered = noveltyMemo.lookup(spanRaw, k, spanHashes)
         if (remembered === undefined) {
           remembered = noveltyMemo.store(spanRaw, k)
-          remembered[0] = novelty(scaledAt(k))
+          remembered[0] = meter.measure(scaledAt(k))
         }
         noveltySpanValues[s] = remembered[0] as number
       }
@@ -226,7 +216,7 @@ export function createScorer(state: ModelState): Scorer {
     const noveltyPerRow = new Float64Array(noveltySpan > 0 ? rows.length : 0)
     const results: (AnomalyValue | null)[] = []
     for (let i = 0; i < rows.length; i++) {
-      if (noveltySpan > 0) noveltyPerRow[i] = novelty(scaled[i] as Float64Array)
+      if (noveltySpan > 0) noveltyPerRow[i] = meter.measure(scaled[i] as Float64Array)
       if (i >= params.lags) {
         const errors = new Float64Array(d)
         rowErrors(weights, scaled, i, errors, scratch)
