@@ -45,10 +45,13 @@ export const DEFAULT_MODEL_PARAMS: Readonly<ModelParams> = Object.freeze({
 
 export function resolveParams(partial: Partial<ModelParams> = {}): ModelParams {
   const p: ModelParams = { ...DEFAULT_MODEL_PARAMS }
-  for (const [key, value] of Object.entries(partial)) {
-    if (value !== undefined) (p as unknown as Record<string, number>)[key] = value
-  }
   const problems: string[] = []
+  for (const [key, value] of Object.entries(partial)) {
+    // A misspelt name would otherwise be dropped silently and train with the default.
+    if (!Object.hasOwn(DEFAULT_MODEL_PARAMS, key)) {
+      problems.push(`unknown parameter '${key}' (known: ${Object.keys(DEFAULT_MODEL_PARAMS).join(', ')})`)
+    } else if (value !== undefined) (p as unknown as Record<string, number>)[key] = value
+  }
   const intIn = (name: keyof ModelParams, lo: number, hi: number): void => {
     const v = p[name]
     if (!Number.isInteger(v) || v < lo || v > hi)

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest'
+import { ServiceError } from '../../../src/errors.js'
+import { DEFAULT_MODEL_PARAMS, resolveParams, type ModelParams } from '../../../src/model/params.js'
+
+function problem(partial: Record<string, unknown>): ServiceError {
+  try {
+    resolveParams(partial as Partial<ModelParams>)
+  } catch (err) {
+    if (err instanceof ServiceError) return err
+    throw err
+  }
+  throw new Error('expected resolveParams to refuse')
+}
+
+describe('resolveParams', () => {
+  it('fills defaults and keeps given values', () => {
+    expect(resolveParams({ noveltyPrototypes: 0 })).toEqual({ ...DEFAULT_MODEL_PARAMS, noveltyPrototypes: 0 })
+  })
+
+  it('reports every problem at once, unknown names included', () => {
+    const err = problem({ noveltyPrototype: 10, noveltySmoothing: 0, lags: 1.5 })
+    expect(err.code).toBe('InvalidModelState')
+    expect(err.message).toContain("unknown parameter 'noveltyPrototype'")
+    expect(err.message).toContain('noveltySmoothing must be an integer in [1, 120], got 0')
+    expect(err.message).toContain('lags must be an integer in [1, 10], got 1.5')
+  })
+
+  it('refuses a novelty span longer than the window', () => {
+    expect(problem({ slidingWindow: 28, noveltySmoothing: 40 }).message).toContain(
+      'noveltySmoothing (40) must not exceed slidingWindow (28)',
+    )
+  })
+})
