@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { ServiceError } from '../../../src/errors.js'
-import { DEFAULT_MODEL_PARAMS, resolveParams, type ModelParams } from '../../../src/model/params.js'
+import { DEFAULT_MODEL_PARAMS, resolveParams } from '../../../src/model/params.js'
 
 function problem(partial: Record<string, unknown>): ServiceError {
   try {
-    resolveParams(partial as Partial<ModelParams>)
+    resolveParams(partial)
   } catch (err) {
     if (err instanceof ServiceError) return err
     throw err
