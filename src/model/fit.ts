@@ -1,6 +1,6 @@
 /**
  * Training: robust scaling → ridge vector autoregression → principal subspace → per-variable error spreads and
- * tail scales → prototypes of the training states (novelty) → training scores → label-free threshold (POT).
+ * tail scales → prototypes of the training states (novelty) → training scores → label-free threshold.
  * Deterministic: closed forms, and k-means seeded by `params.seed`.
  */
 import { EigenvalueDecomposition, Matrix, solve } from 'ml-matrix'
@@ -10,7 +10,7 @@ import { meanNovelty, rowErrors, scaleRow, topMean, type DetectorWeights } from 
 import { resolveParams, type ModelParams } from './params.js'
 import { MODEL_KIND, MODEL_STATE_VERSION, type ModelState, type TrainingDiagnostics } from './state.js'
 import { NoveltyMeter, clipRow, fitPrototypes, type Prototypes } from './prototypes.js'
-import { potThreshold, quantile } from './threshold.js'
+import { calibrateThreshold, quantile } from './threshold.js'
 
 /** Smallest spread a variable may have, in scaled units: a channel that never moved in training still gets a finite z. */
 const MIN_SPREAD = 0.1
@@ -230,7 +230,7 @@ export function fitModel(
   const trainingScores = parts.model.map(
     (m, i) => m / scoreScale.model + (parts.novelty[i] as number) / scoreScale.novelty,
   )
-  const thresholdFit = potThreshold(trainingScores, p.riskLevel)
+  const thresholdFit = calibrateThreshold(trainingScores, p.riskLevel)
   stage('threshold', 0.85)
 
   // 6. Training correlations (for correlationChanges) and the tail that warm-starts detection.

@@ -10,7 +10,7 @@ export {
   type ModelState,
   type TrainingDiagnostics,
 } from './state.js'
-export { potThreshold, quantile, type ThresholdFit } from './threshold.js'
+export { calibrateThreshold, potThreshold, quantile, type ThresholdFit } from './threshold.js'
 export {
   UNIVARIATE_METHODS,
   combineWithUnivariate,

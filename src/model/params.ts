@@ -23,7 +23,7 @@ export interface ModelParams {
   noveltyPrototypes: number
   /** Rows whose novelty (distance to the nearest prototype) is averaged into a row's score. @defaultValue 20 */
   noveltySmoothing: number
-  /** Tail probability of the label-free threshold (peaks over threshold on training scores). @defaultValue 0.001 */
+  /** Tail probability of the label-free threshold on training scores (threshold.ts). @defaultValue 0.005 */
   riskLevel: number
   /** |Δ correlation| between window and training that marks a variable as changed. @defaultValue 0.5 */
   correlationChange: number
@@ -39,7 +39,7 @@ export const DEFAULT_MODEL_PARAMS: Readonly<ModelParams> = Object.freeze({
   topVariables: 1,
   noveltyPrototypes: 256,
   noveltySmoothing: 20,
-  riskLevel: 0.001,
+  riskLevel: 0.005,
   correlationChange: 0.5,
 })
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { potThreshold, quantile } from '../../../src/model/index.js'
+import { calibrateThreshold, potThreshold, quantile } from '../../../src/model/index.js'
 import { topMean } from '../../../src/model/detector.js'
 
 describe('quantile', () => {
@@ -37,5 +37,31 @@ describe('topMean', () => {
     expect(topMean(values, 0, buffer)).toBe(5)
     expect(topMean(values, 4, buffer)).toBe(5)
     expect([...values]).toEqual([3, 9, 1, 7])
+  })
+})
+
+describe('calibrateThreshold', () => {
+  it('takes the empirical (1 − risk) quantile when enough scores lie above it (hand-computed)', () => {
+    // 1..1000: the 0.99 quantile interpolates at position 999 × 0.99 = 989.01 → 990.01; 10 scores lie above.
+    const scores = Array.from({ length: 1000 }, (_, i) => i + 1)
+    const fit = calibrateThreshold(scores, 0.01)
+    expect(fit.method).toBe('quantile')
+    expect(fit.threshold).toBeCloseTo(990.01, 9)
+    expect(fit.excesses).toBe(10)
+  })
+
+  it('is not dragged up by rare training transients, where a tail fit is', () => {
+    // A bulk in [0, 1) and 0.2 % transients at 100: the quantile stays in the bulk.
+    const scores = Array.from({ length: 5000 }, (_, i) => (i < 10 ? 100 : ((i * 7919) % 5000) / 5000))
+    expect(calibrateThreshold(scores, 0.005).threshold).toBeLessThan(1)
+    expect(potThreshold(scores, 0.001).threshold).toBeGreaterThan(1)
+  })
+
+  it('extrapolates with POT when the risk is too small for the data', () => {
+    const n = 100_000
+    const scores = Array.from({ length: n }, (_, i) => -Math.log(1 - (i + 0.5) / n))
+    const fit = calibrateThreshold(scores, 5e-5) // 5 expected exceedances < 10
+    expect(fit).toEqual(potThreshold(scores, 5e-5))
+    expect(fit.method).toBe('pot')
   })
 })
