@@ -75,8 +75,15 @@ export function createScorer(state: ModelState): Scorer {
 
   /**
    * Turns the smoothed per-variable errors of row `end` of `windowRows` and its novelty part into an AnomalyValue.
+   * `windowRows` are raw rows, or already scaled ones (detect-batch has scaled every row; no need to do it again).
    */
-  function finish(windowRows: readonly Float64Array[], end: number, noveltyPart: number, topN: number): AnomalyValue {
+  function finish(
+    windowRows: readonly Float64Array[],
+    rowsAreScaled: boolean,
+    end: number,
+    noveltyPart: number,
+    topN: number,
+  ): AnomalyValue {
     for (let j = 0; j < d; j++) smoothed[j] = (smoothed[j] as number) / params.smoothing
     const raw = topMean(smoothed, params.topVariables, sortBuffer) / modelScale + noveltyPart / noveltyScale
     const isAnomaly = raw > threshold
@@ -86,17 +93,24 @@ export function createScorer(state: ModelState): Scorer {
       isAnomaly,
       score,
       severity: 1 - threshold / raw,
-      interpretation: interpret(windowRows, end, Math.max(1, Math.min(30, topN))),
+      interpretation: interpret(windowRows, rowsAreScaled, end, Math.max(1, Math.min(30, topN))),
     }
   }
 
-  function interpret(windowRows: readonly Float64Array[], end: number, topN: number): Contributor[] {
-    const start = end - W + 1
-    const scaled = windowRows.slice(start, end + 1).map((row) => {
-      const out = new Float64Array(d)
-      scaleRow(weights, row, out)
-      return out
-    })
+  function interpret(
+    windowRows: readonly Float64Array[],
+    rowsAreScaled: boolean,
+    end: number,
+    topN: number,
+  ): Contributor[] {
+    const window = windowRows.slice(end - W + 1, end + 1)
+    const scaled = rowsAreScaled
+      ? window
+      : window.map((row) => {
+          const out = new Float64Array(d)
+          scaleRow(weights, row, out)
+          return out
+        })
     // Each variable's part of the raw score: its smoothed error, plus its share of every row's novelty.
     const share = noveltyShares(scaled)
     const part = Float64Array.from(smoothed, (e, j) => e / modelScale + (share[j] as number) / noveltyScale)
@@ -106,10 +120,11 @@ export function createScorer(state: ModelState): Scorer {
     const chosen = order.slice(0, Math.min(topN, d))
     const total = chosen.reduce((s, j) => s + (part[j] as number), 0)
     // Correlations inside the window, on scaled values, for the chosen contributors only.
+    const moments = windowMoments(scaled)
     return chosen.map((j) => ({
       variable: payload.variables[j] as string,
       contributionScore: total > 0 ? (part[j] as number) / total : 1 / chosen.length,
-      correlationChanges: { changedVariables: changedVariables(scaled, j) },
+      correlationChanges: { changedVariables: changedVariables(scaled, moments, j) },
     }))
   }
 
@@ -129,25 +144,36 @@ export function createScorer(state: ModelState): Scorer {
     return noveltyShare
   }
 
-  function changedVariables(scaled: readonly Float64Array[], j: number): string[] {
+  /** Per-variable means and sums of squared deviations of a window (shared by every contributor's correlations). */
+  function windowMoments(scaled: readonly Float64Array[]): { mean: Float64Array; squares: Float64Array } {
     const n = scaled.length
-    let meanJ = 0
-    for (const row of scaled) meanJ += (row[j] as number) / n
-    let varJ = 0
-    for (const row of scaled) varJ += ((row[j] as number) - meanJ) ** 2
+    const mean = new Float64Array(d)
+    const squares = new Float64Array(d)
+    for (let k = 0; k < d; k++) {
+      let m = 0
+      for (const row of scaled) m += (row[k] as number) / n
+      let q = 0
+      for (const row of scaled) q += ((row[k] as number) - m) * ((row[k] as number) - m)
+      mean[k] = m
+      squares[k] = q
+    }
+    return { mean, squares }
+  }
+
+  function changedVariables(
+    scaled: readonly Float64Array[],
+    moments: { mean: Float64Array; squares: Float64Array },
+    j: number,
+  ): string[] {
+    const meanJ = moments.mean[j] as number
+    const varJ = moments.squares[j] as number
     const changes: { variable: string; delta: number }[] = []
     for (let k = 0; k < d; k++) {
       if (k === j) continue
-      let meanK = 0
-      for (const row of scaled) meanK += (row[k] as number) / n
-      let varK = 0
+      const meanK = moments.mean[k] as number
       let cov = 0
-      for (const row of scaled) {
-        const dk = (row[k] as number) - meanK
-        varK += dk * dk
-        cov += dk * ((row[j] as number) - meanJ)
-      }
-      const denominator = Math.sqrt(varJ * varK)
+      for (const row of scaled) cov += ((row[k] as number) - meanK) * ((row[j] as number) - meanJ)
+      const denominator = Math.sqrt(varJ * (moments.squares[k] as number))
       const now = denominator > 1e-12 ? cov / denominator : 0
       const delta = Math.abs(now - (trainingCorrelation[j * d + k] as number))
       if (delta >= params.correlationChange) changes.push({ variable: payload.variables[k] as string, delta })
@@ -202,7 +228,7 @@ export function createScorer(state: ModelState): Scorer {
       }
       noveltyPart = meanNovelty(noveltySpanValues, noveltySpan - 1, noveltySpan)
     }
-    return finish(window, end, noveltyPart, topContributorCount)
+    return finish(window, false, end, noveltyPart, topContributorCount)
   }
 
   function scoreSeries(rows: readonly Float64Array[], topContributorCount = 10): (AnomalyValue | null)[] {
@@ -232,7 +258,7 @@ export function createScorer(state: ModelState): Scorer {
         for (let j = 0; j < d; j++) smoothed[j] = (smoothed[j] as number) + (errors[j] as number)
       }
       const noveltyPart = noveltySpan > 0 ? meanNovelty(noveltyPerRow, i, noveltySpan) : 0
-      results.push(finish(rows, i, noveltyPart, topContributorCount))
+      results.push(finish(scaled, true, i, noveltyPart, topContributorCount))
       perRow[i - W + 1] = undefined // no longer needed by any later window
     }
     return results
