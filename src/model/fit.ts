@@ -18,6 +18,8 @@ const MIN_SPREAD = 0.1
 const ERROR_SCALE_QUANTILE = 0.999
 /** Quantile of each score part on training rows that becomes its scale τ. */
 const SCORE_SCALE_QUANTILE = 0.99
+/** Fewest training rows per k-means centroid (see the prototypes step). */
+const MIN_ROWS_PER_CENTROID = 20
 
 export interface FitOptions {
   onProgress?: (fraction: number, stage: string) => void
@@ -212,7 +214,10 @@ export function fitModel(
     clipRow(z, out)
     return out
   })
-  const prototypes = fitPrototypes(clipped, p.noveltyPrototypes, p.seed)
+  // Centroids are capped at one per MIN_ROWS_PER_CENTROID rows: with more, k-means memorises the training noise and
+  // the training novelty (hence its scale τ) understates what new data from the same process will show.
+  const maxCentroids = Math.min(p.noveltyPrototypes, Math.floor(n / MIN_ROWS_PER_CENTROID))
+  const prototypes = fitPrototypes(clipped, p.noveltyPrototypes, maxCentroids, p.seed)
   stage('prototypes', 0.75)
 
   // 6. Training scores with the final weights → score scales → label-free threshold.
@@ -222,10 +227,12 @@ export function fitModel(
       [...values].sort((a, b) => a - b),
       SCORE_SCALE_QUANTILE,
     )
-  const modelScale = scaleOf(parts.model)
+  // Each part is divided by its training 99th percentile, or by 1 when that is 0 (a part silent in training:
+  // no novelty when every distinct training state is a prototype).
+  const positiveOrOne = (v: number): number => (v > 0 ? v : 1)
   const scoreScale = {
-    model: modelScale > 0 ? modelScale : 1,
-    novelty: prototypes.count > 0 ? Math.max(scaleOf(parts.novelty), 1) : 1,
+    model: positiveOrOne(scaleOf(parts.model)),
+    novelty: positiveOrOne(scaleOf(parts.novelty)),
   }
   const trainingScores = parts.model.map(
     (m, i) => m / scoreScale.model + (parts.novelty[i] as number) / scoreScale.novelty,

@@ -83,21 +83,30 @@ export class NoveltyMeter {
   }
 }
 
-/** At most `k` prototypes of `rows` (already clipped). k = 0 gives none (novelty off). */
-export function fitPrototypes(rows: readonly Float64Array[], k: number, seed: number): Prototypes {
+/**
+ * Prototypes of `rows` (already clipped): the distinct rows when there are at most `maxDistinct`, else
+ * `maxCentroids` k-means centroids. maxDistinct = 0 gives none (novelty off).
+ */
+export function fitPrototypes(
+  rows: readonly Float64Array[],
+  maxDistinct: number,
+  maxCentroids: number,
+  seed: number,
+): Prototypes {
   const d = rows[0]?.length ?? 0
-  if (k === 0 || rows.length === 0) return { values: new Float64Array(0), count: 0, d }
+  if (maxDistinct === 0 || rows.length === 0) return { values: new Float64Array(0), count: 0, d }
   const distinct = new Map<string, Float64Array>()
   for (const row of rows) {
     const key = row.join(',')
     if (!distinct.has(key)) distinct.set(key, row)
   }
   const unique = [...distinct.values()]
-  if (unique.length <= k) {
+  if (unique.length <= maxDistinct) {
     const values = new Float64Array(unique.length * d)
     unique.forEach((row, i) => values.set(row, i * d))
     return { values, count: unique.length, d }
   }
+  const k = Math.max(1, Math.min(maxCentroids, unique.length))
   const p: Prototypes = { values: new Float64Array(k * d), count: 0, d }
   seedCentroids(p, unique, k, seededRandom(seed))
   lloyd(p, rows)

@@ -13,13 +13,13 @@ const rows = (...values: number[][]): Float64Array[] => values.map((v) => Float6
 
 describe('prototypes', () => {
   it('keeps the distinct rows themselves, in first-seen order, when there are at most k', () => {
-    const p = fitPrototypes(rows([0, 1], [2, 3], [0, 1], [2, 3], [5, 5]), 4, 42)
+    const p = fitPrototypes(rows([0, 1], [2, 3], [0, 1], [2, 3], [5, 5]), 4, 4, 42)
     expect(p.count).toBe(3)
     expect(Array.from(p.values)).toEqual([0, 1, 2, 3, 5, 5])
   })
 
   it('k = 0 gives no prototypes', () => {
-    expect(fitPrototypes(rows([1, 2]), 0, 1).count).toBe(0)
+    expect(fitPrototypes(rows([1, 2]), 0, 0, 1).count).toBe(0)
   })
 
   it('measures squared distances by hand and abandons past the bound', () => {
@@ -50,8 +50,8 @@ describe('prototypes', () => {
       const centre = [0, 10, 20][i % 3] as number
       return Float64Array.from([centre + random() - 0.5, -centre + random() - 0.5])
     })
-    const a = fitPrototypes(data, 3, 7)
-    const b = fitPrototypes(data, 3, 7)
+    const a = fitPrototypes(data, 3, 3, 7)
+    const b = fitPrototypes(data, 3, 3, 7)
     expect(a.count).toBe(3)
     expect(Array.from(a.values)).toEqual(Array.from(b.values))
     const centres = Array.from({ length: 3 }, (_, c) => Math.round(a.values[c * 2] as number) + 0).sort((x, y) => x - y)
