@@ -6,9 +6,10 @@
  *   e_t,j  = [½ · (r_t,j / σr_j)² + ½ · (q_t,j / σq_j)²] / η_j   per-variable error, each part normalised by its
  *                                                            training spread, the sum by its training 99.9th
  *                                                            percentile η_j (so a channel whose errors are
- *                                                            heavy-tailed in training — a flag that flips — is not
- *                                                            an alarm whenever it does), capped so one channel
- *                                                            cannot drown out all
+ *                                                            heavy-tailed in training is not an alarm whenever
+ *                                                            they are), capped so one channel cannot drown out all;
+ *                                                            for a two-state channel (a flag) the bracket is the
+ *                                                            surprisal of its transition instead (discrete.ts)
  *   S_j    = mean of e_{t−m+1..t, j}                         smoothed over the last m rows of the window
  *   model  = mean of the `topVariables` largest S_j
  *   ν_t    = min_c ‖clip(z_t) − c‖                          novelty: distance to the nearest training prototype
@@ -18,6 +19,8 @@
  * A row's result depends only on the rows of its window: scoreLast and scoreSeries call the same functions in
  * the same order, so they agree bit for bit.
  */
+
+import { transitionSurprisal, type DiscreteLookup } from './discrete.js'
 
 /** Numbers the scorer needs, flattened for speed. d = variables, f = L·d + 1 forecast features. */
 export interface DetectorWeights {
@@ -35,6 +38,8 @@ export interface DetectorWeights {
   reconScale: Float64Array
   /** η_j: training 99.9th percentile of variable j's error (all 1 for version-1 states). */
   errorScale: Float64Array
+  /** Two-state channels, whose error is their transition surprisal (none before version 3). */
+  discrete: DiscreteLookup
 }
 
 /** Cap of one variable's normalised error: a channel that leaves its training range stands out, but by a bounded amount. */
@@ -58,6 +63,8 @@ export function rowErrors(
 ): void {
   const { d, lags, forecast, pcaBasis, pcaRank, pcaMean } = w
   const current = scaled[t] as Float64Array
+  const previous = scaled[t - 1] as Float64Array
+  const { slot } = w.discrete
   // Forecast: start from the bias row (last feature), then add each lag's contribution.
   const biasOffset = lags * d * d
   for (let j = 0; j < d; j++) scratch[j] = forecast[biasOffset + j] as number
@@ -88,7 +95,12 @@ export function rowErrors(
     let reconstructed = 0
     for (let c = 0; c < pcaRank; c++) reconstructed += (projection[c] as number) * (pcaBasis[c * d + j] as number)
     const q = ((current[j] as number) - (pcaMean[j] as number) - reconstructed) / (w.reconScale[j] as number)
-    const e = ((out[j] as number) + 0.5 * q * q) / (w.errorScale[j] as number)
+    const channel = slot[j] as number
+    const raw =
+      channel < 0
+        ? (out[j] as number) + 0.5 * q * q
+        : transitionSurprisal(w.discrete, channel, previous[j] as number, current[j] as number)
+    const e = raw / (w.errorScale[j] as number)
     out[j] = e > ERROR_CAP ? ERROR_CAP : e
   }
 }

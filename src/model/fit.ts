@@ -1,6 +1,6 @@
 /**
- * Training: robust scaling → ridge vector autoregression → principal subspace → per-variable error spreads and
- * tail scales → prototypes of the training states (novelty) → training scores → label-free threshold.
+ * Training: robust scaling → ridge vector autoregression → principal subspace → per-variable error spreads,
+ * two-state channels' transition surprisals and tail scales → prototypes of the training states (novelty) → training scores → label-free threshold.
  * Deterministic: closed forms, and k-means seeded by `params.seed`.
  */
 import { EigenvalueDecomposition, Matrix, solve } from 'ml-matrix'
@@ -11,6 +11,7 @@ import { resolveParams, type ModelParams } from './params.js'
 import { MODEL_KIND, MODEL_STATE_VERSION, type ModelState, type TrainingDiagnostics } from './state.js'
 import { NoveltyMeter, clipRow, fitPrototypes, type Prototypes } from './prototypes.js'
 import { calibrateThreshold, quantile } from './threshold.js'
+import { discreteLookup, fitDiscreteChannels } from './discrete.js'
 
 /** Smallest spread a variable may have, in scaled units: a channel that never moved in training still gets a finite z. */
 const MIN_SPREAD = 0.1
@@ -169,6 +170,7 @@ export function fitModel(
     pcaRank,
     reconScale: new Float64Array(d).fill(Number.POSITIVE_INFINITY),
     errorScale: new Float64Array(d).fill(1),
+    discrete: discreteLookup([], d), // spreads first, from the residuals of every channel
   }
   const forecastSquares = new Float64Array(d)
   const errors = new Float64Array(d)
@@ -196,6 +198,8 @@ export function fitModel(
   const reconScale = Float64Array.from(reconSquares, (s) => Math.max(Math.sqrt(s / n), MIN_SPREAD))
   weights.residualScale = residualScale
   weights.reconScale = reconScale
+  const discreteChannels = fitDiscreteChannels(scaled, d)
+  weights.discrete = discreteLookup(discreteChannels, d)
   const perRowErrors = trainingErrors(weights, scaled)
   const errorScale = new Float64Array(d)
   const errorColumn = new Float64Array(n - p.lags)
@@ -261,6 +265,7 @@ export function fitModel(
       pcaRank,
       reconScale: Array.from(reconScale),
       errorScale: Array.from(errorScale),
+      discreteChannels,
       prototypes: Array.from(prototypes.values.subarray(0, prototypes.count * d)),
       prototypeCount: prototypes.count,
       scoreScale,

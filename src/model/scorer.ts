@@ -15,6 +15,7 @@
 import type { AnomalyValue, Contributor } from '../domain/types.js'
 import { meanNovelty, rowErrors, scaleRow, topMean, type DetectorWeights } from './detector.js'
 import { RowHasher, RowMemo } from './row-memo.js'
+import { discreteLookup } from './discrete.js'
 import { NoveltyMeter, type Prototypes } from './prototypes.js'
 import type { ModelState } from './state.js'
 
@@ -44,6 +45,7 @@ export function createScorer(state: ModelState): Scorer {
     pcaRank: payload.pcaRank,
     reconScale: Float64Array.from(payload.reconScale),
     errorScale: Float64Array.from(payload.errorScale),
+    discrete: discreteLookup(payload.discreteChannels, d),
   }
   const prototypes: Prototypes = { values: Float64Array.from(payload.prototypes), count: payload.prototypeCount, d }
   const noveltySpan = prototypes.count > 0 ? params.noveltySmoothing : 0

@@ -3,13 +3,16 @@
  * names what is wrong, and migrates older versions:
  *   1 → 2: version 1 had no per-variable error scale, no novelty part and no score scales; they load as
  *          η = 1, no prototypes, τ = 1, which is exactly version 1's maths, so old models score as before.
+ *   2 → 3: version 2 had no two-state channels (every channel's error was its residuals); they load with none,
+ *          which is exactly version 2's maths.
  */
 import { ServiceError } from '../errors.js'
 import type { ThresholdFit } from './threshold.js'
 import { resolveParams, type ModelParams } from './params.js'
+import { MAX_DISCRETE_STATES, type DiscreteChannel } from './discrete.js'
 
 export const MODEL_KIND = 'mvad-stream/multivariate'
-export const MODEL_STATE_VERSION = 2
+export const MODEL_STATE_VERSION = 3
 
 export interface ModelPayload {
   variables: string[]
@@ -25,6 +28,8 @@ export interface ModelPayload {
   reconScale: number[]
   /** η_j: training 99.9th percentile of variable j's error. */
   errorScale: number[]
+  /** Two-state channels and their transition surprisals (discrete.ts); empty before version 3. */
+  discreteChannels: DiscreteChannel[]
   /** prototypeCount × d, row-major, in clipped scaled units (novelty part; empty when off). */
   prototypes: number[]
   prototypeCount: number
@@ -74,11 +79,33 @@ function positives(value: unknown, name: string, length: number): number[] {
   return list
 }
 
+function discreteChannels(value: unknown, d: number): DiscreteChannel[] {
+  if (!Array.isArray(value)) fail('payload.discreteChannels must be a list')
+  const seen = new Set<number>()
+  return value.map((item: unknown, i) => {
+    const name = `payload.discreteChannels[${i}]`
+    const c = (item ?? {}) as Record<string, unknown>
+    const variable = c.variable
+    if (typeof variable !== 'number' || !Number.isInteger(variable) || variable < 0 || variable >= d) {
+      fail(`${name}.variable must be a variable index below ${d}`)
+    }
+    if (seen.has(variable)) fail(`${name}.variable repeats variable ${variable}`)
+    seen.add(variable)
+    const k = Array.isArray(c.states) ? c.states.length : 0
+    if (k < 1 || k > MAX_DISCRETE_STATES) fail(`${name}.states must hold 1–${MAX_DISCRETE_STATES} values`)
+    const states = numbers(c.states, `${name}.states`, k)
+    const surprisal = numbers(c.surprisal, `${name}.surprisal`, (k + 1) * (k + 1))
+    if (surprisal.some((v) => v < 0)) fail(`${name}.surprisal must hold non-negative numbers`)
+    if (states.some((v, i) => i > 0 && v <= (states[i - 1] as number))) fail(`${name}.states must ascend`)
+    return { variable, states, surprisal }
+  })
+}
+
 export function loadModelState(json: unknown): ModelState {
   if (json === null || typeof json !== 'object') fail('not an object')
   const s = json as Record<string, unknown>
   if (s.kind !== MODEL_KIND) fail(`kind is ${JSON.stringify(s.kind)}, expected "${MODEL_KIND}"`)
-  if (s.version !== 1 && s.version !== MODEL_STATE_VERSION) {
+  if (s.version !== 1 && s.version !== 2 && s.version !== MODEL_STATE_VERSION) {
     fail(`version ${String(s.version)} is not supported (this build reads versions 1–${MODEL_STATE_VERSION}); retrain`)
   }
   const legacy = s.version === 1
@@ -128,6 +155,7 @@ export function loadModelState(json: unknown): ModelState {
       pcaRank,
       reconScale: numbers(p.reconScale, 'payload.reconScale', d),
       errorScale: legacy ? new Array<number>(d).fill(1) : positives(p.errorScale, 'payload.errorScale', d),
+      discreteChannels: s.version === MODEL_STATE_VERSION ? discreteChannels(p.discreteChannels, d) : [],
       prototypes: legacy ? [] : numbers(p.prototypes, 'payload.prototypes', prototypeCount * d),
       prototypeCount,
       scoreScale: { model: scoreScale.model, novelty: scoreScale.novelty },

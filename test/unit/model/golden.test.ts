@@ -1,17 +1,20 @@
 /**
  * A model state written by an earlier build must keep loading and scoring to the same values. Each fixture was made
  * once by `makeGolden()` below (3 variables, window 28, seeded data) with the build of its state version:
- * golden-state.json is version 1 (loaded through the 1 → 2 migration), golden-state-v2.json version 2. Add a
- * fixture for each new state version; never regenerate an old one.
+ * golden-state.json is version 1 (loaded through the 1 → 2 → 3 migrations), golden-state-v2.json version 2 and
+ * golden-state-v3.json version 3, whose data has a fourth variable, a flag (two-state channels are new in version 3).
+ * Add a fixture for each new state version; never regenerate an old one.
  */
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { createScorer, fitModel, loadModelState } from '../../../src/model/index.js'
 import { syntheticSeries } from './synthetic.js'
+import type { AlignedSeries } from '../../../src/domain/types.js'
 
 const FIXTURES = {
   1: new URL('../../fixtures/model/golden-state.json', import.meta.url),
   2: new URL('../../fixtures/model/golden-state-v2.json', import.meta.url),
+  3: new URL('../../fixtures/model/golden-state-v3.json', import.meta.url),
 }
 
 interface Golden {
@@ -20,9 +23,19 @@ interface Golden {
   expected: { score: number; isAnomaly: boolean; severity: number; top: string[] }
 }
 
-export function makeGolden(): Golden {
-  const { state } = fitModel(syntheticSeries(300, 3, 11), { slidingWindow: 28 })
-  const window = syntheticSeries(28, 3, 12).rows.map((row) => [...row])
+/** Appends a flag that toggles every 30 rows (version 3 on). */
+function withFlag(series: AlignedSeries): AlignedSeries {
+  return {
+    ...series,
+    variables: [...series.variables, 'flag'],
+    rows: series.rows.map((row, t) => Float64Array.from([...row, Math.floor(t / 30) % 2])),
+  }
+}
+
+export function makeGolden(version: number): Golden {
+  const flagged = version >= 3 ? withFlag : (series: AlignedSeries): AlignedSeries => series
+  const { state } = fitModel(flagged(syntheticSeries(300, 3, 11)), { slidingWindow: 28 })
+  const window = flagged(syntheticSeries(28, 3, 12)).rows.map((row) => [...row])
   ;(window[27] as number[])[1] = 9
   const value = createScorer(state).scoreLast(
     window.map((row) => Float64Array.from(row)),
@@ -41,7 +54,7 @@ export function makeGolden(): Golden {
 }
 
 describe('golden model state', () => {
-  it.each([1, 2] as const)('version %i loads and scores its stored window to the stored values', (version) => {
+  it.each([1, 2, 3] as const)('version %i loads and scores its stored window to the stored values', (version) => {
     const golden = JSON.parse(readFileSync(FIXTURES[version], 'utf8')) as Golden
     expect((golden.state as { version: number }).version).toBe(version)
     const scorer = createScorer(loadModelState(golden.state))
