@@ -21,6 +21,8 @@ const ERROR_SCALE_QUANTILE = 0.999
 const SCORE_SCALE_QUANTILE = 0.99
 /** Fewest training rows per k-means centroid (see the prototypes step). */
 const MIN_ROWS_PER_CENTROID = 20
+/** Calibration rows wanted before falling back to rows without a full window before them (see calibrationParts). */
+const MIN_CALIBRATION_ROWS = 1000
 
 export interface FitOptions {
   onProgress?: (fraction: number, stage: string) => void
@@ -314,8 +316,11 @@ function noveltyOf(prototypes: Prototypes, clipped: readonly Float64Array[]): Fl
 }
 
 /**
- * Both score parts of every training row with a full span (same maths as the scorer): the model part (smoothed,
- * top-mean errors) and the novelty part (mean novelty over the last noveltySmoothing rows).
+ * Both score parts of the training rows the scorer would score (same maths): the model part (smoothed, top-mean
+ * errors) and the novelty part (mean novelty over the last noveltySmoothing rows). Like detect-batch, they start
+ * at the first row with a full window before it, so the scales and the threshold describe exactly the scores the
+ * service gives, and the first rows of a recording (often a start-up transient) do not set the threshold; when
+ * that would leave fewer than MIN_CALIBRATION_ROWS rows, earlier rows with a full span are used too.
  */
 function calibrationParts(
   perRow: readonly Float64Array[],
@@ -328,7 +333,9 @@ function calibrationParts(
   const sortBuffer = new Float64Array(d)
   const model: number[] = []
   const noveltyPart: number[] = []
-  for (let t = Math.max(p.lags + p.smoothing, p.noveltySmoothing) - 1; t < n; t++) {
+  const firstWithSpan = Math.max(p.lags + p.smoothing, p.noveltySmoothing) - 1
+  const first = Math.max(firstWithSpan, Math.min(p.slidingWindow - 1, n - MIN_CALIBRATION_ROWS))
+  for (let t = first; t < n; t++) {
     smoothed.fill(0)
     for (let k = p.smoothing - 1; k >= 0; k--) {
       const e = perRow[t - k] as Float64Array

@@ -48,6 +48,19 @@ describe('fitModel', () => {
     expect(diagnostics.threshold.threshold).toBe(state.payload.threshold)
   })
 
+  it('calibrates on the rows the scorer scores: a start-up transient before the first full window does not set θ', () => {
+    const clean = syntheticSeries(1400, 3, 6)
+    const startUp = { ...clean, rows: clean.rows.map((row, t) => (t < 20 ? row.map((v) => v + 8) : row)) }
+    const params = { slidingWindow: 60 }
+    const withTransient = fitModel(startUp, params).state.payload.threshold
+    const without = fitModel(clean, params).state.payload.threshold
+    // 20 of 1,400 rows is 1.4 % of them, above the 0.5 % risk level: counted, they would set θ by themselves.
+    expect(withTransient).toBeLessThan(1.5 * without)
+    // With fewer than 1,000 rows after the first full window, earlier rows are used too (and here they do count).
+    const short = { ...startUp, rows: startUp.rows.slice(0, 700), timestamps: startUp.timestamps.slice(0, 700) }
+    expect(fitModel(short, params).state.payload.threshold).toBeGreaterThan(3 * without)
+  })
+
   it('reports MVAD errors for too little data and a bad window', () => {
     expect(() => fitModel(syntheticSeries(50, 2), { slidingWindow: 100 })).toThrow(/minimum length should be larger/)
     try {
