@@ -124,6 +124,14 @@ function place(states: Float64Array, unit: number, value: number): { nearest: nu
   return { nearest, newness: gap <= unit ? gap / unit : 1 }
 }
 
+/** How far `value` is from every training state of channel `index`, in the channel's units (0 at a state). */
+export function distanceFromStates(lookup: DiscreteLookup, index: number, value: number): number {
+  const states = lookup.states[index] as Float64Array
+  let gap = Number.POSITIVE_INFINITY
+  for (let s = 0; s < states.length; s++) gap = Math.min(gap, Math.abs(value - (states[s] as number)))
+  return gap / (lookup.unit[index] as number)
+}
+
 /** Surprisal of moving from `previous` to `current` on channel `index` of `lookup`. */
 export function transitionSurprisal(lookup: DiscreteLookup, index: number, previous: number, current: number): number {
   const states = lookup.states[index] as Float64Array

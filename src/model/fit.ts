@@ -17,6 +17,8 @@ import { discreteLookup, fitDiscreteChannels } from './discrete.js'
 const MIN_SPREAD = 0.1
 /** Quantile of a variable's training errors that becomes its error scale η (never below 1: calm channels are not amplified). */
 const ERROR_SCALE_QUANTILE = 0.999
+/** Quantile of a variable's training |z| that becomes its level scale (ranking contributors). */
+const LEVEL_SCALE_QUANTILE = 0.999
 /** Quantile of each score part on training rows that becomes its scale τ. */
 const SCORE_SCALE_QUANTILE = 0.99
 /** Fewest training rows per k-means centroid (see the prototypes step). */
@@ -211,6 +213,12 @@ export function fitModel(
     errorScale[j] = Math.max(quantile(errorColumn as unknown as number[], ERROR_SCALE_QUANTILE), 1)
   }
   weights.errorScale = errorScale
+  const levelScale = new Float64Array(d)
+  for (let j = 0; j < d; j++) {
+    for (let t = 0; t < n; t++) column[t] = Math.abs((scaled[t] as Float64Array)[j] as number)
+    const sorted = Float64Array.from(column).sort()
+    levelScale[j] = Math.max(quantile(sorted as unknown as number[], LEVEL_SCALE_QUANTILE), MIN_SPREAD)
+  }
   const finalErrors = trainingErrors(weights, scaled) // recomputed, so the cap applies exactly as when scoring
   stage('spreads', 0.6)
 
@@ -267,6 +275,7 @@ export function fitModel(
       pcaRank,
       reconScale: Array.from(reconScale),
       errorScale: Array.from(errorScale),
+      levelScale: Array.from(levelScale),
       discreteChannels,
       prototypes: Array.from(prototypes.values.subarray(0, prototypes.count * d)),
       prototypeCount: prototypes.count,

@@ -7,15 +7,20 @@
  *   score     = 2·s / (s + θ)      in [0, 2), equal to 1 at the threshold (MVAD's score range)
  *   isAnomaly = s > θ
  *   severity  = 1 − θ/s when anomalous (in (0, 1), increasing with s), else 0
- *   interpretation (anomalous rows only): top contributors by each variable's share of s — its smoothed error
- *   over τ_model plus its share of the novelty (squared gap to the nearest prototype) over τ_novelty —
- *   contributionScore summing to 1 over those returned; correlationChanges lists the variables whose correlation with the
- *   contributor inside the window moved furthest from training (|Δρ| ≥ correlationChange, at most 5).
+ *   interpretation (anomalous rows only): each variable's evidence is the mean of two shares, each summing to 1
+ *   over all variables: its part of s (its smoothed error over τ_model plus its share of the novelty — squared gap
+ *   to the nearest prototype — over τ_novelty), and how unusual its level is over the smoothing span (|z| in units
+ *   of its training 99.9th percentile of |z|; for a two-state channel, its distance from its training states).
+ *   The level share keeps the blame on the variables that are actually off: deep into a long fault the forecast
+ *   residuals also fall on variables predicted from the faulty one. Top contributors by evidence, contributionScore summing to 1 over those
+ *   returned; correlationChanges lists the variables whose correlation with the contributor inside the window
+ *   moved furthest from training (|Δρ| ≥ correlationChange, at most 5). States before version 3 have no level
+ *   scales and rank by the part of s alone.
  */
 import type { AnomalyValue, Contributor } from '../domain/types.js'
 import { meanNovelty, rowErrors, scaleRow, topMean, type DetectorWeights } from './detector.js'
 import { RowHasher, RowMemo } from './row-memo.js'
-import { discreteLookup } from './discrete.js'
+import { discreteLookup, distanceFromStates } from './discrete.js'
 import { NoveltyMeter, type Prototypes } from './prototypes.js'
 import type { ModelState } from './state.js'
 
@@ -51,6 +56,7 @@ export function createScorer(state: ModelState): Scorer {
   const noveltySpan = prototypes.count > 0 ? params.noveltySmoothing : 0
   const { model: modelScale, novelty: noveltyScale } = payload.scoreScale
   const trainingCorrelation = Float64Array.from(payload.trainingCorrelation)
+  const levelScale = Float64Array.from(payload.levelScale)
   const W = params.slidingWindow
   const span = Math.max(params.lags + params.smoothing, noveltySpan)
   const threshold = payload.threshold
@@ -116,6 +122,7 @@ export function createScorer(state: ModelState): Scorer {
     // Each variable's part of the raw score: its smoothed error, plus its share of every row's novelty.
     const share = noveltyShares(scaled)
     const part = Float64Array.from(smoothed, (e, j) => e / modelScale + (share[j] as number) / noveltyScale)
+    if (levelScale.length === d) blendLevels(part, scaled)
     const order = Array.from({ length: d }, (_, j) => j).sort(
       (a, b) => (part[b] as number) - (part[a] as number) || a - b,
     )
@@ -128,6 +135,39 @@ export function createScorer(state: ModelState): Scorer {
       contributionScore: total > 0 ? (part[j] as number) / total : 1 / chosen.length,
       correlationChanges: { changedVariables: changedVariables(scaled, moments, j) },
     }))
+  }
+
+  /**
+   * Replaces `part` by the mean of its shares and the shares of how unusual each variable's level is (see the top).
+   * Shares, because the two are in different units (squared residuals against distances).
+   */
+  function blendLevels(part: Float64Array, scaled: readonly Float64Array[]): void {
+    const level = new Float64Array(d)
+    const { slot } = weights.discrete
+    for (let t = scaled.length - params.smoothing; t < scaled.length; t++) {
+      const row = scaled[t] as Float64Array
+      for (let j = 0; j < d; j++) {
+        const channel = slot[j] as number
+        // A two-state channel's level is how far it is from its training states (0 in either of them: its rarer
+        // state is not unusual), in its own units.
+        const unusual =
+          channel < 0
+            ? Math.abs(row[j] as number) / (levelScale[j] as number)
+            : distanceFromStates(weights.discrete, channel, row[j] as number)
+        level[j] = (level[j] as number) + unusual
+      }
+    }
+    let partSum = 0
+    let levelSum = 0
+    for (let j = 0; j < d; j++) {
+      partSum += part[j] as number
+      levelSum += level[j] as number
+    }
+    for (let j = 0; j < d; j++) {
+      const fromPart = partSum > 0 ? (part[j] as number) / partSum : 0
+      const fromLevel = levelSum > 0 ? (level[j] as number) / levelSum : 0
+      part[j] = (fromPart + fromLevel) / 2
+    }
   }
 
   /** Per variable: mean over the novelty span of ν_t · gap_j² / ‖gap‖² (the rows' novelty split by variable). */

@@ -3,8 +3,9 @@
  * names what is wrong, and migrates older versions:
  *   1 → 2: version 1 had no per-variable error scale, no novelty part and no score scales; they load as
  *          η = 1, no prototypes, τ = 1, which is exactly version 1's maths, so old models score as before.
- *   2 → 3: version 2 had no two-state channels (every channel's error was its residuals); they load with none,
- *          which is exactly version 2's maths.
+ *   2 → 3: version 2 had no two-state channels (every channel's error was its residuals) and no level scales
+ *          (contributors were ranked by their part of the score alone); they load with none of either, which is
+ *          exactly version 2's maths and ranking.
  */
 import { ServiceError } from '../errors.js'
 import type { ThresholdFit } from './threshold.js'
@@ -28,6 +29,11 @@ export interface ModelPayload {
   reconScale: number[]
   /** η_j: training 99.9th percentile of variable j's error. */
   errorScale: number[]
+  /**
+   * Per variable: training 99.9th percentile of |z| (scaled distance from the median), the unit of how unusual a
+   * level is when ranking contributors; empty before version 3 (contributors ranked by their part of the score).
+   */
+  levelScale: number[]
   /** Two-state channels and their transition surprisals (discrete.ts); empty before version 3. */
   discreteChannels: DiscreteChannel[]
   /** prototypeCount × d, row-major, in clipped scaled units (novelty part; empty when off). */
@@ -155,6 +161,7 @@ export function loadModelState(json: unknown): ModelState {
       pcaRank,
       reconScale: numbers(p.reconScale, 'payload.reconScale', d),
       errorScale: legacy ? new Array<number>(d).fill(1) : positives(p.errorScale, 'payload.errorScale', d),
+      levelScale: s.version === MODEL_STATE_VERSION ? positives(p.levelScale, 'payload.levelScale', d) : [],
       discreteChannels: s.version === MODEL_STATE_VERSION ? discreteChannels(p.discreteChannels, d) : [],
       prototypes: legacy ? [] : numbers(p.prototypes, 'payload.prototypes', prototypeCount * d),
       prototypeCount,

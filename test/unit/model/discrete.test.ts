@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { discreteLookup, fitDiscreteChannels, transitionSurprisal } from '../../../src/model/discrete.js'
+import {
+  discreteLookup,
+  distanceFromStates,
+  fitDiscreteChannels,
+  transitionSurprisal,
+} from '../../../src/model/discrete.js'
 import { createScorer, fitModel, loadModelState } from '../../../src/model/index.js'
 import type { AlignedSeries } from '../../../src/domain/types.js'
 import { seededRandom, syntheticSeries } from './synthetic.js'
@@ -54,6 +59,15 @@ describe('fitDiscreteChannels (hand-computed Krichevsky–Trofimov surprisals)',
     const constant = discreteLookup(fitDiscreteChannels(column([5, 5, 5, 5]), 1), 1)
     expect(transitionSurprisal(constant, 0, 5, 5.01)).toBeCloseTo(0.9 * -Math.log(3.5 / 4) + 0.1 * Math.log(8), 10)
     expect(transitionSurprisal(constant, 0, 5.2, 5.2)).toBeCloseTo(Math.log(10), 12)
+  })
+
+  it('measures how far a value is from the training states in the channel unit (ranking contributors)', () => {
+    const flag = discreteLookup(fitDiscreteChannels(column([0, 0, 0, 1, 1, 0]), 1), 1)
+    expect(distanceFromStates(flag, 0, 1)).toBe(0)
+    expect(distanceFromStates(flag, 0, 0.25)).toBeCloseTo(0.5, 12)
+    expect(distanceFromStates(flag, 0, -1)).toBeCloseTo(2, 12)
+    const constant = discreteLookup(fitDiscreteChannels(column([5, 5, 5, 5]), 1), 1)
+    expect(distanceFromStates(constant, 0, 5.2)).toBeCloseTo(2, 10)
   })
 })
 

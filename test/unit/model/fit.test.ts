@@ -94,6 +94,9 @@ describe('loadModelState', () => {
     expect(() => loadModelState(broken((s) => ((s.payload as { threshold: number }).threshold = -1)))).toThrow(
       'payload.threshold',
     )
+    expect(() =>
+      loadModelState(broken((s) => ((s.payload as { levelScale: number[] }).levelScale = [1, 0, 1]))),
+    ).toThrow('payload.levelScale must hold positive numbers')
     expect(() => loadModelState(null)).toThrow('not an object')
   })
 })

@@ -51,10 +51,12 @@ describe('scorer', () => {
     const flagged = batch.map((v, i) => (v?.isAnomaly === true ? i : -1)).filter((i) => i >= 0)
     expect(flagged.some((i) => i >= 80 && i < 95)).toBe(true)
     expect(flagged.some((i) => i >= 150 && i < 158)).toBe(true)
-    // At the onset the faulty variable leads. (Deeper into a long fault the forecaster, fed the faulty lag, blames
-    // the variables it predicts from it — a known limit of forecast-residual attribution.)
-    expect(batch[80]?.interpretation[0]?.variable).toBe('v2')
-    expect(batch[81]?.interpretation[0]?.variable).toBe('v2')
+    // The faulty variable leads on every flagged row of the fault, not only at its onset: deeper in, the
+    // forecaster (fed the faulty lag) also blames the variables it predicts from it, and the level share keeps
+    // the blame on the variable that is actually off.
+    const duringFault = flagged.filter((i) => i >= 80 && i < 90)
+    expect(duringFault.length).toBeGreaterThanOrEqual(8)
+    for (const i of duringFault) expect(batch[i]?.interpretation[0]?.variable).toBe('v2')
     const normal = batch.slice(W, 75).filter((v) => v?.isAnomaly === true).length
     expect(normal).toBeLessThanOrEqual(2)
   })
