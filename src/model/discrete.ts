@@ -109,8 +109,8 @@ export function discreteLookup(channels: readonly DiscreteChannel[], d: number):
   }
 }
 
-/** The nearest training state of `value` and how new the value is (0 = that state exactly, 1 = wholly new). */
-function place(states: Float64Array, unit: number, value: number): { nearest: number; newness: number } {
+/** Index of the training state nearest to `value` (ties: the lower state). */
+function nearestState(states: Float64Array, value: number): number {
   let nearest = 0
   let gap = Number.POSITIVE_INFINITY
   for (let s = 0; s < states.length; s++) {
@@ -120,8 +120,13 @@ function place(states: Float64Array, unit: number, value: number): { nearest: nu
       nearest = s
     }
   }
-  // NaN (never produced by aligned data) counts as wholly new.
-  return { nearest, newness: gap <= unit ? gap / unit : 1 }
+  return nearest
+}
+
+/** How new `value` is: 0 at a training state, rising linearly to 1 at one unit away (NaN counts as wholly new). */
+function newness(states: Float64Array, unit: number, value: number): number {
+  const gap = Math.abs(value - (states[nearestState(states, value)] as number))
+  return gap <= unit ? gap / unit : 1
 }
 
 /** How far `value` is from every training state of channel `index`, in the channel's units (0 at a state). */
@@ -139,14 +144,14 @@ export function transitionSurprisal(lookup: DiscreteLookup, index: number, previ
   const unit = lookup.unit[index] as number
   const k = states.length
   const size = k + 1
-  const a = place(states, unit, previous)
-  const b = place(states, unit, current)
-  const wa = a.newness
-  const wb = b.newness
+  const a = nearestState(states, previous)
+  const b = nearestState(states, current)
+  const wa = newness(states, unit, previous)
+  const wb = newness(states, unit, current)
   return (
-    (1 - wa) * (1 - wb) * (table[a.nearest * size + b.nearest] as number) +
-    (1 - wa) * wb * (table[a.nearest * size + k] as number) +
-    wa * (1 - wb) * (table[k * size + b.nearest] as number) +
+    (1 - wa) * (1 - wb) * (table[a * size + b] as number) +
+    (1 - wa) * wb * (table[a * size + k] as number) +
+    wa * (1 - wb) * (table[k * size + b] as number) +
     wa * wb * (table[k * size + k] as number)
   )
 }
