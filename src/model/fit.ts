@@ -293,6 +293,7 @@ export function fitModel(
     pcaRank,
     forecastResidualRms: Array.from(residualScale),
     reconstructionResidualRms: Array.from(reconScale),
+    twoStateChannels: discreteChannels.map((c) => series.variables[c.variable] as string),
     trainingScoreQuantiles: {
       p50: quantile(sortedScores, 0.5),
       p99: quantile(sortedScores, 0.99),

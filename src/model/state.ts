@@ -65,6 +65,8 @@ export interface TrainingDiagnostics {
   pcaRank: number
   forecastResidualRms: number[]
   reconstructionResidualRms: number[]
+  /** Variables modelled as two-state channels (transition surprisal instead of residuals). */
+  twoStateChannels: string[]
   trainingScoreQuantiles: { p50: number; p99: number; max: number }
   threshold: ThresholdFit
 }

@@ -87,11 +87,12 @@ function seriesWithFlags(rows: number, seed: number): AlignedSeries {
 
 describe('two-state channels in the model', () => {
   const W = 28
-  const { state } = fitModel(seriesWithFlags(800, 1), { slidingWindow: W })
+  const { state, diagnostics } = fitModel(seriesWithFlags(800, 1), { slidingWindow: W })
   const scorer = createScorer(state)
 
   it('records the flags (and only them) in the state, which round-trips through JSON', () => {
     expect(state.payload.discreteChannels.map((c) => c.variable)).toEqual([2, 3])
+    expect(diagnostics.twoStateChannels).toEqual(['mode', 'alarm'])
     const json = JSON.parse(JSON.stringify(state)) as unknown // (JSON writes −0 as 0)
     expect(loadModelState(json)).toEqual(json)
   })
