@@ -123,18 +123,20 @@ function nearestState(states: Float64Array, value: number): number {
   return nearest
 }
 
-/** How new `value` is: 0 at a training state, rising linearly to 1 at one unit away (NaN counts as wholly new). */
-function newness(states: Float64Array, unit: number, value: number): number {
-  const gap = Math.abs(value - (states[nearestState(states, value)] as number))
-  return gap <= unit ? gap / unit : 1
+/** How far `value` is from the nearest training state, in units (0 at a state; NaN stays NaN). */
+function unitsFrom(states: Float64Array, unit: number, value: number, nearest: number): number {
+  return Math.abs(value - (states[nearest] as number)) / unit
+}
+
+/** How new a value `distance` units from its nearest state is: rising linearly to 1 at one unit (NaN: 1). */
+function newness(distance: number): number {
+  return distance <= 1 ? distance : 1
 }
 
 /** How far `value` is from every training state of channel `index`, in the channel's units (0 at a state). */
 export function distanceFromStates(lookup: DiscreteLookup, index: number, value: number): number {
   const states = lookup.states[index] as Float64Array
-  let gap = Number.POSITIVE_INFINITY
-  for (let s = 0; s < states.length; s++) gap = Math.min(gap, Math.abs(value - (states[s] as number)))
-  return gap / (lookup.unit[index] as number)
+  return unitsFrom(states, lookup.unit[index] as number, value, nearestState(states, value))
 }
 
 /** Surprisal of moving from `previous` to `current` on channel `index` of `lookup`. */
@@ -146,8 +148,8 @@ export function transitionSurprisal(lookup: DiscreteLookup, index: number, previ
   const size = k + 1
   const a = nearestState(states, previous)
   const b = nearestState(states, current)
-  const wa = newness(states, unit, previous)
-  const wb = newness(states, unit, current)
+  const wa = newness(unitsFrom(states, unit, previous, a))
+  const wb = newness(unitsFrom(states, unit, current, b))
   return (
     (1 - wa) * (1 - wb) * (table[a * size + b] as number) +
     (1 - wa) * wb * (table[a * size + k] as number) +

@@ -1,6 +1,7 @@
 /**
  * Training: robust scaling → ridge vector autoregression → principal subspace → per-variable error spreads,
- * two-state channels' transition surprisals and tail scales → prototypes of the training states (novelty) → training scores → label-free threshold.
+ * two-state channels' transition surprisals, tail scales and level scales → prototypes of the training states
+ * (novelty) → training scores → label-free threshold.
  * Deterministic: closed forms, and k-means seeded by `params.seed`.
  */
 import { EigenvalueDecomposition, Matrix, solve } from 'ml-matrix'
