@@ -13,6 +13,13 @@
  * and independent of the channel's units. A channel that moves to a new value and stays there keeps paying, as a
  * machine stuck in a state never seen is still anomalous.
  *
+ * The model part is the largest error over the variables, so a flag's cost must be that of *any* of the K two-state
+ * channels doing something that unlikely: −ln min(1, K·P) = max(0, −ln P − ln K) (a Bonferroni bound; nothing
+ * changes for K = 1). The continuous channels need no such term, as their errors move in training and the model
+ * part's scale τ is calibrated on the training maximum over all of them; a transition never seen cannot show in
+ * training, and with dozens of command flags (the NASA channels have 24 or 54) one of them flipping in a new way is
+ * expected every few thousand rows (KT gives each about ½ such event per training length).
+ *
  * How new a value is depends on how far it is from the training states: with g its distance to the nearest one
  * and u the unit (half the gap between the two states, or MIN_UNIT for a channel constant in training), it counts
  * as new with weight w = min(1, g/u) and as that nearest state with weight 1 − w, and the surprisal interpolates
@@ -40,7 +47,10 @@ export interface DiscreteChannel {
   surprisal: number[]
 }
 
-/** Fits a channel for every variable of `scaled` with at most MAX_DISCRETE_STATES distinct values. */
+/**
+ * Fits a channel for every variable of `scaled` with at most MAX_DISCRETE_STATES distinct values; the surprisals
+ * are family-wise (less ln K for K channels, floored at 0; see the header).
+ */
 export function fitDiscreteChannels(scaled: readonly Float64Array[], d: number): DiscreteChannel[] {
   const channels: DiscreteChannel[] = []
   const n = scaled.length
@@ -77,6 +87,9 @@ export function fitDiscreteChannels(scaled: readonly Float64Array[], d: number):
     }
     channels.push({ variable: j, states, surprisal })
   }
+  const familyDiscount = Math.log(Math.max(1, channels.length))
+  for (const channel of channels)
+    channel.surprisal = channel.surprisal.map((s) => Math.max(0, s - familyDiscount))
   return channels
 }
 

@@ -37,6 +37,22 @@ describe('fitDiscreteChannels (hand-computed Krichevsky–Trofimov surprisals)',
     )
   })
 
+  it('makes surprisals family-wise: less ln K with K two-state channels, never below 0', () => {
+    // The flag of the first test next to a constant channel and a continuous one: K = 2.
+    const [flag, constant] = fitDiscreteChannels(
+      column([0, 0, 0, 1, 1, 0], [[7, 7, 7, 7, 7, 7], [0.1, 0.5, 0.2, 0.9, 0.3, 0.4]]),
+      3,
+    )
+    expect([flag?.variable, constant?.variable]).toEqual([0, 1])
+    const single = [2.5 / 4.5, 1.5 / 4.5, 0.5 / 4.5, 1.5 / 3.5, 1.5 / 3.5, 0.5 / 3.5, 4.5 / 7.5, 2.5 / 7.5, 0.5 / 7.5]
+    flag?.surprisal.forEach((s, i) =>
+      expect(s).toBeCloseTo(Math.max(0, -Math.log(single[i] as number) - Math.log(2)), 12),
+    )
+    // 7→7 has P = 5.5/6 (surprisal 0.087 < ln 2): floored at 0; 7→new: ln 12 − ln 2 = ln 6.
+    expect(constant?.surprisal[0]).toBe(0)
+    expect(constant?.surprisal[1]).toBeCloseTo(Math.log(6), 12)
+  })
+
   it('looks transitions up by exact value, any other value being the unseen state', () => {
     const channels = fitDiscreteChannels(column([0, 0, 0, 1, 1, 0]), 1)
     const lookup = discreteLookup(channels, 1)
