@@ -88,8 +88,7 @@ export function fitDiscreteChannels(scaled: readonly Float64Array[], d: number):
     channels.push({ variable: j, states, surprisal })
   }
   const familyDiscount = Math.log(Math.max(1, channels.length))
-  for (const channel of channels)
-    channel.surprisal = channel.surprisal.map((s) => Math.max(0, s - familyDiscount))
+  for (const channel of channels) channel.surprisal = channel.surprisal.map((s) => Math.max(0, s - familyDiscount))
   return channels
 }
 

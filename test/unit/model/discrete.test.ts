@@ -40,7 +40,13 @@ describe('fitDiscreteChannels (hand-computed Krichevsky–Trofimov surprisals)',
   it('makes surprisals family-wise: less ln K with K two-state channels, never below 0', () => {
     // The flag of the first test next to a constant channel and a continuous one: K = 2.
     const [flag, constant] = fitDiscreteChannels(
-      column([0, 0, 0, 1, 1, 0], [[7, 7, 7, 7, 7, 7], [0.1, 0.5, 0.2, 0.9, 0.3, 0.4]]),
+      column(
+        [0, 0, 0, 1, 1, 0],
+        [
+          [7, 7, 7, 7, 7, 7],
+          [0.1, 0.5, 0.2, 0.9, 0.3, 0.4],
+        ],
+      ),
       3,
     )
     expect([flag?.variable, constant?.variable]).toEqual([0, 1])
