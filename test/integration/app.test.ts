@@ -5,21 +5,14 @@ import { createApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config/config.js'
 import { createLogger } from '../../src/observability/logger.js'
 import { createMetrics } from '../../src/observability/metrics.js'
-import { uniquePrefix } from '../support/names.js'
+import { isolatedEnv, uniquePrefix } from '../support/names.js'
 import { windowMeanModel } from '../support/window-mean-model.js'
 
 const prefix = uniquePrefix('app')
 
 function realEnv(): Record<string, string> {
   return {
-    KAFKA_GROUP_ID: `${prefix}.group`,
-    MVAD_REDIS_KEY_PREFIX: prefix,
-    MVAD_TOPIC_READINGS: `${prefix}.readings`,
-    MVAD_TOPIC_EVENTS: `${prefix}.events`,
-    MVAD_TOPIC_SCORES: `${prefix}.scores`,
-    MVAD_TOPIC_DLQ: `${prefix}.dlq`,
-    MVAD_TOPIC_CONTROL: `${prefix}.control`,
-    MVAD_TOPIC_STATUS: `${prefix}.status`,
+    ...isolatedEnv(prefix),
     MVAD_TOPIC_PARTITIONS: '1',
     KAFKA_BROKERS: inject('kafkaBrokers'),
     REDIS_URL: inject('redisUrl'),

@@ -13,7 +13,7 @@ import { createLogger } from '../../src/observability/logger.js'
 import { createMetrics } from '../../src/observability/metrics.js'
 import { loadCoreModel } from '../../src/stream/core-model-loader.js'
 import { ControlClient, TopicCollector } from '../support/control-harness.js'
-import { uniquePrefix } from '../support/names.js'
+import { isolatedEnv, uniquePrefix } from '../support/names.js'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 const OMI = join(ROOT, '../shared/data/bench/asd/omi-1')
@@ -36,14 +36,7 @@ describe('control topic with a schema registry (registry-encoded commands)', () 
         KAFKA_BROKERS: inject('kafkaBrokers'),
         REDIS_URL: inject('redisUrl'),
         SCHEMA_REGISTRY_URL: inject('schemaRegistryUrl'),
-        MVAD_REDIS_KEY_PREFIX: prefix,
-        KAFKA_GROUP_ID: `${prefix}.group`,
-        MVAD_TOPIC_READINGS: `${prefix}.readings`,
-        MVAD_TOPIC_EVENTS: `${prefix}.events`,
-        MVAD_TOPIC_SCORES: `${prefix}.scores`,
-        MVAD_TOPIC_DLQ: dlqTopic,
-        MVAD_TOPIC_CONTROL: controlTopic,
-        MVAD_TOPIC_STATUS: `${prefix}.status`,
+        ...isolatedEnv(prefix), // its control and DLQ topics are controlTopic and dlqTopic above
         MVAD_TOPIC_PARTITIONS: '1',
         MVAD_HTTP_HOST: '127.0.0.1',
         MVAD_HTTP_PORT: '0',

@@ -27,7 +27,7 @@ import { keySpace } from '../../src/state/keys.js'
 import { RedisModelStore } from '../../src/state/redis-model-store.js'
 import { loadCoreModel } from '../../src/stream/core-model-loader.js'
 import { readCsvRows } from '../support/control-harness.js'
-import { uniquePrefix } from '../support/names.js'
+import { isolatedEnv, uniquePrefix } from '../support/names.js'
 
 const run = promisify(execFile)
 // A CommonJS package: under Node's ESM rules its default import is the module object (whose `default` is
@@ -60,14 +60,7 @@ describe('MVAD v1.1 REST API with the GA JavaScript SDK', () => {
       config: loadConfig({
         KAFKA_BROKERS: inject('kafkaBrokers'),
         REDIS_URL: inject('redisUrl'),
-        MVAD_REDIS_KEY_PREFIX: prefix,
-        KAFKA_GROUP_ID: `${prefix}.group`,
-        MVAD_TOPIC_READINGS: `${prefix}.readings`,
-        MVAD_TOPIC_EVENTS: `${prefix}.events`,
-        MVAD_TOPIC_SCORES: `${prefix}.scores`,
-        MVAD_TOPIC_DLQ: `${prefix}.dlq`,
-        MVAD_TOPIC_CONTROL: `${prefix}.control`,
-        MVAD_TOPIC_STATUS: `${prefix}.status`,
+        ...isolatedEnv(prefix),
         MVAD_TOPIC_PARTITIONS: '1',
         MVAD_HTTP_HOST: '127.0.0.1',
         MVAD_HTTP_PORT: '0',

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { Kafka, logLevel } from 'kafkajs'
 import { Redis } from 'ioredis'
 import { eventId, type AnomalyEvent } from '../../src/stream/anomaly-event.js'
-import { uniquePrefix } from '../support/names.js'
+import { isolatedEnv, uniquePrefix } from '../support/names.js'
 
 const run = promisify(execFile)
 const ROOT = new URL('../../', import.meta.url).pathname
@@ -84,14 +84,7 @@ describe('service process on a bench entity (asd/omi-1)', () => {
       REDIS_URL: inject('redisUrl'),
       // JSON events here (the Avro path has its own test): an empty value means "not configured".
       SCHEMA_REGISTRY_URL: '',
-      MVAD_REDIS_KEY_PREFIX: prefix,
-      KAFKA_GROUP_ID: `${prefix}.group`,
-      MVAD_TOPIC_READINGS: `${prefix}.readings`,
-      MVAD_TOPIC_EVENTS: `${prefix}.events`,
-      MVAD_TOPIC_SCORES: `${prefix}.scores`,
-      MVAD_TOPIC_DLQ: `${prefix}.dlq`,
-      MVAD_TOPIC_CONTROL: `${prefix}.control`,
-      MVAD_TOPIC_STATUS: `${prefix}.status`,
+      ...isolatedEnv(prefix),
       MVAD_PUBLISH_SCORES: 'true',
       MVAD_TOPIC_PARTITIONS: '2',
       MVAD_HTTP_HOST: '127.0.0.1',
