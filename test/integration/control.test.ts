@@ -20,7 +20,7 @@ import { RedisModelStore } from '../../src/state/redis-model-store.js'
 import { RedisResultStore } from '../../src/state/redis-result-store.js'
 import { loadCoreModel } from '../../src/stream/core-model-loader.js'
 import { ControlClient, TopicCollector, csvText, frameMessages, readCsvRows } from '../support/control-harness.js'
-import { uniquePrefix } from '../support/names.js'
+import { isolatedEnv, topicNames, uniquePrefix } from '../support/names.js'
 
 const run = promisify(execFile)
 const ROOT = new URL('../../', import.meta.url).pathname
@@ -32,28 +32,13 @@ const SMD = join(BENCH, 'smd/machine-1-6')
 const WINDOW = 60
 
 const prefix = uniquePrefix('ctl')
-const topics = {
-  readings: `${prefix}.readings`,
-  events: `${prefix}.events`,
-  scores: `${prefix}.scores`,
-  dlq: `${prefix}.dlq`,
-  control: `${prefix}.control`,
-  status: `${prefix}.status`,
-  results: `${prefix}.results`,
-}
+const topics = { ...topicNames(prefix), results: `${prefix}.results` }
 
 function env(overrides: Record<string, string> = {}): Record<string, string> {
   return {
     KAFKA_BROKERS: inject('kafkaBrokers'),
     REDIS_URL: inject('redisUrl'),
-    MVAD_REDIS_KEY_PREFIX: prefix,
-    KAFKA_GROUP_ID: `${prefix}.group`,
-    MVAD_TOPIC_READINGS: topics.readings,
-    MVAD_TOPIC_EVENTS: topics.events,
-    MVAD_TOPIC_SCORES: topics.scores,
-    MVAD_TOPIC_DLQ: topics.dlq,
-    MVAD_TOPIC_CONTROL: topics.control,
-    MVAD_TOPIC_STATUS: topics.status,
+    ...isolatedEnv(prefix), // its topics are `topics` above
     MVAD_TOPIC_PARTITIONS: '1',
     MVAD_PUBLISH_SCORES: 'true',
     MVAD_JOB_LEASE_MS: '2000',
