@@ -7,8 +7,8 @@
 import { EigenvalueDecomposition, Matrix, solve } from 'ml-matrix'
 import type { AlignedSeries } from '../domain/types.js'
 import { ServiceError } from '../errors.js'
-import { meanNovelty, rowErrors, scaleRow, topMean, type DetectorWeights } from './detector.js'
-import { resolveParams, type ModelParams } from './params.js'
+import { meanNovelty, noveltyPeak, rowErrors, scaleRow, topMean, type DetectorWeights } from './detector.js'
+import { noveltyHoldRows, resolveParams, type ModelParams } from './params.js'
 import { MODEL_KIND, MODEL_STATE_VERSION, type ModelState, type TrainingDiagnostics } from './state.js'
 import { NoveltyMeter, clipRow, fitPrototypes, type Prototypes } from './prototypes.js'
 import { calibrateThreshold, quantile } from './threshold.js'
@@ -236,7 +236,8 @@ export function fitModel(
   stage('prototypes', 0.75)
 
   // 6. Training scores with the final weights → score scales → label-free threshold.
-  const parts = calibrationParts(finalErrors, noveltyOf(prototypes, clipped), p)
+  const hold = prototypes.count > 0 ? noveltyHoldRows(p) : 1
+  const parts = calibrationParts(finalErrors, noveltyOf(prototypes, clipped), p, hold)
   const scaleOf = (values: number[]): number =>
     quantile(
       [...values].sort((a, b) => a - b),
@@ -249,8 +250,10 @@ export function fitModel(
     model: positiveOrOne(scaleOf(parts.model)),
     novelty: positiveOrOne(scaleOf(parts.novelty)),
   }
+  // τ_novelty comes from the novelty before the hold (a part's scale is its typical size; the hold only stretches
+  // peaks in time), and θ from the scores as the scorer gives them, with the hold.
   const trainingScores = parts.model.map(
-    (m, i) => m / scoreScale.model + (parts.novelty[i] as number) / scoreScale.novelty,
+    (m, i) => m / scoreScale.model + (parts.heldNovelty[i] as number) / scoreScale.novelty,
   )
   const thresholdFit = calibrateThreshold(trainingScores, p.riskLevel)
   stage('threshold', 0.85)
@@ -328,7 +331,8 @@ function noveltyOf(prototypes: Prototypes, clipped: readonly Float64Array[]): Fl
 
 /**
  * Both score parts of the training rows the scorer would score (same maths): the model part (smoothed, top-mean
- * errors) and the novelty part (mean novelty over the last noveltySmoothing rows). Like detect-batch, they start
+ * errors) and the novelty part (mean novelty over the last noveltySmoothing rows; `heldNovelty` is its peak over
+ * the last `hold` rows, as scored). Like detect-batch, they start
  * at the first row with a full window before it, so the scales and the threshold describe exactly the scores the
  * service gives, and the first rows of a recording (often a start-up transient) do not set the threshold; when
  * that would leave fewer than MIN_CALIBRATION_ROWS rows, earlier rows with a full span are used too.
@@ -337,14 +341,16 @@ function calibrationParts(
   perRow: readonly Float64Array[],
   novelty: Float64Array,
   p: ModelParams,
-): { model: number[]; novelty: number[] } {
+  hold: number,
+): { model: number[]; novelty: number[]; heldNovelty: number[] } {
   const d = perRow[0]?.length ?? 0
   const n = perRow.length
   const smoothed = new Float64Array(d)
   const sortBuffer = new Float64Array(d)
   const model: number[] = []
   const noveltyPart: number[] = []
-  const firstWithSpan = Math.max(p.lags + p.smoothing, p.noveltySmoothing) - 1
+  const heldNovelty: number[] = []
+  const firstWithSpan = Math.max(p.lags + p.smoothing, p.noveltySmoothing + hold - 1) - 1
   const first = Math.max(firstWithSpan, Math.min(p.slidingWindow - 1, n - MIN_CALIBRATION_ROWS))
   for (let t = first; t < n; t++) {
     smoothed.fill(0)
@@ -355,8 +361,9 @@ function calibrationParts(
     for (let j = 0; j < d; j++) smoothed[j] = (smoothed[j] as number) / p.smoothing
     model.push(topMean(smoothed, p.topVariables, sortBuffer))
     noveltyPart.push(meanNovelty(novelty, t, p.noveltySmoothing))
+    heldNovelty.push(meanNovelty(novelty, noveltyPeak(novelty, t, p.noveltySmoothing, hold), p.noveltySmoothing))
   }
-  return { model, novelty: noveltyPart }
+  return { model, novelty: noveltyPart, heldNovelty }
 }
 
 /** Pearson correlations (d × d, row-major) of rows [from, to); constant variables correlate 0 with the others. */

@@ -23,6 +23,12 @@ export interface ModelParams {
   noveltyPrototypes: number
   /** Rows whose novelty (distance to the nearest prototype) is averaged into a row's score. @defaultValue 20 */
   noveltySmoothing: number
+  /**
+   * Rows over which the novelty part keeps its peak: a row's novelty part is the largest noveltySmoothing-row mean
+   * novelty among the last noveltyHold rows (1 = no hold). Capped at slidingWindow − noveltySmoothing + 1, so that
+   * a window holds every row it needs. @defaultValue 60
+   */
+  noveltyHold: number
   /** Tail probability of the label-free threshold on training scores (threshold.ts). @defaultValue 0.005 */
   riskLevel: number
   /** |Δ correlation| between window and training that marks a variable as changed. @defaultValue 0.5 */
@@ -39,6 +45,7 @@ export const DEFAULT_MODEL_PARAMS: Readonly<ModelParams> = Object.freeze({
   topVariables: 1,
   noveltyPrototypes: 256,
   noveltySmoothing: 20,
+  noveltyHold: 60,
   riskLevel: 0.005,
   correlationChange: 0.5,
 })
@@ -72,6 +79,7 @@ export function resolveParams(partial: Partial<ModelParams> = {}): ModelParams {
   intIn('topVariables', 0, 301)
   intIn('noveltyPrototypes', 0, 1024)
   intIn('noveltySmoothing', 1, 120)
+  intIn('noveltyHold', 1, 1440)
   numIn('riskLevel', 0, 0.5)
   numIn('correlationChange', 0, 2)
   if (p.lags + p.smoothing > p.slidingWindow) {
@@ -83,4 +91,12 @@ export function resolveParams(partial: Partial<ModelParams> = {}): ModelParams {
   if (problems.length > 0)
     throw new ServiceError('InvalidModelState', `invalid model parameters: ${problems.join('; ')}`)
   return p
+}
+
+/**
+ * Rows the novelty part's peak is held over: noveltyHold, capped so that the noveltySmoothing rows behind the
+ * oldest held row still lie inside the window (a slidingWindow of 28 holds at most 28 − 20 + 1 = 9 rows).
+ */
+export function noveltyHoldRows(p: Pick<ModelParams, 'noveltyHold' | 'noveltySmoothing' | 'slidingWindow'>): number {
+  return Math.max(1, Math.min(p.noveltyHold, p.slidingWindow - p.noveltySmoothing + 1))
 }

@@ -18,11 +18,12 @@
  *   scales and rank by the part of s alone.
  */
 import type { AnomalyValue, Contributor } from '../domain/types.js'
-import { meanNovelty, rowErrors, scaleRow, topMean, type DetectorWeights } from './detector.js'
-import { RowHasher, RowMemo } from './row-memo.js'
+import { meanNovelty, noveltyPeak, rowErrors, scaleRow, topMean, type DetectorWeights } from './detector.js'
+import { RowHasher, RowMemo, SlidingRows } from './row-memo.js'
 import { discreteLookup, distanceFromStates } from './discrete.js'
 import { NoveltyMeter, type Prototypes } from './prototypes.js'
 import type { ModelState } from './state.js'
+import { noveltyHoldRows } from './params.js'
 
 const MAX_CHANGED_VARIABLES = 5
 
@@ -54,11 +55,14 @@ export function createScorer(state: ModelState): Scorer {
   }
   const prototypes: Prototypes = { values: Float64Array.from(payload.prototypes), count: payload.prototypeCount, d }
   const noveltySpan = prototypes.count > 0 ? params.noveltySmoothing : 0
+  const hold = noveltySpan > 0 ? noveltyHoldRows(params) : 1
+  // Rows whose novelty a row's novelty part reads: the smoothing span of each of the `hold` rows ending at it.
+  const noveltyReach = noveltySpan > 0 ? noveltySpan + hold - 1 : 0
   const { model: modelScale, novelty: noveltyScale } = payload.scoreScale
   const trainingCorrelation = Float64Array.from(payload.trainingCorrelation)
   const levelScale = Float64Array.from(payload.levelScale)
   const W = params.slidingWindow
-  const span = Math.max(params.lags + params.smoothing, noveltySpan)
+  const span = Math.max(params.lags + params.smoothing, noveltyReach)
   const threshold = payload.threshold
   // Scratch buffers reused across calls (scoring is synchronous, so no call can interleave with another).
   const scaledSpan = Array.from({ length: span }, () => new Float64Array(d))
@@ -66,13 +70,15 @@ export function createScorer(state: ModelState): Scorer {
   const smoothed = new Float64Array(d)
   const sortBuffer = new Float64Array(d)
   const meter = new NoveltyMeter(prototypes)
-  const noveltySpanValues = new Float64Array(Math.max(noveltySpan, 1))
+  const noveltySpanValues = new Float64Array(Math.max(noveltyReach, 1))
   const noveltyShare = new Float64Array(d)
-  const noveltyMemo = new RowMemo(d, 1, 1, 4 * Math.max(noveltySpan, 1))
+  const noveltyMemo = new RowMemo(d, 1, 1, 4 * Math.max(noveltyReach, 1))
   const errorsMemo = new RowMemo(d, params.lags + 1, d, 4 * params.smoothing)
   const spanRaw: Float64Array[] = new Array<Float64Array>(span)
   const spanScaled = new Uint8Array(span)
   const spanHashes = new Uint32Array(span)
+  const spanHashed = new Uint8Array(span)
+  const noveltyCarry = new SlidingRows(d, Math.max(noveltyReach, 1))
   const hasher = new RowHasher(d)
 
   function checkWidth(row: Float64Array | undefined): void {
@@ -83,13 +89,15 @@ export function createScorer(state: ModelState): Scorer {
 
   /**
    * Turns the smoothed per-variable errors of row `end` of `windowRows` and its novelty part into an AnomalyValue.
-   * `windowRows` are raw rows, or already scaled ones (detect-batch has scaled every row; no need to do it again).
+   * `windowRows` are raw rows, or already scaled ones (detect-batch has scaled every row; no need to do it again);
+   * `noveltyPeakEnd` is the row of `windowRows` whose smoothing span gave the novelty part (see noveltyPeak).
    */
   function finish(
     windowRows: readonly Float64Array[],
     rowsAreScaled: boolean,
     end: number,
     noveltyPart: number,
+    noveltyPeakEnd: number,
     topN: number,
   ): AnomalyValue {
     for (let j = 0; j < d; j++) smoothed[j] = (smoothed[j] as number) / params.smoothing
@@ -101,7 +109,7 @@ export function createScorer(state: ModelState): Scorer {
       isAnomaly,
       score,
       severity: 1 - threshold / raw,
-      interpretation: interpret(windowRows, rowsAreScaled, end, Math.max(1, Math.min(30, topN))),
+      interpretation: interpret(windowRows, rowsAreScaled, end, noveltyPeakEnd, Math.max(1, Math.min(30, topN))),
     }
   }
 
@@ -109,6 +117,7 @@ export function createScorer(state: ModelState): Scorer {
     windowRows: readonly Float64Array[],
     rowsAreScaled: boolean,
     end: number,
+    noveltyPeakEnd: number,
     topN: number,
   ): Contributor[] {
     const window = windowRows.slice(end - W + 1, end + 1)
@@ -119,8 +128,9 @@ export function createScorer(state: ModelState): Scorer {
           scaleRow(weights, row, out)
           return out
         })
-    // Each variable's part of the raw score: its smoothed error, plus its share of every row's novelty.
-    const share = noveltyShares(scaled)
+    // Each variable's part of the raw score: its smoothed error, plus its share of the novelty of the rows that gave
+    // the novelty part (the held peak's span: the blame stays with the variables that made the burst).
+    const share = noveltyShares(scaled, scaled.length - 1 - (end - noveltyPeakEnd))
     const part = Float64Array.from(smoothed, (e, j) => e / modelScale + (share[j] as number) / noveltyScale)
     if (levelScale.length === d) blendLevels(part, scaled)
     const order = Array.from({ length: d }, (_, j) => j).sort(
@@ -170,10 +180,13 @@ export function createScorer(state: ModelState): Scorer {
     }
   }
 
-  /** Per variable: mean over the novelty span of ν_t · gap_j² / ‖gap‖² (the rows' novelty split by variable). */
-  function noveltyShares(scaled: readonly Float64Array[]): Float64Array {
+  /**
+   * Per variable: mean over the novelty span ending at row `peakEnd` of `scaled` of ν_t · gap_j² / ‖gap‖² (the rows'
+   * novelty split by variable).
+   */
+  function noveltyShares(scaled: readonly Float64Array[], peakEnd: number): Float64Array {
     noveltyShare.fill(0)
-    for (let t = scaled.length - noveltySpan; t < scaled.length; t++) {
+    for (let t = peakEnd - noveltySpan + 1; t <= peakEnd; t++) {
       const total = meter.squared(scaled[t] as Float64Array)
       if (!(total > 0)) continue
       const distance = Math.sqrt(total)
@@ -236,6 +249,26 @@ export function createScorer(state: ModelState): Scorer {
     return out
   }
 
+  /** Hashes rows first..last of the current detect-last span (once per call). */
+  function hashRows(first: number, last: number): void {
+    for (let s = first; s <= last; s++) {
+      if (spanHashed[s] === 1) continue
+      spanHashes[s] = hasher.hash(spanRaw[s] as Float64Array)
+      spanHashed[s] = 1
+    }
+  }
+
+  /** Novelty of row s of the current detect-last span, from the memo or measured. */
+  function noveltyAt(s: number): number {
+    hashRows(s, s)
+    let remembered = noveltyMemo.lookup(spanRaw, s, spanHashes)
+    if (remembered === undefined) {
+      remembered = noveltyMemo.store(spanRaw, s)
+      remembered[0] = meter.measure(scaledAt(s))
+    }
+    return remembered[0] as number
+  }
+
   function scoreLast(window: readonly Float64Array[], topContributorCount = 10): AnomalyValue {
     if (window.length < W) throw new RangeError(`detect-last needs ${W} rows, got ${window.length}`)
     const end = window.length - 1
@@ -243,12 +276,13 @@ export function createScorer(state: ModelState): Scorer {
       const row = window[end - span + 1 + s]
       checkWidth(row)
       spanRaw[s] = row as Float64Array
-      spanHashes[s] = hasher.hash(row as Float64Array)
     }
     spanScaled.fill(0) // rows are scaled only when a memo misses and needs them
+    spanHashed.fill(0) // and hashed only when a memo looks them up
     smoothed.fill(0)
     for (let k = params.smoothing - 1; k >= 0; k--) {
       const row = span - 1 - k
+      hashRows(row - params.lags, row)
       let errors = errorsMemo.lookup(spanRaw, row, spanHashes)
       if (errors === undefined) {
         errors = errorsMemo.store(spanRaw, row)
@@ -258,19 +292,21 @@ export function createScorer(state: ModelState): Scorer {
       for (let j = 0; j < d; j++) smoothed[j] = (smoothed[j] as number) + (errors[j] as number)
     }
     let noveltyPart = 0
+    let noveltyPeakEnd = end
     if (noveltySpan > 0) {
-      for (let s = 0; s < noveltySpan; s++) {
-        const k = span - noveltySpan + s
-        let remembered = noveltyMemo.lookup(spanRaw, k, spanHashes)
-        if (remembered === undefined) {
-          remembered = noveltyMemo.store(spanRaw, k)
-          remembered[0] = meter.measure(scaledAt(k))
-        }
-        noveltySpanValues[s] = remembered[0] as number
+      // A window that moves the previous one by a row needs the novelty of its newest row only.
+      if (noveltyCarry.follows(spanRaw, span - 1)) {
+        noveltyCarry.push(spanRaw[span - 1] as Float64Array, noveltyAt(span - 1))
+      } else {
+        for (let s = 0; s < noveltyReach; s++) noveltySpanValues[s] = noveltyAt(span - noveltyReach + s)
+        noveltyCarry.reset(spanRaw, span - 1, noveltySpanValues)
       }
-      noveltyPart = meanNovelty(noveltySpanValues, noveltySpan - 1, noveltySpan)
+      noveltyCarry.copyValues(noveltySpanValues)
+      const peak = noveltyPeak(noveltySpanValues, noveltyReach - 1, noveltySpan, hold)
+      noveltyPart = meanNovelty(noveltySpanValues, peak, noveltySpan)
+      noveltyPeakEnd = end - (noveltyReach - 1 - peak)
     }
-    return finish(window, false, end, noveltyPart, topContributorCount)
+    return finish(window, false, end, noveltyPart, noveltyPeakEnd, topContributorCount)
   }
 
   function scoreSeries(rows: readonly Float64Array[], topContributorCount = 10): (AnomalyValue | null)[] {
@@ -299,8 +335,9 @@ export function createScorer(state: ModelState): Scorer {
         const errors = perRow[i - k] as Float64Array
         for (let j = 0; j < d; j++) smoothed[j] = (smoothed[j] as number) + (errors[j] as number)
       }
-      const noveltyPart = noveltySpan > 0 ? meanNovelty(noveltyPerRow, i, noveltySpan) : 0
-      results.push(finish(scaled, true, i, noveltyPart, topContributorCount))
+      const peak = noveltySpan > 0 ? noveltyPeak(noveltyPerRow, i, noveltySpan, hold) : i
+      const noveltyPart = noveltySpan > 0 ? meanNovelty(noveltyPerRow, peak, noveltySpan) : 0
+      results.push(finish(scaled, true, i, noveltyPart, peak, topContributorCount))
       perRow[i - W + 1] = undefined // no longer needed by any later window
     }
     return results

@@ -6,6 +6,7 @@
  *   2 → 3: version 2 had no two-state channels (every channel's error was its residuals) and no level scales
  *          (contributors were ranked by their part of the score alone); they load with none of either, which is
  *          exactly version 2's maths and ranking.
+ *   3 → 4: version 3 had no novelty hold (params.noveltyHold); it loads as 1, version 3's maths.
  */
 import { ServiceError } from '../errors.js'
 import type { ThresholdFit } from './threshold.js'
@@ -13,7 +14,7 @@ import { resolveParams, type ModelParams } from './params.js'
 import { MAX_DISCRETE_STATES, type DiscreteChannel } from './discrete.js'
 
 export const MODEL_KIND = 'mvad-stream/multivariate'
-export const MODEL_STATE_VERSION = 3
+export const MODEL_STATE_VERSION = 4
 
 export interface ModelPayload {
   variables: string[]
@@ -113,13 +114,16 @@ export function loadModelState(json: unknown): ModelState {
   if (json === null || typeof json !== 'object') fail('not an object')
   const s = json as Record<string, unknown>
   if (s.kind !== MODEL_KIND) fail(`kind is ${JSON.stringify(s.kind)}, expected "${MODEL_KIND}"`)
-  if (s.version !== 1 && s.version !== 2 && s.version !== MODEL_STATE_VERSION) {
+  const version = s.version
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1 || version > MODEL_STATE_VERSION) {
     fail(`version ${String(s.version)} is not supported (this build reads versions 1–${MODEL_STATE_VERSION}); retrain`)
   }
   const legacy = s.version === 1
-  // Version 1 had no novelty part: its params did not name one, and the defaults must not switch it on.
+  // Version 1 had no novelty part and versions before 4 no novelty hold: their params did not name them, and the
+  // defaults must not switch them on.
   const params = resolveParams({
     ...(legacy ? { noveltyPrototypes: 0, noveltySmoothing: 1 } : {}),
+    ...(version < 4 ? { noveltyHold: 1 } : {}),
     ...((s.params ?? {}) as Partial<ModelParams>),
   })
   const p = s.payload as Record<string, unknown> | undefined
@@ -163,8 +167,8 @@ export function loadModelState(json: unknown): ModelState {
       pcaRank,
       reconScale: numbers(p.reconScale, 'payload.reconScale', d),
       errorScale: legacy ? new Array<number>(d).fill(1) : positives(p.errorScale, 'payload.errorScale', d),
-      levelScale: s.version === MODEL_STATE_VERSION ? positives(p.levelScale, 'payload.levelScale', d) : [],
-      discreteChannels: s.version === MODEL_STATE_VERSION ? discreteChannels(p.discreteChannels, d) : [],
+      levelScale: version >= 3 ? positives(p.levelScale, 'payload.levelScale', d) : [],
+      discreteChannels: version >= 3 ? discreteChannels(p.discreteChannels, d) : [],
       prototypes: legacy ? [] : numbers(p.prototypes, 'payload.prototypes', prototypeCount * d),
       prototypeCount,
       scoreScale: { model: scoreScale.model, novelty: scoreScale.novelty },

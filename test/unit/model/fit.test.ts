@@ -56,9 +56,10 @@ describe('fitModel', () => {
     const without = fitModel(clean, params).state.payload.threshold
     // 20 of 1,400 rows is 1.4 % of them, above the 0.5 % risk level: counted, they would set θ by themselves.
     expect(withTransient).toBeLessThan(1.5 * without)
-    // With fewer than 1,000 rows after the first full window, earlier rows are used too (and here they do count).
+    // With fewer than 1,000 rows after the first full window, earlier rows are used too (and here they do count):
+    // any row with its whole span behind it, so without a novelty hold (which lengthens the span) from row 20 on.
     const short = { ...startUp, rows: startUp.rows.slice(0, 700), timestamps: startUp.timestamps.slice(0, 700) }
-    expect(fitModel(short, params).state.payload.threshold).toBeGreaterThan(3 * without)
+    expect(fitModel(short, { ...params, noveltyHold: 1 }).state.payload.threshold).toBeGreaterThan(3 * without)
   })
 
   it('reports MVAD errors for too little data and a bad window', () => {

@@ -2,7 +2,8 @@
  * A model state written by an earlier build must keep loading and scoring to the same values. Each fixture was made
  * once by `makeGolden()` below (3 variables, window 28, seeded data) with the build of its state version:
  * golden-state.json is version 1 (loaded through the 1 → 2 → 3 migrations), golden-state-v2.json version 2 and
- * golden-state-v3.json version 3, whose data has a fourth variable, a flag (two-state channels are new in version 3).
+ * golden-state-v3.json version 3, whose data has a fourth variable, a flag (two-state channels are new in version 3),
+ * and golden-state-v4.json version 4 (the novelty hold, params.noveltyHold; held over 9 rows at window 28).
  * Add a fixture for each new state version; never regenerate an old one.
  */
 import { readFileSync } from 'node:fs'
@@ -15,6 +16,7 @@ const FIXTURES = {
   1: new URL('../../fixtures/model/golden-state.json', import.meta.url),
   2: new URL('../../fixtures/model/golden-state-v2.json', import.meta.url),
   3: new URL('../../fixtures/model/golden-state-v3.json', import.meta.url),
+  4: new URL('../../fixtures/model/golden-state-v4.json', import.meta.url),
 }
 
 interface Golden {
@@ -54,7 +56,7 @@ export function makeGolden(version: number): Golden {
 }
 
 describe('golden model state', () => {
-  it.each([1, 2, 3] as const)('version %i loads and scores its stored window to the stored values', (version) => {
+  it.each([1, 2, 3, 4] as const)('version %i loads and scores its stored window to the stored values', (version) => {
     const golden = JSON.parse(readFileSync(FIXTURES[version], 'utf8')) as Golden
     expect((golden.state as { version: number }).version).toBe(version)
     const scorer = createScorer(loadModelState(golden.state))

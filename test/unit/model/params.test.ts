@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ServiceError } from '../../../src/errors.js'
-import { DEFAULT_MODEL_PARAMS, resolveParams } from '../../../src/model/params.js'
+import { DEFAULT_MODEL_PARAMS, noveltyHoldRows, resolveParams } from '../../../src/model/params.js'
 
 function problem(partial: Record<string, unknown>): ServiceError {
   try {
@@ -29,5 +29,13 @@ describe('resolveParams', () => {
     expect(problem({ slidingWindow: 28, noveltySmoothing: 40 }).message).toContain(
       'noveltySmoothing (40) must not exceed slidingWindow (28)',
     )
+  })
+
+  it('caps the novelty hold so a window holds every row it reads', () => {
+    expect(noveltyHoldRows(resolveParams({}))).toBe(60) // 300 − 20 + 1 = 281 ≥ 60
+    expect(noveltyHoldRows(resolveParams({ slidingWindow: 28 }))).toBe(9) // 28 − 20 + 1
+    expect(noveltyHoldRows(resolveParams({ slidingWindow: 28, noveltySmoothing: 28 }))).toBe(1)
+    expect(noveltyHoldRows(resolveParams({ noveltyHold: 1 }))).toBe(1)
+    expect(problem({ noveltyHold: 0 }).message).toContain('noveltyHold must be an integer in [1, 1440], got 0')
   })
 })

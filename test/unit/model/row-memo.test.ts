@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { RowHasher, RowMemo } from '../../../src/model/row-memo.js'
+import { RowHasher, RowMemo, SlidingRows } from '../../../src/model/row-memo.js'
 
 const rows = (...values: number[][]): Float64Array[] => values.map((v) => Float64Array.from(v))
 
@@ -18,15 +18,39 @@ describe('RowMemo', () => {
     expect(memo.lookup(copy, 1, hashesOf(copy))?.[0]).toBe(42)
   })
 
-  it('never returns the value of other rows, even in the same slot', () => {
-    const memo = new RowMemo(2, 1, 1, 1) // one slot: every key collides
-    const a = rows([1, 2])
-    const b = rows([1, 2.0000000000000004])
-    expect(memo.lookup(a, 0, hashesOf(a))).toBeUndefined()
-    memo.store(a, 0)[0] = 1
-    expect(memo.lookup(b, 0, hashesOf(b))).toBeUndefined()
-    memo.store(b, 0)[0] = 2
-    expect(memo.lookup(a, 0, hashesOf(a))).toBeUndefined()
-    expect(memo.lookup(b, 0, hashesOf(b))?.[0]).toBe(2)
+  it('never returns the value of other rows, even in the same slots, and evicts the least recently used', () => {
+    const memo = new RowMemo(2, 1, 1, 1) // the fewest slots (4): every key shares them
+    const keys = [0, 1, 2, 3, 4].map((k) => rows([1, 2 + k * 4.440892098500626e-16]))
+    const lookup = (k: number): number | undefined => {
+      const key = keys[k] as Float64Array[]
+      return memo.lookup(key, 0, hashesOf(key))?.[0]
+    }
+    for (let k = 0; k < 4; k++) {
+      expect(lookup(k)).toBeUndefined()
+      memo.store(keys[k] as Float64Array[], 0)[0] = 10 + k
+    }
+    expect([0, 1, 2, 3].map(lookup)).toEqual([10, 11, 12, 13]) // four near-equal rows, each its own value
+    expect(lookup(0)).toBe(10) // 0 is now the most recently used, 1 the least
+    expect(lookup(4)).toBeUndefined()
+    memo.store(keys[4] as Float64Array[], 0)[0] = 14
+    expect([0, 1, 2, 3, 4].map(lookup)).toEqual([10, undefined, 12, 13, 14])
+  })
+})
+
+describe('SlidingRows', () => {
+  it('reuses the values of a window moved by one row, and nothing else', () => {
+    const carry = new SlidingRows(2, 3)
+    const series = rows([0, 0], [1, 1], [2, 2], [3, 3], [4, 4])
+    expect(carry.follows(series, 2)).toBe(false) // nothing kept yet
+    carry.reset(series, 2, [10, 11, 12]) // rows 0..2
+    expect(carry.follows(series, 3)).toBe(true) // rows 1..2 kept, row 3 new
+    carry.push(series[3] as Float64Array, 13)
+    const out = new Float64Array(3)
+    carry.copyValues(out)
+    expect([...out]).toEqual([11, 12, 13])
+    // Equal content in other buffers follows too; the same window again, or one changed value, does not.
+    expect(carry.follows(rows([9, 9], [2, 2], [3, 3], [4, 4]), 3)).toBe(true)
+    expect(carry.follows(series, 3)).toBe(false)
+    expect(carry.follows(rows([1, 1], [2, 2], [3, -0], [4, 4]), 3)).toBe(false)
   })
 })

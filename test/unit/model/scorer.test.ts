@@ -37,6 +37,34 @@ describe('scorer', () => {
     expect(scorer.scoreLast(window).score).toBeGreaterThan(before)
   })
 
+  it('holds the novelty peak for noveltyHold rows, identically in detect-last and detect-batch', () => {
+    const window = 100
+    const held = fitModel(train, { slidingWindow: window, noveltyHold: 60 }).state
+    const unheld = fitModel(train, { slidingWindow: window, noveltyHold: 1 }).state
+    const rows = syntheticSeries(400, 4, 21).rows.map((row) => Float64Array.from(row))
+    for (let t = 200; t < 205; t++) (rows[t] as Float64Array)[1] = 8 // a 5-row burst never seen in training
+    const heldScores = createScorer(held).scoreSeries(rows, 4)
+    const unheldScores = createScorer(unheld).scoreSeries(rows, 4)
+    // Raw scores (score = 2s / (s + θ), so s = θ·score / (2 − score)).
+    const raw = (list: typeof heldScores, threshold: number, t: number): number => {
+      const score = list[t]?.score ?? Number.NaN
+      return (threshold * score) / (2 - score)
+    }
+    const heldRaw = (t: number): number => raw(heldScores, held.payload.threshold, t)
+    const unheldRaw = (t: number): number => raw(unheldScores, unheld.payload.threshold, t)
+    // noveltySmoothing is 20: the 20-row means that hold the whole burst end at rows 204–219. Without a hold the
+    // burst has left the novelty part by row 224; held over 60 rows, a row up to 219 + 59 = 278 still sees it.
+    for (const t of [230, 250, 275]) expect(heldRaw(t)).toBeGreaterThan(3 * unheldRaw(t))
+    expect(heldRaw(290)).toBeLessThan(0.25 * heldRaw(275))
+    expect(heldRaw(290)).toBeLessThan(2 * unheldRaw(290))
+    // While held, the burst's variable is still named first, though its row is long out of the smoothing span.
+    expect(heldScores[240]?.interpretation[0]?.variable).toBe('v1')
+    const scorer = createScorer(held)
+    for (let i = window - 1; i < rows.length; i++) {
+      expect(scorer.scoreLast(rows.slice(i - window + 1, i + 1), 4)).toEqual(heldScores[i])
+    }
+  })
+
   it('holds on random data too (property over seeds)', () => {
     for (const seed of [1, 2, 3, 4, 5]) {
       const random = seededRandom(seed)
