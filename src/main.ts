@@ -9,6 +9,7 @@ import { loadConfig, type Config } from './config/config.js'
 import { isServiceError } from './errors.js'
 import { createLogger } from './observability/logger.js'
 import { createMetrics } from './observability/metrics.js'
+import { routeProcessWarnings } from './observability/process-warnings.js'
 import { loadCoreModel } from './stream/core-model-loader.js'
 
 function packageVersion(): string {
@@ -29,6 +30,7 @@ async function main(): Promise<number> {
     return 2
   }
   const logger = createLogger({ serviceName: config.serviceName, level: config.logLevel })
+  routeProcessWarnings(logger, process)
   const metrics = createMetrics({ serviceName: config.serviceName, version: packageVersion() })
   const app = createApp({ config, logger, metrics, loadModel: loadCoreModel })
 
