@@ -1,6 +1,7 @@
 /**
  * Node prints process warnings to stderr as plain text, outside the JSON log stream. The service routes them into
- * the logger instead, so log shippers see one format and every warning keeps its name and stack.
+ * the logger instead, so log shippers see one format and every warning keeps its name and stack; the CLI prints
+ * them as one line each.
  *
  * One warning is known and harmless: kafkajs 2.2.4 schedules its request-queue check with a delay computed from a
  * zero "throttled until" timestamp, which Node 24 reports as TimeoutNegativeWarning (tulios/kafkajs#1751; the fix,
@@ -15,16 +16,34 @@ export function isKnownKafkaJsTimeoutWarning(warning: Error): boolean {
 }
 
 /**
- * Replaces the default stderr printer of `target`'s 'warning' events (the process, in the service) by log records:
- * warn level with name, message and stack; debug level for the known kafkajs warning.
+ * Replaces the default stderr printer of `target`'s 'warning' events (the process) by `onWarning`, told whether the
+ * warning is the known kafkajs one.
  */
-export function routeProcessWarnings(logger: Logger, target: Pick<EventEmitter, 'on' | 'removeAllListeners'>): void {
+export function handleProcessWarnings(
+  target: Pick<EventEmitter, 'on' | 'removeAllListeners'>,
+  onWarning: (warning: Error, known: boolean) => void,
+): void {
   target.removeAllListeners('warning')
-  target.on('warning', (warning: Error) => {
-    if (isKnownKafkaJsTimeoutWarning(warning)) {
-      logger.debug({ warning: warning.name, knownIssue: 'tulios/kafkajs#1751' }, warning.message)
-      return
-    }
-    logger.warn({ warning: warning.name, stack: warning.stack }, warning.message)
+  target.on('warning', (warning: Error) => onWarning(warning, isKnownKafkaJsTimeoutWarning(warning)))
+}
+
+/** The service's handler: warn-level records with name, message and stack; debug level for the known one. */
+export function routeProcessWarnings(logger: Logger, target: Pick<EventEmitter, 'on' | 'removeAllListeners'>): void {
+  handleProcessWarnings(target, (warning, known) => {
+    if (known) logger.debug({ warning: warning.name, knownIssue: 'tulios/kafkajs#1751' }, warning.message)
+    else logger.warn({ warning: warning.name, stack: warning.stack }, warning.message)
+  })
+}
+
+/**
+ * The CLI's handler: a shell user sees other warnings as one line on stderr, as Node would print them, and not
+ * the known one (the control commands talk to Kafka).
+ */
+export function printProcessWarnings(
+  stderr: { write(text: string): unknown },
+  target: Pick<EventEmitter, 'on' | 'removeAllListeners'>,
+): void {
+  handleProcessWarnings(target, (warning, known) => {
+    if (!known) stderr.write(`mvad: ${warning.name}: ${warning.message}\n`)
   })
 }

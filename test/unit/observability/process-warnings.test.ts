@@ -2,7 +2,11 @@ import { EventEmitter } from 'node:events'
 import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { createLogger } from '../../../src/observability/logger.js'
-import { isKnownKafkaJsTimeoutWarning, routeProcessWarnings } from '../../../src/observability/process-warnings.js'
+import {
+  isKnownKafkaJsTimeoutWarning,
+  printProcessWarnings,
+  routeProcessWarnings,
+} from '../../../src/observability/process-warnings.js'
 
 function warning(name: string, message: string, stack: string): Error {
   const error = new Error(message)
@@ -49,5 +53,14 @@ describe('routeProcessWarnings', () => {
     expect(isKnownKafkaJsTimeoutWarning(kafkaJsWarning)).toBe(true)
     const ours = warning('TimeoutNegativeWarning', '-5 is a negative number.', 'at scheduler (/app/dist/src/x.js:1)')
     expect(isKnownKafkaJsTimeoutWarning(ours)).toBe(false)
+  })
+
+  it('prints other warnings as one line for the CLI, and not the known one', () => {
+    const target = new EventEmitter()
+    const written: string[] = []
+    printProcessWarnings({ write: (text: string) => written.push(text) }, target)
+    target.emit('warning', kafkaJsWarning)
+    target.emit('warning', warning('ExperimentalWarning', 'x is experimental', 'ExperimentalWarning: at y.js:1'))
+    expect(written).toEqual(['mvad: ExperimentalWarning: x is experimental\n'])
   })
 })
