@@ -39,3 +39,17 @@ function oneOf<T extends string>(allowed: readonly T[]): (value: string) => T {
 
 export const parseAlignMode: (value: string) => AlignMode = oneOf(ALIGN_MODES)
 export const parseFillNAMethod: (value: string) => FillNAMethod = oneOf(FILL_NA_METHODS)
+
+/**
+ * `--param name=value`, repeatable: collects model parameters (numbers) into one object. Names and ranges are
+ * checked with the model's own rules once all are given (see modelParamsFrom in ./commands/train.ts).
+ */
+export function collectParam(value: string, previous: Record<string, number> = {}): Record<string, number> {
+  const match = /^\s*([A-Za-z][A-Za-z0-9]*)\s*=\s*(\S.*)$/.exec(value)
+  if (match === null) throw new InvalidArgumentError('expected name=value, e.g. noveltyHold=1')
+  const [, name, raw] = match as unknown as [string, string, string]
+  const n = Number(raw)
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`expected a number for ${name}, got '${raw}'`)
+  if (Object.hasOwn(previous, name)) throw new InvalidArgumentError(`${name} is given twice`)
+  return { ...previous, [name]: n }
+}

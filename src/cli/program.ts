@@ -11,6 +11,7 @@ import { trainCommand } from './commands/train.js'
 import { tuneCommand } from './commands/tune.js'
 import { EXIT, reportError, type ExitCode } from './exit.js'
 import {
+  collectParam,
   intInRange,
   parseAlignMode,
   parseFillNAMethod,
@@ -38,6 +39,13 @@ const rangeOptions = (cmd: Command, what: string): Command =>
     )
     .addOption(new Option('--end-time <iso>', `last timestamp to ${what} (inclusive)`).argParser(parseTimestampOption))
 
+/** `--param name=value`, repeatable (train, tune): any model parameter of docs/model.md but slidingWindow. */
+const modelParamOption = (): Option =>
+  new Option(
+    '--param <name=value>',
+    'model parameter, repeatable (e.g. --param noveltyHold=1 --param riskLevel=0.01; names in docs/model.md)',
+  ).argParser(collectParam)
+
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('mvad')
     .description('Multivariate anomaly detection (Azure MVAD compatible): train, detect, evaluate, tune, chart')
@@ -53,6 +61,7 @@ export function buildProgram(ctx: CliContext): Command {
     .addOption(
       new Option('--sliding-window <n>', 'rows per window, 28–2880 (default 300)').argParser(parseSlidingWindow),
     )
+    .addOption(modelParamOption())
   rangeOptions(alignOptions(train), 'train on').action((opts: Parameters<typeof trainCommand>[0]) =>
     trainCommand(opts, ctx),
   )
@@ -91,7 +100,8 @@ export function buildProgram(ctx: CliContext): Command {
       .requiredOption('--out <model.json>', 'where to write the tuned model')
       .addOption(
         new Option('--sliding-window <n>', 'rows per window, 28–2880 (default 300)').argParser(parseSlidingWindow),
-      ),
+      )
+      .addOption(modelParamOption()),
   ).action((opts: Parameters<typeof tuneCommand>[0]) => tuneCommand(opts, ctx))
 
   program

@@ -5,7 +5,9 @@ import { readTable } from '../../data/files.js'
 import { assertEnoughInput } from '../../data/inference.js'
 import type { TimeRange } from '../../data/table.js'
 import { MVAD_LIMITS } from '../../data/limits.js'
-import { fitModel } from '../../model/index.js'
+import { fitModel, resolveParams, type ModelParams } from '../../model/index.js'
+import { isServiceError } from '../../errors.js'
+import { UsageError } from '../exit.js'
 import { writeText } from '../io.js'
 import { modelFileForSeries } from '../model-file.js'
 import { createProgress } from '../progress.js'
@@ -15,6 +17,8 @@ export interface TrainOptions {
   input: string
   out: string
   slidingWindow?: number
+  /** `--param name=value` (repeatable): further model parameters. */
+  param?: Record<string, number>
   alignMode?: AlignPolicy['alignMode']
   fillNaMethod?: AlignPolicy['fillNAMethod']
   paddingValue?: number
@@ -37,10 +41,25 @@ export function rangeFrom(opts: { startTime?: number; endTime?: number }): TimeR
   return range
 }
 
+/**
+ * The model parameters of `--sliding-window` and `--param`, checked now (before any data is read) with the model's
+ * own rules; a bad name or value is a usage error naming every problem.
+ */
+export function modelParamsFrom(opts: { slidingWindow?: number; param?: Record<string, number> }): ModelParams {
+  if (opts.param?.slidingWindow !== undefined) throw new UsageError('set slidingWindow with --sliding-window')
+  try {
+    return resolveParams({ ...opts.param, slidingWindow: opts.slidingWindow ?? MVAD_LIMITS.defaultSlidingWindow })
+  } catch (error) {
+    if (isServiceError(error)) throw new UsageError(`--param: ${error.message}`)
+    throw error
+  }
+}
+
 export async function trainCommand(opts: TrainOptions, ctx: CliContext): Promise<void> {
   const started = performance.now()
   const alignPolicy = policyFrom(opts)
-  const slidingWindow = opts.slidingWindow ?? MVAD_LIMITS.defaultSlidingWindow
+  const params = modelParamsFrom(opts)
+  const slidingWindow = params.slidingWindow
   const table = await readTable(opts.input)
   const series = alignTable(table, alignPolicy, { range: rangeFrom(opts) })
   assertEnoughInput(series, slidingWindow, opts.input)
@@ -48,7 +67,7 @@ export async function trainCommand(opts: TrainOptions, ctx: CliContext): Promise
   const fitStarted = performance.now()
   let fitted: ReturnType<typeof fitModel>
   try {
-    fitted = fitModel(series, { slidingWindow }, { onProgress: (f, stage) => progress.update(f, stage) })
+    fitted = fitModel(series, params, { onProgress: (f, stage) => progress.update(f, stage) })
   } finally {
     progress.stop()
   }

@@ -6,7 +6,6 @@ import type { AlignPolicy } from '../../domain/types.js'
 import { alignTable } from '../../data/align.js'
 import { readTable } from '../../data/files.js'
 import { alignForModel, assertEnoughInput } from '../../data/inference.js'
-import { MVAD_LIMITS } from '../../data/limits.js'
 import { formatIsoTimestamp } from '../../data/timestamp.js'
 import { parseLabelsCsv } from '../../eval/labels.js'
 import { tune } from '../../model/index.js'
@@ -14,7 +13,7 @@ import { readText, writeText } from '../io.js'
 import { toModelFile } from '../model-file.js'
 import { createProgress } from '../progress.js'
 import { seconds, type CliContext } from './context.js'
-import { policyFrom } from './train.js'
+import { modelParamsFrom, policyFrom } from './train.js'
 
 export interface TuneOptions {
   train: string
@@ -22,6 +21,8 @@ export interface TuneOptions {
   labels: string
   out: string
   slidingWindow?: number
+  /** `--param name=value` (repeatable): model parameters the search starts from (it varies its own on top). */
+  param?: Record<string, number>
   alignMode?: AlignPolicy['alignMode']
   fillNaMethod?: AlignPolicy['fillNAMethod']
   paddingValue?: number
@@ -30,7 +31,8 @@ export interface TuneOptions {
 export async function tuneCommand(opts: TuneOptions, ctx: CliContext): Promise<void> {
   const started = performance.now()
   const alignPolicy = policyFrom(opts)
-  const slidingWindow = opts.slidingWindow ?? MVAD_LIMITS.defaultSlidingWindow
+  const params = modelParamsFrom(opts)
+  const slidingWindow = params.slidingWindow
   const train = alignTable(await readTable(opts.train), alignPolicy)
   assertEnoughInput(train, slidingWindow, opts.train)
   const validation = alignForModel(await readTable(opts.validation), train.variables, alignPolicy)
@@ -50,7 +52,7 @@ export async function tuneCommand(opts: TuneOptions, ctx: CliContext): Promise<v
   progress.update(0, 'fitting the parameter grid')
   let result: ReturnType<typeof tune>
   try {
-    result = tune(train, validation, labels, { slidingWindow })
+    result = tune(train, validation, labels, params)
   } finally {
     progress.stop()
   }

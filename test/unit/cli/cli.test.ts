@@ -129,17 +129,59 @@ describe('mvad tune', () => {
     const r = await mvad(
       'tune',
       ...['--train', `${F}train.csv`, '--validation', `${F}test.csv`, '--labels', `${F}labels.csv`],
-      ...['--out', out, '--sliding-window', '28'],
+      ...['--out', out, '--sliding-window', '28', '--param', 'noveltyHold=1'],
     )
     expect(r.code).toBe(0)
     expect(r.stderr).toMatch(/best F1 \d\.\d{3} of \d+ candidates/)
     expect(r.stdout.trim().split('\n').length).toBeGreaterThan(1)
     const file = JSON.parse(await readFile(out, 'utf8')) as {
       format: string
-      state: { params: { slidingWindow: number } }
+      state: { params: { slidingWindow: number; noveltyHold: number } }
     }
     expect(file.format).toBe('mvad-stream/model-file')
     expect(file.state.params.slidingWindow).toBe(28)
+    expect(file.state.params.noveltyHold).toBe(1) // a --param the grid does not vary is kept
+  })
+})
+
+describe('mvad train --param', () => {
+  it('sets model parameters, and refuses unknown names, bad values and slidingWindow before reading any data', async () => {
+    const out = join(dir, 'params.json')
+    const r = await mvad(
+      'train',
+      ...['--input', `${F}train.csv`, '--out', out, '--sliding-window', '28'],
+      ...['--param', 'noveltyHold=1', '--param', 'riskLevel=0.01'],
+    )
+    expect(r.code).toBe(0)
+    const file = JSON.parse(await readFile(out, 'utf8')) as { state: { params: Record<string, number> } }
+    expect(file.state.params).toMatchObject({ slidingWindow: 28, noveltyHold: 1, riskLevel: 0.01, smoothing: 5 })
+
+    const missing = join(dir, 'no-such.csv') // never read: the parameters are checked first
+    const unknown = await mvad(
+      'train',
+      '--input',
+      missing,
+      '--out',
+      out,
+      '--param',
+      'noveltyHolds=1',
+      '--param',
+      'lags=0',
+    )
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toMatch(
+      /--param: .*unknown parameter 'noveltyHolds'.*lags must be an integer in \[1, 10\], got 0/,
+    )
+    const malformed = await mvad('train', '--input', missing, '--out', out, '--param', 'noveltyHold')
+    expect(malformed.code).toBe(2)
+    expect(malformed.stderr).toMatch(/expected name=value/)
+    const notNumber = await mvad('train', '--input', missing, '--out', out, '--param', 'riskLevel=low')
+    expect(notNumber.stderr).toMatch(/expected a number for riskLevel, got 'low'/)
+    const twice = await mvad('train', '--input', missing, '--out', out, '--param', 'lags=2', '--param', 'lags=3')
+    expect(twice.stderr).toMatch(/lags is given twice/)
+    const window = await mvad('train', '--input', missing, '--out', out, '--param', 'slidingWindow=100')
+    expect(window.code).toBe(2)
+    expect(window.stderr).toMatch(/set slidingWindow with --sliding-window/)
   })
 })
 
