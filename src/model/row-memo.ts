@@ -160,3 +160,53 @@ export class SlidingRows {
     for (let r = 0; r < n; r++) out[r] = this.#values[(this.#head + r) % n] as number
   }
 }
+
+/**
+ * SlidingRows for several streams at once: one model often scores many entities, whose windows arrive
+ * interleaved, and a single carry would be replaced on every call. Carries are found by the hash of their newest
+ * row (the new window's second newest, when the window follows one), confirmed by `follows`, and the least recently
+ * used one is reused when `capacity` are in use. Content only, as everywhere in detect-last: a window gets the same
+ * result whichever carry, if any, it meets.
+ */
+export class SlidingRowsPool {
+  readonly #byNewestRow = new Map<number, SlidingRows>()
+  readonly #d: number
+  readonly #length: number
+  readonly #capacity: number
+  readonly #hasher: RowHasher
+
+  constructor(d: number, length: number, capacity: number) {
+    this.#d = d
+    this.#length = length
+    this.#capacity = Math.max(1, capacity)
+    this.#hasher = new RowHasher(d)
+  }
+
+  /** The carry that `rows` (window ending at `last`) follows, or undefined. */
+  following(rows: readonly Float64Array[], last: number): SlidingRows | undefined {
+    const key = this.#hasher.hash(rows[last - 1] as Float64Array)
+    const carry = this.#byNewestRow.get(key)
+    if (carry === undefined || !carry.follows(rows, last)) return undefined
+    this.#byNewestRow.delete(key)
+    return carry
+  }
+
+  /**
+   * Files `carry` (one returned by `following` and pushed, or undefined for a fresh one, reset here with `values`)
+   * under the window's newest row, as the most recently used.
+   */
+  keep(rows: readonly Float64Array[], last: number, carry: SlidingRows | undefined, values: ArrayLike<number>): void {
+    let kept = carry
+    if (kept === undefined) {
+      if (this.#byNewestRow.size >= this.#capacity) {
+        const [oldestKey, oldest] = this.#byNewestRow.entries().next().value as [number, SlidingRows]
+        this.#byNewestRow.delete(oldestKey)
+        kept = oldest
+      } else {
+        kept = new SlidingRows(this.#d, this.#length)
+      }
+      kept.reset(rows, last, values)
+    }
+    this.#byNewestRow.set(this.#hasher.hash(rows[last] as Float64Array), kept)
+  }
+}

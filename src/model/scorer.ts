@@ -19,13 +19,16 @@
  */
 import type { AnomalyValue, Contributor } from '../domain/types.js'
 import { meanNovelty, noveltyPeak, rowErrors, scaleRow, topMean, type DetectorWeights } from './detector.js'
-import { RowHasher, RowMemo, SlidingRows } from './row-memo.js'
+import { RowHasher, RowMemo, SlidingRowsPool } from './row-memo.js'
 import { discreteLookup, distanceFromStates } from './discrete.js'
 import { NoveltyMeter, type Prototypes } from './prototypes.js'
 import type { ModelState } from './state.js'
 import { noveltyHoldRows } from './params.js'
 
 const MAX_CHANGED_VARIABLES = 5
+/** Most streams whose novelty carry a scorer keeps, and the memory they may take (see noveltyCarries). */
+const MAX_NOVELTY_CARRIES = 64
+const NOVELTY_CARRY_BYTES = 2_000_000
 
 export interface Scorer {
   readonly variables: readonly string[]
@@ -72,13 +75,20 @@ export function createScorer(state: ModelState): Scorer {
   const meter = new NoveltyMeter(prototypes)
   const noveltySpanValues = new Float64Array(Math.max(noveltyReach, 1))
   const noveltyShare = new Float64Array(d)
-  const noveltyMemo = new RowMemo(d, 1, 1, 4 * Math.max(noveltyReach, 1))
-  const errorsMemo = new RowMemo(d, params.lags + 1, d, 4 * params.smoothing)
+  // Twice the rows a call reads: consecutive windows mostly go through noveltyCarry below, and this memo (d values
+  // per slot) serves windows that do not follow the previous one.
+  const noveltyMemo = new RowMemo(d, 1, 1, 2 * Math.max(noveltyReach, 1))
+  const errorsMemo = new RowMemo(d, params.lags + 1, d, 16 * params.smoothing)
   const spanRaw: Float64Array[] = new Array<Float64Array>(span)
   const spanScaled = new Uint8Array(span)
   const spanHashes = new Uint32Array(span)
   const spanHashed = new Uint8Array(span)
-  const noveltyCarry = new SlidingRows(d, Math.max(noveltyReach, 1))
+  // Carries of the previous windows' novelty, one per stream (entity) scored with this model, within ~2 MB.
+  const noveltyCarries = new SlidingRowsPool(
+    d,
+    Math.max(noveltyReach, 1),
+    Math.min(MAX_NOVELTY_CARRIES, Math.floor(NOVELTY_CARRY_BYTES / (8 * d * Math.max(noveltyReach, 1)))),
+  )
   const hasher = new RowHasher(d)
 
   function checkWidth(row: Float64Array | undefined): void {
@@ -294,14 +304,15 @@ export function createScorer(state: ModelState): Scorer {
     let noveltyPart = 0
     let noveltyPeakEnd = end
     if (noveltySpan > 0) {
-      // A window that moves the previous one by a row needs the novelty of its newest row only.
-      if (noveltyCarry.follows(spanRaw, span - 1)) {
-        noveltyCarry.push(spanRaw[span - 1] as Float64Array, noveltyAt(span - 1))
+      // A window that moves an earlier one by a row needs the novelty of its newest row only.
+      const carry = noveltyCarries.following(spanRaw, span - 1)
+      if (carry !== undefined) {
+        carry.push(spanRaw[span - 1] as Float64Array, noveltyAt(span - 1))
+        carry.copyValues(noveltySpanValues)
       } else {
         for (let s = 0; s < noveltyReach; s++) noveltySpanValues[s] = noveltyAt(span - noveltyReach + s)
-        noveltyCarry.reset(spanRaw, span - 1, noveltySpanValues)
       }
-      noveltyCarry.copyValues(noveltySpanValues)
+      noveltyCarries.keep(spanRaw, span - 1, carry, noveltySpanValues)
       const peak = noveltyPeak(noveltySpanValues, noveltyReach - 1, noveltySpan, hold)
       noveltyPart = meanNovelty(noveltySpanValues, peak, noveltySpan)
       noveltyPeakEnd = end - (noveltyReach - 1 - peak)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { RowHasher, RowMemo, SlidingRows } from '../../../src/model/row-memo.js'
+import { RowHasher, RowMemo, SlidingRows, SlidingRowsPool } from '../../../src/model/row-memo.js'
 
 const rows = (...values: number[][]): Float64Array[] => values.map((v) => Float64Array.from(v))
 
@@ -52,5 +52,24 @@ describe('SlidingRows', () => {
     expect(carry.follows(rows([9, 9], [2, 2], [3, 3], [4, 4]), 3)).toBe(true)
     expect(carry.follows(series, 3)).toBe(false)
     expect(carry.follows(rows([1, 1], [2, 2], [3, -0], [4, 4]), 3)).toBe(false)
+  })
+})
+
+describe('SlidingRowsPool', () => {
+  it('keeps a carry per interleaved stream, and the least recently used goes first', () => {
+    const streamA = rows([0, 0], [1, 1], [2, 2], [3, 3])
+    const streamB = rows([0, 5], [1, 5], [2, 5], [3, 5])
+    const streamC = rows([0, 9], [1, 9], [2, 9], [3, 9])
+    const pool = new SlidingRowsPool(2, 2, 2)
+    const step = (stream: Float64Array[], last: number): boolean => {
+      const carry = pool.following(stream, last)
+      carry?.push(stream[last] as Float64Array, last)
+      pool.keep(stream, last, carry, [last - 1, last])
+      return carry !== undefined
+    }
+    expect([step(streamA, 1), step(streamB, 1)]).toEqual([false, false]) // first windows: nothing to follow
+    expect([step(streamA, 2), step(streamB, 2)]).toEqual([true, true]) // each follows its own carry
+    expect(step(streamC, 1)).toBe(false) // a third stream takes the least recently used carry (A's)
+    expect([step(streamB, 3), step(streamA, 3)]).toEqual([true, false])
   })
 })

@@ -29,6 +29,21 @@ describe('scorer', () => {
     expect(reversed.reverse()).toEqual(inOrder)
   })
 
+  it('scores interleaved streams (entities sharing a model) as it scores each alone', () => {
+    const other = syntheticSeries(200, 4, 31).rows.map((row) => Float64Array.from(row))
+    const shared = createScorer(state)
+    const interleaved: ReturnType<typeof shared.scoreLast>[][] = [[], []]
+    for (let i = 0; i + W <= 120; i++) {
+      interleaved[0]?.push(shared.scoreLast(test.slice(i, i + W)))
+      interleaved[1]?.push(shared.scoreLast(other.slice(i, i + W)))
+    }
+    const alone = [test, other].map((series) => {
+      const own = createScorer(state)
+      return Array.from({ length: 120 - W + 1 }, (_, i) => own.scoreLast(series.slice(i, i + W)))
+    })
+    expect(interleaved).toEqual(alone)
+  })
+
   it('uses a novelty part: a state never seen in training raises the score', () => {
     expect(state.payload.prototypeCount).toBeGreaterThan(0)
     const window = test.slice(0, W).map((row) => Float64Array.from(row))
