@@ -1,28 +1,26 @@
 /**
  * `detect-batch` job (batch replay): the live pipeline's numerics with another source and sink. The model's READY
  * state → the source aligned as the model was trained (file) or as the stream aligns (topic) → rows of
- * [startTime, endTime] scored in mini-batches with the same scorer as detect-last (training tail as history when
- * the data continues training) → MVAD result `{resultId = jobId, summary, results}` stored for resultTtlSeconds
- * and/or published to a results topic, each row stamped with the model version.
+ * [startTime, endTime] scored in mini-batches on a worker thread (score-task.ts) with the same scorer as
+ * detect-last (training tail as history when the data continues training) → MVAD result `{resultId = jobId,
+ * summary, results}` stored for resultTtlSeconds and/or published to a results topic, each row stamped with the
+ * model version.
  * Limits as MVAD: at least one sliding window of data, at most 20,000 timestamps; 150,000 data points advised.
  * Failed input records (undecodable readings, unknown variables) are listed in the result; more than
  * `errorThreshold` of them (−1 = no limit) fails the job.
  */
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
-import type { AnomalyState } from '../../domain/types.js'
 import { rangeIndices } from '../../data/align.js'
 import { assertEnoughInput } from '../../data/inference.js'
 import { MVAD_LIMITS } from '../../data/limits.js'
 import { formatIsoTimestamp } from '../../data/timestamp.js'
 import { ServiceError, toServiceError } from '../../errors.js'
-import { createScorer } from '../../model/index.js'
-import { detectBatch } from '../../pipeline/detect-batch.js'
 import { toWireAnomalyState } from '../../pipeline/result-json.js'
 import { fromModelFile } from '../../cli/model-file.js'
 import type { ModelStore } from '../../state/model-store.js'
 import type { BatchResultRecord, BatchSummary } from '../../state/result-store.js'
 import type { DetectBatchCommand } from '../commands.js'
 import type { JobContext, JobHandler } from '../job-runner.js'
+import { scoreInWorker } from '../score-in-worker.js'
 import { describeSource, loadSource, parseTime } from '../sources.js'
 import { saveCharts } from './charts.js'
 import type { HandlerDeps } from './deps.js'
@@ -165,21 +163,23 @@ export function detectBatchHandler(deps: HandlerDeps): JobHandler {
           lastTimestamp: v.lastTimestamp === null ? null : formatIsoTimestamp(v.lastTimestamp),
         }))
         await save({})
-        const scorer = createScorer(model.state)
-        const results: AnomalyState[] = []
-        for (let i = lo; i < hi; i += chunkRows) {
-          context.throwIfCanceled()
-          const j = Math.min(hi, i + chunkRows)
-          const chunk = detectBatch(scorer, series, {
+        context.throwIfCanceled()
+        // Scoring runs on a worker thread: interpreting every anomalous row of a long range would otherwise hold
+        // the event loop that scores live data for hundreds of milliseconds per mini-batch.
+        const results = await scoreInWorker(
+          {
+            state: model.state,
+            series,
+            lo,
+            hi,
+            chunkRows,
             slidingWindow: model.slidingWindow,
             topContributorCount: topN,
-            range: { startTime: series.timestamps[i] as number, endTime: series.timestamps[j - 1] as number },
             ...(model.trainingTail === undefined ? {} : { trainingTail: model.trainingTail }),
-          })
-          results.push(...chunk.results)
-          await context.progress(0.2 + (0.75 * (j - lo)) / (hi - lo))
-          await yieldToEventLoop() // let the stream's scoring run between mini-batches
-        }
+          },
+          context.signal,
+          (fraction) => void context.progress(0.2 + 0.75 * fraction),
+        )
         const wire = results.map(toWireAnomalyState)
         record.results = wire
         if (command.charts === true) {
