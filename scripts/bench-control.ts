@@ -5,7 +5,11 @@
  *   idle         nothing else runs;
  *   training     train jobs back to back through the real JobRunner and train handler, in the same process as the
  *                stream (as the service runs them): file reading, alignment and fitting on a worker thread;
- *   main-thread  the same fitting called on the main thread (what the worker thread avoids), for contrast.
+ *   main-thread  the same fitting called on the main thread (what the worker thread avoids), for contrast;
+ *   detect-batch detect-batch jobs back to back through the JobRunner (2,000 rows of smd/machine-1-6's test file
+ *                from row 5,000, nearly all anomalous, so every row is interpreted): scoring on a worker thread;
+ *   batch-main   the same rows scored on the main thread in 1,000-row mini-batches with a yield between them
+ *                (how detect-batch jobs ran before), for contrast.
  *
  * Latency of a frame = from the produce call of its reading (acks=all) to the receipt of its score on the scores
  * topic (p50/p99 over the phase), measured by a separate load process (this script with the argument `load`:
@@ -23,11 +27,15 @@ import { fileURLToPath } from 'node:url'
 import { Kafka, logLevel } from 'kafkajs'
 import { Redis } from 'ioredis'
 import { trainHandler } from '../src/control/handlers/train.js'
+import { detectBatchHandler } from '../src/control/handlers/detect-batch.js'
 import type { HandlerDeps } from '../src/control/handlers/deps.js'
 import { JobRunner } from '../src/control/job-runner.js'
+import type { ControlCommand } from '../src/control/commands.js'
 import { alignTable } from '../src/data/align.js'
 import { readOneTableFile } from '../src/data/files.js'
-import { fitModel } from '../src/model/index.js'
+import { createScorer, fitModel, type ModelState } from '../src/model/index.js'
+import { detectBatch } from '../src/pipeline/index.js'
+import { formatIsoTimestamp } from '../src/data/timestamp.js'
 import { MemoryJobStore } from '../src/state/job-store.js'
 import { keySpace } from '../src/state/keys.js'
 import { benchStreamService, percentile, waitUntil } from './bench-support.js'
@@ -44,6 +52,9 @@ const WINDOW = 200
 const benchDir = process.env.BENCH_DIR ?? resolve(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'bench')
 const TRAIN_CSV = resolve(benchDir, 'smd', 'machine-1-6', 'train.csv')
 const TEST_CSV = resolve(benchDir, 'smd', 'machine-1-6', 'test.csv')
+/** detect-batch phases: rows [BATCH_FROM, BATCH_FROM + BATCH_ROWS) of TEST_CSV (a drifted stretch: all anomalous). */
+const BATCH_FROM = 5_000
+const BATCH_ROWS = 2_000
 
 interface Topics {
   readings: string
@@ -167,16 +178,56 @@ async function runService(): Promise<void> {
     const idleP99 = report('idle', await phase(PHASE_SECONDS))
 
     const stopJobs = { value: false }
-    const jobsRunning = trainingJobs(models, bindings, prefix, stopJobs)
+    const jobsRunning = jobsBackToBack(
+      models,
+      bindings,
+      prefix,
+      (n) => ({
+        type: 'train',
+        jobId: `train-${n}`,
+        modelId: 'smd-retrain',
+        source: { kind: 'file', path: TRAIN_CSV },
+        slidingWindow: WINDOW,
+      }),
+      stopJobs,
+    )
     const duringJobs = await phase(PHASE_SECONDS)
     stopJobs.value = true
     const jobsP99 = report('training', duringJobs, `  (${await jobsRunning} train jobs, worker thread)`)
 
-    const stopMain = { value: false }
-    const mainRunning = mainThreadTraining(train, stopMain)
+    // The contrast phases stop on their own after PHASE_SECONDS: the load waits for the phase's last scores, which a
+    // blocked event loop cannot deliver until they stop.
+    const mainRunning = mainThreadTraining(train, Date.now() + PHASE_SECONDS * 1000)
     const duringMain = await phase(PHASE_SECONDS)
-    stopMain.value = true
     report('main-thread', duringMain, `  (${await mainRunning} fits on the main thread, for contrast)`)
+
+    const test = alignTable(await readOneTableFile(TEST_CSV))
+    const range = {
+      startTime: formatIsoTimestamp(test.timestamps[BATCH_FROM] as number),
+      endTime: formatIsoTimestamp(test.timestamps[BATCH_FROM + BATCH_ROWS - 1] as number),
+    }
+    const stopBatches = { value: false }
+    const batchesRunning = jobsBackToBack(
+      models,
+      bindings,
+      `${prefix}-batch`,
+      (n) => ({
+        type: 'detect-batch',
+        jobId: `batch-${n}`,
+        modelId: 'smd',
+        source: { kind: 'file', path: TEST_CSV },
+        ...range,
+      }),
+      stopBatches,
+    )
+    const duringBatches = await phase(PHASE_SECONDS)
+    stopBatches.value = true
+    const batchP99 = report('detect-batch', duringBatches, `  (${await batchesRunning} jobs, worker thread)`)
+
+    const batchMainRunning = mainThreadBatches(state, test, Date.now() + PHASE_SECONDS * 1000)
+    const duringBatchMain = await phase(PHASE_SECONDS)
+    report('batch-main', duringBatchMain, `  (${await batchMainRunning} passes on the main thread, for contrast)`)
+    console.log(`p99 during detect-batch jobs / idle: ${(batchP99 / idleP99).toFixed(2)}×`)
 
     const ratio = jobsP99 / idleP99
     console.log(
@@ -193,41 +244,60 @@ async function runService(): Promise<void> {
   }
 }
 
-/** Train jobs back to back through the JobRunner until `stop` is set; returns how many ran. */
-async function trainingJobs(
+/**
+ * Jobs back to back through a JobRunner with the real handler of their type (in this process, as the service runs
+ * them) until `stop` is set; `command(n)` is the n-th job's command. Returns how many ran.
+ */
+async function jobsBackToBack(
   models: RedisModelStore,
   bindings: RedisBindingStore,
-  prefix: string,
+  instanceId: string,
+  command: (n: number) => ControlCommand,
   stop: { value: boolean },
 ): Promise<number> {
   const deps = { models, bindings, results: new MemoryResultStore(), chartsDir: '/tmp', resultTtlSeconds: 60 }
+  const handlerDeps = deps as unknown as HandlerDeps
   const runner = new JobRunner({
     jobs: new MemoryJobStore(),
-    handlers: { train: trainHandler(deps as unknown as HandlerDeps) } as never,
+    handlers: { train: trainHandler(handlerDeps), 'detect-batch': detectBatchHandler(handlerDeps) } as never,
     status: { publish: () => Promise.resolve() },
     logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
-    instanceId: prefix,
+    instanceId,
   })
   runner.start()
   let jobs = 0
   for (; !stop.value; jobs++) {
-    await runner.submit({
-      type: 'train',
-      jobId: `train-${jobs}`,
-      modelId: 'smd-retrain',
-      source: { kind: 'file', path: TRAIN_CSV },
-      slidingWindow: WINDOW,
-    })
+    await runner.submit(command(jobs))
     await runner.idle()
   }
   await runner.stop()
   return jobs
 }
 
+/** The same rows scored on the main thread in 1,000-row mini-batches, yielding between them (the old way). */
+async function mainThreadBatches(
+  state: ModelState,
+  test: Parameters<typeof detectBatch>[1],
+  until: number,
+): Promise<number> {
+  const scorer = createScorer(state)
+  let passes = 0
+  for (; Date.now() < until; passes++) {
+    for (let i = BATCH_FROM; i < BATCH_FROM + BATCH_ROWS && Date.now() < until; i += 1_000) {
+      await sleep(1)
+      detectBatch(scorer, test, {
+        slidingWindow: WINDOW,
+        range: { startTime: test.timestamps[i] as number, endTime: test.timestamps[i + 999] as number },
+      })
+    }
+  }
+  return passes
+}
+
 /** The same fitting on the main thread, between other work (what the worker thread avoids). */
-async function mainThreadTraining(train: Parameters<typeof fitModel>[0], stop: { value: boolean }): Promise<number> {
+async function mainThreadTraining(train: Parameters<typeof fitModel>[0], until: number): Promise<number> {
   let fits = 0
-  for (; !stop.value; fits++) {
+  for (; Date.now() < until; fits++) {
     await sleep(1)
     fitModel(train, { slidingWindow: WINDOW })
   }

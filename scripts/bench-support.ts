@@ -38,7 +38,7 @@ export function benchStreamService(deps: {
     windows: new RedisWindowStore(deps.redis, deps.keys, { idleTtlSeconds: 3600 }),
     bindings: deps.bindings,
     models: new ModelResolver(deps.bindings, deps.models, loadCoreModel),
-    logger: createLogger({ serviceName: deps.prefix, level: 'warn' }),
+    logger: createLogger({ serviceName: deps.prefix, level: process.env.BENCH_LOG_LEVEL ?? 'warn' }),
     options: {
       groupId: `${deps.prefix}.service`,
       topics: deps.topics,

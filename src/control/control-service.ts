@@ -7,13 +7,14 @@
  * Job status changes go to the status topic (key = jobId). Composition: app.ts.
  */
 import { hostname } from 'node:os'
-import type { Consumer, Kafka, Producer } from 'kafkajs'
+import type { Kafka, Producer } from 'kafkajs'
 import { SchemaType } from '@kafkajs/confluent-schema-registry'
 import type { Logger } from '../observability/logger.js'
 import { readSchemaText } from '../schema-files.js'
 import type { JobRecord, JobStore } from '../state/job-store.js'
 import type { RegistryCodec } from '../stream/registry-codec.js'
 import { isRegistryEncoded } from '../stream/reading-codec.js'
+import { ConsumerSupervisor } from '../stream/consumer-supervisor.js'
 import {
   CONTROL_COMMAND_SCHEMA_FILE,
   jobIdOf,
@@ -59,7 +60,7 @@ export class ControlService {
   readonly runner: JobRunner
   readonly #deps: ControlServiceDeps
   #producer: Producer | undefined
-  #consumer: Consumer | undefined
+  #supervisor: ConsumerSupervisor | undefined
   #joined = false
   readonly #knownTopics = new Set<string>()
 
@@ -86,7 +87,7 @@ export class ControlService {
   }
 
   get isConsuming(): boolean {
-    return this.#joined
+    return this.#joined && this.#supervisor?.crashed === undefined
   }
 
   async start(): Promise<void> {
@@ -102,29 +103,38 @@ export class ControlService {
     await this.#producer.connect()
     this.runner.start()
     await this.runner.sweep()
-    const consumer = kafka.consumer({ groupId: `${this.#deps.groupId}.control`, allowAutoTopicCreation: false })
-    this.#consumer = consumer
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      this.#joined = true
-      logger.info({ topic: topics.control }, 'control consumer joined its group')
-    })
-    await consumer.connect()
-    await consumer.subscribe({ topic: topics.control, fromBeginning: true })
-    await consumer.run({
-      eachMessage: async ({ message, partition }) => {
-        const parsed = await this.#parse(message.value ?? Buffer.alloc(0))
-        if (!parsed.ok) {
-          await this.#deadLetter(message.key, message.value, parsed, partition, message.offset)
-          return
-        }
-        const outcome = await this.runner.submit(parsed.command)
-        this.#deps.observer?.command(outcome)
+    this.#supervisor = new ConsumerSupervisor({
+      name: 'control',
+      logger,
+      create: () => {
+        const consumer = kafka.consumer({ groupId: `${this.#deps.groupId}.control`, allowAutoTopicCreation: false })
+        consumer.on(consumer.events.GROUP_JOIN, () => {
+          this.#joined = true
+          logger.info({ topic: topics.control }, 'control consumer joined its group')
+        })
+        return consumer
+      },
+      run: async (consumer) => {
+        await consumer.connect()
+        await consumer.subscribe({ topic: topics.control, fromBeginning: true })
+        await consumer.run({
+          eachMessage: async ({ message, partition }) => {
+            const parsed = await this.#parse(message.value ?? Buffer.alloc(0))
+            if (!parsed.ok) {
+              await this.#deadLetter(message.key, message.value, parsed, partition, message.offset)
+              return
+            }
+            const outcome = await this.runner.submit(parsed.command)
+            this.#deps.observer?.command(outcome)
+          },
+        })
       },
     })
+    await this.#supervisor.start()
   }
 
   async stop(): Promise<void> {
-    await this.#consumer?.disconnect()
+    await this.#supervisor?.stop()
     this.#joined = false
     await this.runner.stop()
     await this.#producer?.disconnect()

@@ -10,6 +10,7 @@ import type { StreamMetrics } from '../observability/stream-metrics.js'
 import { workerObserver } from '../observability/stream-metrics.js'
 import type { BindingStore } from '../state/binding-store.js'
 import type { WindowStore } from '../state/window-store.js'
+import { ConsumerSupervisor } from './consumer-supervisor.js'
 import { KafkaSink } from './kafka-sink.js'
 import type { ModelResolver } from './model-runtime.js'
 import { PartitionWorker, type InputMessage } from './partition-worker.js'
@@ -45,7 +46,7 @@ export class StreamService {
   #unsubscribe: (() => Promise<void>) | undefined
   #joined = false
   #assigned: number[] = []
-  #crashed: Error | undefined
+  #supervisor: ConsumerSupervisor | undefined
 
   constructor(deps: StreamServiceDeps) {
     this.#deps = deps
@@ -53,7 +54,7 @@ export class StreamService {
 
   /** True once the consumer joined its group and is fetching. */
   get isConsuming(): boolean {
-    return this.#joined && this.#crashed === undefined
+    return this.#joined && this.#supervisor?.crashed === undefined
   }
 
   /** Partitions of the readings topic assigned at the last group join. */
@@ -61,8 +62,9 @@ export class StreamService {
     return this.#assigned
   }
 
+  /** The error that stopped the consumer, until its restart (consumer-supervisor.ts) joins the group again. */
   get crashed(): Error | undefined {
-    return this.#crashed
+    return this.#supervisor?.crashed
   }
 
   async start(): Promise<void> {
@@ -79,37 +81,43 @@ export class StreamService {
       for (const worker of this.#workers.values()) worker.forget(entity)
       logger.info({ entity }, 'binding changed; entity will reload its model')
     })
-    const consumer = kafka.consumer({
-      groupId: options.groupId,
-      allowAutoTopicCreation: false,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+    this.#supervisor = new ConsumerSupervisor({
+      name: 'stream',
+      logger,
+      create: () => {
+        const consumer = kafka.consumer({
+          groupId: options.groupId,
+          allowAutoTopicCreation: false,
+          sessionTimeout: 30_000,
+          heartbeatInterval: 3_000,
+        })
+        this.#consumer = consumer
+        consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+          const assigned = new Set(payload.memberAssignment[options.topics.readings] ?? [])
+          this.#assigned = [...assigned].sort((a, b) => a - b)
+          for (const partition of this.#workers.keys()) if (!assigned.has(partition)) this.#workers.delete(partition)
+          this.#joined = true
+          logger.info({ partitions: [...assigned] }, 'joined consumer group')
+        })
+        return consumer
+      },
+      run: async (consumer) => {
+        await consumer.connect()
+        await consumer.subscribe({ topic: options.topics.readings, fromBeginning: true })
+        await consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: true,
+          // One worker per partition, no shared state between them: partitions can overlap their I/O waits.
+          partitionsConsumedConcurrently: 4,
+          eachBatch: (payload) => this.#eachBatch(payload),
+        })
+      },
     })
-    this.#consumer = consumer
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      const assigned = new Set(payload.memberAssignment[options.topics.readings] ?? [])
-      this.#assigned = [...assigned].sort((a, b) => a - b)
-      for (const partition of this.#workers.keys()) if (!assigned.has(partition)) this.#workers.delete(partition)
-      this.#joined = true
-      logger.info({ partitions: [...assigned] }, 'joined consumer group')
-    })
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed')
-      if (!payload.restart) this.#crashed = payload.error
-    })
-    await consumer.connect()
-    await consumer.subscribe({ topic: options.topics.readings, fromBeginning: true })
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: true,
-      // One worker per partition, no shared state between them: partitions can overlap their I/O waits.
-      partitionsConsumedConcurrently: 4,
-      eachBatch: (payload) => this.#eachBatch(payload),
-    })
+    await this.#supervisor.start()
   }
 
   async stop(): Promise<void> {
-    await this.#consumer?.disconnect()
+    await this.#supervisor?.stop()
     await this.#producer?.disconnect()
     await this.#unsubscribe?.()
     this.#joined = false

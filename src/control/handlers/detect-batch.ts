@@ -166,16 +166,20 @@ export function detectBatchHandler(deps: HandlerDeps): JobHandler {
         context.throwIfCanceled()
         // Scoring runs on a worker thread: interpreting every anomalous row of a long range would otherwise hold
         // the event loop that scores live data for hundreds of milliseconds per mini-batch.
+        // Only the rows it reads go to the thread (a copy): the range and one window before it. A row's result
+        // depends on its window alone, so nothing changes; the training tail matters only when the range starts
+        // less than a window into the data.
+        const from = Math.max(0, lo - model.slidingWindow)
         const results = await scoreInWorker(
           {
             state: model.state,
-            series,
-            lo,
-            hi,
+            series: { ...series, timestamps: series.timestamps.slice(from, hi), rows: series.rows.slice(from, hi) },
+            lo: lo - from,
+            hi: hi - from,
             chunkRows,
             slidingWindow: model.slidingWindow,
             topContributorCount: topN,
-            ...(model.trainingTail === undefined ? {} : { trainingTail: model.trainingTail }),
+            ...(model.trainingTail === undefined || from > 0 ? {} : { trainingTail: model.trainingTail }),
           },
           context.signal,
           (fraction) => void context.progress(0.2 + 0.75 * fraction),
