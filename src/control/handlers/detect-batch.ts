@@ -9,10 +9,7 @@
  * Failed input records (undecodable readings, unknown variables) are listed in the result; more than
  * `errorThreshold` of them (−1 = no limit) fails the job.
  */
-import { rangeIndices } from '../../data/align.js'
-import { assertEnoughInput } from '../../data/inference.js'
 import { MVAD_LIMITS } from '../../data/limits.js'
-import { formatIsoTimestamp } from '../../data/timestamp.js'
 import { ServiceError, toServiceError } from '../../errors.js'
 import { toWireAnomalyState } from '../../pipeline/result-json.js'
 import { fromModelFile } from '../../cli/model-file.js'
@@ -21,12 +18,10 @@ import type { BatchResultRecord, BatchSummary } from '../../state/result-store.j
 import type { DetectBatchCommand } from '../commands.js'
 import type { JobContext, JobHandler } from '../job-runner.js'
 import { scoreInWorker } from '../score-in-worker.js'
+import type { ScoreTask } from '../score-task.js'
 import { describeSource, loadSource, parseTime } from '../sources.js'
 import { saveCharts } from './charts.js'
 import type { HandlerDeps } from './deps.js'
-
-export const MAX_BATCH_TIMESTAMPS = 20_000
-export const ADVISED_BATCH_POINTS = 150_000
 
 export interface DetectBatchJobResult {
   resultId: string
@@ -120,70 +115,50 @@ export function detectBatchHandler(deps: HandlerDeps): JobHandler {
       }
       await save({})
       try {
-        const loaded = await loadSource(
-          command.source,
-          {
-            alignPolicy: model.alignPolicy,
-            variables: model.variables,
-            exactVariables: true,
-            signal: context.signal,
-            onProgress: (f) => void context.progress(0.2 * f),
-          },
-          deps,
-        )
-        const { series } = loaded
-        record.summary.setupInfo.dataSource = loaded.dataSource
-        record.failedRecords = loaded.failedRecords
-        if (errorThreshold >= 0 && loaded.failedRecords.length > errorThreshold) {
-          throw new ServiceError(
-            'ErrorThresholdExceeded',
-            `${loaded.failedRecords.length} input records failed (errorThreshold ${errorThreshold}); the first: ${JSON.stringify(loaded.failedRecords[0])}`,
-          )
+        // Everything CPU-heavy — reading a file source, the input checks, scoring — runs on a worker thread
+        // (score-task.ts); topic and window sources are read here, where the Kafka and Redis clients are.
+        const source: ScoreTask['source'] =
+          command.source.kind === 'file'
+            ? { kind: 'file', path: command.source.path, alignPolicy: model.alignPolicy, variables: model.variables }
+            : {
+                kind: 'loaded',
+                loaded: await loadSource(
+                  command.source,
+                  {
+                    alignPolicy: model.alignPolicy,
+                    variables: model.variables,
+                    exactVariables: true,
+                    signal: context.signal,
+                    onProgress: (f) => void context.progress(0.2 * f),
+                  },
+                  deps,
+                ),
+              }
+        if (source.kind === 'loaded') {
+          // Recorded now, so a job the checks fail still lists the records that failed.
+          record.summary.setupInfo.dataSource = source.loaded.dataSource
+          record.failedRecords = source.loaded.failedRecords
         }
-        assertEnoughInput(series, model.slidingWindow, loaded.dataSource)
-        const [lo, hi] = rangeIndices(series.timestamps, { startTime, endTime })
-        if (hi <= lo)
-          throw new ServiceError(
-            'NoData',
-            `no data between ${command.startTime} and ${command.endTime} in ${loaded.dataSource}`,
-          )
-        if (hi - lo > MAX_BATCH_TIMESTAMPS) {
-          throw new ServiceError(
-            'DataExceedsLimit',
-            `${hi - lo} timestamps between startTime and endTime; detect-batch takes at most ${MAX_BATCH_TIMESTAMPS}`,
-          )
-        }
-        const warnings: string[] = []
-        const points = (hi - lo) * series.variables.length
-        if (points > ADVISED_BATCH_POINTS)
-          warnings.push(`${points} data points exceed the advised ${ADVISED_BATCH_POINTS} per call`)
-        record.summary.variableStates = series.variableStates.map((v) => ({
-          ...v,
-          firstTimestamp: v.firstTimestamp === null ? null : formatIsoTimestamp(v.firstTimestamp),
-          lastTimestamp: v.lastTimestamp === null ? null : formatIsoTimestamp(v.lastTimestamp),
-        }))
-        await save({})
         context.throwIfCanceled()
-        // Scoring runs on a worker thread: interpreting every anomalous row of a long range would otherwise hold
-        // the event loop that scores live data for hundreds of milliseconds per mini-batch.
-        // Only the rows it reads go to the thread (a copy): the range and one window before it. A row's result
-        // depends on its window alone, so nothing changes; the training tail matters only when the range starts
-        // less than a window into the data.
-        const from = Math.max(0, lo - model.slidingWindow)
-        const results = await scoreInWorker(
+        const { results, ...outcome } = await scoreInWorker(
           {
             state: model.state,
-            series: { ...series, timestamps: series.timestamps.slice(from, hi), rows: series.rows.slice(from, hi) },
-            lo: lo - from,
-            hi: hi - from,
+            source,
+            startTime,
+            endTime,
+            errorThreshold,
             chunkRows,
             slidingWindow: model.slidingWindow,
             topContributorCount: topN,
-            ...(model.trainingTail === undefined || from > 0 ? {} : { trainingTail: model.trainingTail }),
+            ...(model.trainingTail === undefined ? {} : { trainingTail: model.trainingTail }),
           },
           context.signal,
-          (fraction) => void context.progress(0.2 + 0.75 * fraction),
+          (fraction) => void context.progress(0.95 * fraction),
         )
+        record.summary.setupInfo.dataSource = outcome.dataSource
+        record.failedRecords = outcome.failedRecords
+        record.summary.variableStates = outcome.variableStates
+        const warnings = outcome.warnings
         const wire = results.map(toWireAnomalyState)
         record.results = wire
         if (command.charts === true) {
@@ -212,7 +187,7 @@ export function detectBatchHandler(deps: HandlerDeps): JobHandler {
           modelVersion: version,
           rows: wire.length,
           anomalies: results.filter((r) => r.value?.isAnomaly === true).length,
-          failedRecords: loaded.failedRecords.length,
+          failedRecords: outcome.failedRecords.length,
           warnings,
           ...(record.charts === undefined ? {} : { charts: record.charts }),
         }

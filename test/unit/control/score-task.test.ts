@@ -1,6 +1,11 @@
+import { writeFileSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { runScoreTask, type ScoreTask } from '../../../src/control/score-task.js'
+import { runScoreTask, type ScoreProgress, type ScoreTask } from '../../../src/control/score-task.js'
 import { scoreInWorker } from '../../../src/control/score-in-worker.js'
+import { formatIsoTimestamp } from '../../../src/data/timestamp.js'
+import { DEFAULT_ALIGN_POLICY } from '../../../src/domain/types.js'
 import { createScorer, fitModel } from '../../../src/model/index.js'
 import { detectBatch } from '../../../src/pipeline/index.js'
 import { syntheticSeries } from '../model/synthetic.js'
@@ -9,33 +14,74 @@ const W = 28
 const { state } = fitModel(syntheticSeries(400, 4, 3), { slidingWindow: W })
 const series = syntheticSeries(300, 4, 9)
 for (let t = 150; t < 160; t++) (series.rows[t] as Float64Array)[2] = 6 // anomalous rows, so interpretations too
-const task: ScoreTask = { state, series, lo: 40, hi: 290, chunkRows: 64, slidingWindow: W, topContributorCount: 3 }
+const startTime = series.timestamps[40] as number
+const endTime = series.timestamps[289] as number
+const afterData = (series.timestamps[299] as number) + 60_000
+const task: ScoreTask = {
+  state,
+  source: { kind: 'loaded', loaded: { series, dataSource: 'test series', failedRecords: [] } },
+  startTime,
+  endTime,
+  errorThreshold: -1,
+  chunkRows: 64,
+  slidingWindow: W,
+  topContributorCount: 3,
+}
 const whole = detectBatch(createScorer(state), series, {
   slidingWindow: W,
   topContributorCount: 3,
-  range: { startTime: series.timestamps[40] as number, endTime: series.timestamps[289] as number },
+  range: { startTime, endTime },
 }).results
 
+/** The same series as a OneTable CSV file (what a file source reads). */
+function seriesFile(): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'score-task-')), 'data.csv')
+  const lines = series.rows.map((row, t) => [formatIsoTimestamp(series.timestamps[t] as number), ...row].join(','))
+  writeFileSync(path, [['timestamp', ...series.variables].join(','), ...lines].join('\n'))
+  return path
+}
+
 describe('runScoreTask (the worker-thread part of a detect-batch job)', () => {
-  it('gives the rows of one unchunked pass, mini-batch by mini-batch, with progress up to 1', () => {
-    const fractions: number[] = []
-    const results: typeof whole = []
-    expect(
-      runScoreTask(task, (p) => {
-        results.push(...p.results)
-        fractions.push(p.fraction)
-      }),
-    ).toBe(250)
-    expect(results).toEqual(whole)
-    expect(results.some((r) => r.value?.isAnomaly === true)).toBe(true)
-    expect(fractions).toEqual([64, 128, 192, 250].map((n) => n / 250))
+  it('gives the rows of one unchunked pass, mini-batch by mini-batch, with progress up to 1', async () => {
+    const steps: ScoreProgress[] = []
+    const outcome = await runScoreTask(task, (p) => steps.push(p))
+    expect(outcome).toMatchObject({ rows: 250, dataSource: 'test series', failedRecords: [], warnings: [] })
+    expect(steps.flatMap((p) => p.results)).toEqual(whole)
+    expect(whole.some((r) => r.value?.isAnomaly === true)).toBe(true)
+    expect(steps.map((p) => p.fraction)).toEqual([0.2, ...[64, 128, 192, 250].map((n) => 0.2 + (0.8 * n) / 250)])
+  })
+
+  it('reads a file source itself, as the model was trained', async () => {
+    const path = seriesFile()
+    const source: ScoreTask['source'] = {
+      kind: 'file',
+      path,
+      alignPolicy: DEFAULT_ALIGN_POLICY,
+      variables: series.variables,
+    }
+    const results: ScoreProgress['results'] = []
+    const outcome = await runScoreTask({ ...task, source }, (p) => results.push(...p.results))
+    expect(outcome.dataSource).toBe(path)
+    expect(outcome.variableStates.map((v) => (v as { variable: string }).variable)).toEqual(series.variables)
+    expect(results.map((r) => r.timestamp)).toEqual(whole.map((r) => r.timestamp))
+    expect(results.filter((r) => r.value?.isAnomaly).length).toBe(whole.filter((r) => r.value?.isAnomaly).length)
+  })
+
+  it('answers bad input with MVAD codes', async () => {
+    const none = { ...task, startTime: afterData, endTime: afterData + 60_000 }
+    await expect(runScoreTask(none, () => undefined)).rejects.toMatchObject({ code: 'NoData' })
+    const failed = { series, dataSource: 'topic t', failedRecords: [{ reason: 'bad' }, { reason: 'bad' }] }
+    const strict = { ...task, source: { kind: 'loaded' as const, loaded: failed as never }, errorThreshold: 1 }
+    await expect(runScoreTask(strict, () => undefined)).rejects.toMatchObject({ code: 'ErrorThresholdExceeded' })
   })
 })
 
 describe('scoreInWorker', () => {
   it('returns what the main thread computes', async () => {
     const fractions: number[] = []
-    expect(await scoreInWorker(task, new AbortController().signal, (f) => fractions.push(f))).toEqual(whole)
+    const outcome = await scoreInWorker(task, new AbortController().signal, (f) => fractions.push(f))
+    expect(outcome.results).toEqual(whole)
+    expect(outcome.rows).toBe(250)
     expect(fractions.at(-1)).toBe(1)
   })
 
@@ -46,5 +92,12 @@ describe('scoreInWorker', () => {
     const during = new AbortController()
     const running = scoreInWorker({ ...task, chunkRows: 1 }, during.signal, () => during.abort())
     await expect(running).rejects.toMatchObject({ code: 'JobCanceled', message: 'the job was canceled during scoring' })
+  })
+
+  it('passes the task errors on with their codes', async () => {
+    const none = { ...task, startTime: afterData, endTime: afterData + 60_000 }
+    await expect(scoreInWorker(none, new AbortController().signal, () => undefined)).rejects.toMatchObject({
+      code: 'NoData',
+    })
   })
 })
