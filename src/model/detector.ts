@@ -128,20 +128,13 @@ export function meanNovelty(novelty: ArrayLike<number>, end: number, m: number):
 }
 
 /**
- * End row of the largest m-row mean novelty among the `hold` rows ending at `end` (the earliest on ties): the novelty
- * part is meanNovelty at that row. A state never seen keeps the part up for `hold` rows rather than
- * noveltySmoothing: a fault that shows as a burst of new states often carries on in states that look normal one
- * row at a time, and the labelled faults of the benchmark last for hundreds of rows past their first burst.
+ * Row of the largest smoothed novelty (meanNovelty per row, in `means`) among the `hold` rows ending at `end`, the
+ * earliest on ties: the novelty part is means[that row]. A state never seen keeps the part up for `hold` rows rather
+ * than noveltySmoothing: a fault that shows as a burst of new states often carries on in states that look normal
+ * one row at a time, and the labelled faults of the benchmark last for hundreds of rows past their first burst.
  */
-export function noveltyPeak(novelty: ArrayLike<number>, end: number, m: number, hold: number): number {
+export function noveltyPeak(means: ArrayLike<number>, end: number, hold: number): number {
   let peak = end - hold + 1
-  let best = meanNovelty(novelty, peak, m)
-  for (let e = peak + 1; e <= end; e++) {
-    const value = meanNovelty(novelty, e, m)
-    if (value > best) {
-      best = value
-      peak = e
-    }
-  }
+  for (let e = peak + 1; e <= end; e++) if ((means[e] as number) > (means[peak] as number)) peak = e
   return peak
 }

@@ -352,6 +352,9 @@ function calibrationParts(
   const heldNovelty: number[] = []
   const firstWithSpan = Math.max(p.lags + p.smoothing, p.noveltySmoothing + hold - 1) - 1
   const first = Math.max(firstWithSpan, Math.min(p.slidingWindow - 1, n - MIN_CALIBRATION_ROWS))
+  // Smoothed novelty of every row with a full span, once (the hold reads each up to `hold` times).
+  const smoothedNovelty = new Float64Array(n).fill(Number.NaN)
+  for (let t = p.noveltySmoothing - 1; t < n; t++) smoothedNovelty[t] = meanNovelty(novelty, t, p.noveltySmoothing)
   for (let t = first; t < n; t++) {
     smoothed.fill(0)
     for (let k = p.smoothing - 1; k >= 0; k--) {
@@ -360,8 +363,8 @@ function calibrationParts(
     }
     for (let j = 0; j < d; j++) smoothed[j] = (smoothed[j] as number) / p.smoothing
     model.push(topMean(smoothed, p.topVariables, sortBuffer))
-    noveltyPart.push(meanNovelty(novelty, t, p.noveltySmoothing))
-    heldNovelty.push(meanNovelty(novelty, noveltyPeak(novelty, t, p.noveltySmoothing, hold), p.noveltySmoothing))
+    noveltyPart.push(smoothedNovelty[t] as number)
+    heldNovelty.push(smoothedNovelty[noveltyPeak(smoothedNovelty, t, hold)] as number)
   }
   return { model, novelty: noveltyPart, heldNovelty }
 }

@@ -173,18 +173,16 @@ export class SlidingRowsPool {
   readonly #d: number
   readonly #length: number
   readonly #capacity: number
-  readonly #hasher: RowHasher
 
   constructor(d: number, length: number, capacity: number) {
     this.#d = d
     this.#length = length
     this.#capacity = Math.max(1, capacity)
-    this.#hasher = new RowHasher(d)
   }
 
-  /** The carry that `rows` (window ending at `last`) follows, or undefined. */
-  following(rows: readonly Float64Array[], last: number): SlidingRows | undefined {
-    const key = this.#hasher.hash(rows[last - 1] as Float64Array)
+  /** The carry that `rows` (window ending at `last`; `rowHashes` as RowHasher gives them) follows, or undefined. */
+  following(rows: readonly Float64Array[], last: number, rowHashes: Uint32Array): SlidingRows | undefined {
+    const key = rowHashes[last - 1] as number
     const carry = this.#byNewestRow.get(key)
     if (carry === undefined || !carry.follows(rows, last)) return undefined
     this.#byNewestRow.delete(key)
@@ -195,7 +193,13 @@ export class SlidingRowsPool {
    * Files `carry` (one returned by `following` and pushed, or undefined for a fresh one, reset here with `values`)
    * under the window's newest row, as the most recently used.
    */
-  keep(rows: readonly Float64Array[], last: number, carry: SlidingRows | undefined, values: ArrayLike<number>): void {
+  keep(
+    rows: readonly Float64Array[],
+    last: number,
+    rowHashes: Uint32Array,
+    carry: SlidingRows | undefined,
+    values: ArrayLike<number>,
+  ): void {
     let kept = carry
     if (kept === undefined) {
       if (this.#byNewestRow.size >= this.#capacity) {
@@ -207,6 +211,6 @@ export class SlidingRowsPool {
       }
       kept.reset(rows, last, values)
     }
-    this.#byNewestRow.set(this.#hasher.hash(rows[last] as Float64Array), kept)
+    this.#byNewestRow.set(rowHashes[last] as number, kept)
   }
 }

@@ -73,11 +73,14 @@ export function createScorer(state: ModelState): Scorer {
   const smoothed = new Float64Array(d)
   const sortBuffer = new Float64Array(d)
   const meter = new NoveltyMeter(prototypes)
-  const noveltySpanValues = new Float64Array(Math.max(noveltyReach, 1))
+  const reachRows = Math.max(noveltyReach, 1)
+  const noveltySpanValues = new Float64Array(reachRows)
+  // Smoothed novelty at each of those rows that has its whole span among them (the others stay NaN, never read).
+  const noveltySpanMeans = new Float64Array(reachRows).fill(Number.NaN)
   const noveltyShare = new Float64Array(d)
-  // Twice the rows a call reads: consecutive windows mostly go through noveltyCarry below, and this memo (d values
-  // per slot) serves windows that do not follow the previous one.
-  const noveltyMemo = new RowMemo(d, 1, 1, 2 * Math.max(noveltyReach, 1))
+  // Twice the rows a call reads: consecutive windows mostly go through noveltyCarries below, and this memo (d values
+  // per slot) serves windows that do not follow an earlier one.
+  const noveltyMemo = new RowMemo(d, 1, 1, 2 * reachRows)
   const errorsMemo = new RowMemo(d, params.lags + 1, d, 16 * params.smoothing)
   const spanRaw: Float64Array[] = new Array<Float64Array>(span)
   const spanScaled = new Uint8Array(span)
@@ -86,8 +89,8 @@ export function createScorer(state: ModelState): Scorer {
   // Carries of the previous windows' novelty, one per stream (entity) scored with this model, within ~2 MB.
   const noveltyCarries = new SlidingRowsPool(
     d,
-    Math.max(noveltyReach, 1),
-    Math.min(MAX_NOVELTY_CARRIES, Math.floor(NOVELTY_CARRY_BYTES / (8 * d * Math.max(noveltyReach, 1)))),
+    reachRows,
+    Math.min(MAX_NOVELTY_CARRIES, Math.floor(NOVELTY_CARRY_BYTES / (8 * d * reachRows))),
   )
   const hasher = new RowHasher(d)
 
@@ -305,16 +308,20 @@ export function createScorer(state: ModelState): Scorer {
     let noveltyPeakEnd = end
     if (noveltySpan > 0) {
       // A window that moves an earlier one by a row needs the novelty of its newest row only.
-      const carry = noveltyCarries.following(spanRaw, span - 1)
+      hashRows(span - 2, span - 1) // the carries are filed by these rows' hashes (the errors memo has made them)
+      const carry = noveltyCarries.following(spanRaw, span - 1, spanHashes)
       if (carry !== undefined) {
         carry.push(spanRaw[span - 1] as Float64Array, noveltyAt(span - 1))
         carry.copyValues(noveltySpanValues)
       } else {
         for (let s = 0; s < noveltyReach; s++) noveltySpanValues[s] = noveltyAt(span - noveltyReach + s)
       }
-      noveltyCarries.keep(spanRaw, span - 1, carry, noveltySpanValues)
-      const peak = noveltyPeak(noveltySpanValues, noveltyReach - 1, noveltySpan, hold)
-      noveltyPart = meanNovelty(noveltySpanValues, peak, noveltySpan)
+      noveltyCarries.keep(spanRaw, span - 1, spanHashes, carry, noveltySpanValues)
+      for (let e = noveltySpan - 1; e < noveltyReach; e++) {
+        noveltySpanMeans[e] = meanNovelty(noveltySpanValues, e, noveltySpan)
+      }
+      const peak = noveltyPeak(noveltySpanMeans, noveltyReach - 1, hold)
+      noveltyPart = noveltySpanMeans[peak] as number
       noveltyPeakEnd = end - (noveltyReach - 1 - peak)
     }
     return finish(window, false, end, noveltyPart, noveltyPeakEnd, topContributorCount)
@@ -329,9 +336,13 @@ export function createScorer(state: ModelState): Scorer {
     })
     const perRow: (Float64Array | undefined)[] = new Array<Float64Array | undefined>(rows.length)
     const noveltyPerRow = new Float64Array(noveltySpan > 0 ? rows.length : 0)
+    const smoothedNovelty = new Float64Array(noveltyPerRow.length).fill(Number.NaN) // rows with a full span
     const results: (AnomalyValue | null)[] = []
     for (let i = 0; i < rows.length; i++) {
-      if (noveltySpan > 0) noveltyPerRow[i] = meter.measure(scaled[i] as Float64Array)
+      if (noveltySpan > 0) {
+        noveltyPerRow[i] = meter.measure(scaled[i] as Float64Array)
+        if (i >= noveltySpan - 1) smoothedNovelty[i] = meanNovelty(noveltyPerRow, i, noveltySpan)
+      }
       if (i >= params.lags) {
         const errors = new Float64Array(d)
         rowErrors(weights, scaled, i, errors, scratch)
@@ -346,8 +357,8 @@ export function createScorer(state: ModelState): Scorer {
         const errors = perRow[i - k] as Float64Array
         for (let j = 0; j < d; j++) smoothed[j] = (smoothed[j] as number) + (errors[j] as number)
       }
-      const peak = noveltySpan > 0 ? noveltyPeak(noveltyPerRow, i, noveltySpan, hold) : i
-      const noveltyPart = noveltySpan > 0 ? meanNovelty(noveltyPerRow, peak, noveltySpan) : 0
+      const peak = noveltySpan > 0 ? noveltyPeak(smoothedNovelty, i, hold) : i
+      const noveltyPart = noveltySpan > 0 ? (smoothedNovelty[peak] as number) : 0
       results.push(finish(scaled, true, i, noveltyPart, peak, topContributorCount))
       perRow[i - W + 1] = undefined // no longer needed by any later window
     }

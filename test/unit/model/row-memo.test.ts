@@ -3,12 +3,12 @@ import { RowHasher, RowMemo, SlidingRows, SlidingRowsPool } from '../../../src/m
 
 const rows = (...values: number[][]): Float64Array[] => values.map((v) => Float64Array.from(v))
 
-describe('RowMemo', () => {
-  const hashesOf = (list: Float64Array[]): Uint32Array => {
-    const hasher = new RowHasher(2)
-    return Uint32Array.from(list, (row) => hasher.hash(row))
-  }
+const hashesOf = (list: Float64Array[]): Uint32Array => {
+  const hasher = new RowHasher(2)
+  return Uint32Array.from(list, (row) => hasher.hash(row))
+}
 
+describe('RowMemo', () => {
   it('misses, stores, then hits on equal content (not identity)', () => {
     const memo = new RowMemo(2, 2, 1, 8)
     const a = rows([1, 2], [3, 4])
@@ -62,9 +62,10 @@ describe('SlidingRowsPool', () => {
     const streamC = rows([0, 9], [1, 9], [2, 9], [3, 9])
     const pool = new SlidingRowsPool(2, 2, 2)
     const step = (stream: Float64Array[], last: number): boolean => {
-      const carry = pool.following(stream, last)
+      const hashes = hashesOf(stream)
+      const carry = pool.following(stream, last, hashes)
       carry?.push(stream[last] as Float64Array, last)
-      pool.keep(stream, last, carry, [last - 1, last])
+      pool.keep(stream, last, hashes, carry, [last - 1, last])
       return carry !== undefined
     }
     expect([step(streamA, 1), step(streamB, 1)]).toEqual([false, false]) // first windows: nothing to follow
