@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto'
 import type { Kafka } from 'kafkajs'
 import { ServiceError } from '../errors.js'
 import type { DecodeResult } from '../stream/reading-codec.js'
-import type { RangeReading } from './readings-series.js'
+import { ReadingsPacker, type PackedReadings } from './readings-series.js'
 
 export interface RejectedRecord {
   partition: number
@@ -28,7 +28,8 @@ export interface ReadingsRange {
 }
 
 export interface ReadingsRangeResult {
-  readings: RangeReading[]
+  /** Packed as they arrive (no object per reading kept on this thread; see readings-series.ts). */
+  readings: PackedReadings
   rejected: RejectedRecord[]
   /** Messages scanned (all entities). */
   scanned: number
@@ -64,8 +65,11 @@ export class KafkaRangeReader implements ReadingsRangeReader {
     const bounds = await this.#bounds(range)
     const remaining = new Map([...bounds].filter(([, b]) => b.end > b.start))
     const total = [...remaining.values()].reduce((sum, b) => sum + Number(b.end - b.start), 0)
-    const result: ReadingsRangeResult = { readings: [], rejected: [], scanned: 0 }
-    if (remaining.size === 0) return result
+    const packer = new ReadingsPacker()
+    const rejected: RejectedRecord[] = []
+    let scanned = 0
+    const result = (): ReadingsRangeResult => ({ readings: packer.packed(), rejected, scanned })
+    if (remaining.size === 0) return result()
     const groupId = `${this.#options.groupPrefix}.${randomUUID()}`
     const consumer = this.#kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 200 })
     let lastProgress = Date.now()
@@ -83,11 +87,11 @@ export class KafkaRangeReader implements ReadingsRangeReader {
             const offset = BigInt(message.offset)
             if (offset < bound.start || offset >= bound.end) continue
             lastProgress = Date.now()
-            result.scanned++
+            scanned++
             if (message.key?.toString('utf8') !== range.entity) continue
             const decoded = await this.#options.decode(message.value ?? Buffer.alloc(0))
             if (!decoded.ok) {
-              result.rejected.push({
+              rejected.push({
                 partition: batch.partition,
                 offset: message.offset,
                 reason: decoded.reason,
@@ -95,11 +99,11 @@ export class KafkaRangeReader implements ReadingsRangeReader {
               })
               continue
             }
-            for (const r of decoded.readings) result.readings.push({ ...r, offset, partition: batch.partition })
+            for (const r of decoded.readings) packer.add({ ...r, offset, partition: batch.partition })
           }
           const last = BigInt(batch.lastOffset())
           if (last >= bound.end - 1n) remaining.delete(batch.partition)
-          onProgress?.(total === 0 ? 1 : Math.min(1, result.scanned / total))
+          onProgress?.(total === 0 ? 1 : Math.min(1, scanned / total))
           await payload.heartbeat()
         },
       })
@@ -126,7 +130,7 @@ export class KafkaRangeReader implements ReadingsRangeReader {
       await this.#deleteGroup(groupId)
     }
     if (failure !== undefined) throw failure
-    return result
+    return result()
   }
 
   async #bounds(range: ReadingsRange): Promise<Map<number, { start: bigint; end: bigint }>> {

@@ -1,7 +1,8 @@
 /**
  * Data sources of train and detect-batch jobs → aligned series. A file source is read as the CLI reads it (OneTable
  * file or MultiTable folder, MVAD alignment); a topic source replays one entity's readings with the live pipeline's
- * alignment (readings-series.ts). Failed input records are returned, never dropped silently.
+ * alignment (readings-series.ts): read here (readTopicSource, Kafka I/O), aligned on a worker thread
+ * (alignTopicRead). Failed input records are returned, never dropped silently.
  */
 import type { AlignPolicy, AlignedSeries } from '../domain/types.js'
 import { alignTable, rangeIndices } from '../data/align.js'
@@ -12,8 +13,8 @@ import { parseIsoTimestamp } from '../data/timestamp.js'
 import { ServiceError } from '../errors.js'
 import type { DataSource } from './commands.js'
 import type { ReadingsRangeReader, RejectedRecord } from './kafka-range-reader.js'
-import { seriesFromReadings } from './readings-series.js'
-import { loadWindowSource, type WindowSourceDeps } from './window-source.js'
+import { readingAt, seriesFromReadings, type PackedReadings } from './readings-series.js'
+import type { WindowSourceDeps } from './window-source.js'
 
 export interface SourceDeps extends WindowSourceDeps {
   rangeReader: ReadingsRangeReader
@@ -75,13 +76,21 @@ export async function loadFileSource(path: string, options: Omit<LoadSourceOptio
   return { series, dataSource: path, failedRecords: [] }
 }
 
-export async function loadSource(
-  source: DataSource,
-  options: LoadSourceOptions,
-  deps: SourceDeps,
-): Promise<LoadedSource> {
-  if (source.kind === 'file') return loadFileSource(source.path, options)
-  if (source.kind === 'window') return { ...(await loadWindowSource(source.entity, options, deps)), failedRecords: [] }
+/**
+ * A topic range as read by the main thread (which has the Kafka client): packed readings and the records that could
+ * not be decoded. Aligning it (alignTopicRead) is pure and runs on a worker thread.
+ */
+export interface TopicRead {
+  readings: PackedReadings
+  rejected: RejectedRecord[]
+  dataSource: string
+}
+
+export async function readTopicSource(
+  source: Extract<DataSource, { kind: 'topic' }>,
+  options: Pick<LoadSourceOptions, 'signal' | 'onProgress'>,
+  deps: Pick<SourceDeps, 'rangeReader' | 'readingsTopic'>,
+): Promise<TopicRead> {
   const topic = source.topic ?? deps.readingsTopic
   const read = await deps.rangeReader.read(
     {
@@ -93,32 +102,53 @@ export async function loadSource(
     options.signal,
     options.onProgress,
   )
-  if (read.readings.length === 0) {
+  if (read.readings.count === 0) {
     throw new ServiceError(
       'NoData',
       `no readings of entity ${source.entity} in the scanned range of topic ${topic} (${read.scanned} messages scanned)`,
     )
   }
-  const { series: full, unknownVariable } = seriesFromReadings(read.readings, {
+  return { readings: read.readings, rejected: read.rejected, dataSource: describeSource(source, deps.readingsTopic) }
+}
+
+/** Failed records of a topic read: the undecodable ones, then (detection) readings of variables the model lacks. */
+export function topicFailedRecords(read: TopicRead, variables: readonly string[] | undefined): RejectedRecord[] {
+  if (variables === undefined) return [...read.rejected]
+  const known = new Set(variables)
+  const unknownIndex = new Set(read.readings.names.flatMap((name, i) => (known.has(name) ? [] : [i])))
+  const failed = [...read.rejected]
+  if (unknownIndex.size === 0) return failed
+  for (let i = 0; i < read.readings.count; i++) {
+    if (!unknownIndex.has(read.readings.variable[i] as number)) continue
+    const r = readingAt(read.readings, i)
+    failed.push({
+      partition: r.partition,
+      offset: r.offset.toString(),
+      reason: 'unknown_variable',
+      detail: `variable ${r.variable} is not one of the model's variables`,
+    })
+  }
+  return failed
+}
+
+/** A topic read → the series, with the live pipeline's alignment (pure: runs on worker threads). */
+export function alignTopicRead(
+  read: TopicRead,
+  options: Omit<LoadSourceOptions, 'signal' | 'onProgress'>,
+): LoadedSource {
+  const full = seriesFromReadings(read.readings, {
     ...(options.variables === undefined ? {} : { variables: options.variables }),
     fillNAMethod: options.alignPolicy.fillNAMethod,
     paddingValue: options.alignPolicy.paddingValue,
   })
-  const failedRecords = [
-    ...read.rejected,
-    ...(options.exactVariables
-      ? unknownVariable.map((r) => ({
-          partition: r.partition,
-          offset: r.offset.toString(),
-          reason: 'unknown_variable',
-          detail: `variable ${r.variable} is not one of the model's variables`,
-        }))
-      : []),
-  ]
   const [lo, hi] = rangeIndices(full.timestamps, options.range)
   const series =
     lo === 0 && hi === full.timestamps.length
       ? full
       : { ...full, timestamps: full.timestamps.slice(lo, hi), rows: full.rows.slice(lo, hi) }
-  return { series, dataSource: describeSource(source, deps.readingsTopic), failedRecords }
+  return {
+    series,
+    dataSource: read.dataSource,
+    failedRecords: topicFailedRecords(read, options.exactVariables ? options.variables : undefined),
+  }
 }

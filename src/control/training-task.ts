@@ -1,7 +1,7 @@
 /**
  * The whole CPU-heavy part of a `train` job, run on a worker thread (train-worker.ts) so the scoring event loop
- * never waits for it: read and align a file source (a topic source is read by the main thread, which owns the Kafka
- * client, and passed in as a series), attach labels, fit (or search parameters with labels), build the model file,
+ * never waits for it: read and align a file source or align a topic range (fetched by the main thread, which owns
+ * the Kafka client, and passed in packed; a Redis window comes as a series), attach labels, fit (or search parameters with labels), build the model file,
  * and render the optional training-score charts. Only small results go back: the model file JSON and summaries.
  */
 import { readFile } from 'node:fs/promises'
@@ -14,10 +14,11 @@ import { createScorer, fitModel, tune, type ModelParams } from '../model/index.j
 import { detectBatch } from '../pipeline/detect-batch.js'
 import { modelFileForSeries } from '../cli/model-file.js'
 import { saveCharts } from './handlers/charts.js'
-import { loadFileSource } from './sources.js'
+import { alignTopicRead, loadFileSource, type TopicRead } from './sources.js'
 
 export type TrainInput =
   | { kind: 'series'; series: AlignedSeries; dataSource: string }
+  | { kind: 'topic'; read: TopicRead; variables?: readonly string[]; range?: TimeRange }
   | { kind: 'file'; path: string; variables?: readonly string[]; range?: TimeRange }
 
 export interface TrainTask {
@@ -58,22 +59,30 @@ function slice(series: AlignedSeries, from: number, to: number): AlignedSeries {
   return { ...series, timestamps: series.timestamps.slice(from, to), rows: series.rows.slice(from, to) }
 }
 
+/** The task's input as an aligned series: a window's series as is, a topic range aligned, a file read and aligned. */
+async function trainingSeries(
+  task: TrainTask,
+  progress: (fraction: number, stage: string) => void,
+): Promise<{ series: AlignedSeries; dataSource: string }> {
+  const { input } = task
+  if (input.kind === 'series') return input
+  const selection = {
+    alignPolicy: task.alignPolicy,
+    ...(input.variables === undefined ? {} : { variables: input.variables }),
+    exactVariables: false,
+    ...(input.range === undefined ? {} : { range: input.range }),
+  }
+  if (input.kind === 'topic') return alignTopicRead(input.read, selection)
+  return loadFileSource(input.path, { ...selection, onProgress: (f) => progress(0.3 * f, 'reading') })
+}
+
 /** Progress: 0–0.3 reading the source, 0.3–0.95 fitting, then the model file and charts. */
 export async function runTrainTask(
   task: TrainTask,
   progress: (fraction: number, stage: string) => void,
 ): Promise<TrainOutcome> {
   const started = performance.now()
-  const { series, dataSource } =
-    task.input.kind === 'series'
-      ? task.input
-      : await loadFileSource(task.input.path, {
-          alignPolicy: task.alignPolicy,
-          ...(task.input.variables === undefined ? {} : { variables: task.input.variables }),
-          exactVariables: false,
-          ...(task.input.range === undefined ? {} : { range: task.input.range }),
-          onProgress: (f) => progress(0.3 * f, 'reading'),
-        })
+  const { series, dataSource } = await trainingSeries(task, progress)
   assertEnoughInput(series, task.params.slidingWindow, 'training data')
   const fitProgress = (f: number, stage: string): void => progress(0.3 + 0.65 * f, stage)
   let fitted: { state: ReturnType<typeof fitModel>['state']; diagnostics: unknown }

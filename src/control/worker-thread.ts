@@ -27,7 +27,8 @@ function workerScript(name: string): URL {
 
 /**
  * Runs worker script `name` on `data` and resolves with its result; `what` names the work in errors ("training").
- * Cancel through `signal`: the thread is terminated and the promise rejects with JobCanceled.
+ * Cancel through `signal`: the thread is terminated and the promise rejects with JobCanceled. `transfer`: buffers of
+ * `data` moved to the thread instead of copied (they are unusable here afterwards).
  */
 export function runInWorker<Progress, Result>(
   name: string,
@@ -35,13 +36,14 @@ export function runInWorker<Progress, Result>(
   what: string,
   signal: AbortSignal,
   onProgress: (progress: Progress) => void,
+  transfer: readonly ArrayBuffer[] = [],
 ): Promise<Result> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
       reject(new ServiceError('JobCanceled', `the job was canceled before ${what} started`))
       return
     }
-    const worker = new Worker(workerScript(name), { workerData: data })
+    const worker = new Worker(workerScript(name), { workerData: data, transferList: [...transfer] })
     let settled = false
     const settle = (fn: () => void): void => {
       if (settled) return

@@ -232,7 +232,12 @@ describe('control topic: jobs on real Kafka and Redis', () => {
 
   it('detect-batch over a topic range gives the offline CLI results row for row, stored and on the results topic', async () => {
     const rows = { header: test.header, rows: test.rows.slice(1000, 1500) }
-    await client.produce(topics.readings, frameMessages('replay-1', rows))
+    await client.produce(topics.readings, [
+      ...frameMessages('replay-1', rows),
+      // Failed records, listed in the result and left out of the rows: one undecodable, one unknown variable.
+      { key: 'replay-1', value: 'not json' },
+      { key: 'replay-1', value: JSON.stringify({ timestamp: rows.rows[10]?.[0], values: { stray: 1 } }) },
+    ])
     await client.send({
       type: 'detect-batch',
       jobId: 'batch-topic',
@@ -249,6 +254,13 @@ describe('control topic: jobs on real Kafka and Redis', () => {
     const stored = await new RedisResultStore(redis, keys).get('batch-topic')
     expect(stored?.summary).toMatchObject({ status: 'READY', errors: [], setupInfo: { topContributorCount: 5 } })
     expect(stored?.summary.variableStates).toHaveLength(19)
+    expect(stored?.failedRecords).toEqual([
+      expect.objectContaining({ offset: expect.any(String) as unknown, reason: expect.any(String) as unknown }),
+      expect.objectContaining({
+        reason: 'unknown_variable',
+        detail: "variable stray is not one of the model's variables",
+      }),
+    ])
 
     const state = await models.getReadyState('omi', 1)
     writeFileSync(join(work, 'omi.json'), state?.stateJson ?? '')

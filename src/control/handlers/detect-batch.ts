@@ -19,7 +19,8 @@ import type { DetectBatchCommand } from '../commands.js'
 import type { JobContext, JobHandler } from '../job-runner.js'
 import { scoreInWorker } from '../score-in-worker.js'
 import type { ScoreTask } from '../score-task.js'
-import { describeSource, loadSource, parseTime } from '../sources.js'
+import { describeSource, parseTime, readTopicSource, topicFailedRecords } from '../sources.js'
+import { loadWindowSource } from '../window-source.js'
 import { saveCharts } from './charts.js'
 import type { HandlerDeps } from './deps.js'
 
@@ -115,29 +116,31 @@ export function detectBatchHandler(deps: HandlerDeps): JobHandler {
       }
       await save({})
       try {
-        // Everything CPU-heavy — reading a file source, the input checks, scoring — runs on a worker thread
-        // (score-task.ts); topic and window sources are read here, where the Kafka and Redis clients are.
-        const source: ScoreTask['source'] =
-          command.source.kind === 'file'
-            ? { kind: 'file', path: command.source.path, alignPolicy: model.alignPolicy, variables: model.variables }
-            : {
-                kind: 'loaded',
-                loaded: await loadSource(
-                  command.source,
-                  {
-                    alignPolicy: model.alignPolicy,
-                    variables: model.variables,
-                    exactVariables: true,
-                    signal: context.signal,
-                    onProgress: (f) => void context.progress(0.2 * f),
-                  },
-                  deps,
-                ),
-              }
-        if (source.kind === 'loaded') {
+        // Everything CPU-heavy — reading a file, aligning a topic range, the input checks, scoring — runs on a
+        // worker thread (score-task.ts); a topic range and a Redis window are fetched here, where the clients are.
+        const onRead = (f: number): void => void context.progress(0.2 * f)
+        let source: ScoreTask['source']
+        if (command.source.kind === 'file') {
+          source = {
+            kind: 'file',
+            path: command.source.path,
+            alignPolicy: model.alignPolicy,
+            variables: model.variables,
+          }
+        } else if (command.source.kind === 'topic') {
+          const read = await readTopicSource(command.source, { signal: context.signal, onProgress: onRead }, deps)
+          source = { kind: 'topic', read, alignPolicy: model.alignPolicy, variables: model.variables }
           // Recorded now, so a job the checks fail still lists the records that failed.
-          record.summary.setupInfo.dataSource = source.loaded.dataSource
-          record.failedRecords = source.loaded.failedRecords
+          record.summary.setupInfo.dataSource = read.dataSource
+          record.failedRecords = topicFailedRecords(read, model.variables)
+        } else {
+          const window = await loadWindowSource(
+            command.source.entity,
+            { variables: model.variables, exactVariables: true },
+            deps,
+          )
+          source = { kind: 'loaded', loaded: { ...window, failedRecords: [] } }
+          record.summary.setupInfo.dataSource = window.dataSource
         }
         context.throwIfCanceled()
         const { results, ...outcome } = await scoreInWorker(

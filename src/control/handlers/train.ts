@@ -14,7 +14,8 @@ import { resolveParams } from '../../model/index.js'
 import type { JobRecord } from '../../state/job-store.js'
 import type { TrainCommand } from '../commands.js'
 import type { JobContext, JobHandler } from '../job-runner.js'
-import { describeSource, loadSource, parseTime } from '../sources.js'
+import { describeSource, parseTime, readTopicSource } from '../sources.js'
+import { loadWindowSource } from '../window-source.js'
 import { trainInWorker } from '../train-in-worker.js'
 import type { TrainInput, TrainOutcome } from '../training-task.js'
 import type { HandlerDeps } from './deps.js'
@@ -74,30 +75,21 @@ export function trainHandler(deps: HandlerDeps): JobHandler {
       await context.setResult({ modelId, version } satisfies TrainJobResult)
       try {
         await deps.models.updateVersion(modelId, version, { status: 'RUNNING' })
-        // A file is read on the worker thread too; a topic range needs this thread's Kafka client.
-        const input: TrainInput =
-          command.source.kind === 'file'
-            ? {
-                kind: 'file',
-                path: command.source.path,
-                ...(command.variables === undefined ? {} : { variables: command.variables }),
-                range,
-              }
-            : {
-                kind: 'series',
-                ...(await loadSource(
-                  command.source,
-                  {
-                    alignPolicy,
-                    ...(command.variables === undefined ? {} : { variables: command.variables }),
-                    exactVariables: false,
-                    range,
-                    signal: context.signal,
-                    onProgress: (f) => void context.progress(0.3 * f),
-                  },
-                  deps,
-                )),
-              }
+        // A file is read and a topic range aligned on the worker thread; the range is fetched here, where the Kafka
+        // client is, and so is a Redis window.
+        const variables = command.variables === undefined ? {} : { variables: command.variables }
+        const source = command.source
+        let input: TrainInput
+        if (source.kind === 'file') {
+          input = { kind: 'file', path: source.path, ...variables, range }
+        } else if (source.kind === 'topic') {
+          const onRead = (f: number): void => void context.progress(0.3 * f)
+          const read = await readTopicSource(source, { signal: context.signal, onProgress: onRead }, deps)
+          input = { kind: 'topic', read, ...variables, range }
+        } else {
+          const window = await loadWindowSource(source.entity, { ...variables, exactVariables: false, range }, deps)
+          input = { kind: 'series', ...window }
+        }
         context.throwIfCanceled()
         const trained = await trainInWorker(
           {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { seriesFromReadings, type RangeReading } from '../../../src/control/readings-series.js'
+import {
+  ReadingsPacker,
+  packReadings,
+  readingAt,
+  seriesFromReadings,
+  type RangeReading,
+} from '../../../src/control/readings-series.js'
 
 const r = (variable: string, timestamp: number, value: number, offset: number, partition = 0): RangeReading => ({
   variable,
@@ -19,7 +25,7 @@ describe('seriesFromReadings', () => {
       r('b', 3, 30, 7),
       r('x', 2, 9, 4),
     ]
-    const { series, unknownVariable } = seriesFromReadings(readings, {
+    const series = seriesFromReadings(packReadings(readings), {
       variables: ['a', 'b'],
       fillNAMethod: 'Linear',
       paddingValue: 0,
@@ -27,10 +33,9 @@ describe('seriesFromReadings', () => {
     expect(series.timestamps).toEqual([1, 2, 3])
     expect(series.rows.map((row) => [...row])).toEqual([
       [1, 10],
-      [1, 20], // a missing at t=2: carried forward (the future is unknown on a stream)
+      [1, 20], // a missing at t=2: carried forward (the future is unknown on a stream); x is not a model variable
       [3, 30],
     ])
-    expect(unknownVariable.map((u) => u.variable)).toEqual(['x'])
     expect(series.variableStates[0]).toEqual({
       variable: 'a',
       filledNARatio: 1 / 3,
@@ -41,7 +46,7 @@ describe('seriesFromReadings', () => {
   })
 
   it('discovers variables sorted by name when none are given, and uses the padding value for Fixed', () => {
-    const { series } = seriesFromReadings([r('z', 1, 1, 0), r('m', 2, 2, 1)], {
+    const series = seriesFromReadings(packReadings([r('z', 1, 1, 0), r('m', 2, 2, 1)]), {
       fillNAMethod: 'Fixed',
       paddingValue: -1,
     })
@@ -50,5 +55,30 @@ describe('seriesFromReadings', () => {
       [-1, 1],
       [2, -1],
     ])
+  })
+
+  it('uses the earliest offset of a repeated (variable, timestamp), as the stream did: the frame was complete then', () => {
+    const series = seriesFromReadings(packReadings([r('a', 1, 7, 9), r('a', 1, 5, 2), r('a', 2, 6, 3)]), {
+      fillNAMethod: 'Previous',
+      paddingValue: 0,
+    })
+    expect(series.rows.map((row) => [...row])).toEqual([[5], [6]])
+  })
+})
+
+describe('ReadingsPacker', () => {
+  it('grows past its first capacity, keeps every field, and survives a structured clone (the worker hand-off)', () => {
+    const packer = new ReadingsPacker()
+    const readings = Array.from({ length: 3000 }, (_, i) =>
+      r(`v${i % 3}`, 1_700_000_000_000 + Math.floor(i / 3) * 60_000, i / 7, 2 ** 40 + i, i % 2),
+    )
+    for (const reading of readings) packer.add(reading)
+    expect(packer.count).toBe(3000)
+    const packed = structuredClone(packer.packed())
+    expect(packed.names).toEqual(['v0', 'v1', 'v2'])
+    expect(Array.from({ length: packed.count }, (_, i) => readingAt(packed, i))).toEqual(readings)
+    const series = seriesFromReadings(packed, { fillNAMethod: 'Previous', paddingValue: 0 })
+    expect(series.rows).toHaveLength(1000)
+    expect([...(series.rows[999] as Float64Array)]).toEqual([2997 / 7, 2998 / 7, 2999 / 7])
   })
 })

@@ -4,6 +4,8 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { runScoreTask, type ScoreProgress, type ScoreTask } from '../../../src/control/score-task.js'
 import { scoreInWorker } from '../../../src/control/score-in-worker.js'
+import { packReadings } from '../../../src/control/readings-series.js'
+import type { TopicRead } from '../../../src/control/sources.js'
 import { formatIsoTimestamp } from '../../../src/data/timestamp.js'
 import { DEFAULT_ALIGN_POLICY } from '../../../src/domain/types.js'
 import { createScorer, fitModel } from '../../../src/model/index.js'
@@ -32,6 +34,27 @@ const whole = detectBatch(createScorer(state), series, {
   topContributorCount: 3,
   range: { startTime, endTime },
 }).results
+
+/** The same series as a topic range (one reading per variable and row), plus a reading of a variable not in the model. */
+function seriesTopicRead(): TopicRead {
+  const readings = series.rows.flatMap((row, t) =>
+    series.variables.map((variable, j) => ({
+      variable,
+      timestamp: series.timestamps[t] as number,
+      value: row[j] as number,
+      offset: BigInt(t * series.variables.length + j),
+      partition: 0,
+    })),
+  )
+  readings.push({
+    variable: 'stray',
+    timestamp: series.timestamps[5] as number,
+    value: 1,
+    offset: 99_999n,
+    partition: 0,
+  })
+  return { readings: packReadings(readings), rejected: [], dataSource: 'kafka://readings/e1' }
+}
 
 /** The same series as a OneTable CSV file (what a file source reads). */
 function seriesFile(): string {
@@ -67,6 +90,30 @@ describe('runScoreTask (the worker-thread part of a detect-batch job)', () => {
     expect(results.filter((r) => r.value?.isAnomaly).length).toBe(whole.filter((r) => r.value?.isAnomaly).length)
   })
 
+  it('aligns a topic range itself, as the stream aligned it, and lists readings of unknown variables', async () => {
+    const source: ScoreTask['source'] = {
+      kind: 'topic',
+      read: seriesTopicRead(),
+      alignPolicy: DEFAULT_ALIGN_POLICY,
+      variables: series.variables,
+    }
+    const results: ScoreProgress['results'] = []
+    const outcome = await runScoreTask({ ...task, source }, (p) => results.push(...p.results))
+    expect(outcome.dataSource).toBe('kafka://readings/e1')
+    expect(outcome.failedRecords).toEqual([
+      {
+        partition: 0,
+        offset: '99999',
+        reason: 'unknown_variable',
+        detail: "variable stray is not one of the model's variables",
+      },
+    ])
+    expect(results).toEqual(whole)
+    await expect(runScoreTask({ ...task, source, errorThreshold: 0 }, () => undefined)).rejects.toMatchObject({
+      code: 'ErrorThresholdExceeded',
+    })
+  })
+
   it('answers bad input with MVAD codes', async () => {
     const none = { ...task, startTime: afterData, endTime: afterData + 60_000 }
     await expect(runScoreTask(none, () => undefined)).rejects.toMatchObject({ code: 'NoData' })
@@ -92,6 +139,18 @@ describe('scoreInWorker', () => {
     const during = new AbortController()
     const running = scoreInWorker({ ...task, chunkRows: 1 }, during.signal, () => during.abort())
     await expect(running).rejects.toMatchObject({ code: 'JobCanceled', message: 'the job was canceled during scoring' })
+  })
+
+  it('aligns a topic range on the worker thread: same rows as the main thread', async () => {
+    const source: ScoreTask['source'] = {
+      kind: 'topic',
+      read: seriesTopicRead(),
+      alignPolicy: DEFAULT_ALIGN_POLICY,
+      variables: series.variables,
+    }
+    const outcome = await scoreInWorker({ ...task, source }, new AbortController().signal, () => undefined)
+    expect(outcome.results).toEqual(whole)
+    expect(outcome.failedRecords).toHaveLength(1)
   })
 
   it('passes the task errors on with their codes', async () => {
