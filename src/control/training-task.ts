@@ -93,7 +93,14 @@ export async function runTrainTask(
     const n = series.rows.length
     const cut = Math.round(n * (1 - task.labels.validationFraction))
     fitProgress(0, 'parameter search')
-    const result = tune(slice(series, 0, cut), slice(series, cut, n), labels.slice(cut, n), task.params)
+    const result = tune(
+      slice(series, 0, cut),
+      slice(series, cut, n),
+      labels.slice(cut, n),
+      task.params,
+      undefined,
+      (f) => fitProgress(f, 'parameter search'),
+    )
     fitted = {
       state: result.state,
       diagnostics: { tune: { best: result.best, grid: result.grid, trainRows: cut, validationRows: n - cut } },

@@ -31,16 +31,40 @@ export interface FitOptions {
   onProgress?: (fraction: number, stage: string) => void
 }
 
+/**
+ * Parameters the fitted weights (scaling, forecaster, subspace, error scales, prototypes) depend on. The others —
+ * smoothing, topVariables, novelty smoothing and hold, riskLevel, correlationChange, slidingWindow — only shape the
+ * score and its calibration (calibrate), so a parameter search fits the weights once per combination of these.
+ */
+export const WEIGHT_PARAMS = ['lags', 'ridge', 'pcaVariance', 'noveltyPrototypes', 'seed'] as const
+export type WeightParams = Pick<ModelParams, (typeof WEIGHT_PARAMS)[number]>
+
+/** The fitted weights of a training series, with what calibrating them needs (per-row training errors, novelty). */
+export interface FittedWeights {
+  params: WeightParams
+  series: AlignedSeries
+  weights: DetectorWeights
+  levelScale: Float64Array
+  discreteChannels: ReturnType<typeof fitDiscreteChannels>
+  prototypes: Prototypes
+  correlation: Float64Array
+  /** Per-variable errors of every training row (zeros for the first `lags` rows). */
+  errors: Float64Array[]
+  /** Novelty of every training row (zeros without prototypes). */
+  novelty: Float64Array
+  stageSeconds: Record<string, number>
+}
+
+/** Fits and calibrates a model: fitWeights, then calibrate with the same parameters. */
 export function fitModel(
   series: AlignedSeries,
   params: Partial<ModelParams> = {},
   options: FitOptions = {},
 ): { state: ModelState; diagnostics: TrainingDiagnostics } {
-  const p = resolveParams(params)
-  const rows = series.rows
-  const n = rows.length
-  const d = series.variables.length
-  if (d === 0) throw new ServiceError('NoVariablesFound', 'training data has no variables')
+  return calibrate(fitWeights(series, params, options), params, options)
+}
+
+function assertTrainingRows(n: number, p: ModelParams): void {
   const minRows = Math.max(p.slidingWindow, p.lags + p.smoothing + 10)
   if (n < minRows) {
     throw new ServiceError(
@@ -48,14 +72,35 @@ export function fitModel(
       `length of data is ${n}, but the minimum length should be larger than sliding window, which is ${p.slidingWindow}`,
     )
   }
-  const stageSeconds: Record<string, number> = {}
+}
+
+function stageTimer(
+  stageSeconds: Record<string, number>,
+  options: FitOptions,
+): (name: string, fraction: number) => void {
   let stageStart = performance.now()
-  const stage = (name: string, fraction: number): void => {
+  return (name, fraction) => {
     const now = performance.now()
     stageSeconds[name] = (now - stageStart) / 1000
     stageStart = now
     options.onProgress?.(fraction, name)
   }
+}
+
+/** Stages 1–5 and the training correlations: everything that depends only on WEIGHT_PARAMS (and the data). */
+export function fitWeights(
+  series: AlignedSeries,
+  params: Partial<ModelParams> = {},
+  options: FitOptions = {},
+): FittedWeights {
+  const p = resolveParams(params)
+  const rows = series.rows
+  const n = rows.length
+  const d = series.variables.length
+  if (d === 0) throw new ServiceError('NoVariablesFound', 'training data has no variables')
+  assertTrainingRows(n, p)
+  const stageSeconds: Record<string, number> = {}
+  const stage = stageTimer(stageSeconds, options)
 
   // 1. Robust scaling.
   const center = new Float64Array(d)
@@ -233,11 +278,52 @@ export function fitModel(
   // the training novelty (hence its scale τ) understates what new data from the same process will show.
   const maxCentroids = Math.min(p.noveltyPrototypes, Math.floor(n / MIN_ROWS_PER_CENTROID))
   const prototypes = fitPrototypes(clipped, p.noveltyPrototypes, maxCentroids, p.seed)
+  const novelty = noveltyOf(prototypes, clipped)
   stage('prototypes', 0.75)
 
-  // 6. Training scores with the final weights → score scales → label-free threshold.
+  const correlation = correlationMatrix(scaled, 0, n, d)
+  stage('correlations', 0.8)
+  return {
+    params: {
+      lags: p.lags,
+      ridge: p.ridge,
+      pcaVariance: p.pcaVariance,
+      noveltyPrototypes: p.noveltyPrototypes,
+      seed: p.seed,
+    },
+    series,
+    weights,
+    levelScale,
+    discreteChannels,
+    prototypes,
+    correlation,
+    errors: finalErrors,
+    novelty,
+    stageSeconds,
+  }
+}
+
+/**
+ * Stage 6: the training scores of fitted weights under `params` → score scales → label-free threshold, and the
+ * model state. `params` must agree with the fit on WEIGHT_PARAMS.
+ */
+export function calibrate(
+  fitted: FittedWeights,
+  params: Partial<ModelParams> = {},
+  options: FitOptions = {},
+): { state: ModelState; diagnostics: TrainingDiagnostics } {
+  const p = resolveParams(params)
+  const mismatch = WEIGHT_PARAMS.filter((name) => p[name] !== fitted.params[name])
+  if (mismatch.length > 0) throw new RangeError(`calibrate: weights were fitted with other ${mismatch.join(', ')}`)
+  const { series, weights, prototypes, levelScale, discreteChannels, correlation } = fitted
+  const { d, center, scale, forecast, residualScale, pcaMean, pcaBasis, pcaRank, reconScale, errorScale } = weights
+  const rows = series.rows
+  const n = rows.length
+  assertTrainingRows(n, p)
+  const stageSeconds: Record<string, number> = { ...fitted.stageSeconds }
+  const stage = stageTimer(stageSeconds, options)
   const hold = prototypes.count > 0 ? noveltyHoldRows(p) : 1
-  const parts = calibrationParts(finalErrors, noveltyOf(prototypes, clipped), p, hold)
+  const parts = calibrationParts(fitted.errors, fitted.novelty, p, hold)
   const scaleOf = (values: number[]): number =>
     quantile(
       [...values].sort((a, b) => a - b),
@@ -258,8 +344,7 @@ export function fitModel(
   const thresholdFit = calibrateThreshold(trainingScores, p.riskLevel)
   stage('threshold', 0.85)
 
-  // 6. Training correlations (for correlationChanges) and the tail that warm-starts detection.
-  const correlation = correlationMatrix(scaled, 0, n, d)
+  // The tail that warm-starts detection.
   const tail = rows.slice(-p.slidingWindow).map((row) => Array.from(row))
   stage('state', 1)
 

@@ -1,6 +1,14 @@
 /** The detection core's public API (pure: no I/O). See detector.ts for the method, scorer.ts for the output. */
 export { DEFAULT_MODEL_PARAMS, resolveParams, type ModelParams } from './params.js'
-export { fitModel, correlationMatrix, type FitOptions } from './fit.js'
+export {
+  WEIGHT_PARAMS,
+  calibrate,
+  correlationMatrix,
+  fitModel,
+  fitWeights,
+  type FitOptions,
+  type FittedWeights,
+} from './fit.js'
 export { createScorer, type Scorer } from './scorer.js'
 export {
   loadModelState,

@@ -8,7 +8,7 @@ import { readTable } from '../../data/files.js'
 import { alignForModel, assertEnoughInput } from '../../data/inference.js'
 import { formatIsoTimestamp } from '../../data/timestamp.js'
 import { parseLabelsCsv } from '../../eval/labels.js'
-import { tune } from '../../model/index.js'
+import { DEFAULT_TUNE_GRID, tune } from '../../model/index.js'
 import { readText, writeText } from '../io.js'
 import { toModelFile } from '../model-file.js'
 import { createProgress } from '../progress.js'
@@ -52,7 +52,11 @@ export async function tuneCommand(opts: TuneOptions, ctx: CliContext): Promise<v
   progress.update(0, 'fitting the parameter grid')
   let result: ReturnType<typeof tune>
   try {
-    result = tune(train, validation, labels, params)
+    // Only the parameters given (and the window) are fixed: the search varies the grid's others.
+    const fixed = { ...opts.param, slidingWindow }
+    result = tune(train, validation, labels, fixed, DEFAULT_TUNE_GRID, (done, total) =>
+      progress.update(done / total, `${done} of ${total} candidates`),
+    )
   } finally {
     progress.stop()
   }

@@ -42,6 +42,7 @@ describe('fitModel', () => {
       'subspace',
       'spreads',
       'prototypes',
+      'correlations',
       'threshold',
       'state',
     ])
