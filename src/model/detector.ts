@@ -14,8 +14,11 @@
  *   model  = mean of the `topVariables` largest S_j
  *   ν_t    = min_c ‖clip(z_t) − c‖                          novelty: distance to the nearest training prototype
  *   N      = mean of ν over the last m′ rows                 (prototypes.ts)
- *   score  = model / τ_model + N / τ_novelty                raw anomaly score; τ = training 99th percentiles of
- *                                                            each part, so both parts speak the same units
+ *   v_t,j  = √(mean of (z_k,j − z_k−1,j)² over the last V rows) / ζ_j   volatility of a continuous variable, in
+ *                                                            units of its training 99.9th percentile ζ_j
+ *   Vol    = max_j v_t,j                                     volatility part (two-state and constant channels out)
+ *   score  = model / τ_model + N / τ_novelty + ½ Vol / τ_vol   raw anomaly score; τ = training 99th percentiles
+ *                                                            of each part, so the parts speak the same units
  * A row's result depends only on the rows of its window: scoreLast and scoreSeries call the same functions in
  * the same order, so they agree bit for bit.
  */
@@ -137,4 +140,38 @@ export function noveltyPeak(means: ArrayLike<number>, end: number, hold: number)
   let peak = end - hold + 1
   for (let e = peak + 1; e <= end; e++) if ((means[e] as number) > (means[peak] as number)) peak = e
   return peak
+}
+
+/** Weight of the volatility part in the score: a change of variance is evidence, but slower and weaker than a fault. */
+export const VOLATILITY_WEIGHT = 0.5
+
+/**
+ * Volatility of every variable at row `t` of `scaled` (which needs rows t − rows .. t): the RMS of its last `rows`
+ * changes divided by `unit[j]`, written into `out` (0 where unit[j] is 0: channels left out). Returns the largest.
+ * Summed oldest first everywhere, so detect-last, detect-batch and training agree bit for bit.
+ */
+export function rowVolatility(
+  scaled: readonly Float64Array[],
+  t: number,
+  rows: number,
+  unit: Float64Array,
+  out: Float64Array,
+): number {
+  out.fill(0)
+  for (let k = rows - 1; k >= 0; k--) {
+    const now = scaled[t - k] as Float64Array
+    const before = scaled[t - k - 1] as Float64Array
+    for (let j = 0; j < out.length; j++) {
+      const change = (now[j] as number) - (before[j] as number)
+      out[j] = (out[j] as number) + change * change
+    }
+  }
+  let largest = 0
+  for (let j = 0; j < out.length; j++) {
+    const u = unit[j] as number
+    const v = u > 0 ? Math.sqrt((out[j] as number) / rows) / u : 0
+    out[j] = v
+    if (v > largest) largest = v
+  }
+  return largest
 }

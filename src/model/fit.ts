@@ -7,8 +7,9 @@
 import { EigenvalueDecomposition, Matrix, solve } from 'ml-matrix'
 import type { AlignedSeries } from '../domain/types.js'
 import { ServiceError } from '../errors.js'
-import { meanNovelty, noveltyPeak, rowErrors, scaleRow, topMean, type DetectorWeights } from './detector.js'
-import { noveltyHoldRows, resolveParams, type ModelParams } from './params.js'
+import { VOLATILITY_WEIGHT, rowErrors, scaleRow, type DetectorWeights } from './detector.js'
+import { calibrationParts, volatilityUnits } from './calibration.js'
+import { noveltyHoldRows, resolveParams, volatilityRows, type ModelParams } from './params.js'
 import { MODEL_KIND, MODEL_STATE_VERSION, type ModelState, type TrainingDiagnostics } from './state.js'
 import { NoveltyMeter, clipRow, fitPrototypes, type Prototypes } from './prototypes.js'
 import { calibrateThreshold, quantile } from './threshold.js'
@@ -24,8 +25,6 @@ const LEVEL_SCALE_QUANTILE = 0.999
 const SCORE_SCALE_QUANTILE = 0.99
 /** Fewest training rows per k-means centroid (see the prototypes step). */
 const MIN_ROWS_PER_CENTROID = 20
-/** Calibration rows wanted before falling back to rows without a full window before them (see calibrationParts). */
-const MIN_CALIBRATION_ROWS = 1000
 
 export interface FitOptions {
   onProgress?: (fraction: number, stage: string) => void
@@ -52,6 +51,8 @@ export interface FittedWeights {
   errors: Float64Array[]
   /** Novelty of every training row (zeros without prototypes). */
   novelty: Float64Array
+  /** The scaled training rows (volatility is measured on them at calibration). */
+  scaled: Float64Array[]
   stageSeconds: Record<string, number>
 }
 
@@ -299,6 +300,7 @@ export function fitWeights(
     correlation,
     errors: finalErrors,
     novelty,
+    scaled,
     stageSeconds,
   }
 }
@@ -323,7 +325,8 @@ export function calibrate(
   const stageSeconds: Record<string, number> = { ...fitted.stageSeconds }
   const stage = stageTimer(stageSeconds, options)
   const hold = prototypes.count > 0 ? noveltyHoldRows(p) : 1
-  const parts = calibrationParts(fitted.errors, fitted.novelty, p, hold)
+  const volatilityUnit = volatilityUnits(fitted.scaled, volatilityRows(p), weights.discrete.slot)
+  const parts = calibrationParts(fitted, p, hold, volatilityUnit)
   const scaleOf = (values: number[]): number =>
     quantile(
       [...values].sort((a, b) => a - b),
@@ -335,11 +338,15 @@ export function calibrate(
   const scoreScale = {
     model: positiveOrOne(scaleOf(parts.model)),
     novelty: positiveOrOne(scaleOf(parts.novelty)),
+    volatility: positiveOrOne(scaleOf(parts.volatility)),
   }
   // τ_novelty comes from the novelty before the hold (a part's scale is its typical size; the hold only stretches
   // peaks in time), and θ from the scores as the scorer gives them, with the hold.
   const trainingScores = parts.model.map(
-    (m, i) => m / scoreScale.model + (parts.heldNovelty[i] as number) / scoreScale.novelty,
+    (m, i) =>
+      m / scoreScale.model +
+      (parts.heldNovelty[i] as number) / scoreScale.novelty +
+      (VOLATILITY_WEIGHT * (parts.volatility[i] as number)) / scoreScale.volatility,
   )
   const thresholdFit = calibrateThreshold(trainingScores, p.riskLevel)
   stage('threshold', 0.85)
@@ -369,6 +376,7 @@ export function calibrate(
       prototypes: Array.from(prototypes.values.subarray(0, prototypes.count * d)),
       prototypeCount: prototypes.count,
       scoreScale,
+      volatilityScale: Array.from(volatilityUnit),
       trainingCorrelation: Array.from(correlation),
       threshold: thresholdFit.threshold,
       trainingTail: tail,
@@ -412,46 +420,6 @@ function noveltyOf(prototypes: Prototypes, clipped: readonly Float64Array[]): Fl
     out[t] = meter.measure(z)
   })
   return out
-}
-
-/**
- * Both score parts of the training rows the scorer would score (same maths): the model part (smoothed, top-mean
- * errors) and the novelty part (mean novelty over the last noveltySmoothing rows; `heldNovelty` is its peak over
- * the last `hold` rows, as scored). Like detect-batch, they start
- * at the first row with a full window before it, so the scales and the threshold describe exactly the scores the
- * service gives, and the first rows of a recording (often a start-up transient) do not set the threshold; when
- * that would leave fewer than MIN_CALIBRATION_ROWS rows, earlier rows with a full span are used too.
- */
-function calibrationParts(
-  perRow: readonly Float64Array[],
-  novelty: Float64Array,
-  p: ModelParams,
-  hold: number,
-): { model: number[]; novelty: number[]; heldNovelty: number[] } {
-  const d = perRow[0]?.length ?? 0
-  const n = perRow.length
-  const smoothed = new Float64Array(d)
-  const sortBuffer = new Float64Array(d)
-  const model: number[] = []
-  const noveltyPart: number[] = []
-  const heldNovelty: number[] = []
-  const firstWithSpan = Math.max(p.lags + p.smoothing, p.noveltySmoothing + hold - 1) - 1
-  const first = Math.max(firstWithSpan, Math.min(p.slidingWindow - 1, n - MIN_CALIBRATION_ROWS))
-  // Smoothed novelty of every row with a full span, once (the hold reads each up to `hold` times).
-  const smoothedNovelty = new Float64Array(n).fill(Number.NaN)
-  for (let t = p.noveltySmoothing - 1; t < n; t++) smoothedNovelty[t] = meanNovelty(novelty, t, p.noveltySmoothing)
-  for (let t = first; t < n; t++) {
-    smoothed.fill(0)
-    for (let k = p.smoothing - 1; k >= 0; k--) {
-      const e = perRow[t - k] as Float64Array
-      for (let j = 0; j < d; j++) smoothed[j] = (smoothed[j] as number) + (e[j] as number)
-    }
-    for (let j = 0; j < d; j++) smoothed[j] = (smoothed[j] as number) / p.smoothing
-    model.push(topMean(smoothed, p.topVariables, sortBuffer))
-    noveltyPart.push(smoothedNovelty[t] as number)
-    heldNovelty.push(smoothedNovelty[noveltyPeak(smoothedNovelty, t, hold)] as number)
-  }
-  return { model, novelty: noveltyPart, heldNovelty }
 }
 
 /** Pearson correlations (d × d, row-major) of rows [from, to); constant variables correlate 0 with the others. */

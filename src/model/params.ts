@@ -29,6 +29,11 @@ export interface ModelParams {
    * a window holds every row it needs. @defaultValue 60
    */
   noveltyHold: number
+  /**
+   * Rows over which each continuous variable's volatility (RMS of its row-to-row changes) is measured for the
+   * volatility part of the score (0 = no volatility part). Capped at slidingWindow − 1. @defaultValue 40
+   */
+  volatilityWindow: number
   /** Tail probability of the label-free threshold on training scores (threshold.ts). @defaultValue 0.005 */
   riskLevel: number
   /** |Δ correlation| between window and training that marks a variable as changed. @defaultValue 0.5 */
@@ -46,6 +51,7 @@ export const DEFAULT_MODEL_PARAMS: Readonly<ModelParams> = Object.freeze({
   noveltyPrototypes: 256,
   noveltySmoothing: 20,
   noveltyHold: 60,
+  volatilityWindow: 40,
   riskLevel: 0.005,
   correlationChange: 0.5,
 })
@@ -80,6 +86,7 @@ export function resolveParams(partial: Partial<ModelParams> = {}): ModelParams {
   intIn('noveltyPrototypes', 0, 1024)
   intIn('noveltySmoothing', 1, 120)
   intIn('noveltyHold', 1, 1440)
+  intIn('volatilityWindow', 0, 1440)
   numIn('riskLevel', 0, 0.5)
   numIn('correlationChange', 0, 2)
   if (p.lags + p.smoothing > p.slidingWindow) {
@@ -99,4 +106,9 @@ export function resolveParams(partial: Partial<ModelParams> = {}): ModelParams {
  */
 export function noveltyHoldRows(p: Pick<ModelParams, 'noveltyHold' | 'noveltySmoothing' | 'slidingWindow'>): number {
   return Math.max(1, Math.min(p.noveltyHold, p.slidingWindow - p.noveltySmoothing + 1))
+}
+
+/** Rows of changes the volatility part measures: volatilityWindow, capped so the window holds the rows it needs. */
+export function volatilityRows(p: Pick<ModelParams, 'volatilityWindow' | 'slidingWindow'>): number {
+  return Math.min(p.volatilityWindow, p.slidingWindow - 1)
 }

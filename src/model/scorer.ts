@@ -18,12 +18,21 @@
  *   scales and rank by the part of s alone.
  */
 import type { AnomalyValue, Contributor } from '../domain/types.js'
-import { meanNovelty, noveltyPeak, rowErrors, scaleRow, topMean, type DetectorWeights } from './detector.js'
+import {
+  VOLATILITY_WEIGHT,
+  meanNovelty,
+  noveltyPeak,
+  rowErrors,
+  rowVolatility,
+  scaleRow,
+  topMean,
+  type DetectorWeights,
+} from './detector.js'
 import { RowHasher, RowMemo, SlidingRowsPool } from './row-memo.js'
 import { discreteLookup, distanceFromStates } from './discrete.js'
 import { NoveltyMeter, type Prototypes } from './prototypes.js'
 import type { ModelState } from './state.js'
-import { noveltyHoldRows } from './params.js'
+import { noveltyHoldRows, volatilityRows } from './params.js'
 
 const MAX_CHANGED_VARIABLES = 5
 /** Most streams whose novelty carry a scorer keeps, and the memory they may take (see noveltyCarries). */
@@ -61,11 +70,14 @@ export function createScorer(state: ModelState): Scorer {
   const hold = noveltySpan > 0 ? noveltyHoldRows(params) : 1
   // Rows whose novelty a row's novelty part reads: the smoothing span of each of the `hold` rows ending at it.
   const noveltyReach = noveltySpan > 0 ? noveltySpan + hold - 1 : 0
-  const { model: modelScale, novelty: noveltyScale } = payload.scoreScale
+  const { model: modelScale, novelty: noveltyScale, volatility: volatilityScale } = payload.scoreScale
+  const volatilityUnit = Float64Array.from(payload.volatilityScale)
+  const volatilitySpan = volatilityUnit.length > 0 ? volatilityRows(params) : 0
+  const volatility = new Float64Array(d) // per variable, of the row being scored (set before finish reads it)
   const trainingCorrelation = Float64Array.from(payload.trainingCorrelation)
   const levelScale = Float64Array.from(payload.levelScale)
   const W = params.slidingWindow
-  const span = Math.max(params.lags + params.smoothing, noveltyReach)
+  const span = Math.max(params.lags + params.smoothing, noveltyReach, volatilitySpan + 1)
   const threshold = payload.threshold
   // Scratch buffers reused across calls (scoring is synchronous, so no call can interleave with another).
   const scaledSpan = Array.from({ length: span }, () => new Float64Array(d))
@@ -111,10 +123,14 @@ export function createScorer(state: ModelState): Scorer {
     end: number,
     noveltyPart: number,
     noveltyPeakEnd: number,
+    volatilityPart: number,
     topN: number,
   ): AnomalyValue {
     for (let j = 0; j < d; j++) smoothed[j] = (smoothed[j] as number) / params.smoothing
-    const raw = topMean(smoothed, params.topVariables, sortBuffer) / modelScale + noveltyPart / noveltyScale
+    const raw =
+      topMean(smoothed, params.topVariables, sortBuffer) / modelScale +
+      noveltyPart / noveltyScale +
+      (VOLATILITY_WEIGHT * volatilityPart) / volatilityScale
     const isAnomaly = raw > threshold
     const score = raw + threshold > 0 ? (2 * raw) / (raw + threshold) : 0
     if (!isAnomaly) return { isAnomaly, score, severity: 0, interpretation: [] }
@@ -142,9 +158,16 @@ export function createScorer(state: ModelState): Scorer {
           return out
         })
     // Each variable's part of the raw score: its smoothed error, plus its share of the novelty of the rows that gave
-    // the novelty part (the held peak's span: the blame stays with the variables that made the burst).
+    // the novelty part (the held peak's span: the blame stays with the variables that made the burst), plus its
+    // volatility.
     const share = noveltyShares(scaled, scaled.length - 1 - (end - noveltyPeakEnd))
-    const part = Float64Array.from(smoothed, (e, j) => e / modelScale + (share[j] as number) / noveltyScale)
+    const part = Float64Array.from(
+      smoothed,
+      (e, j) =>
+        e / modelScale +
+        (share[j] as number) / noveltyScale +
+        (VOLATILITY_WEIGHT * (volatility[j] as number)) / volatilityScale,
+    )
     if (levelScale.length === d) blendLevels(part, scaled)
     const order = Array.from({ length: d }, (_, j) => j).sort(
       (a, b) => (part[b] as number) - (part[a] as number) || a - b,
@@ -324,7 +347,12 @@ export function createScorer(state: ModelState): Scorer {
       noveltyPart = noveltySpanMeans[peak] as number
       noveltyPeakEnd = end - (noveltyReach - 1 - peak)
     }
-    return finish(window, false, end, noveltyPart, noveltyPeakEnd, topContributorCount)
+    let volatilityPart = 0
+    if (volatilitySpan > 0) {
+      for (let s = span - 1 - volatilitySpan; s < span; s++) scaledAt(s)
+      volatilityPart = rowVolatility(scaledSpan, span - 1, volatilitySpan, volatilityUnit, volatility)
+    }
+    return finish(window, false, end, noveltyPart, noveltyPeakEnd, volatilityPart, topContributorCount)
   }
 
   function scoreSeries(rows: readonly Float64Array[], topContributorCount = 10): (AnomalyValue | null)[] {
@@ -359,7 +387,9 @@ export function createScorer(state: ModelState): Scorer {
       }
       const peak = noveltySpan > 0 ? noveltyPeak(smoothedNovelty, i, hold) : i
       const noveltyPart = noveltySpan > 0 ? (smoothedNovelty[peak] as number) : 0
-      results.push(finish(scaled, true, i, noveltyPart, peak, topContributorCount))
+      const volatilityPart =
+        volatilitySpan > 0 ? rowVolatility(scaled, i, volatilitySpan, volatilityUnit, volatility) : 0
+      results.push(finish(scaled, true, i, noveltyPart, peak, volatilityPart, topContributorCount))
       perRow[i - W + 1] = undefined // no longer needed by any later window
     }
     return results

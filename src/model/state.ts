@@ -7,6 +7,7 @@
  *          (contributors were ranked by their part of the score alone); they load with none of either, which is
  *          exactly version 2's maths and ranking.
  *   3 → 4: version 3 had no novelty hold (params.noveltyHold); it loads as 1, version 3's maths.
+ *   4 → 5: version 4 had no volatility part (params.volatilityWindow); it loads as 0 — no part, version 4's maths.
  */
 import { ServiceError } from '../errors.js'
 import type { ThresholdFit } from './threshold.js'
@@ -14,7 +15,7 @@ import { resolveParams, type ModelParams } from './params.js'
 import { MAX_DISCRETE_STATES, type DiscreteChannel } from './discrete.js'
 
 export const MODEL_KIND = 'mvad-stream/multivariate'
-export const MODEL_STATE_VERSION = 4
+export const MODEL_STATE_VERSION = 5
 
 export interface ModelPayload {
   variables: string[]
@@ -40,8 +41,10 @@ export interface ModelPayload {
   /** prototypeCount × d, row-major, in clipped scaled units (novelty part; empty when off). */
   prototypes: number[]
   prototypeCount: number
-  /** τ: training 99th percentiles of the model and novelty parts of the score. */
-  scoreScale: { model: number; novelty: number }
+  /** τ: training 99th percentiles of the model, novelty and volatility parts of the score. */
+  scoreScale: { model: number; novelty: number; volatility: number }
+  /** ζ_j: unit of variable j's volatility (0 = left out); empty without a volatility part (before version 5). */
+  volatilityScale: number[]
   /** d × d Pearson correlations of the scaled training data. */
   trainingCorrelation: number[]
   /** Raw score at which a row becomes anomalous (label-free, from training scores). */
@@ -124,6 +127,7 @@ export function loadModelState(json: unknown): ModelState {
   const params = resolveParams({
     ...(legacy ? { noveltyPrototypes: 0, noveltySmoothing: 1 } : {}),
     ...(version < 4 ? { noveltyHold: 1 } : {}),
+    ...(version < 5 ? { volatilityWindow: 0 } : {}),
     ...((s.params ?? {}) as Partial<ModelParams>),
   })
   const p = s.payload as Record<string, unknown> | undefined
@@ -150,6 +154,10 @@ export function loadModelState(json: unknown): ModelState {
   if (scoreScale === undefined || !positive(scoreScale.model) || !positive(scoreScale.novelty)) {
     fail('payload.scoreScale must hold positive numbers model and novelty')
   }
+  const volatilityScale = params.volatilityWindow > 0 ? numbers(p.volatilityScale, 'payload.volatilityScale', d) : []
+  if (volatilityScale.some((v) => v < 0)) fail('payload.volatilityScale must hold non-negative numbers')
+  const volatilityTau = version < 5 ? 1 : scoreScale.volatility
+  if (!positive(volatilityTau)) fail('payload.scoreScale.volatility must be a positive number')
   const end = p.trainingEnd
   if (end !== null && end !== undefined && typeof end !== 'number') fail('payload.trainingEnd must be a number or null')
   return {
@@ -171,7 +179,8 @@ export function loadModelState(json: unknown): ModelState {
       discreteChannels: version >= 3 ? discreteChannels(p.discreteChannels, d) : [],
       prototypes: legacy ? [] : numbers(p.prototypes, 'payload.prototypes', prototypeCount * d),
       prototypeCount,
-      scoreScale: { model: scoreScale.model, novelty: scoreScale.novelty },
+      scoreScale: { model: scoreScale.model, novelty: scoreScale.novelty, volatility: volatilityTau },
+      volatilityScale,
       trainingCorrelation: numbers(p.trainingCorrelation, 'payload.trainingCorrelation', d * d),
       threshold: p.threshold,
       trainingTail: tail as number[][],

@@ -52,7 +52,8 @@ describe('fitModel', () => {
   it('calibrates on the rows the scorer scores: a start-up transient before the first full window does not set θ', () => {
     const clean = syntheticSeries(1400, 3, 6)
     const startUp = { ...clean, rows: clean.rows.map((row, t) => (t < 20 ? row.map((v) => v + 8) : row)) }
-    const params = { slidingWindow: 60 }
+    // The novelty and model parts only: a volatility part would lengthen the span as the hold does (see below).
+    const params = { slidingWindow: 60, volatilityWindow: 0 }
     const withTransient = fitModel(startUp, params).state.payload.threshold
     const without = fitModel(clean, params).state.payload.threshold
     // 20 of 1,400 rows is 1.4 % of them, above the 0.5 % risk level: counted, they would set θ by themselves.
@@ -99,6 +100,25 @@ describe('loadModelState', () => {
     expect(() =>
       loadModelState(broken((s) => ((s.payload as { levelScale: number[] }).levelScale = [1, 0, 1]))),
     ).toThrow('payload.levelScale must hold positive numbers')
+    const payload = (s: Record<string, unknown>): Record<string, unknown> => s.payload as Record<string, unknown>
+    expect(() => loadModelState(broken((s) => delete payload(s).volatilityScale))).toThrow('payload.volatilityScale')
+    expect(() => loadModelState(broken((s) => (payload(s).volatilityScale = [0.2, -1, 0])))).toThrow(
+      'payload.volatilityScale must hold non-negative numbers',
+    )
+    expect(() =>
+      loadModelState(broken((s) => ((payload(s).scoreScale as Record<string, number>).volatility = 0))),
+    ).toThrow('payload.scoreScale.volatility')
     expect(() => loadModelState(null)).toThrow('not an object')
+  })
+
+  it('loads a version-4 state without a volatility part (volatilityWindow 0), as version 4 scored', () => {
+    const old = JSON.parse(JSON.stringify(state)) as Record<string, unknown>
+    old.version = 4
+    delete (old.params as Record<string, unknown>).volatilityWindow
+    delete (old.payload as Record<string, unknown>).volatilityScale
+    const loaded = loadModelState(old)
+    expect(loaded.params.volatilityWindow).toBe(0)
+    expect(loaded.payload.volatilityScale).toEqual([])
+    expect(loaded.payload.scoreScale.volatility).toBe(1)
   })
 })

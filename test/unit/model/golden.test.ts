@@ -3,7 +3,9 @@
  * once by `makeGolden()` below (3 variables, window 28, seeded data) with the build of its state version:
  * golden-state.json is version 1 (loaded through the 1 → 2 → 3 migrations), golden-state-v2.json version 2 and
  * golden-state-v3.json version 3, whose data has a fourth variable, a flag (two-state channels are new in version 3),
- * and golden-state-v4.json version 4 (the novelty hold, params.noveltyHold; held over 9 rows at window 28).
+ * golden-state-v4.json version 4 (the novelty hold, params.noveltyHold; held over 9 rows at window 28) and
+ * golden-state-v5.json version 5 (the volatility part, params.volatilityWindow; 27 rows at window 28, the flag left
+ * out).
  * Add a fixture for each new state version; never regenerate an old one.
  */
 import { readFileSync } from 'node:fs'
@@ -17,6 +19,7 @@ const FIXTURES = {
   2: new URL('../../fixtures/model/golden-state-v2.json', import.meta.url),
   3: new URL('../../fixtures/model/golden-state-v3.json', import.meta.url),
   4: new URL('../../fixtures/model/golden-state-v4.json', import.meta.url),
+  5: new URL('../../fixtures/model/golden-state-v5.json', import.meta.url),
 }
 
 interface Golden {
@@ -56,7 +59,7 @@ export function makeGolden(version: number): Golden {
 }
 
 describe('golden model state', () => {
-  it.each([1, 2, 3, 4] as const)('version %i loads and scores its stored window to the stored values', (version) => {
+  it.each([1, 2, 3, 4, 5] as const)('version %i loads and scores its stored window to the stored values', (version) => {
     const golden = JSON.parse(readFileSync(FIXTURES[version], 'utf8')) as Golden
     expect((golden.state as { version: number }).version).toBe(version)
     const scorer = createScorer(loadModelState(golden.state))

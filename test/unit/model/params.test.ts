@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ServiceError } from '../../../src/errors.js'
-import { DEFAULT_MODEL_PARAMS, noveltyHoldRows, resolveParams } from '../../../src/model/params.js'
+import { DEFAULT_MODEL_PARAMS, noveltyHoldRows, resolveParams, volatilityRows } from '../../../src/model/params.js'
 
 function problem(partial: Record<string, unknown>): ServiceError {
   try {
@@ -37,5 +37,14 @@ describe('resolveParams', () => {
     expect(noveltyHoldRows(resolveParams({ slidingWindow: 28, noveltySmoothing: 28 }))).toBe(1)
     expect(noveltyHoldRows(resolveParams({ noveltyHold: 1 }))).toBe(1)
     expect(problem({ noveltyHold: 0 }).message).toContain('noveltyHold must be an integer in [1, 1440], got 0')
+  })
+
+  it('caps the volatility window so the window holds its rows, and 0 turns the part off', () => {
+    expect(volatilityRows(resolveParams({}))).toBe(40)
+    expect(volatilityRows(resolveParams({ slidingWindow: 28 }))).toBe(27) // 28 rows hold 27 changes
+    expect(volatilityRows(resolveParams({ volatilityWindow: 0 }))).toBe(0)
+    expect(problem({ volatilityWindow: -1 }).message).toContain(
+      'volatilityWindow must be an integer in [0, 1440], got -1',
+    )
   })
 })

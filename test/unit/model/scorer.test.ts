@@ -54,8 +54,9 @@ describe('scorer', () => {
 
   it('holds the novelty peak for noveltyHold rows, identically in detect-last and detect-batch', () => {
     const window = 100
-    const held = fitModel(train, { slidingWindow: window, noveltyHold: 60 }).state
-    const unheld = fitModel(train, { slidingWindow: window, noveltyHold: 1 }).state
+    // The novelty part against the model part alone (the burst's volatility would add a part of its own).
+    const held = fitModel(train, { slidingWindow: window, noveltyHold: 60, volatilityWindow: 0 }).state
+    const unheld = fitModel(train, { slidingWindow: window, noveltyHold: 1, volatilityWindow: 0 }).state
     const rows = syntheticSeries(400, 4, 21).rows.map((row) => Float64Array.from(row))
     for (let t = 200; t < 205; t++) (rows[t] as Float64Array)[1] = 8 // a 5-row burst never seen in training
     const heldScores = createScorer(held).scoreSeries(rows, 4)
@@ -78,6 +79,38 @@ describe('scorer', () => {
     for (let i = window - 1; i < rows.length; i++) {
       expect(scorer.scoreLast(rows.slice(i - window + 1, i + 1), 4)).toEqual(heldScores[i])
     }
+  })
+
+  it("uses a volatility part: it rises with a variable's swings, not with its level, and names the variable", () => {
+    const fitted = fitModel(train, { slidingWindow: 100 }).state
+    // The volatility part alone: the other parts divided by an infinite scale.
+    const { scoreScale } = fitted.payload
+    const alone = {
+      ...fitted,
+      payload: { ...fitted.payload, scoreScale: { ...scoreScale, model: Infinity, novelty: Infinity } },
+    }
+    const scorer = createScorer(alone)
+    const part = (rows: Float64Array[], t: number): number => {
+      const score = scorer.scoreSeries(rows, 4)[t]?.score ?? Number.NaN
+      return (fitted.payload.threshold * score) / (2 - score)
+    }
+    const base = syntheticSeries(300, 4, 21).rows.map((row) => Float64Array.from(row))
+    const random = seededRandom(7)
+    const noisy = base.map((row, t) =>
+      Float64Array.from(row, (v, j) => (j === 3 && t >= 200 && t < 260 ? v + 0.8 * (random() - 0.5) : v)),
+    )
+    const shifted = base.map((row, t) => Float64Array.from(row, (v, j) => (j === 3 && t >= 200 ? v + 3 : v)))
+    const before = part(base, 250)
+    expect(part(noisy, 250)).toBeGreaterThan(1.5 * before) // 50 rows into the swings: v3 at 1.8 ζ, was 0.9
+    expect(part(noisy, 150)).toBe(part(base, 150)) // before them, unchanged
+    expect(part(shifted, 250)).toBeCloseTo(before, 12) // a level shift 50 rows back is out of the 40-row span
+    const value = createScorer(fitted).scoreSeries(noisy, 4)[250]
+    const named = value?.interpretation.map((c) => c.variable) ?? []
+    expect(value?.isAnomaly).toBe(true)
+    expect(named[0]).toBe('v3')
+    const whole = createScorer(fitted)
+    const batch = whole.scoreSeries(noisy, 4)
+    for (let i = 180; i < 300; i++) expect(whole.scoreLast(noisy.slice(i - 99, i + 1), 4)).toEqual(batch[i])
   })
 
   it('holds on random data too (property over seeds)', () => {
