@@ -76,12 +76,12 @@ describe('service process on a bench entity (asd/omi-1)', () => {
     await redis.quit()
   })
 
-  async function setUp(label: string) {
+  async function setUp(label: string, redisUrl = inject('redisUrl')) {
     const prefix = uniquePrefix(label)
     const env = {
       ...process.env,
       KAFKA_BROKERS: inject('kafkaBrokers'),
-      REDIS_URL: inject('redisUrl'),
+      REDIS_URL: redisUrl,
       // JSON events here (the Avro path has its own test): an empty value means "not configured".
       SCHEMA_REGISTRY_URL: '',
       ...isolatedEnv(prefix),
@@ -179,10 +179,12 @@ describe('service process on a bench entity (asd/omi-1)', () => {
       await producer.disconnect()
       await admin.deleteTopics({ topics }).catch(() => undefined)
       await admin.disconnect()
+      if (redisUrl !== inject('redisUrl')) return // a private server, stopped by its test
       const keys = await redis.keys(`${prefix}*`)
       if (keys.length > 0) await redis.del(...keys)
     }
-    return { prefix, scores, events, startService, produceRows, waitForScores, tearDown }
+    const logs = (): string => serviceErrors
+    return { prefix, scores, events, startService, produceRows, waitForScores, tearDown, logs }
   }
 
   function expectEqualToOffline(scores: AnomalyEvent[], events: AnomalyEvent[]): void {
@@ -246,4 +248,47 @@ describe('service process on a bench entity (asd/omi-1)', () => {
       await s.tearDown()
     }
   })
+  it('rides out a Redis stall longer than the Kafka session timeout: no event lost, no reading counted twice', async () => {
+    // A Redis server of its own, stopped (SIGSTOP) for 40 s mid-stream: its sockets stay open and its data kept,
+    // so the service's Redis calls hang, its consumer stops heart-beating and the group evicts it (session 30 s).
+    const port = 21_000 + Math.floor(Math.random() * 20_000)
+    const server = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    )
+    const url = `redis://127.0.0.1:${port}`
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 100 })
+    probe.on('error', () => undefined) // refused until the server listens
+    const deadline = Date.now() + 10_000
+    while ((await probe.ping().catch(() => '')) !== 'PONG') {
+      if (Date.now() > deadline || server.exitCode !== null) throw new Error(`redis-server did not start on ${port}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    probe.disconnect()
+    const s = await setUp('stall', url)
+    try {
+      await s.startService()
+      const half = Math.floor(testRows.length / 2)
+      await s.produceRows(0, half)
+      await s.waitForScores(200)
+      server.kill('SIGSTOP')
+      await s.produceRows(half, testRows.length)
+      await new Promise((resolve) => setTimeout(resolve, 40_000))
+      server.kill('SIGCONT')
+      await s.waitForScores(testRows.length, 180_000)
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      if (process.env.MVAD_TEST_SHOW_LOGS) console.log(s.logs())
+      // The path this test is about: kafkajs gives up on the evicted member (non-retriable) and does not restart the
+      // consumer; the service's supervisor does (consumer-supervisor.ts), in the same group, from committed offsets.
+      expect(s.logs()).toContain('consumer crashed')
+      expectEqualToOffline(s.scores, s.events)
+    } finally {
+      server.kill('SIGCONT')
+      await s.tearDown()
+      server.kill('SIGKILL')
+    }
+  }, 300_000)
 })
