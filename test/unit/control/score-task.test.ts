@@ -56,6 +56,11 @@ function seriesTopicRead(): TopicRead {
   return { readings: packReadings(readings), rejected: [], dataSource: 'kafka://readings/e1' }
 }
 
+/** A topic source of the model's variables over seriesTopicRead() (fresh each time: the worker takes its buffers). */
+function topicSource(): ScoreTask['source'] {
+  return { kind: 'topic', read: seriesTopicRead(), alignPolicy: DEFAULT_ALIGN_POLICY, variables: series.variables }
+}
+
 /** The same series as a OneTable CSV file (what a file source reads). */
 function seriesFile(): string {
   const path = join(mkdtempSync(join(tmpdir(), 'score-task-')), 'data.csv')
@@ -91,12 +96,7 @@ describe('runScoreTask (the worker-thread part of a detect-batch job)', () => {
   })
 
   it('aligns a topic range itself, as the stream aligned it, and lists readings of unknown variables', async () => {
-    const source: ScoreTask['source'] = {
-      kind: 'topic',
-      read: seriesTopicRead(),
-      alignPolicy: DEFAULT_ALIGN_POLICY,
-      variables: series.variables,
-    }
+    const source = topicSource()
     const results: ScoreProgress['results'] = []
     const outcome = await runScoreTask({ ...task, source }, (p) => results.push(...p.results))
     expect(outcome.dataSource).toBe('kafka://readings/e1')
@@ -142,12 +142,7 @@ describe('scoreInWorker', () => {
   })
 
   it('aligns a topic range on the worker thread: same rows as the main thread', async () => {
-    const source: ScoreTask['source'] = {
-      kind: 'topic',
-      read: seriesTopicRead(),
-      alignPolicy: DEFAULT_ALIGN_POLICY,
-      variables: series.variables,
-    }
+    const source = topicSource()
     const outcome = await scoreInWorker({ ...task, source }, new AbortController().signal, () => undefined)
     expect(outcome.results).toEqual(whole)
     expect(outcome.failedRecords).toHaveLength(1)
