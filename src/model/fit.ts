@@ -32,8 +32,9 @@ export interface FitOptions {
 
 /**
  * Parameters the fitted weights (scaling, forecaster, subspace, error scales, prototypes) depend on. The others —
- * smoothing, topVariables, novelty smoothing and hold, riskLevel, correlationChange, slidingWindow — only shape the
- * score and its calibration (calibrate), so a parameter search fits the weights once per combination of these.
+ * smoothing, topVariables, novelty smoothing and hold, volatilityWindow, riskLevel, correlationChange,
+ * slidingWindow — only shape the score and its calibration (calibrate), so a parameter search fits the weights once
+ * per combination of these.
  */
 export const WEIGHT_PARAMS = ['lags', 'ridge', 'pcaVariance', 'noveltyPrototypes', 'seed'] as const
 export type WeightParams = Pick<ModelParams, (typeof WEIGHT_PARAMS)[number]>

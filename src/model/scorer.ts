@@ -2,20 +2,21 @@
  * Scoring: detect-last (`scoreLast`, one window) and detect-batch (`scoreSeries`, every row with a full window).
  * Both run the same per-row functions (detector.ts) in the same order, so their results are identical.
  *
- * Output (MVAD AnomalyValue): with s the raw score (model part + novelty part, detector.ts) and θ the calibrated
- * threshold,
+ * Output (MVAD AnomalyValue): with s the raw score (model, novelty and volatility parts, detector.ts) and θ the
+ * calibrated threshold,
  *   score     = 2·s / (s + θ)      in [0, 2), equal to 1 at the threshold (MVAD's score range)
  *   isAnomaly = s > θ
  *   severity  = 1 − θ/s when anomalous (in (0, 1), increasing with s), else 0
  *   interpretation (anomalous rows only): each variable's evidence is the mean of two shares, each summing to 1
  *   over all variables: its part of s (its smoothed error over τ_model plus its share of the novelty — squared gap
- *   to the nearest prototype — over τ_novelty), and how unusual its level is over the smoothing span (|z| in units
- *   of its training 99.9th percentile of |z|; for a two-state channel, its distance from its training states).
- *   The level share keeps the blame on the variables that are actually off: deep into a long fault the forecast
- *   residuals also fall on variables predicted from the faulty one. Top contributors by evidence, contributionScore summing to 1 over those
- *   returned; correlationChanges lists the variables whose correlation with the contributor inside the window
- *   moved furthest from training (|Δρ| ≥ correlationChange, at most 5). States before version 3 have no level
- *   scales and rank by the part of s alone.
+ *   to the nearest prototype — over τ_novelty plus ½ its volatility over τ_volatility), and how unusual its level
+ *   is over the smoothing span (|z| in units of its training 99.9th percentile of |z|; for a two-state channel, its
+ *   distance from its training states). The level share keeps the blame on the variables that are actually off:
+ *   deep into a long fault the forecast residuals also fall on variables predicted from the faulty one. Top
+ *   contributors by evidence, contributionScore summing to 1 over those returned; correlationChanges lists the
+ *   variables whose correlation with the contributor inside the window moved furthest from training
+ *   (|Δρ| ≥ correlationChange, at most 5). States before version 3 have no level scales and rank by the part of s
+ *   alone.
  */
 import type { AnomalyValue, Contributor } from '../domain/types.js'
 import {
