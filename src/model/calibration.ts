@@ -1,40 +1,56 @@
 /**
- * Calibration inputs: the score parts of the training rows exactly as the scorer gives them, and the volatility
- * units. Pure; used by fit.ts (calibrate).
+ * Calibration inputs: the score parts of the training rows exactly as the scorer gives them, and the units of the
+ * change parts. Pure; used by fit.ts (calibrate).
  */
-import { meanNovelty, noveltyPeak, rowVolatility, topMean } from './detector.js'
+import { meanNovelty, noveltyPeak, rowChanges, topMean, type ChangeUnits } from './detector.js'
 import { volatilityRows, type ModelParams } from './params.js'
 import { quantile } from './threshold.js'
 
 /** Calibration rows wanted before falling back to rows without a full window before them (see calibrationParts). */
 const MIN_CALIBRATION_ROWS = 1000
-/** Quantile of a variable's training volatility that becomes its unit ζ. */
+/** Quantile of a variable's training RMS change that becomes its volatility unit ζ. */
 const VOLATILITY_UNIT_QUANTILE = 0.999
 /** Smallest volatility unit, in scaled units: a variable that barely moved in training is not amplified without end. */
 const MIN_VOLATILITY_UNIT = 0.05
+/** Quantile of a variable's training RMS change that becomes its stillness unit λ. */
+const STILLNESS_UNIT_QUANTILE = 0.001
+/**
+ * Smallest stillness unit, in scaled units: a variable that sat (nearly) still for stretches of training cannot be
+ * stiller than ever, and is left out of the stillness part.
+ */
+const MIN_STILLNESS_UNIT = 1e-3
 
 /**
- * ζ_j of every variable: the training 99.9th percentile of its volatility over `rows` rows (at least
- * MIN_VOLATILITY_UNIT); 0 — left out of the volatility part — for two-state channels (their transitions are scored
- * by surprisal already) and for variables that did not move in training. Empty when `rows` is 0 (no volatility part).
+ * Units of the change parts over `rows` rows, from the RMS change of every variable in every training window: ζ_j
+ * its 99.9th percentile (at least MIN_VOLATILITY_UNIT), λ_j its 0.1th percentile. Two-state channels (their
+ * transitions are scored by surprisal already) get 0 in both — left out; so does, for volatility, a variable that
+ * did not move in training, and for stillness one whose λ is under MIN_STILLNESS_UNIT. Empty when `rows` is 0
+ * (no change parts).
  */
-export function volatilityUnits(scaled: readonly Float64Array[], rows: number, twoStateSlot: Int32Array): Float64Array {
+export function changeUnits(scaled: readonly Float64Array[], rows: number, twoStateSlot: Int32Array): ChangeUnits {
   const d = scaled[0]?.length ?? 0
-  if (rows <= 0) return new Float64Array(0)
+  if (rows <= 0) return { high: new Float64Array(0), low: new Float64Array(0) }
   const n = scaled.length
-  const ones = new Float64Array(d).fill(1)
-  const buffer = new Float64Array(d)
+  const rmsUnits: ChangeUnits = { high: new Float64Array(d).fill(1), low: new Float64Array(d) }
+  const rms = new Float64Array(d)
+  const unused = new Float64Array(d)
+  const largest = new Float64Array(2)
   const columns = Array.from({ length: d }, () => new Float64Array(Math.max(n - rows, 0)))
   for (let t = rows; t < n; t++) {
-    rowVolatility(scaled, t, rows, ones, buffer)
-    for (let j = 0; j < d; j++) (columns[j] as Float64Array)[t - rows] = buffer[j] as number
+    rowChanges(scaled, t, rows, rmsUnits, rms, unused, largest) // ζ = 1: the RMS change itself
+    for (let j = 0; j < d; j++) (columns[j] as Float64Array)[t - rows] = rms[j] as number
   }
-  return Float64Array.from(columns, (column, j) => {
-    if ((twoStateSlot[j] as number) >= 0 || column.length === 0) return 0
+  const high = new Float64Array(d)
+  const low = new Float64Array(d)
+  columns.forEach((column, j) => {
+    if ((twoStateSlot[j] as number) >= 0 || column.length === 0) return
     column.sort()
-    const q = quantile(column as unknown as number[], VOLATILITY_UNIT_QUANTILE)
-    return q > 0 ? Math.max(q, MIN_VOLATILITY_UNIT) : 0
+    const top = quantile(column as unknown as number[], VOLATILITY_UNIT_QUANTILE)
+    high[j] = top > 0 ? Math.max(top, MIN_VOLATILITY_UNIT) : 0
+    const bottom = quantile(column as unknown as number[], STILLNESS_UNIT_QUANTILE)
+    low[j] = bottom >= MIN_STILLNESS_UNIT ? bottom : 0
   })
+  return { high, low }
 }
 
 export interface CalibrationInputs {
@@ -48,7 +64,7 @@ export interface CalibrationInputs {
 /**
  * The score parts of the training rows the scorer would score (same maths): the model part (smoothed, top-mean
  * errors), the novelty part (mean novelty over the last noveltySmoothing rows; `heldNovelty` is its peak over the
- * last `hold` rows, as scored) and the volatility part. Like detect-batch, they start
+ * last `hold` rows, as scored) and the change parts (volatility, stillness). Like detect-batch, they start
  * at the first row with a full window before it, so the scales and the threshold describe exactly the scores the
  * service gives, and the first rows of a recording (often a start-up transient) do not set the threshold; when
  * that would leave fewer than MIN_CALIBRATION_ROWS rows, earlier rows with a full span are used too.
@@ -57,20 +73,23 @@ export function calibrationParts(
   inputs: CalibrationInputs,
   p: ModelParams,
   hold: number,
-  volatilityUnit: Float64Array,
-): { model: number[]; novelty: number[]; heldNovelty: number[]; volatility: number[] } {
+  units: ChangeUnits,
+): { model: number[]; novelty: number[]; heldNovelty: number[]; volatility: number[]; stillness: number[] } {
   const { errors: perRow, novelty, scaled } = inputs
   const d = perRow[0]?.length ?? 0
   const n = perRow.length
-  const volatilitySpan = volatilityUnit.length > 0 ? volatilityRows(p) : 0
+  const changeSpan = units.high.length > 0 ? volatilityRows(p) : 0
   const smoothed = new Float64Array(d)
   const sortBuffer = new Float64Array(d)
   const volatilityBuffer = new Float64Array(d)
+  const stillnessBuffer = new Float64Array(d)
+  const largest = new Float64Array(2)
   const model: number[] = []
   const noveltyPart: number[] = []
   const heldNovelty: number[] = []
   const volatility: number[] = []
-  const firstWithSpan = Math.max(p.lags + p.smoothing, p.noveltySmoothing + hold - 1, volatilitySpan + 1) - 1
+  const stillness: number[] = []
+  const firstWithSpan = Math.max(p.lags + p.smoothing, p.noveltySmoothing + hold - 1, changeSpan + 1) - 1
   const first = Math.max(firstWithSpan, Math.min(p.slidingWindow - 1, n - MIN_CALIBRATION_ROWS))
   // Smoothed novelty of every row with a full span, once (the hold reads each up to `hold` times).
   const smoothedNovelty = new Float64Array(n).fill(Number.NaN)
@@ -85,7 +104,9 @@ export function calibrationParts(
     model.push(topMean(smoothed, p.topVariables, sortBuffer))
     noveltyPart.push(smoothedNovelty[t] as number)
     heldNovelty.push(smoothedNovelty[noveltyPeak(smoothedNovelty, t, hold)] as number)
-    volatility.push(volatilitySpan > 0 ? rowVolatility(scaled, t, volatilitySpan, volatilityUnit, volatilityBuffer) : 0)
+    if (changeSpan > 0) rowChanges(scaled, t, changeSpan, units, volatilityBuffer, stillnessBuffer, largest)
+    volatility.push(changeSpan > 0 ? (largest[0] as number) : 0)
+    stillness.push(changeSpan > 0 ? (largest[1] as number) : 0)
   }
-  return { model, novelty: noveltyPart, heldNovelty, volatility }
+  return { model, novelty: noveltyPart, heldNovelty, volatility, stillness }
 }

@@ -17,8 +17,11 @@
  *   v_t,j  = √(mean of (z_k,j − z_k−1,j)² over the last V rows) / ζ_j   volatility of a continuous variable, in
  *                                                            units of its training 99.9th percentile ζ_j
  *   Vol    = max_j v_t,j                                     volatility part (two-state and constant channels out)
- *   score  = model / τ_model + N / τ_novelty + ½ Vol / τ_vol   raw anomaly score; τ = training 99th percentiles
- *                                                            of each part, so the parts speak the same units
+ *   Still  = max_j min(10, λ_j / ρ_t,j)                      stillness part: ρ the RMS change, λ_j its training
+ *                                                            0.1th percentile (variables that always moved)
+ *   score  = model / τ_model + N / τ_novelty + ½ Vol / τ_vol + ½ Still / τ_still   raw anomaly score; τ = training
+ *                                                            99th percentiles of each part, so the parts speak the
+ *                                                            same units
  * A row's result depends only on the rows of its window: scoreLast and scoreSeries call the same functions in
  * the same order, so they agree bit for bit.
  */
@@ -144,34 +147,56 @@ export function noveltyPeak(means: ArrayLike<number>, end: number, hold: number)
 
 /** Weight of the volatility part in the score: a change of variance is evidence, but slower and weaker than a fault. */
 export const VOLATILITY_WEIGHT = 0.5
+/** Weight of the stillness part (a variable that stops moving: a stuck sensor, a frozen counter). */
+export const STILLNESS_WEIGHT = 0.5
+/** Largest stillness of a variable: ten times stiller than its stillest training stretch is as still as it gets. */
+export const STILLNESS_CAP = 10
+
+/** Per-variable units of the change parts (calibration.ts): 0 leaves a variable out of that part. */
+export interface ChangeUnits {
+  /** ζ_j: training 99.9th percentile of the RMS change (volatility). */
+  high: Float64Array
+  /** λ_j: training 0.1th percentile of the RMS change (stillness). */
+  low: Float64Array
+}
 
 /**
- * Volatility of every variable at row `t` of `scaled` (which needs rows t − rows .. t): the RMS of its last `rows`
- * changes divided by `unit[j]`, written into `out` (0 where unit[j] is 0: channels left out). Returns the largest.
+ * The change parts at row `t` of `scaled` (which needs rows t − rows .. t). Per variable j, with ρ_j the RMS of its
+ * last `rows` changes: volatility ρ_j / ζ_j into `volatility`, stillness min(STILLNESS_CAP, λ_j / ρ_j) into
+ * `stillness` (0 where the unit is 0); their largest values into `largest` [volatility, stillness].
  * Summed oldest first everywhere, so detect-last, detect-batch and training agree bit for bit.
  */
-export function rowVolatility(
+export function rowChanges(
   scaled: readonly Float64Array[],
   t: number,
   rows: number,
-  unit: Float64Array,
-  out: Float64Array,
-): number {
-  out.fill(0)
+  units: ChangeUnits,
+  volatility: Float64Array,
+  stillness: Float64Array,
+  largest: Float64Array,
+): void {
+  volatility.fill(0)
   for (let k = rows - 1; k >= 0; k--) {
     const now = scaled[t - k] as Float64Array
     const before = scaled[t - k - 1] as Float64Array
-    for (let j = 0; j < out.length; j++) {
+    for (let j = 0; j < volatility.length; j++) {
       const change = (now[j] as number) - (before[j] as number)
-      out[j] = (out[j] as number) + change * change
+      volatility[j] = (volatility[j] as number) + change * change
     }
   }
-  let largest = 0
-  for (let j = 0; j < out.length; j++) {
-    const u = unit[j] as number
-    const v = u > 0 ? Math.sqrt((out[j] as number) / rows) / u : 0
-    out[j] = v
-    if (v > largest) largest = v
+  let mostVolatile = 0
+  let stillest = 0
+  for (let j = 0; j < volatility.length; j++) {
+    const rms = Math.sqrt((volatility[j] as number) / rows)
+    const high = units.high[j] as number
+    const low = units.low[j] as number
+    const v = high > 0 ? rms / high : 0
+    const still = low > 0 ? (rms > low / STILLNESS_CAP ? low / rms : STILLNESS_CAP) : 0
+    volatility[j] = v
+    stillness[j] = still
+    if (v > mostVolatile) mostVolatile = v
+    if (still > stillest) stillest = still
   }
-  return largest
+  largest[0] = mostVolatile
+  largest[1] = stillest
 }

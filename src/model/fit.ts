@@ -7,8 +7,8 @@
 import { EigenvalueDecomposition, Matrix, solve } from 'ml-matrix'
 import type { AlignedSeries } from '../domain/types.js'
 import { ServiceError } from '../errors.js'
-import { VOLATILITY_WEIGHT, rowErrors, scaleRow, type DetectorWeights } from './detector.js'
-import { calibrationParts, volatilityUnits } from './calibration.js'
+import { STILLNESS_WEIGHT, VOLATILITY_WEIGHT, rowErrors, scaleRow, type DetectorWeights } from './detector.js'
+import { calibrationParts, changeUnits } from './calibration.js'
 import { noveltyHoldRows, resolveParams, volatilityRows, type ModelParams } from './params.js'
 import { MODEL_KIND, MODEL_STATE_VERSION, type ModelState, type TrainingDiagnostics } from './state.js'
 import { NoveltyMeter, clipRow, fitPrototypes, type Prototypes } from './prototypes.js'
@@ -326,8 +326,8 @@ export function calibrate(
   const stageSeconds: Record<string, number> = { ...fitted.stageSeconds }
   const stage = stageTimer(stageSeconds, options)
   const hold = prototypes.count > 0 ? noveltyHoldRows(p) : 1
-  const volatilityUnit = volatilityUnits(fitted.scaled, volatilityRows(p), weights.discrete.slot)
-  const parts = calibrationParts(fitted, p, hold, volatilityUnit)
+  const units = changeUnits(fitted.scaled, volatilityRows(p), weights.discrete.slot)
+  const parts = calibrationParts(fitted, p, hold, units)
   const scaleOf = (values: number[]): number =>
     quantile(
       [...values].sort((a, b) => a - b),
@@ -340,6 +340,7 @@ export function calibrate(
     model: positiveOrOne(scaleOf(parts.model)),
     novelty: positiveOrOne(scaleOf(parts.novelty)),
     volatility: positiveOrOne(scaleOf(parts.volatility)),
+    stillness: positiveOrOne(scaleOf(parts.stillness)),
   }
   // τ_novelty comes from the novelty before the hold (a part's scale is its typical size; the hold only stretches
   // peaks in time), and θ from the scores as the scorer gives them, with the hold.
@@ -347,7 +348,8 @@ export function calibrate(
     (m, i) =>
       m / scoreScale.model +
       (parts.heldNovelty[i] as number) / scoreScale.novelty +
-      (VOLATILITY_WEIGHT * (parts.volatility[i] as number)) / scoreScale.volatility,
+      (VOLATILITY_WEIGHT * (parts.volatility[i] as number)) / scoreScale.volatility +
+      (STILLNESS_WEIGHT * (parts.stillness[i] as number)) / scoreScale.stillness,
   )
   const thresholdFit = calibrateThreshold(trainingScores, p.riskLevel)
   stage('threshold', 0.85)
@@ -377,7 +379,8 @@ export function calibrate(
       prototypes: Array.from(prototypes.values.subarray(0, prototypes.count * d)),
       prototypeCount: prototypes.count,
       scoreScale,
-      volatilityScale: Array.from(volatilityUnit),
+      volatilityScale: Array.from(units.high),
+      stillnessScale: Array.from(units.low),
       trainingCorrelation: Array.from(correlation),
       threshold: thresholdFit.threshold,
       trainingTail: tail,

@@ -30,8 +30,8 @@ export interface ModelParams {
    */
   noveltyHold: number
   /**
-   * Rows over which each continuous variable's volatility (RMS of its row-to-row changes) is measured for the
-   * volatility part of the score (0 = no volatility part). Capped at slidingWindow − 1. @defaultValue 40
+   * Rows over which each continuous variable's RMS row-to-row change is measured for the volatility and stillness
+   * parts of the score (0 = neither). Capped at slidingWindow − 1. @defaultValue 40
    */
   volatilityWindow: number
   /** Tail probability of the label-free threshold on training scores (threshold.ts). @defaultValue 0.005 */

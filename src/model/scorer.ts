@@ -2,14 +2,14 @@
  * Scoring: detect-last (`scoreLast`, one window) and detect-batch (`scoreSeries`, every row with a full window).
  * Both run the same per-row functions (detector.ts) in the same order, so their results are identical.
  *
- * Output (MVAD AnomalyValue): with s the raw score (model, novelty and volatility parts, detector.ts) and θ the
- * calibrated threshold,
+ * Output (MVAD AnomalyValue): with s the raw score (model, novelty, volatility and stillness parts, detector.ts) and
+ * θ the calibrated threshold,
  *   score     = 2·s / (s + θ)      in [0, 2), equal to 1 at the threshold (MVAD's score range)
  *   isAnomaly = s > θ
  *   severity  = 1 − θ/s when anomalous (in (0, 1), increasing with s), else 0
  *   interpretation (anomalous rows only): each variable's evidence is the mean of two shares, each summing to 1
  *   over all variables: its part of s (its smoothed error over τ_model plus its share of the novelty — squared gap
- *   to the nearest prototype — over τ_novelty plus ½ its volatility over τ_volatility), and how unusual its level
+ *   to the nearest prototype — over τ_novelty plus ½ its volatility over τ_volatility and ½ its stillness over τ_stillness), and how unusual its level
  *   is over the smoothing span (|z| in units of its training 99.9th percentile of |z|; for a two-state channel, its
  *   distance from its training states). The level share keeps the blame on the variables that are actually off:
  *   deep into a long fault the forecast residuals also fall on variables predicted from the faulty one. Top
@@ -20,11 +20,12 @@
  */
 import type { AnomalyValue, Contributor } from '../domain/types.js'
 import {
+  STILLNESS_WEIGHT,
   VOLATILITY_WEIGHT,
   meanNovelty,
   noveltyPeak,
+  rowChanges,
   rowErrors,
-  rowVolatility,
   scaleRow,
   topMean,
   type DetectorWeights,
@@ -72,13 +73,20 @@ export function createScorer(state: ModelState): Scorer {
   // Rows whose novelty a row's novelty part reads: the smoothing span of each of the `hold` rows ending at it.
   const noveltyReach = noveltySpan > 0 ? noveltySpan + hold - 1 : 0
   const { model: modelScale, novelty: noveltyScale, volatility: volatilityScale } = payload.scoreScale
-  const volatilityUnit = Float64Array.from(payload.volatilityScale)
-  const volatilitySpan = volatilityUnit.length > 0 ? volatilityRows(params) : 0
-  const volatility = new Float64Array(d) // per variable, of the row being scored (set before finish reads it)
+  const stillnessScale = payload.scoreScale.stillness
+  const changeUnits = {
+    high: Float64Array.from(payload.volatilityScale),
+    low: Float64Array.from(payload.stillnessScale),
+  }
+  const changeSpan = changeUnits.high.length > 0 ? volatilityRows(params) : 0
+  // Per variable, of the row being scored (set before finish reads them), and their largest values.
+  const volatility = new Float64Array(d)
+  const stillness = new Float64Array(d)
+  const changeParts = new Float64Array(2)
   const trainingCorrelation = Float64Array.from(payload.trainingCorrelation)
   const levelScale = Float64Array.from(payload.levelScale)
   const W = params.slidingWindow
-  const span = Math.max(params.lags + params.smoothing, noveltyReach, volatilitySpan + 1)
+  const span = Math.max(params.lags + params.smoothing, noveltyReach, changeSpan + 1)
   const threshold = payload.threshold
   // Scratch buffers reused across calls (scoring is synchronous, so no call can interleave with another).
   const scaledSpan = Array.from({ length: span }, () => new Float64Array(d))
@@ -124,14 +132,14 @@ export function createScorer(state: ModelState): Scorer {
     end: number,
     noveltyPart: number,
     noveltyPeakEnd: number,
-    volatilityPart: number,
     topN: number,
   ): AnomalyValue {
     for (let j = 0; j < d; j++) smoothed[j] = (smoothed[j] as number) / params.smoothing
     const raw =
       topMean(smoothed, params.topVariables, sortBuffer) / modelScale +
       noveltyPart / noveltyScale +
-      (VOLATILITY_WEIGHT * volatilityPart) / volatilityScale
+      (VOLATILITY_WEIGHT * (changeParts[0] as number)) / volatilityScale +
+      (STILLNESS_WEIGHT * (changeParts[1] as number)) / stillnessScale
     const isAnomaly = raw > threshold
     const score = raw + threshold > 0 ? (2 * raw) / (raw + threshold) : 0
     if (!isAnomaly) return { isAnomaly, score, severity: 0, interpretation: [] }
@@ -160,14 +168,16 @@ export function createScorer(state: ModelState): Scorer {
         })
     // Each variable's part of the raw score: its smoothed error, plus its share of the novelty of the rows that gave
     // the novelty part (the held peak's span: the blame stays with the variables that made the burst), plus its
-    // volatility.
+    // volatility and its stillness beyond the stillest it was in training (below that, every variable would get a
+    // share for moving as usual: HitRate@150 % on smd 0.815 against 0.822).
     const share = noveltyShares(scaled, scaled.length - 1 - (end - noveltyPeakEnd))
     const part = Float64Array.from(
       smoothed,
       (e, j) =>
         e / modelScale +
         (share[j] as number) / noveltyScale +
-        (VOLATILITY_WEIGHT * (volatility[j] as number)) / volatilityScale,
+        (VOLATILITY_WEIGHT * (volatility[j] as number)) / volatilityScale +
+        (STILLNESS_WEIGHT * Math.max(0, (stillness[j] as number) - 1)) / stillnessScale,
     )
     if (levelScale.length === d) blendLevels(part, scaled)
     const order = Array.from({ length: d }, (_, j) => j).sort(
@@ -348,12 +358,11 @@ export function createScorer(state: ModelState): Scorer {
       noveltyPart = noveltySpanMeans[peak] as number
       noveltyPeakEnd = end - (noveltyReach - 1 - peak)
     }
-    let volatilityPart = 0
-    if (volatilitySpan > 0) {
-      for (let s = span - 1 - volatilitySpan; s < span; s++) scaledAt(s)
-      volatilityPart = rowVolatility(scaledSpan, span - 1, volatilitySpan, volatilityUnit, volatility)
+    if (changeSpan > 0) {
+      for (let s = span - 1 - changeSpan; s < span; s++) scaledAt(s)
+      rowChanges(scaledSpan, span - 1, changeSpan, changeUnits, volatility, stillness, changeParts)
     }
-    return finish(window, false, end, noveltyPart, noveltyPeakEnd, volatilityPart, topContributorCount)
+    return finish(window, false, end, noveltyPart, noveltyPeakEnd, topContributorCount)
   }
 
   function scoreSeries(rows: readonly Float64Array[], topContributorCount = 10): (AnomalyValue | null)[] {
@@ -388,9 +397,8 @@ export function createScorer(state: ModelState): Scorer {
       }
       const peak = noveltySpan > 0 ? noveltyPeak(smoothedNovelty, i, hold) : i
       const noveltyPart = noveltySpan > 0 ? (smoothedNovelty[peak] as number) : 0
-      const volatilityPart =
-        volatilitySpan > 0 ? rowVolatility(scaled, i, volatilitySpan, volatilityUnit, volatility) : 0
-      results.push(finish(scaled, true, i, noveltyPart, peak, volatilityPart, topContributorCount))
+      if (changeSpan > 0) rowChanges(scaled, i, changeSpan, changeUnits, volatility, stillness, changeParts)
+      results.push(finish(scaled, true, i, noveltyPart, peak, topContributorCount))
       perRow[i - W + 1] = undefined // no longer needed by any later window
     }
     return results

@@ -7,7 +7,8 @@
  *          (contributors were ranked by their part of the score alone); they load with none of either, which is
  *          exactly version 2's maths and ranking.
  *   3 → 4: version 3 had no novelty hold (params.noveltyHold); it loads as 1, version 3's maths.
- *   4 → 5: version 4 had no volatility part (params.volatilityWindow); it loads as 0 — no part, version 4's maths.
+ *   4 → 5: version 4 had no change parts (volatility, stillness; params.volatilityWindow); it loads as 0 — no
+ *          change parts, version 4's maths.
  */
 import { ServiceError } from '../errors.js'
 import type { ThresholdFit } from './threshold.js'
@@ -41,10 +42,12 @@ export interface ModelPayload {
   /** prototypeCount × d, row-major, in clipped scaled units (novelty part; empty when off). */
   prototypes: number[]
   prototypeCount: number
-  /** τ: training 99th percentiles of the model, novelty and volatility parts of the score. */
-  scoreScale: { model: number; novelty: number; volatility: number }
-  /** ζ_j: unit of variable j's volatility (0 = left out); empty without a volatility part (before version 5). */
+  /** τ: training 99th percentiles of the model, novelty, volatility and stillness parts of the score. */
+  scoreScale: { model: number; novelty: number; volatility: number; stillness: number }
+  /** ζ_j: unit of variable j's volatility (0 = left out); empty without change parts (before version 5). */
   volatilityScale: number[]
+  /** λ_j: unit of variable j's stillness (0 = left out); empty without change parts (before version 5). */
+  stillnessScale: number[]
   /** d × d Pearson correlations of the scaled training data. */
   trainingCorrelation: number[]
   /** Raw score at which a row becomes anomalous (label-free, from training scores). */
@@ -154,10 +157,17 @@ export function loadModelState(json: unknown): ModelState {
   if (scoreScale === undefined || !positive(scoreScale.model) || !positive(scoreScale.novelty)) {
     fail('payload.scoreScale must hold positive numbers model and novelty')
   }
-  const volatilityScale = params.volatilityWindow > 0 ? numbers(p.volatilityScale, 'payload.volatilityScale', d) : []
-  if (volatilityScale.some((v) => v < 0)) fail('payload.volatilityScale must hold non-negative numbers')
+  const changeUnits = (name: 'volatilityScale' | 'stillnessScale'): number[] => {
+    const list = params.volatilityWindow > 0 ? numbers(p[name], `payload.${name}`, d) : []
+    if (list.some((v) => v < 0)) fail(`payload.${name} must hold non-negative numbers`)
+    return list
+  }
+  const volatilityScale = changeUnits('volatilityScale')
+  const stillnessScale = changeUnits('stillnessScale')
   const volatilityTau = version < 5 ? 1 : scoreScale.volatility
   if (!positive(volatilityTau)) fail('payload.scoreScale.volatility must be a positive number')
+  const stillnessTau = version < 5 ? 1 : scoreScale.stillness
+  if (!positive(stillnessTau)) fail('payload.scoreScale.stillness must be a positive number')
   const end = p.trainingEnd
   if (end !== null && end !== undefined && typeof end !== 'number') fail('payload.trainingEnd must be a number or null')
   return {
@@ -179,8 +189,14 @@ export function loadModelState(json: unknown): ModelState {
       discreteChannels: version >= 3 ? discreteChannels(p.discreteChannels, d) : [],
       prototypes: legacy ? [] : numbers(p.prototypes, 'payload.prototypes', prototypeCount * d),
       prototypeCount,
-      scoreScale: { model: scoreScale.model, novelty: scoreScale.novelty, volatility: volatilityTau },
+      scoreScale: {
+        model: scoreScale.model,
+        novelty: scoreScale.novelty,
+        volatility: volatilityTau,
+        stillness: stillnessTau,
+      },
       volatilityScale,
+      stillnessScale,
       trainingCorrelation: numbers(p.trainingCorrelation, 'payload.trainingCorrelation', d * d),
       threshold: p.threshold,
       trainingTail: tail as number[][],

@@ -108,17 +108,23 @@ describe('loadModelState', () => {
     expect(() =>
       loadModelState(broken((s) => ((payload(s).scoreScale as Record<string, number>).volatility = 0))),
     ).toThrow('payload.scoreScale.volatility')
+    expect(() => loadModelState(broken((s) => delete payload(s).stillnessScale))).toThrow('payload.stillnessScale')
+    expect(() =>
+      loadModelState(broken((s) => ((payload(s).scoreScale as Record<string, number>).stillness = -1))),
+    ).toThrow('payload.scoreScale.stillness')
     expect(() => loadModelState(null)).toThrow('not an object')
   })
 
-  it('loads a version-4 state without a volatility part (volatilityWindow 0), as version 4 scored', () => {
+  it('loads a version-4 state without change parts (volatilityWindow 0), as version 4 scored', () => {
     const old = JSON.parse(JSON.stringify(state)) as Record<string, unknown>
     old.version = 4
     delete (old.params as Record<string, unknown>).volatilityWindow
     delete (old.payload as Record<string, unknown>).volatilityScale
+    delete (old.payload as Record<string, unknown>).stillnessScale
     const loaded = loadModelState(old)
     expect(loaded.params.volatilityWindow).toBe(0)
     expect(loaded.payload.volatilityScale).toEqual([])
-    expect(loaded.payload.scoreScale.volatility).toBe(1)
+    expect(loaded.payload.stillnessScale).toEqual([])
+    expect(loaded.payload.scoreScale).toMatchObject({ volatility: 1, stillness: 1 })
   })
 })

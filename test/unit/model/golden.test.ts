@@ -4,8 +4,8 @@
  * golden-state.json is version 1 (loaded through the 1 → 2 → 3 migrations), golden-state-v2.json version 2 and
  * golden-state-v3.json version 3, whose data has a fourth variable, a flag (two-state channels are new in version 3),
  * golden-state-v4.json version 4 (the novelty hold, params.noveltyHold; held over 9 rows at window 28) and
- * golden-state-v5.json version 5 (the volatility part, params.volatilityWindow; 27 rows at window 28, the flag left
- * out).
+ * golden-state-v5.json version 5 (the volatility and stillness parts, params.volatilityWindow; 27 rows at window 28,
+ * the flag left out).
  * Add a fixture for each new state version; never regenerate an old one.
  */
 import { readFileSync } from 'node:fs'

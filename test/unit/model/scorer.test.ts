@@ -87,7 +87,10 @@ describe('scorer', () => {
     const { scoreScale } = fitted.payload
     const alone = {
       ...fitted,
-      payload: { ...fitted.payload, scoreScale: { ...scoreScale, model: Infinity, novelty: Infinity } },
+      payload: {
+        ...fitted.payload,
+        scoreScale: { ...scoreScale, model: Infinity, novelty: Infinity, stillness: Infinity },
+      },
     }
     const scorer = createScorer(alone)
     const part = (rows: Float64Array[], t: number): number => {
@@ -111,6 +114,29 @@ describe('scorer', () => {
     const whole = createScorer(fitted)
     const batch = whole.scoreSeries(noisy, 4)
     for (let i = 180; i < 300; i++) expect(whole.scoreLast(noisy.slice(i - 99, i + 1), 4)).toEqual(batch[i])
+  })
+
+  it('uses a stillness part: a variable that stops moving raises it, is named, and scores alike in both paths', () => {
+    const fitted = fitModel(train, { slidingWindow: 100 }).state
+    const { scoreScale } = fitted.payload
+    const only = { ...scoreScale, model: Infinity, novelty: Infinity, volatility: Infinity }
+    const scorer = createScorer({ ...fitted, payload: { ...fitted.payload, scoreScale: only } })
+    const part = (rows: Float64Array[], t: number): number => {
+      const score = scorer.scoreSeries(rows, 4)[t]?.score ?? Number.NaN
+      return (fitted.payload.threshold * score) / (2 - score)
+    }
+    const base = syntheticSeries(300, 4, 21).rows.map((row) => Float64Array.from(row))
+    // v1 freezes at its value of row 200 (a stuck sensor): every value it shows was seen in training.
+    const stuck = base.map((row, t) =>
+      Float64Array.from(row, (v, j) => (j === 1 && t >= 200 ? ((base[200] as Float64Array)[1] as number) : v)),
+    )
+    expect(part(stuck, 150)).toBe(part(base, 150))
+    expect(part(stuck, 260)).toBeGreaterThan(3 * part(base, 260)) // 60 rows stuck: its last 40 changes are all 0
+    const whole = createScorer(fitted)
+    const batch = whole.scoreSeries(stuck, 4)
+    expect(batch[260]?.isAnomaly).toBe(true)
+    expect(batch[260]?.interpretation[0]?.variable).toBe('v1')
+    for (let i = 180; i < 300; i++) expect(whole.scoreLast(stuck.slice(i - 99, i + 1), 4)).toEqual(batch[i])
   })
 
   it('holds on random data too (property over seeds)', () => {
