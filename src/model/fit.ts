@@ -7,7 +7,14 @@
 import { EigenvalueDecomposition, Matrix, solve } from 'ml-matrix'
 import type { AlignedSeries } from '../domain/types.js'
 import { ServiceError } from '../errors.js'
-import { STILLNESS_WEIGHT, VOLATILITY_WEIGHT, rowErrors, scaleRow, type DetectorWeights } from './detector.js'
+import {
+  STILLNESS_WEIGHT,
+  VOLATILITY_WEIGHT,
+  rowErrors,
+  scaleRow,
+  type ChangeUnits,
+  type DetectorWeights,
+} from './detector.js'
 import { calibrationParts, changeUnits } from './calibration.js'
 import { noveltyHoldRows, resolveParams, volatilityRows, type ModelParams } from './params.js'
 import { MODEL_KIND, MODEL_STATE_VERSION, type ModelState, type TrainingDiagnostics } from './state.js'
@@ -54,6 +61,8 @@ export interface FittedWeights {
   novelty: Float64Array
   /** The scaled training rows (volatility is measured on them at calibration). */
   scaled: Float64Array[]
+  /** Units of the change parts by window length, made on first use (a parameter search calibrates many times). */
+  changeUnits: Map<number, ChangeUnits>
   stageSeconds: Record<string, number>
 }
 
@@ -302,6 +311,7 @@ export function fitWeights(
     errors: finalErrors,
     novelty,
     scaled,
+    changeUnits: new Map(),
     stageSeconds,
   }
 }
@@ -326,7 +336,12 @@ export function calibrate(
   const stageSeconds: Record<string, number> = { ...fitted.stageSeconds }
   const stage = stageTimer(stageSeconds, options)
   const hold = prototypes.count > 0 ? noveltyHoldRows(p) : 1
-  const units = changeUnits(fitted.scaled, volatilityRows(p), weights.discrete.slot)
+  const changeRows = volatilityRows(p)
+  let units = fitted.changeUnits.get(changeRows)
+  if (units === undefined) {
+    units = changeUnits(fitted.scaled, changeRows, weights.discrete.slot)
+    fitted.changeUnits.set(changeRows, units)
+  }
   const parts = calibrationParts(fitted, p, hold, units)
   const scaleOf = (values: number[]): number =>
     quantile(
