@@ -99,6 +99,11 @@ export function createScorer(state: ModelState): Scorer {
   // Smoothed novelty at each of those rows that has its whole span among them (the others stay NaN, never read).
   const noveltySpanMeans = new Float64Array(reachRows).fill(Number.NaN)
   const noveltyShare = new Float64Array(d)
+  // Rows' novelty split by variable (interpretation): by content for detect-last (room for a few streams in trouble
+  // at once), by row index within a series.
+  const noveltySplitMemo = new RowMemo(d, 1, d, 4 * Math.max(noveltySpan, 1))
+  const seriesSplits = Array.from({ length: reachRows }, () => new Float64Array(d))
+  const seriesSplitRow = new Float64Array(reachRows).fill(-1)
   // Twice the rows a call reads: consecutive windows mostly go through noveltyCarries below, and this memo (d values
   // per slot) serves windows that do not follow an earlier one.
   const noveltyMemo = new RowMemo(d, 1, 1, 2 * reachRows)
@@ -114,6 +119,12 @@ export function createScorer(state: ModelState): Scorer {
     Math.min(MAX_NOVELTY_CARRIES, Math.floor(NOVELTY_CARRY_BYTES / (8 * d * reachRows))),
   )
   const hasher = new RowHasher(d)
+  // Interpretation of an anomalous row: the scaled window (detect-last) and its deviations from the means by variable,
+  // made on the first anomalous row (up to 2 × 7 MB at 301 variables and 2,880 rows; most models rarely need them).
+  let windowScaled: Float64Array[] = []
+  let centered = new Float64Array(0)
+  const windowMeans = new Float64Array(d)
+  const windowSquares = new Float64Array(d)
 
   function checkWidth(row: Float64Array | undefined): void {
     if (row === undefined || row.length !== d) {
@@ -158,19 +169,12 @@ export function createScorer(state: ModelState): Scorer {
     noveltyPeakEnd: number,
     topN: number,
   ): Contributor[] {
-    const window = windowRows.slice(end - W + 1, end + 1)
-    const scaled = rowsAreScaled
-      ? window
-      : window.map((row) => {
-          const out = new Float64Array(d)
-          scaleRow(weights, row, out)
-          return out
-        })
+    const scaled = rowsAreScaled ? windowRows.slice(end - W + 1, end + 1) : scaleWindow(windowRows, end)
     // Each variable's part of the raw score: its smoothed error, plus its share of the novelty of the rows that gave
     // the novelty part (the held peak's span: the blame stays with the variables that made the burst), plus its
     // volatility and its stillness beyond the stillest it was in training (below that, every variable would get a
     // share for moving as usual: HitRate@150 % on smd 0.815 against 0.822).
-    const share = noveltyShares(scaled, scaled.length - 1 - (end - noveltyPeakEnd))
+    const share = noveltyShares(windowRows, rowsAreScaled, end, noveltyPeakEnd)
     const part = Float64Array.from(
       smoothed,
       (e, j) =>
@@ -186,11 +190,11 @@ export function createScorer(state: ModelState): Scorer {
     const chosen = order.slice(0, Math.min(topN, d))
     const total = chosen.reduce((s, j) => s + (part[j] as number), 0)
     // Correlations inside the window, on scaled values, for the chosen contributors only.
-    const moments = windowMoments(scaled)
+    windowMoments(scaled)
     return chosen.map((j) => ({
       variable: payload.variables[j] as string,
       contributionScore: total > 0 ? (part[j] as number) / total : 1 / chosen.length,
-      correlationChanges: { changedVariables: changedVariables(scaled, moments, j) },
+      correlationChanges: { changedVariables: changedVariables(j) },
     }))
   }
 
@@ -228,54 +232,123 @@ export function createScorer(state: ModelState): Scorer {
   }
 
   /**
-   * Per variable: mean over the novelty span ending at row `peakEnd` of `scaled` of ν_t · gap_j² / ‖gap‖² (the rows'
-   * novelty split by variable).
+   * Per variable: mean over the novelty span ending at row `peakEnd` of `windowRows` (rows of the window ending at
+   * `end`) of ν_t · gap_j² / ‖gap‖² (the rows' novelty split by variable). Each row's split is remembered
+   * (spanNoveltySplit, seriesNoveltySplit): while a peak is held, every anomalous row of a stream splits the same span
+   * again.
    */
-  function noveltyShares(scaled: readonly Float64Array[], peakEnd: number): Float64Array {
+  function noveltyShares(
+    windowRows: readonly Float64Array[],
+    rowsAreScaled: boolean,
+    end: number,
+    peakEnd: number,
+  ): Float64Array {
     noveltyShare.fill(0)
     for (let t = peakEnd - noveltySpan + 1; t <= peakEnd; t++) {
-      const total = meter.squared(scaled[t] as Float64Array)
-      if (!(total > 0)) continue
-      const distance = Math.sqrt(total)
-      const offset = meter.nearest * d
-      for (let j = 0; j < d; j++) {
-        const gap = (meter.clipped[j] as number) - (prototypes.values[offset + j] as number)
-        noveltyShare[j] = (noveltyShare[j] as number) + (distance * gap * gap) / total / noveltySpan
-      }
+      const split = rowsAreScaled ? seriesNoveltySplit(windowRows, t) : spanNoveltySplit(span - 1 - (end - t))
+      for (let j = 0; j < d; j++) noveltyShare[j] = (noveltyShare[j] as number) + (split[j] as number)
     }
     return noveltyShare
   }
 
-  /** Per-variable means and sums of squared deviations of a window (shared by every contributor's correlations). */
-  function windowMoments(scaled: readonly Float64Array[]): { mean: Float64Array; squares: Float64Array } {
-    const n = scaled.length
-    const mean = new Float64Array(d)
-    const squares = new Float64Array(d)
-    for (let k = 0; k < d; k++) {
-      let m = 0
-      for (const row of scaled) m += (row[k] as number) / n
-      let q = 0
-      for (const row of scaled) q += ((row[k] as number) - m) * ((row[k] as number) - m)
-      mean[k] = m
-      squares[k] = q
+  /** Row t's novelty split by variable, ν · gap_j² / ‖gap‖² / noveltySpan (all 0 on a prototype), into `out`. */
+  function rowNoveltySplit(scaledRow: Float64Array, out: Float64Array): void {
+    const total = meter.squared(scaledRow)
+    if (!(total > 0)) {
+      out.fill(0)
+      return
     }
-    return { mean, squares }
+    const distance = Math.sqrt(total)
+    const offset = meter.nearest * d
+    for (let j = 0; j < d; j++) {
+      const gap = (meter.clipped[j] as number) - (prototypes.values[offset + j] as number)
+      out[j] = (distance * gap * gap) / total / noveltySpan
+    }
   }
 
-  function changedVariables(
-    scaled: readonly Float64Array[],
-    moments: { mean: Float64Array; squares: Float64Array },
-    j: number,
-  ): string[] {
-    const meanJ = moments.mean[j] as number
-    const varJ = moments.squares[j] as number
+  /** detect-last: the novelty split of row s of the current span, from the memo or computed. */
+  function spanNoveltySplit(s: number): Float64Array {
+    hashRows(s, s)
+    let split = noveltySplitMemo.lookup(spanRaw, s, spanHashes)
+    if (split === undefined) {
+      split = noveltySplitMemo.store(spanRaw, s)
+      rowNoveltySplit(scaledAt(s), split)
+    }
+    return split
+  }
+
+  /** detect-batch: the novelty split of row t of the (scaled) series, kept for the last noveltyReach rows. */
+  function seriesNoveltySplit(scaled: readonly Float64Array[], t: number): Float64Array {
+    const slot = t % reachRows
+    const split = seriesSplits[slot] as Float64Array
+    if (seriesSplitRow[slot] !== t) {
+      rowNoveltySplit(scaled[t] as Float64Array, split)
+      seriesSplitRow[slot] = t
+    }
+    return split
+  }
+
+  /** detect-last: the window ending at row `end` of raw `windowRows`, scaled into buffers kept across calls. */
+  function scaleWindow(windowRows: readonly Float64Array[], end: number): Float64Array[] {
+    if (windowScaled.length === 0) windowScaled = Array.from({ length: W }, () => new Float64Array(d))
+    for (let t = 0; t < W; t++) {
+      scaleRow(weights, windowRows[end - W + 1 + t] as Float64Array, windowScaled[t] as Float64Array)
+    }
+    return windowScaled
+  }
+
+  /**
+   * Per-variable means and sums of squared deviations of a window, and its deviations from the means stored by
+   * variable (`centered`, d × W), shared by every contributor's correlations: an anomalous row reads each value
+   * once here instead of once per contributor (a window of a long incident is scored on every arriving row).
+   * Both scoring paths run these same sums in the same order, so they agree bit for bit.
+   */
+  function windowMoments(scaled: readonly Float64Array[]): void {
+    const n = scaled.length
+    if (centered.length === 0) centered = new Float64Array(d * W)
+    const deviations = centered
+    // Row by row (each row's values lie together), every variable's sums still over the rows in order.
+    windowMeans.fill(0)
+    for (let t = 0; t < n; t++) {
+      const row = scaled[t] as Float64Array
+      for (let k = 0; k < d; k++) windowMeans[k] = (windowMeans[k] as number) + (row[k] as number) / n
+    }
+    windowSquares.fill(0)
+    for (let t = 0; t < n; t++) {
+      const row = scaled[t] as Float64Array
+      for (let k = 0; k < d; k++) {
+        const deviation = (row[k] as number) - (windowMeans[k] as number)
+        deviations[k * n + t] = deviation
+        windowSquares[k] = (windowSquares[k] as number) + deviation * deviation
+      }
+    }
+  }
+
+  /** Variables whose correlation with variable j inside the window (windowMoments first) moved most from training. */
+  function changedVariables(j: number): string[] {
+    const n = W
+    const varJ = windowSquares[j] as number
+    const offsetJ = j * n
+    const deviations = centered // a local: the loop below is the hot one of an anomalous row
     const changes: { variable: string; delta: number }[] = []
     for (let k = 0; k < d; k++) {
       if (k === j) continue
-      const meanK = moments.mean[k] as number
-      let cov = 0
-      for (const row of scaled) cov += ((row[k] as number) - meanK) * ((row[j] as number) - meanJ)
-      const denominator = Math.sqrt(varJ * (moments.squares[k] as number))
+      const offsetK = k * n
+      // Four running sums (rows t ≡ 0..3 mod 4), added at the end: one sum would wait on each addition in turn.
+      let cov0 = 0
+      let cov1 = 0
+      let cov2 = 0
+      let cov3 = 0
+      let t = 0
+      for (; t + 3 < n; t += 4) {
+        cov0 += (deviations[offsetK + t] as number) * (deviations[offsetJ + t] as number)
+        cov1 += (deviations[offsetK + t + 1] as number) * (deviations[offsetJ + t + 1] as number)
+        cov2 += (deviations[offsetK + t + 2] as number) * (deviations[offsetJ + t + 2] as number)
+        cov3 += (deviations[offsetK + t + 3] as number) * (deviations[offsetJ + t + 3] as number)
+      }
+      for (; t < n; t++) cov0 += (deviations[offsetK + t] as number) * (deviations[offsetJ + t] as number)
+      const cov = cov0 + cov1 + (cov2 + cov3)
+      const denominator = Math.sqrt(varJ * (windowSquares[k] as number))
       const now = denominator > 1e-12 ? cov / denominator : 0
       const delta = Math.abs(now - (trainingCorrelation[j * d + k] as number))
       if (delta >= params.correlationChange) changes.push({ variable: payload.variables[k] as string, delta })
@@ -373,6 +446,7 @@ export function createScorer(state: ModelState): Scorer {
       return out
     })
     const perRow: (Float64Array | undefined)[] = new Array<Float64Array | undefined>(rows.length)
+    seriesSplitRow.fill(-1) // row indices of an earlier series mean nothing in this one
     const noveltyPerRow = new Float64Array(noveltySpan > 0 ? rows.length : 0)
     const smoothedNovelty = new Float64Array(noveltyPerRow.length).fill(Number.NaN) // rows with a full span
     const results: (AnomalyValue | null)[] = []

@@ -189,6 +189,63 @@ describe('scorer', () => {
     }
   })
 
+  it('lists as changed the variables whose correlation with a contributor moved furthest (plain Pearson check)', () => {
+    // Variable 1 runs against variable 0 from row 60 on: their training correlation breaks inside later windows.
+    const broken = test.map((row) => Float64Array.from(row))
+    for (let t = 60; t < 120; t++) {
+      const row = broken[t] as Float64Array
+      row[1] = -(row[0] as number)
+      row[3] = 4
+    }
+    const { center, scale, trainingCorrelation } = state.payload
+    const d = state.payload.variables.length
+    const pearson = (window: readonly Float64Array[], j: number, k: number): number => {
+      const x = window.map((row) => ((row[j] as number) - (center[j] as number)) / (scale[j] as number))
+      const y = window.map((row) => ((row[k] as number) - (center[k] as number)) / (scale[k] as number))
+      const mx = x.reduce((a, b) => a + b, 0) / x.length
+      const my = y.reduce((a, b) => a + b, 0) / y.length
+      let sxy = 0
+      let sxx = 0
+      let syy = 0
+      x.forEach((xi, t) => {
+        const yi = y[t] as number
+        sxy += (xi - mx) * (yi - my)
+        sxx += (xi - mx) ** 2
+        syy += (yi - my) ** 2
+      })
+      return Math.sqrt(sxx * syy) > 1e-12 ? sxy / Math.sqrt(sxx * syy) : 0
+    }
+    const batch = scorer.scoreSeries(broken, 4)
+    let checked = 0
+    for (let i = 70; i < 120; i++) {
+      const value = batch[i]
+      if (value?.isAnomaly !== true) continue
+      const window = broken.slice(i - W + 1, i + 1)
+      expect(scorer.scoreLast(window, 4)).toEqual(value)
+      for (const contributor of value.interpretation) {
+        const j = state.payload.variables.indexOf(contributor.variable)
+        const expected = Array.from({ length: d }, (_, k) => k)
+          .filter((k) => k !== j)
+          .map((k) => ({ k, delta: Math.abs(pearson(window, j, k) - (trainingCorrelation[j * d + k] as number)) }))
+          .filter((c) => c.delta >= state.params.correlationChange)
+          .sort((a, b) => b.delta - a.delta)
+          .map((c) => `v${c.k}`)
+        expect(contributor.correlationChanges.changedVariables).toEqual(expected)
+        checked++
+      }
+    }
+    expect(checked).toBeGreaterThan(20)
+    // v0's and v1's correlation, positive in training, is now −1: each names the other.
+    const last = batch[119]?.interpretation ?? []
+    for (const [a, b] of [
+      ['v0', 'v1'],
+      ['v1', 'v0'],
+    ]) {
+      const entry = last.find((c) => c.variable === a)
+      if (entry !== undefined) expect(entry.correlationChanges.changedVariables).toContain(b)
+    }
+  })
+
   it('does not mutate its input and refuses rows of the wrong width or a short window', () => {
     const copy = test.map((row) => Float64Array.from(row))
     scorer.scoreSeries(test)
