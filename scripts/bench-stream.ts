@@ -6,7 +6,9 @@
  * model window 200 (trained on synthetic correlated data). Throughput = a pre-loaded backlog drained by one
  * instance (readings/s). Latency = readings produced at a paced rate below capacity; per frame, from the produce
  * of its last reading to the receipt of its score on the scores topic (p50/p99).
- * Env: KAFKA_BROKERS, REDIS_URL (defaults: the local infra), BENCH_READINGS (default 760000), BENCH_ENTITIES (10).
+ * Env: KAFKA_BROKERS, REDIS_URL (defaults: the local infra), BENCH_READINGS (default 760000), BENCH_ENTITIES (10),
+ * BENCH_INCIDENT=1 (every entity in trouble throughout: x01 off its level, x02 against its course, so every frame
+ * is anomalous and is interpreted and published as an event — the load while an incident lasts).
  */
 import { randomBytes } from 'node:crypto'
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs'
@@ -29,6 +31,7 @@ const TIMESTAMPS = Math.ceil(READINGS / (ENTITIES * VARIABLES.length))
 const T0 = Date.UTC(2024, 0, 1)
 const MINUTE = 60_000
 const PARTITIONS = 2
+const INCIDENT = process.env.BENCH_INCIDENT === '1'
 
 function syntheticValue(random: () => number, entity: number, t: number, j: number): number {
   return Math.sin(t / 50 + j / 5 + entity) + 0.3 * Math.sin(t / 7 + j) + 0.1 * random()
@@ -53,6 +56,13 @@ function trainingSeries(): AlignedSeries {
   }
 }
 
+/** A reading as the bench sends it: the training process, or during an incident two variables gone wrong. */
+function sentValue(random: () => number, entity: number, t: number, j: number): number {
+  const value = syntheticValue(random, entity, t, j)
+  if (!INCIDENT) return value
+  return j === 0 ? value + 4 : j === 1 ? -value : value
+}
+
 function readingMessages(fromT: number, toT: number, random: () => number): { key: string; value: string }[] {
   const messages: { key: string; value: string }[] = []
   for (let t = fromT; t < toT; t++) {
@@ -63,7 +73,7 @@ function readingMessages(fromT: number, toT: number, random: () => number): { ke
           value: JSON.stringify({
             variable: VARIABLES[j],
             timestamp: T0 + t * MINUTE,
-            value: syntheticValue(random, e, t, j),
+            value: sentValue(random, e, t, j),
           }),
         })
       }
@@ -137,7 +147,7 @@ async function main(): Promise<void> {
   const random = seededRandom(11)
   const backlog = readingMessages(0, TIMESTAMPS, random)
   console.log(
-    `workload: ${ENTITIES} entities × ${VARIABLES.length} variables × ${TIMESTAMPS} timestamps = ${backlog.length} readings; window ${WINDOW}; ${PARTITIONS} partitions`,
+    `workload: ${ENTITIES} entities × ${VARIABLES.length} variables × ${TIMESTAMPS} timestamps = ${backlog.length} readings; window ${WINDOW}; ${PARTITIONS} partitions${INCIDENT ? '; incident: every frame anomalous' : ''}`,
   )
 
   const bareRate = await bareLoop(kafka, admin, prefix, backlog)
@@ -166,6 +176,7 @@ async function main(): Promise<void> {
   await produceAll(producer, topics.readings, backlog)
 
   let scored = 0
+  let anomalous = 0
   const receivedAt = new Map<string, number>()
   const scoreConsumer = kafka.consumer({ groupId: `${prefix}.scores` })
   await scoreConsumer.connect()
@@ -173,7 +184,12 @@ async function main(): Promise<void> {
   await scoreConsumer.run({
     eachMessage: ({ message }) => {
       scored++
-      const event = JSON.parse(message.value?.toString() ?? '{}') as { entity: string; timestamp: string }
+      const event = JSON.parse(message.value?.toString() ?? '{}') as {
+        entity: string
+        timestamp: string
+        isAnomaly?: boolean
+      }
+      if (event.isAnomaly === true) anomalous++
       receivedAt.set(`${event.entity}@${Date.parse(event.timestamp)}`, Date.now())
       return Promise.resolve()
     },
@@ -188,7 +204,7 @@ async function main(): Promise<void> {
   const serviceSeconds = (performance.now() - serviceStart) / 1000
   const serviceRate = backlog.length / serviceSeconds
   console.log(
-    `mvad-stream service (backlog drain): ${Math.round(serviceRate).toLocaleString('en')} readings/s (${frames} frames in ${serviceSeconds.toFixed(1)} s)`,
+    `mvad-stream service (backlog drain): ${Math.round(serviceRate).toLocaleString('en')} readings/s (${frames} frames in ${serviceSeconds.toFixed(1)} s, ${anomalous} anomalous)`,
   )
   console.log(`ratio service / bare loop: ${(serviceRate / bareRate).toFixed(2)}`)
 

@@ -99,9 +99,10 @@ export function createScorer(state: ModelState): Scorer {
   // Smoothed novelty at each of those rows that has its whole span among them (the others stay NaN, never read).
   const noveltySpanMeans = new Float64Array(reachRows).fill(Number.NaN)
   const noveltyShare = new Float64Array(d)
-  // Rows' novelty split by variable (interpretation): by content for detect-last (room for a few streams in trouble
-  // at once), by row index within a series.
-  const noveltySplitMemo = new RowMemo(d, 1, d, 4 * Math.max(noveltySpan, 1))
+  // Rows' novelty split by variable (interpretation): by content for detect-last, with room for the held spans of ~10
+  // streams in trouble at once (entities sharing the model; 256 slots of 2d numbers at the default span), by row
+  // index within a series.
+  const noveltySplitMemo = new RowMemo(d, 1, d, 8 * Math.max(noveltySpan, 1))
   const seriesSplits = Array.from({ length: reachRows }, () => new Float64Array(d))
   const seriesSplitRow = new Float64Array(reachRows).fill(-1)
   // Twice the rows a call reads: consecutive windows mostly go through noveltyCarries below, and this memo (d values
