@@ -99,7 +99,7 @@ export class KafkaRangeReader implements ReadingsRangeReader {
               })
               continue
             }
-            for (const r of decoded.readings) packer.add({ ...r, offset, partition: batch.partition })
+            for (const r of decoded.readings) packer.add(r, offset, batch.partition)
           }
           const last = BigInt(batch.lastOffset())
           if (last >= bound.end - 1n) remaining.delete(batch.partition)

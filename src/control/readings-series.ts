@@ -45,7 +45,8 @@ export class ReadingsPacker {
     return this.#count
   }
 
-  add(reading: RangeReading): void {
+  /** Adds a reading read at `offset` of `partition` (given apart, so a decoded reading needs no copy to carry them). */
+  add(reading: Pick<RangeReading, 'variable' | 'timestamp' | 'value'>, offset: bigint, partition: number): void {
     if (this.#count === this.#variable.length) this.#grow()
     let index = this.#indexOf.get(reading.variable)
     if (index === undefined) {
@@ -57,8 +58,8 @@ export class ReadingsPacker {
     this.#variable[i] = index
     this.#timestamp[i] = reading.timestamp
     this.#value[i] = reading.value
-    this.#offset[i] = reading.offset
-    this.#partition[i] = reading.partition
+    this.#offset[i] = offset
+    this.#partition[i] = partition
   }
 
   /** The readings added so far (copies trimmed to the count). */
@@ -99,7 +100,7 @@ export function packedBuffers(packed: PackedReadings): ArrayBuffer[] {
 
 export function packReadings(readings: Iterable<RangeReading>): PackedReadings {
   const packer = new ReadingsPacker()
-  for (const reading of readings) packer.add(reading)
+  for (const reading of readings) packer.add(reading, reading.offset, reading.partition)
   return packer.packed()
 }
 

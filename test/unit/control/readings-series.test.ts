@@ -72,7 +72,7 @@ describe('ReadingsPacker', () => {
     const readings = Array.from({ length: 3000 }, (_, i) =>
       r(`v${i % 3}`, 1_700_000_000_000 + Math.floor(i / 3) * 60_000, i / 7, 2 ** 40 + i, i % 2),
     )
-    for (const reading of readings) packer.add(reading)
+    for (const reading of readings) packer.add(reading, reading.offset, reading.partition)
     expect(packer.count).toBe(3000)
     const packed = structuredClone(packer.packed())
     expect(packed.names).toEqual(['v0', 'v1', 'v2'])
