@@ -305,7 +305,7 @@ export function createScorer(state: ModelState): Scorer {
    * Both scoring paths run these same sums in the same order, so they agree bit for bit.
    */
   function windowMoments(scaled: readonly Float64Array[]): void {
-    const n = scaled.length
+    const n = W // scaled holds the window's W rows, as changedVariables reads them
     if (centered.length === 0) centered = new Float64Array(d * W)
     const deviations = centered
     // Row by row (each row's values lie together), every variable's sums still over the rows in order.
