@@ -35,8 +35,8 @@ import { discreteLookup, distanceFromStates } from './discrete.js'
 import { NoveltyMeter, type Prototypes } from './prototypes.js'
 import type { ModelState } from './state.js'
 import { noveltyHoldRows, volatilityRows } from './params.js'
+import { WindowCorrelations } from './window-correlations.js'
 
-const MAX_CHANGED_VARIABLES = 5
 /** Most streams whose novelty carry a scorer keeps, and the memory they may take (see noveltyCarries). */
 const MAX_NOVELTY_CARRIES = 64
 const NOVELTY_CARRY_BYTES = 2_000_000
@@ -83,7 +83,6 @@ export function createScorer(state: ModelState): Scorer {
   const volatility = new Float64Array(d)
   const stillness = new Float64Array(d)
   const changeParts = new Float64Array(2)
-  const trainingCorrelation = Float64Array.from(payload.trainingCorrelation)
   const levelScale = Float64Array.from(payload.levelScale)
   const W = params.slidingWindow
   const span = Math.max(params.lags + params.smoothing, noveltyReach, changeSpan + 1)
@@ -120,12 +119,13 @@ export function createScorer(state: ModelState): Scorer {
     Math.min(MAX_NOVELTY_CARRIES, Math.floor(NOVELTY_CARRY_BYTES / (8 * d * reachRows))),
   )
   const hasher = new RowHasher(d)
-  // Interpretation of an anomalous row: the scaled window (detect-last) and its deviations from the means by variable,
-  // made on the first anomalous row (up to 2 × 7 MB at 301 variables and 2,880 rows; most models rarely need them).
-  let windowScaled: Float64Array[] = []
-  let centered = new Float64Array(0)
-  const windowMeans = new Float64Array(d)
-  const windowSquares = new Float64Array(d)
+  // Interpretation of an anomalous row: the scaled window (detect-last) and the correlations inside it.
+  const correlations = new WindowCorrelations(
+    payload.variables,
+    W,
+    Float64Array.from(payload.trainingCorrelation),
+    params.correlationChange,
+  )
 
   function checkWidth(row: Float64Array | undefined): void {
     if (row === undefined || row.length !== d) {
@@ -191,11 +191,11 @@ export function createScorer(state: ModelState): Scorer {
     const chosen = order.slice(0, Math.min(topN, d))
     const total = chosen.reduce((s, j) => s + (part[j] as number), 0)
     // Correlations inside the window, on scaled values, for the chosen contributors only.
-    windowMoments(scaled)
+    correlations.measure(scaled)
     return chosen.map((j) => ({
       variable: payload.variables[j] as string,
       contributionScore: total > 0 ? (part[j] as number) / total : 1 / chosen.length,
-      correlationChanges: { changedVariables: changedVariables(j) },
+      correlationChanges: { changedVariables: correlations.changedVariables(j) },
     }))
   }
 
@@ -289,75 +289,13 @@ export function createScorer(state: ModelState): Scorer {
     return split
   }
 
-  /** detect-last: the window ending at row `end` of raw `windowRows`, scaled into buffers kept across calls. */
+  /** detect-last: the window ending at row `end` of raw `windowRows`, scaled into shared scratch rows. */
   function scaleWindow(windowRows: readonly Float64Array[], end: number): Float64Array[] {
-    if (windowScaled.length === 0) windowScaled = Array.from({ length: W }, () => new Float64Array(d))
+    const scaled = correlations.scratchRows()
     for (let t = 0; t < W; t++) {
-      scaleRow(weights, windowRows[end - W + 1 + t] as Float64Array, windowScaled[t] as Float64Array)
+      scaleRow(weights, windowRows[end - W + 1 + t] as Float64Array, scaled[t] as Float64Array)
     }
-    return windowScaled
-  }
-
-  /**
-   * Per-variable means and sums of squared deviations of a window, and its deviations from the means stored by
-   * variable (`centered`, d × W), shared by every contributor's correlations: an anomalous row reads each value
-   * once here instead of once per contributor (a window of a long incident is scored on every arriving row).
-   * Both scoring paths run these same sums in the same order, so they agree bit for bit.
-   */
-  function windowMoments(scaled: readonly Float64Array[]): void {
-    const n = W // scaled holds the window's W rows, as changedVariables reads them
-    if (centered.length === 0) centered = new Float64Array(d * W)
-    const deviations = centered
-    // Row by row (each row's values lie together), every variable's sums still over the rows in order.
-    windowMeans.fill(0)
-    for (let t = 0; t < n; t++) {
-      const row = scaled[t] as Float64Array
-      for (let k = 0; k < d; k++) windowMeans[k] = (windowMeans[k] as number) + (row[k] as number) / n
-    }
-    windowSquares.fill(0)
-    for (let t = 0; t < n; t++) {
-      const row = scaled[t] as Float64Array
-      for (let k = 0; k < d; k++) {
-        const deviation = (row[k] as number) - (windowMeans[k] as number)
-        deviations[k * n + t] = deviation
-        windowSquares[k] = (windowSquares[k] as number) + deviation * deviation
-      }
-    }
-  }
-
-  /** Variables whose correlation with variable j inside the window (windowMoments first) moved most from training. */
-  function changedVariables(j: number): string[] {
-    const n = W
-    const varJ = windowSquares[j] as number
-    const offsetJ = j * n
-    const deviations = centered // a local: the loop below is the hot one of an anomalous row
-    const changes: { variable: string; delta: number }[] = []
-    for (let k = 0; k < d; k++) {
-      if (k === j) continue
-      const offsetK = k * n
-      // Four running sums (rows t ≡ 0..3 mod 4), added at the end: one sum would wait on each addition in turn.
-      let cov0 = 0
-      let cov1 = 0
-      let cov2 = 0
-      let cov3 = 0
-      let t = 0
-      for (; t + 3 < n; t += 4) {
-        cov0 += (deviations[offsetK + t] as number) * (deviations[offsetJ + t] as number)
-        cov1 += (deviations[offsetK + t + 1] as number) * (deviations[offsetJ + t + 1] as number)
-        cov2 += (deviations[offsetK + t + 2] as number) * (deviations[offsetJ + t + 2] as number)
-        cov3 += (deviations[offsetK + t + 3] as number) * (deviations[offsetJ + t + 3] as number)
-      }
-      for (; t < n; t++) cov0 += (deviations[offsetK + t] as number) * (deviations[offsetJ + t] as number)
-      const cov = cov0 + cov1 + (cov2 + cov3)
-      const denominator = Math.sqrt(varJ * (windowSquares[k] as number))
-      const now = denominator > 1e-12 ? cov / denominator : 0
-      const delta = Math.abs(now - (trainingCorrelation[j * d + k] as number))
-      if (delta >= params.correlationChange) changes.push({ variable: payload.variables[k] as string, delta })
-    }
-    return changes
-      .sort((a, b) => b.delta - a.delta || a.variable.localeCompare(b.variable))
-      .slice(0, MAX_CHANGED_VARIABLES)
-      .map((c) => c.variable)
+    return scaled
   }
 
   /** Row s of the current detect-last span, scaled on first use. */
