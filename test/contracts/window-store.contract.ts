@@ -45,6 +45,28 @@ export function windowStoreContract(name: string, makeStore: () => { store: Wind
       expect(window?.pendingEvents).toEqual(['{"eventId":"a"}'])
     })
 
+    it('takes a large batch in one append: 12,000 rows and 12,000 pending events (an incident backlog)', async () => {
+      const { store, entity } = makeStore()
+      const e = entity()
+      const n = 12_000
+      const result = await store.append(e, 500, {
+        modelKey: 'm@1',
+        expectedCoveredOffset: -1n,
+        replace: true,
+        timestamps: Array.from({ length: n }, (_, i) => i),
+        rows: Array.from({ length: n }, (_, i) => row(i, -i)),
+        coveredOffset: 99n,
+        pendingEvents: Array.from({ length: n }, (_, i) => `{"eventId":"e${i}"}`),
+      })
+      expect(result).toEqual({ ok: true })
+      const window = await store.load(e)
+      expect(window?.rows).toHaveLength(500)
+      expect([...(window?.rows[0] ?? [])]).toEqual([n - 500, -(n - 500)])
+      expect(window?.pendingEvents).toHaveLength(n)
+      expect(window?.pendingEvents[0]).toBe('{"eventId":"e0"}')
+      expect(window?.pendingEvents[n - 1]).toBe(`{"eventId":"e${n - 1}"}`)
+    })
+
     it('refuses an append based on a stale covered offset and reports the current one', async () => {
       const { store, entity } = makeStore()
       const e = entity()

@@ -21,8 +21,9 @@ end
 redis.call('LTRIM', KEYS[1], -tonumber(ARGV[1]), -1)
 redis.call('HSET', KEYS[2], 'coveredOffset', ARGV[3], 'modelKey', ARGV[4])
 redis.call('DEL', KEYS[3])
-if #ARGV > 7 + n then
-  redis.call('RPUSH', KEYS[3], unpack(ARGV, 8 + n))
+-- Events in chunks too: unpack of more than ~8,000 values fails ("too many results to unpack").
+for i = 8 + n, #ARGV, 1000 do
+  redis.call('RPUSH', KEYS[3], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
 local ttl = tonumber(ARGV[6])
 if ttl > 0 then
