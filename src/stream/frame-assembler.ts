@@ -126,6 +126,14 @@ export class FrameAssembler {
    * after a binding change). Each keeps its frame's smallest offset, so commits stay conservative.
    */
   takePending(variables: readonly string[]): PendingReading[] {
+    const readings = this.pendingReadings(variables)
+    this.#pending.clear()
+    this.#order = []
+    return readings
+  }
+
+  /** The readings held in pending frames, as takePending gives them, left in place. */
+  pendingReadings(variables: readonly string[]): PendingReading[] {
     const readings: PendingReading[] = []
     for (const timestamp of this.#order) {
       const frame = this.#pending.get(timestamp) as PendingFrame
@@ -136,8 +144,6 @@ export class FrameAssembler {
         }
       })
     }
-    this.#pending.clear()
-    this.#order = []
     return readings
   }
 

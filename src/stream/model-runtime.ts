@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { AnomalyValue, FillNAMethod } from '../domain/types.js'
-import { ServiceError } from '../errors.js'
+import { ServiceError, isServiceError } from '../errors.js'
 import type { BindingStore, ModelRef } from '../state/binding-store.js'
 import type { ModelStore } from '../state/model-store.js'
 
@@ -83,6 +83,8 @@ export class ModelResolver {
   readonly #byEntity = new Map<string, EntityModels>()
   /** Entities that resolved to nothing, until when (ms) that answer is trusted: a model may become READY later. */
   readonly #misses = new Map<string, number>()
+  /** Why an entity resolved to nothing, when there is more to say than "no binding or no READY version". */
+  readonly #missReasons = new Map<string, string>()
   readonly #missTtlMs: number
   readonly #now: () => number
   readonly #onShadowProblem: (entity: string, problem: string) => void
@@ -110,6 +112,12 @@ export class ModelResolver {
   invalidate(entity: string): void {
     this.#byEntity.delete(entity)
     this.#misses.delete(entity)
+    this.#missReasons.delete(entity)
+  }
+
+  /** Why the entity's last resolution gave nothing, when known (its model cannot be loaded). */
+  unresolvedReason(entity: string): string | undefined {
+    return this.#missReasons.get(entity)
   }
 
   get loadedModelCount(): number {
@@ -121,18 +129,32 @@ export class ModelResolver {
     return (await this.resolveEntity(entity))?.model
   }
 
-  /** The entity's default model and, when deployed and servable, its shadow. */
+  /**
+   * The entity's default model and, when deployed and servable, its shadow; undefined when it has no binding, its
+   * model has no READY version, or that version cannot be loaded (a state this build refuses: the entity's readings
+   * become dead letters saying so — unresolvedReason — rather than stopping its partition). Store errors propagate.
+   */
   async resolveEntity(entity: string): Promise<EntityModels | undefined> {
     const known = this.#byEntity.get(entity)
     if (known !== undefined) return known
     const missUntil = this.#misses.get(entity)
     if (missUntil !== undefined && this.#now() < missUntil) return undefined
     const binding = await this.#bindings.get(entity)
-    const model = binding === undefined ? undefined : await this.#loadRef(binding)
+    let model: LoadedModel | undefined
+    let reason: string | undefined
+    try {
+      model = binding === undefined ? undefined : await this.#loadRef(binding)
+    } catch (error) {
+      if (!isServiceError(error) || error.retriable) throw error
+      reason = `entity "${entity}" is bound to a model that cannot be served: ${error.message}`
+    }
     if (binding === undefined || model === undefined) {
       this.#misses.set(entity, this.#now() + this.#missTtlMs)
+      if (reason === undefined) this.#missReasons.delete(entity)
+      else this.#missReasons.set(entity, reason)
       return undefined
     }
+    this.#missReasons.delete(entity)
     const resolved: EntityModels = { model }
     if (binding.shadow !== undefined) {
       const shadow = await this.#resolveShadow(binding.shadow, model).catch((error: unknown) => String(error))

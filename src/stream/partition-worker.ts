@@ -85,7 +85,11 @@ interface EntityState {
   coveredOffset: bigint
   /** False until the stored window is known to exist (first append replaces). */
   persisted: boolean
-  /** Events a previous writer persisted but never saw acknowledged: produced again with the next batch. */
+  /**
+   * The events stored as pending with the window and not yet acknowledged by the sink (persisted by an earlier
+   * writer, or by this worker for a batch whose publish or clear failed): produced again with the next batch, and
+   * emptied only once their acknowledgement is cleared from the store.
+   */
   unacknowledged: string[]
 }
 
@@ -96,6 +100,12 @@ export class PartitionWorker {
   readonly #options: PartitionWorkerOptions
   readonly #observer: WorkerObserver | undefined
   readonly #entities = new Map<string, EntityState>()
+  /**
+   * Readings that were waiting in an incomplete frame when their entity's state was dropped (binding change, lost
+   * write race): fed again, before anything newer, when the entity is next processed, and counted by commitOffset
+   * until then — they are not read from Kafka again.
+   */
+  readonly #carried = new Map<string, PendingReading[]>()
 
   constructor(deps: {
     windows: WindowStore
@@ -111,9 +121,20 @@ export class PartitionWorker {
     this.#observer = deps.observer
   }
 
-  /** Drops in-memory state of an entity (binding changed): the next batch reloads model and window. */
+  /**
+   * Drops in-memory state of an entity (binding changed): the next batch reloads model and window. Readings waiting
+   * in an incomplete frame are carried over to it.
+   */
   forget(entity: string): void {
+    const state = this.#entities.get(entity)
+    if (state === undefined) return
+    this.#carry(entity, state.assembler.takePending(state.model.variables))
     this.#entities.delete(entity)
+  }
+
+  #carry(entity: string, readings: readonly PendingReading[]): void {
+    if (readings.length === 0) return
+    this.#carried.set(entity, [...(this.#carried.get(entity) ?? []), ...readings])
   }
 
   get entityCount(): number {
@@ -169,6 +190,10 @@ export class PartitionWorker {
       const started = performance.now()
       await this.#windows.clearPendingEvents(acknowledged)
       this.#observer?.windowStoreSeconds('clear', (performance.now() - started) / 1000)
+      for (const { entity, coveredOffset } of acknowledged) {
+        const state = this.#entities.get(entity)
+        if (state !== undefined && state.coveredOffset === coveredOffset) state.unacknowledged = []
+      }
     }
     return this.commitOffset(messages)
   }
@@ -179,6 +204,9 @@ export class PartitionWorker {
     for (const state of this.#entities.values()) {
       const pending = state.assembler.oldestPendingOffset()
       if (pending !== undefined && pending < commit) commit = pending
+    }
+    for (const readings of this.#carried.values()) {
+      for (const reading of readings) if (reading.offset < commit) commit = reading.offset
     }
     return commit
   }
@@ -194,21 +222,22 @@ export class PartitionWorker {
     for (let attempt = 0; attempt < 2; attempt++) {
       const deadLetters: DeadLetter[] = []
       const state = await this.#entityState(entity)
+      const carried = this.#carried.get(entity) ?? []
+      const fed = carried.length === 0 ? items : [...carried.map((r) => carriedItem(entity, r)), ...items]
       if (state === undefined) {
-        for (const { message } of items) {
-          deadLetters.push({
-            message,
-            reason: 'unknown_entity',
-            detail: `entity "${entity}" is bound to no READY model`,
-          })
-        }
+        const detail = this.#models.unresolvedReason(entity) ?? `entity "${entity}" is bound to no READY model`
+        for (const { message } of fed) deadLetters.push({ message, reason: 'unknown_entity', detail })
+        this.#carried.delete(entity)
         return { deadLetters }
       }
       const replayEvents = state.unacknowledged.map((json) => {
         const event = JSON.parse(json) as AnomalyEvent
         return { entity, event, isAnomaly: event.isAnomaly }
       })
-      const result = this.#assembleAndScore(entity, state, items, deadLetters)
+      // Kept in case another owner's write makes this attempt void: they go back to the carried readings.
+      const waiting = state.assembler.pendingReadings(state.model.variables)
+      const result = this.#assembleAndScore(entity, state, fed, deadLetters)
+      const pendingEvents = [...replayEvents, ...result.events].map((e) => JSON.stringify(e.event))
       const started = performance.now()
       const appended = await this.#windows.append(entity, state.windowLength, {
         modelKey: state.model.layoutKey,
@@ -217,13 +246,14 @@ export class PartitionWorker {
         timestamps: state.persisted ? result.newTimestamps : state.timestamps,
         rows: state.persisted ? result.newRows : state.rows,
         coveredOffset: result.coveredOffset,
-        pendingEvents: [...replayEvents, ...result.events].map((e) => JSON.stringify(e.event)),
+        pendingEvents,
       })
       this.#observer?.windowStoreSeconds('append', (performance.now() - started) / 1000)
       if (appended.ok) {
         state.coveredOffset = result.coveredOffset
         state.persisted = true
-        state.unacknowledged = []
+        state.unacknowledged = pendingEvents // until processBatch has them acknowledged and cleared
+        this.#carried.delete(entity)
         return {
           deadLetters,
           persisted: {
@@ -233,7 +263,10 @@ export class PartitionWorker {
           },
         }
       }
-      this.#entities.delete(entity) // the dead letters of this attempt are dropped with it; the retry redoes them
+      // The dead letters of this attempt are dropped with it (the retry redoes them); the readings that were waiting
+      // before it are not: they were read from Kafka in earlier batches.
+      this.#entities.delete(entity)
+      this.#carry(entity, waiting)
     }
     throw new ServiceError('RedisError', `window of entity "${entity}" keeps changing under us (two owners?)`, {
       retriable: true,
@@ -388,11 +421,33 @@ export class PartitionWorker {
         rows: tail,
         coveredOffset: stored?.coveredOffset ?? -1n,
         persisted: false,
-        unacknowledged: [],
+        // A window replaced for another model's layout may still hold events nobody saw acknowledged.
+        unacknowledged: stored?.pendingEvents ?? [],
       }
     }
     this.#entities.set(entity, state)
     return state
+  }
+}
+
+/**
+ * A carried reading as an input item: its own message (entity key, the reading as JSON, the smallest offset of the
+ * frame it waited in), so a dead letter still says what was dropped.
+ */
+function carriedItem(entity: string, reading: PendingReading): { message: InputMessage; readings: PendingReading[] } {
+  const body = {
+    variable: reading.variable,
+    timestamp: new Date(reading.timestamp).toISOString(),
+    value: reading.value,
+  }
+  return {
+    message: {
+      key: Buffer.from(entity),
+      value: Buffer.from(JSON.stringify(body)),
+      offset: reading.offset,
+      kafkaTimestamp: Date.now(),
+    },
+    readings: [reading],
   }
 }
 

@@ -64,10 +64,10 @@ async function setup(windows: WindowStore = new MemoryWindowStore(), log: string
   })
   await bindings.set('dev-1', { modelId: 'm' })
   const sink = new RecordingSink(log)
-  const makeWorker = (): PartitionWorker =>
+  const makeWorker = (resolver = new ModelResolver(bindings, models, testModel)): PartitionWorker =>
     new PartitionWorker({
       windows: loggingStore(windows, log),
-      models: new ModelResolver(bindings, models, testModel),
+      models: resolver,
       sink,
       options: {
         allowedLatenessMs: 0,
@@ -181,16 +181,71 @@ describe('PartitionWorker', () => {
 
   it('picks up a new model version after the binding changes', async () => {
     const { makeWorker, sink, bindings, models } = await setup()
-    const worker = makeWorker()
+    const resolver = new ModelResolver(bindings, models, testModel)
+    const worker = makeWorker(resolver)
     await worker.processBatch([frame(0, 1)])
     await models.registerReady('m', JSON.stringify({ threshold: 100, variables: VARIABLES, slidingWindow: WINDOW }), {
       variables: VARIABLES,
       slidingWindow: WINDOW,
     })
     await bindings.set('dev-1', { modelId: 'm', version: 2 })
+    resolver.invalidate('dev-1') // what the service does on a binding change, with forget
     worker.forget('dev-1')
     await worker.processBatch([frame(1, 1)])
-    expect(sink.published.map((e) => e.event.modelVersion)).toEqual([1, 1])
+    expect(sink.published.map((e) => e.event.modelVersion)).toEqual([1, 2])
+  })
+
+  it('keeps the readings waiting in an incomplete frame across a binding change, and commits no further', async () => {
+    const { makeWorker, sink, bindings, models, windows } = await setup()
+    const resolver = new ModelResolver(bindings, models, testModel)
+    const worker = makeWorker(resolver)
+    await worker.processBatch([frame(0, 1, 1)])
+    const waiting = msg('dev-1', { timestamp: T0 + MINUTE, variable: 'a', value: 50 })
+    expect(await worker.processBatch([waiting])).toBe(waiting.offset)
+    await models.registerReady('m', JSON.stringify({ threshold: 100, variables: VARIABLES, slidingWindow: WINDOW }), {
+      variables: VARIABLES,
+      slidingWindow: WINDOW,
+    })
+    await bindings.set('dev-1', { modelId: 'm', version: 2 })
+    resolver.invalidate('dev-1')
+    worker.forget('dev-1')
+    // Another entity's batch passes: the commit still waits for the carried reading.
+    expect(await worker.processBatch([msg('dev-9', { timestamp: T0, variable: 'a', value: 1 })])).toBe(waiting.offset)
+    const rest = msg('dev-1', { timestamp: T0 + MINUTE, variable: 'b', value: 7 })
+    expect(await worker.processBatch([rest])).toBe(rest.offset + 1n)
+    const scored = sink.published.filter((e) => e.event.timestamp === isoOf(T0 + MINUTE))
+    expect(scored.map((e) => e.event.modelVersion)).toEqual([2])
+    const stored = await windows.load('dev-1')
+    expect([...(stored?.rows.at(-1) ?? [])]).toEqual([50, 7]) // the carried value, not a fill
+  })
+
+  it('a batch retried by the same worker after its publish failed still publishes what it persisted, once', async () => {
+    const windows = new MemoryWindowStore()
+    const { makeWorker, sink } = await setup(windows)
+    const worker = makeWorker()
+    const batch = [frame(0, 0), frame(1, 50)]
+    sink.failNext = true
+    await expect(worker.processBatch(batch)).rejects.toThrow('broker down')
+    // kafkajs hands the same batch back to the same worker (it stays in memory across a consumer restart).
+    expect(await worker.processBatch(batch)).toBe((batch[1] as InputMessage).offset + 1n)
+    expect(sink.published.map((e) => e.event.timestamp)).toEqual([isoOf(T0), isoOf(T0 + MINUTE)])
+    expect((await windows.load('dev-1'))?.pendingEvents).toEqual([])
+    await worker.processBatch([frame(2, 0)])
+    expect(sink.published.map((e) => e.event.timestamp)).toEqual([0, 1, 2].map((i) => isoOf(T0 + i * MINUTE)))
+  })
+
+  it('dead-letters the readings of an entity whose model cannot be loaded, and keeps the partition flowing', async () => {
+    const { makeWorker, sink, bindings, models } = await setup()
+    await models.registerReady('broken', '{not a state', { variables: VARIABLES, slidingWindow: WINDOW })
+    await bindings.set('dev-2', { modelId: 'broken' })
+    const worker = makeWorker()
+    const bad = msg('dev-2', { timestamp: T0, values: { a: 1, b: 1 } })
+    const good = frame(0, 1)
+    expect(await worker.processBatch([bad, good])).toBe(good.offset + 1n)
+    expect(sink.deadLetters.map((d) => d.reason)).toEqual(['unknown_entity'])
+    expect(sink.deadLetters[0]?.detail).toContain('cannot be served')
+    expect(sink.deadLetters[0]?.detail).toContain('broken@1')
+    expect(sink.published.map((e) => e.entity)).toEqual(['dev-1'])
   })
 
   it('scores a shadow model on the same window (its own length and column order), tagged and with its own ids', async () => {
