@@ -34,7 +34,11 @@ export function parseIsoTimestamp(text: string): EpochMs | undefined {
     if (oh > 23 || om > 59) return undefined
     offsetMinutes = sign * (oh * 60 + om)
   }
-  return Date.UTC(year, month - 1, day, hour, minute, second, millis) - offsetMinutes * 60_000
+  // Not Date.UTC: it reads years 0–99 as 1900–1999.
+  const date = new Date(0)
+  date.setUTCFullYear(year, month - 1, day)
+  date.setUTCHours(hour, minute, second, millis)
+  return date.getTime() - offsetMinutes * 60_000
 }
 
 function isLeapYear(year: number): boolean {

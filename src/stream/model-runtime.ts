@@ -85,6 +85,8 @@ export class ModelResolver {
   readonly #misses = new Map<string, number>()
   /** Why an entity resolved to nothing, when there is more to say than "no binding or no READY version". */
   readonly #missReasons = new Map<string, string>()
+  /** Bumped by invalidate: a resolution that was reading the stores meanwhile is answered but not remembered. */
+  #generation = 0
   readonly #missTtlMs: number
   readonly #now: () => number
   readonly #onShadowProblem: (entity: string, problem: string) => void
@@ -110,6 +112,7 @@ export class ModelResolver {
 
   /** Forget what an entity resolved to (binding changed). */
   invalidate(entity: string): void {
+    this.#generation++
     this.#byEntity.delete(entity)
     this.#misses.delete(entity)
     this.#missReasons.delete(entity)
@@ -139,6 +142,7 @@ export class ModelResolver {
     if (known !== undefined) return known
     const missUntil = this.#misses.get(entity)
     if (missUntil !== undefined && this.#now() < missUntil) return undefined
+    const generation = this.#generation
     const binding = await this.#bindings.get(entity)
     let model: LoadedModel | undefined
     let reason: string | undefined
@@ -149,6 +153,8 @@ export class ModelResolver {
       reason = `entity "${entity}" is bound to a model that cannot be served: ${error.message}`
     }
     if (binding === undefined || model === undefined) {
+      // A binding changed while the stores were read: what was read may be the old binding; nothing is remembered.
+      if (generation !== this.#generation) return undefined
       this.#misses.set(entity, this.#now() + this.#missTtlMs)
       if (reason === undefined) this.#missReasons.delete(entity)
       else this.#missReasons.set(entity, reason)
@@ -161,6 +167,7 @@ export class ModelResolver {
       if (typeof shadow === 'string') this.#onShadowProblem(entity, shadow)
       else resolved.shadow = shadow
     }
+    if (generation !== this.#generation) return resolved
     this.#misses.delete(entity)
     this.#byEntity.set(entity, resolved)
     return resolved

@@ -106,6 +106,8 @@ export class PartitionWorker {
    * until then — they are not read from Kafka again.
    */
   readonly #carried = new Map<string, PendingReading[]>()
+  /** Counts forget calls: a state loaded while one came in may hold the old binding's model (see #entityState). */
+  #forgets = 0
 
   constructor(deps: {
     windows: WindowStore
@@ -126,6 +128,7 @@ export class PartitionWorker {
    * in an incomplete frame are carried over to it.
    */
   forget(entity: string): void {
+    this.#forgets++
     const state = this.#entities.get(entity)
     if (state === undefined) return
     this.#carry(entity, state.assembler.takePending(state.model.variables))
@@ -291,26 +294,26 @@ export class PartitionWorker {
     let replayed = 0
     const ingestTimes = new Map<EpochMs, EpochMs>()
     for (const { message, readings } of items) {
+      // One dead letter per message and reason, naming every variable of a frame it concerns.
+      const rejected = new Map<DeadLetterReason, string[]>()
+      const reject = (reason: DeadLetterReason, variable: string): void => {
+        const variables = rejected.get(reason)
+        if (variables === undefined) rejected.set(reason, [variable])
+        else variables.push(variable)
+      }
       for (const reading of readings) {
+        // Before the replay check: a replayed batch whose dead letters were never acknowledged produces them again.
+        if (!assembler.hasVariable(reading.variable)) {
+          reject('unknown_variable', reading.variable)
+          continue
+        }
         if (reading.offset <= state.coveredOffset && reading.timestamp <= lastTimestamp) {
           replayed++
           continue
         }
-        if (!assembler.hasVariable(reading.variable)) {
-          deadLetters.push({
-            message,
-            reason: 'unknown_variable',
-            detail: `variable "${reading.variable}" is not in model ${model.modelId}@${model.version}`,
-          })
-          continue
-        }
         const late = assembler.add(reading)
         if (late !== undefined) {
-          deadLetters.push({
-            message,
-            reason: late.reason,
-            detail: `reading of "${reading.variable}" at ${new Date(reading.timestamp).toISOString()} arrived after its frame was scored or beyond the allowed lateness`,
-          })
+          reject(late.reason, reading.variable)
           continue
         }
         accepted++
@@ -318,6 +321,15 @@ export class PartitionWorker {
         const seen = ingestTimes.get(reading.timestamp)
         if (seen === undefined || message.kafkaTimestamp > seen)
           ingestTimes.set(reading.timestamp, message.kafkaTimestamp)
+      }
+      const at = new Date(readings[0]?.timestamp ?? 0).toISOString()
+      for (const [reason, variables] of rejected) {
+        const named = `${variables.length === 1 ? 'variable' : 'variables'} ${variables.map((v) => `"${v}"`).join(', ')}`
+        const detail =
+          reason === 'unknown_variable'
+            ? `${named} not in model ${model.modelId}@${model.version}`
+            : `reading of ${named} at ${at} arrived after its frame was scored or beyond the allowed lateness`
+        deadLetters.push({ message, reason, detail })
       }
     }
     this.#observer?.readings('accepted', accepted)
@@ -388,6 +400,19 @@ export class PartitionWorker {
   async #entityState(entity: string): Promise<EntityState | undefined> {
     const known = this.#entities.get(entity)
     if (known !== undefined) return known
+    // A binding change announced while the model and window are read may leave us with the old model: read again
+    // (a few times at most; the next change's forget drops the state anyway).
+    for (let attempt = 1; ; attempt++) {
+      const forgets = this.#forgets
+      const state = await this.#loadEntityState(entity)
+      if (forgets === this.#forgets || attempt === 3) {
+        if (state !== undefined) this.#entities.set(entity, state)
+        return state
+      }
+    }
+  }
+
+  async #loadEntityState(entity: string): Promise<EntityState | undefined> {
     const resolved = await this.#models.resolveEntity(entity)
     if (resolved === undefined) return undefined
     const { model, shadow } = resolved
@@ -425,7 +450,6 @@ export class PartitionWorker {
         unacknowledged: stored?.pendingEvents ?? [],
       }
     }
-    this.#entities.set(entity, state)
     return state
   }
 }

@@ -5,6 +5,7 @@
  * JSON by default; registry-encoded Avro (Confluent wire format, magic byte 0) is decoded to the same object shapes
  * by the adapter before `validateReadingObject`. Failures are data (`DecodeFailure` with a reason code), never throws.
  */
+import { parseIsoTimestamp } from '../data/timestamp.js'
 import type { EpochMs } from '../domain/types.js'
 
 export interface DecodedReading {
@@ -83,6 +84,9 @@ export function validateReadingObject(
     )
   }
   if ('values' in record) {
+    if ('variable' in record || 'value' in record) {
+      return fail('wrong_shape', 'a reading is {variable, timestamp, value} or a frame {timestamp, values}, not both')
+    }
     const values = record.values
     if (values === null || typeof values !== 'object' || Array.isArray(values)) {
       return fail('wrong_shape', '"values" must be an object of variable → number')
@@ -118,10 +122,8 @@ const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2
 function parseTimestamp(raw: unknown): EpochMs | undefined {
   if (typeof raw === 'number') return Number.isSafeInteger(raw) ? raw : undefined
   if (typeof raw === 'bigint') return Number(raw)
-  if (typeof raw === 'string' && ISO_8601.test(raw)) {
-    const ms = Date.parse(raw)
-    return Number.isNaN(ms) ? undefined : ms
-  }
+  // The calendar is checked too (Date.parse would take 2024-02-30 as 1 March and T24:00 as the next day).
+  if (typeof raw === 'string' && ISO_8601.test(raw)) return parseIsoTimestamp(raw)
   return undefined
 }
 

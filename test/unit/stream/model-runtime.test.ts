@@ -52,6 +52,40 @@ describe('ModelResolver', () => {
     expect((await resolver.resolve('e1'))?.version).toBe(2)
   })
 
+  it('does not remember a resolution that a binding change overtook while it read the stores', async () => {
+    const inner = new MemoryBindingStore()
+    const models = new MemoryModelStore()
+    await models.registerReady('m', STATE, { variables: ['a'], slidingWindow: 28 })
+    await models.registerReady('m', STATE, { variables: ['a'], slidingWindow: 28 })
+    await inner.set('e1', { modelId: 'm', version: 1 })
+    let release: () => void = () => undefined
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const slow = Object.create(inner) as MemoryBindingStore
+    slow.get = async (entity: string) => {
+      const binding = await inner.get(entity) // read before the change below
+      await gate
+      return binding
+    }
+    const resolver = new ModelResolver(slow, models, windowMeanModel)
+    const inFlight = resolver.resolve('e1')
+    await inner.set('e1', { modelId: 'm', version: 2 })
+    resolver.invalidate('e1') // the change is announced while the first resolution waits
+    release()
+    expect((await inFlight)?.version).toBe(1) // it read the old binding...
+    expect((await resolver.resolve('e1'))?.version).toBe(2) // ...but did not keep it
+  })
+
+  it('says why an entity whose model cannot be loaded resolves to nothing', async () => {
+    const bindings = new MemoryBindingStore()
+    const models = new MemoryModelStore()
+    await models.registerReady('m', '{broken', { variables: ['a'], slidingWindow: 28 })
+    await bindings.set('e1', { modelId: 'm' })
+    const resolver = new ModelResolver(bindings, models, windowMeanModel)
+    expect(await resolver.resolve('e1')).toBeUndefined()
+    expect(resolver.unresolvedReason('e1')).toMatch(/^entity "e1" is bound to a model that cannot be served: model m@1/)
+    expect(resolver.unresolvedReason('e2')).toBeUndefined()
+  })
+
   it('resolves a shadow beside the default, and reports (without failing the default) a shadow it cannot serve', async () => {
     const bindings = new MemoryBindingStore()
     const models = new MemoryModelStore()

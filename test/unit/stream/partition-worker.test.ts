@@ -169,6 +169,24 @@ describe('PartitionWorker', () => {
     expect(sink.published).toHaveLength(2)
   })
 
+  it('dead-letters a frame message once per reason, naming its variables, and again when its batch is replayed', async () => {
+    const { makeWorker, sink } = await setup()
+    const worker = makeWorker()
+    const mixed = msg('dev-1', { timestamp: T0, values: { a: 1, b: 2, zz: 3, yy: 4 } })
+    const batch = [mixed, frame(1, 1)]
+    await worker.processBatch(batch)
+    expect(sink.deadLetters.map((d) => [d.reason, d.detail])).toEqual([
+      ['unknown_variable', 'variables "zz", "yy" not in model m@1'],
+    ])
+    await worker.processBatch([msg('dev-1', { timestamp: T0, values: { a: 5, b: 6 } })])
+    expect(sink.deadLetters.at(-1)?.reason).toBe('late_after_emit')
+    expect(sink.deadLetters.at(-1)?.detail).toContain('variables "a", "b" at 2024-01-01T00:00:00.000Z')
+    // Replayed by a new owner (a crash after persisting, before the acks): the unknown variables go out again.
+    await makeWorker().processBatch(batch)
+    expect(sink.deadLetters.map((d) => d.reason)).toEqual(['unknown_variable', 'late_after_emit', 'unknown_variable'])
+    expect(sink.published).toHaveLength(2)
+  })
+
   it('commits only up to the oldest reading waiting in an incomplete frame', async () => {
     const { makeWorker } = await setup()
     const worker = makeWorker()
