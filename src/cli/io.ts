@@ -24,7 +24,8 @@ export async function readJson(path: string, what: string): Promise<unknown> {
   }
 }
 
-export async function writeText(path: string, text: string): Promise<void> {
+/** Writes an output file (text or bytes); a failure names the path (ReadingFileError, exit 3). */
+export async function writeText(path: string, text: string | Uint8Array): Promise<void> {
   try {
     await writeFile(path, text)
   } catch (err) {

@@ -6,6 +6,7 @@
  */
 import { DEFAULT_ALIGN_POLICY, type AlignPolicy, type VariableState } from '../domain/types.js'
 import { ServiceError } from '../errors.js'
+import { resolveAlignPolicy } from '../data/align.js'
 import { formatIsoTimestamp, parseIsoTimestamp } from '../data/timestamp.js'
 import type { TrainingTail } from '../pipeline/detect-batch.js'
 import { loadModelState, type ModelState } from '../model/index.js'
@@ -90,7 +91,8 @@ export function fromModelFile(json: unknown, path: string): LoadedModel {
   try {
     state = loadModelState(envelope === undefined ? json : envelope.state)
   } catch (err) {
-    if (err instanceof ServiceError) throw err
+    // The file is what the user must look at: name it, whatever the code.
+    if (err instanceof ServiceError) throw new ServiceError(err.code, `${path}: ${err.message}`, { cause: err })
     throw new ServiceError('InvalidModelState', `${path}: not a model file: ${(err as Error).message}`, { cause: err })
   }
   const info = envelope !== undefined && isRecord(envelope.modelInfo) ? envelope.modelInfo : {}
@@ -103,11 +105,18 @@ export function fromModelFile(json: unknown, path: string): LoadedModel {
         ? parseIsoTimestamp(info.trainingEnd)
         : undefined
   const tailRows = state.payload.trainingTail
+  let alignPolicy: AlignPolicy
+  try {
+    alignPolicy = resolveAlignPolicy({ ...DEFAULT_ALIGN_POLICY, ...policy })
+  } catch (err) {
+    if (!(err instanceof ServiceError)) throw err
+    throw new ServiceError('InvalidModelState', `${path}: modelInfo.alignPolicy: ${err.message}`, { cause: err })
+  }
   const loaded: LoadedModel = {
     state,
     variables: state.payload.variables,
     slidingWindow: state.params.slidingWindow,
-    alignPolicy: { ...DEFAULT_ALIGN_POLICY, ...policy },
+    alignPolicy,
   }
   if (trainingEnd !== undefined && tailRows.length > 0) {
     loaded.trainingTail = { rows: tailRows, lastTimestamp: trainingEnd }

@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream'
 import { parse, CsvError } from 'csv-parse'
 import { ServiceError } from '../errors.js'
-import { MVAD_LIMITS, type ReadLimits } from './limits.js'
+import { MAX_ABS_VALUE, MVAD_LIMITS, type ReadLimits } from './limits.js'
 import { parseIsoTimestamp, formatIsoTimestamp } from './timestamp.js'
 import type { RawTable, RawVariable } from './table.js'
 
@@ -68,13 +68,22 @@ function parseTimestampCell(cell: string, source: string, line: number): number 
   return ts
 }
 
+/** A decimal number (Number() alone would also take 0x10, 0b11, 0o7 and Infinity). */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
+
 function parseValueCell(cell: string, source: string, line: number, column: string): number {
   if (MISSING_CELLS.has(cell)) return Number.NaN
-  const value = Number(cell)
+  const value = DECIMAL.test(cell.trim()) ? Number(cell) : Number.NaN
   if (!Number.isFinite(value)) {
     throw new ServiceError(
       'VariableParseError',
       `${source} line ${line}, column '${column}': '${cell}' is not a number`,
+    )
+  }
+  if (Math.abs(value) > MAX_ABS_VALUE) {
+    throw new ServiceError(
+      'VariableParseError',
+      `${source} line ${line}, column '${column}': '${cell}' is outside ±${MAX_ABS_VALUE} (too large to model)`,
     )
   }
   return value

@@ -18,13 +18,23 @@ export async function readOneTableFile(path: string, limits: ReadLimits = {}): P
 export async function readMultiTableFolder(dir: string, limits: ReadLimits = {}): Promise<RawTable> {
   await assertExists(dir)
   const entries = await readdir(dir, { withFileTypes: true })
-  const files = entries
-    .filter((e) => e.isFile() && e.name.toLowerCase().endsWith('.csv'))
-    .map((e) => ({
-      variable: basename(e.name, e.name.slice(-4)),
-      input: lazyFileStream(join(dir, e.name)),
-      source: join(dir, e.name),
-    }))
+  const csvs = entries.filter((e) => e.name.toLowerCase().endsWith('.csv'))
+  const names: string[] = []
+  for (const e of csvs) {
+    // A symbolic link counts as the file it points to (a folder assembled from links is still the data).
+    const isFile =
+      e.isFile() || (e.isSymbolicLink() && (await stat(join(dir, e.name)).catch(() => undefined))?.isFile())
+    if (isFile !== true) continue
+    if (e.name.length === 4) {
+      throw new ServiceError('NoVariablesFound', `${join(dir, e.name)}: a file named ".csv" has no variable name`)
+    }
+    names.push(e.name)
+  }
+  const files = names.map((name) => ({
+    variable: basename(name, name.slice(-4)),
+    input: lazyFileStream(join(dir, name)),
+    source: join(dir, name),
+  }))
   return parseMultiTable(files, dir, limits)
 }
 

@@ -12,6 +12,12 @@ export const MVAD_LIMITS = {
   defaultTopContributors: 10,
 } as const
 
+/**
+ * Largest magnitude a value may have. The model sums squares of scaled values and of their changes: beyond ~1e154 a
+ * square is Infinity and a model or a score turns NaN, so far larger than any measurement, and far from that edge.
+ */
+export const MAX_ABS_VALUE = 1e100
+
 /** Options shared by the CSV readers. */
 export interface ReadLimits {
   /** Reject more variables than this with `TooManyVariables`. @defaultValue 301 */

@@ -20,21 +20,34 @@ export interface CauseSegment {
   variables: string[]
 }
 
-function records(text: string, source: string, columns: readonly string[]): string[][] {
-  let rows: string[][]
+/** A record and the line it is on (blank lines are skipped, so records and lines need not match). */
+interface NumberedRecord {
+  row: string[]
+  line: number
+}
+
+function records(text: string, source: string, columns: readonly string[]): NumberedRecord[] {
+  let parsed: { record: string[]; info: { lines: number } }[]
   try {
-    rows = parse(text, { bom: true, trim: true, skip_empty_lines: true, relax_column_count: true })
+    // With `info`, csv-parse gives each record with its line; its typings still say string[][].
+    parsed = parse(text, {
+      bom: true,
+      trim: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+      info: true,
+    }) as unknown as { record: string[]; info: { lines: number } }[]
   } catch (err) {
     throw new ServiceError('ReadingFileError', `${source}: ${err instanceof Error ? err.message : String(err)}`)
   }
-  const header = rows[0]
+  const header = parsed[0]?.record
   if (header === undefined || columns.some((c, i) => header[i] !== c)) {
     throw new ServiceError(
       'FileColumnsNotExist',
       `${source} line 1: expected columns '${columns.join(',')}', got '${header?.join(',') ?? ''}'`,
     )
   }
-  return rows.slice(1)
+  return parsed.slice(1).map(({ record, info }) => ({ row: record, line: info.lines }))
 }
 
 function timestampAt(text: string | undefined, source: string, line: number, column: string): EpochMs {
@@ -48,29 +61,36 @@ function timestampAt(text: string | undefined, source: string, line: number, col
   return ts
 }
 
-/** Parses `timestamp,label` (label 0/1). Lines are numbered assuming one record per line, as these files are. */
+/** Parses `timestamp,label` (label 0/1), one label per timestamp. */
 export function parseLabelsCsv(text: string, source = 'labels.csv'): Labels {
   const rows = records(text, source, ['timestamp', 'label'])
   const labels = new Uint8Array(rows.length)
-  const timestamps = rows.map((row, i) => {
+  const seen = new Map<EpochMs, number>()
+  const timestamps = rows.map(({ row, line }, i) => {
     const v = row[1]
     if (v !== '0' && v !== '1') {
-      throw new ServiceError(
-        'VariableParseError',
-        `${source} line ${i + 2}, column 'label': '${v ?? ''}' is not 0 or 1`,
-      )
+      throw new ServiceError('VariableParseError', `${source} line ${line}, column 'label': '${v ?? ''}' is not 0 or 1`)
     }
     labels[i] = v === '1' ? 1 : 0
-    return timestampAt(row[0], source, i + 2, 'timestamp')
+    const timestamp = timestampAt(row[0], source, line, 'timestamp')
+    const earlier = seen.get(timestamp)
+    if (earlier !== undefined) {
+      throw new ServiceError(
+        'DuplicatedTimestamps',
+        `${source} line ${line}: timestamp '${row[0] ?? ''}' is labelled already on line ${earlier}`,
+      )
+    }
+    seen.set(timestamp, line)
+    return timestamp
   })
   return { timestamps, labels }
 }
 
 /** Parses `start,end,variables`. */
 export function parseInterpretationCsv(text: string, source = 'interpretation.csv'): CauseSegment[] {
-  return records(text, source, ['start', 'end', 'variables']).map((row, i) => ({
-    start: timestampAt(row[0], source, i + 2, 'start'),
-    end: timestampAt(row[1], source, i + 2, 'end'),
+  return records(text, source, ['start', 'end', 'variables']).map(({ row, line }) => ({
+    start: timestampAt(row[0], source, line, 'start'),
+    end: timestampAt(row[1], source, line, 'end'),
     variables: (row[2] ?? '')
       .split(';')
       .map((v) => v.trim())

@@ -97,6 +97,8 @@ function sweep(
   let fp = 0
   for (let k = 0; k < order.length; k++) {
     const i = order[k] ?? 0
+    // Unscored rows (−∞, sorted last) are never detected at any threshold: they stay missed, not a last step.
+    if (scores[i] === Number.NEGATIVE_INFINITY) break
     if (labels[i]) tp++
     else fp++
     const next = order[k + 1]

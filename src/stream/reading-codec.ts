@@ -5,6 +5,7 @@
  * JSON by default; registry-encoded Avro (Confluent wire format, magic byte 0) is decoded to the same object shapes
  * by the adapter before `validateReadingObject`. Failures are data (`DecodeFailure` with a reason code), never throws.
  */
+import { MAX_ABS_VALUE } from '../data/limits.js'
 import { parseIsoTimestamp } from '../data/timestamp.js'
 import type { EpochMs } from '../domain/types.js'
 
@@ -114,6 +115,12 @@ function checkValue(variable: string, value: unknown): DecodeFailure | undefined
   if (typeof value !== 'number')
     return fail('wrong_shape', `value of "${variable}" must be a number, got ${typeof value}`)
   if (!Number.isFinite(value)) return fail('non_finite_value', `value of "${variable}" is ${value}`)
+  if (Math.abs(value) > MAX_ABS_VALUE) {
+    return fail(
+      'non_finite_value',
+      `value of "${variable}" is ${value}, outside ±${MAX_ABS_VALUE} (too large to score)`,
+    )
+  }
   return undefined
 }
 

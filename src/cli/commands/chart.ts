@@ -5,7 +5,6 @@ import { parseLabelsCsv } from '../../eval/labels.js'
 import { svgToPng } from '../../eval/png.js'
 import { UsageError } from '../exit.js'
 import { readResultsJsonl, readText, writeText } from '../io.js'
-import { writeFile } from 'node:fs/promises'
 import type { CliContext } from './context.js'
 
 export interface ChartOptions {
@@ -38,7 +37,6 @@ export async function chartCommand(opts: ChartOptions, ctx: CliContext): Promise
       title: opts.title ?? `Anomaly score — ${opts.results}`,
     },
   )
-  if (ext === '.svg') await writeText(opts.out, svg)
-  else await writeFile(opts.out, svgToPng(svg))
+  await writeText(opts.out, ext === '.svg' ? svg : svgToPng(svg))
   ctx.stderr.write(`chart of ${results.length} rows written to ${opts.out}\n`)
 }

@@ -22,6 +22,7 @@ export interface DetectOptions {
 
 export async function detectCommand(opts: DetectOptions, ctx: CliContext): Promise<void> {
   const started = performance.now()
+  const range = rangeFrom(opts)
   const model = fromModelFile(await readJson(opts.model, 'model file'), opts.model)
   const table = await readTable(opts.input)
   // No range here: rows before --start-time are the history the first reported rows need.
@@ -32,7 +33,7 @@ export async function detectCommand(opts: DetectOptions, ctx: CliContext): Promi
     batch = detectBatch(createScorer(model.state), series, {
       slidingWindow: model.slidingWindow,
       topContributorCount: opts.topContributors ?? 10,
-      range: rangeFrom(opts),
+      range,
       onProgress: (f) => progress.update(f, 'scoring'),
       ...(model.trainingTail === undefined ? {} : { trainingTail: model.trainingTail }),
     })

@@ -41,6 +41,11 @@ export async function evaluateCommand(opts: EvaluateOptions, ctx: CliContext): P
       ? undefined
       : parseInterpretationCsv(await readText(opts.interpretation, 'interpretation file'), opts.interpretation)
   const report = evaluateResults(results, labels, causes)
+  if (report.rows > 0 && report.unscored === report.rows) {
+    ctx.stderr.write(
+      `warning: none of the ${report.rows} labelled timestamps of ${opts.labels} has a scored result in ${opts.results} (do they cover the same period?); every labelled anomaly counts as missed\n`,
+    )
+  }
   if (opts.json === true) {
     // NaN is not JSON: "not applicable" metrics become null.
     ctx.stdout.write(

@@ -31,13 +31,23 @@ export function policyFrom(opts: Pick<TrainOptions, 'alignMode' | 'fillNaMethod'
   if (opts.alignMode !== undefined) policy.alignMode = opts.alignMode
   if (opts.fillNaMethod !== undefined) policy.fillNAMethod = opts.fillNaMethod
   if (opts.paddingValue !== undefined) policy.paddingValue = opts.paddingValue
-  return resolveAlignPolicy(policy)
+  try {
+    return resolveAlignPolicy(policy)
+  } catch (error) {
+    // Only flags went in (e.g. --fill-na-method Fixed without --padding-value): a usage error, before any data is read.
+    if (isServiceError(error))
+      throw new UsageError(`${error.message} (--align-mode, --fill-na-method, --padding-value)`)
+    throw error
+  }
 }
 
 export function rangeFrom(opts: { startTime?: number; endTime?: number }): TimeRange {
   const range: TimeRange = {}
   if (opts.startTime !== undefined) range.startTime = opts.startTime
   if (opts.endTime !== undefined) range.endTime = opts.endTime
+  if (range.startTime !== undefined && range.endTime !== undefined && range.endTime < range.startTime) {
+    throw new UsageError('--end-time must not be before --start-time')
+  }
   return range
 }
 
@@ -59,9 +69,10 @@ export async function trainCommand(opts: TrainOptions, ctx: CliContext): Promise
   const started = performance.now()
   const alignPolicy = policyFrom(opts)
   const params = modelParamsFrom(opts)
+  const range = rangeFrom(opts)
   const slidingWindow = params.slidingWindow
   const table = await readTable(opts.input)
-  const series = alignTable(table, alignPolicy, { range: rangeFrom(opts) })
+  const series = alignTable(table, alignPolicy, { range })
   assertEnoughInput(series, slidingWindow, opts.input)
   const progress = createProgress('train', ctx.stderr as NodeJS.WriteStream)
   const fitStarted = performance.now()

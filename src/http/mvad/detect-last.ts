@@ -6,7 +6,7 @@
 import type { AlignedSeries } from '../../domain/types.js'
 import type { RawTable } from '../../data/table.js'
 import { assertEnoughInput, alignForModel } from '../../data/inference.js'
-import { MVAD_LIMITS } from '../../data/limits.js'
+import { MAX_ABS_VALUE, MVAD_LIMITS } from '../../data/limits.js'
 import { formatIsoTimestamp, parseIsoTimestamp } from '../../data/timestamp.js'
 import { ServiceError } from '../../errors.js'
 import type { LoadedModel } from '../../cli/model-file.js'
@@ -58,6 +58,9 @@ export function requestTable(variables: readonly LastDetectionVariable[]): RawTa
       const value = v.values[j]
       if (typeof value !== 'number' || !Number.isFinite(value)) {
         throw new ServiceError('VariableParseError', `variable ${name}: values[${j}] is not a finite number`)
+      }
+      if (Math.abs(value) > MAX_ABS_VALUE) {
+        throw new ServiceError('VariableParseError', `variable ${name}: values[${j}] is outside ±${MAX_ABS_VALUE}`)
       }
       return [t, value] as const
     })

@@ -123,6 +123,56 @@ describe('mvad evaluate and chart', () => {
   })
 })
 
+describe('mvad answers bad input with a clear message and exit code', () => {
+  const results = `${F}results.jsonl`
+  it('a chart into a missing folder: exit 3 naming the path (PNG as SVG)', async () => {
+    for (const out of [join(dir, 'nope', 'c.png'), join(dir, 'nope', 'c.svg')]) {
+      const r = await mvad('chart', '--results', results, '--out', out)
+      expect(r.code).toBe(3)
+      expect(r.stderr).toContain(`cannot write ${out}`)
+    }
+  })
+
+  it('flags that contradict each other are usage errors (exit 2) before any data is read', async () => {
+    const fixed = await mvad('train', '--input', '/nope.csv', '--out', join(dir, 'm.json'), '--fill-na-method', 'Fixed')
+    expect(fixed.code).toBe(2)
+    expect(fixed.stderr).toMatch(/paddingValue|padding-value/)
+    const range = await mvad(
+      'train',
+      ...['--input', '/nope.csv', '--out', join(dir, 'm.json')],
+      ...['--start-time', '2024-01-01T05:00:00Z', '--end-time', '2024-01-01T01:00:00Z'],
+    )
+    expect(range.code).toBe(2)
+    expect(range.stderr).toContain('--end-time must not be before --start-time')
+  })
+
+  it('a model file that is not a model names the file', async () => {
+    const bad = join(dir, 'empty-model.json')
+    await writeFile(bad, '{}')
+    const r = await mvad('detect', '--model', bad, '--input', `${F}test.csv`, '--out', join(dir, 'x.jsonl'))
+    expect(r.code).toBe(3)
+    expect(r.stderr).toContain(`error InvalidModelState: ${bad}: `)
+    const model = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as {
+      modelInfo: { alignPolicy: Record<string, unknown> }
+    }
+    model.modelInfo.alignPolicy.alignMode = 'Bogus'
+    const policy = join(dir, 'bogus-policy.json')
+    await writeFile(policy, JSON.stringify(model))
+    const p = await mvad('detect', '--model', policy, '--input', `${F}test.csv`, '--out', join(dir, 'x.jsonl'))
+    expect(p.code).toBe(3)
+    expect(p.stderr).toContain(`error InvalidModelState: ${policy}: modelInfo.alignPolicy: alignMode`)
+  })
+
+  it('evaluate warns when no labelled timestamp has a result, and counts them missed', async () => {
+    const labels = join(dir, 'elsewhere.csv')
+    await writeFile(labels, 'timestamp,label\n2030-01-01T00:00:00Z,1\n2030-01-01T00:01:00Z,1\n')
+    const r = await mvad('evaluate', '--results', results, '--labels', labels, '--json')
+    expect(r.code).toBe(0)
+    expect(r.stderr).toMatch(/^warning: none of the 2 labelled timestamps/)
+    expect(JSON.parse(r.stdout)).toMatchObject({ bestF1: 0, aucPR: 0, unscored: 2 })
+  })
+})
+
 describe('mvad tune', () => {
   it('writes the best model of the grid and a line per candidate', async () => {
     const out = join(dir, 'tuned.json')

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { parseMultiTable, parseOneTable, readTable } from '../../../src/data/index.js'
@@ -53,10 +56,24 @@ describe('parseOneTable', () => {
     ['timestamp,a,b\n2024-01-01T00:00:00Z,1,2\n2024-01-01T00:01:00Z,1\n', 'NumColumnsMismatch', /line 3: 2 columns.*3/],
     ['timestamp,a,a\n2024-01-01T00:00:00Z,1,2\n', 'DuplicatedVariables', /'a'/],
     ['', 'NoData', /empty/],
+    // Number() would read these as 16 and 3; only decimal numbers are values.
+    ['timestamp,a\n2024-01-01T00:00:00Z,0x10\n', 'VariableParseError', /line 2, column 'a': '0x10' is not a number/],
+    ['timestamp,a\n2024-01-01T00:00:00Z,0b11\n', 'VariableParseError', /'0b11' is not a number/],
+    ['timestamp,a\n2024-01-01T00:00:00Z,Infinity\n', 'VariableParseError', /'Infinity' is not a number/],
+    // Finite, but its square overflows: a model of it would hold NaN.
+    ['timestamp,a\n2024-01-01T00:00:00Z,1e155\n', 'VariableParseError', /line 2, column 'a': '1e155' is outside/],
   ])('rejects bad input %#', async (text, code, message) => {
     const err = await codeOf(parseOneTable(text, 'x.csv'))
     expect(err.code).toBe(code)
     expect(err.message).toMatch(message)
+  })
+
+  it('reads every decimal form, up to ±1e100', async () => {
+    const t = await parseOneTable(
+      'timestamp,a\n2024-01-01T00:00:00Z,-1.5e3\n2024-01-01T00:01:00Z,.5\n2024-01-01T00:02:00Z,+7.\n2024-01-01T00:03:00Z,1e100\n',
+      'x.csv',
+    )
+    expect(Array.from(t.variables[0]!.values)).toEqual([-1500, 0.5, 7, 1e100])
   })
 
   it('enforces the variable and timestamp limits', async () => {
@@ -96,6 +113,22 @@ describe('readTable', () => {
     expect(multi.schema).toBe('MultiTable')
     expect(multi.variables.map((v) => v.variable)).toEqual(['a', 'b'])
     expect(Array.from(multi.variables[0]!.values)).toEqual([5, 10])
+  })
+
+  it('follows symbolic links in a MultiTable folder, and refuses a file named ".csv"', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mvad-multi-'))
+    try {
+      await symlink(`${fixtures}multi/a.csv`, join(dir, 'a.csv'))
+      await writeFile(join(dir, 'c.csv'), 'timestamp,value\n2024-01-01T00:00:00Z,3\n')
+      const multi = await readTable(dir)
+      expect(multi.variables.map((v) => v.variable)).toEqual(['a', 'c'])
+      await writeFile(join(dir, '.csv'), 'timestamp,value\n2024-01-01T00:00:00Z,3\n')
+      const err = await codeOf(readTable(dir))
+      expect(err.code).toBe('NoVariablesFound')
+      expect(err.message).toMatch(/"\.csv" has no variable name/)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('reports a missing path as FileNotExist', async () => {

@@ -16,6 +16,14 @@ describe('readers', () => {
     expect(() => parseLabelsCsv('timestamp,label\n2024-01-01T00:00:00Z,2\n')).toThrow(/line 2, column 'label'/)
     expect(() => parseLabelsCsv('time,label\n')).toThrow(ServiceError)
   })
+  it('labels.csv: names the real line past blank lines, and refuses a timestamp labelled twice', () => {
+    const blanks = 'timestamp,label\n\n\n2024-01-01T00:00:00Z,0\n2024-01-01T00:01:00Z,2\n'
+    expect(() => parseLabelsCsv(blanks, 'l.csv')).toThrow(/^l\.csv line 5, column 'label': '2'/)
+    const twice = 'timestamp,label\n2024-01-01T00:00:00Z,1\n2024-01-01T00:01:00Z,0\n2024-01-01T00:00:00Z,0\n'
+    expect(() => parseLabelsCsv(twice, 'l.csv')).toThrow(
+      /line 4: timestamp '2024-01-01T00:00:00Z' is labelled already on line 2/,
+    )
+  })
   it('interpretation.csv', () => {
     const s = parseInterpretationCsv('start,end,variables\n2024-01-01T00:00:00Z,2024-01-01T00:02:00Z,x01;x02\n')
     expect(s).toEqual([{ start: T0, end: T0 + 2 * MIN, variables: ['x01', 'x02'] }])

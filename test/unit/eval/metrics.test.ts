@@ -65,10 +65,14 @@ describe('score metrics', () => {
     expect(b.f1).toBeCloseTo(0.8, 12)
     expect(b.threshold).toBe(0.7)
   })
-  it('handles -Infinity scores (unscored rows)', () => {
-    // t=1: P1 R.5 F 2/3; t=-∞ (flag everything): P2/3 R1 F 0.8
+  it('counts -Infinity scores (unscored rows) as missed at every threshold', () => {
+    // t=1: P1 R.5 F 2/3; no threshold flags the unscored rows (−∞ is not a threshold: it would flag everything).
     const b = bestF1([-Infinity, -Infinity, 1], [1, 0, 1])
-    expect(b.f1).toBeCloseTo(0.8, 12)
-    expect(averagePrecision([-Infinity, -Infinity, 1], [1, 0, 1])).toBeCloseTo(0.5 + 0.5 * (2 / 3), 12)
+    expect(b.f1).toBeCloseTo(2 / 3, 12)
+    expect(b.threshold).toBe(1)
+    expect(averagePrecision([-Infinity, -Infinity, 1], [1, 0, 1])).toBeCloseTo(0.5, 12)
+    // Labels no result covers: nothing detected, not a perfect score.
+    expect(bestF1([-Infinity, -Infinity], [1, 1]).f1).toBe(0)
+    expect(averagePrecision([-Infinity, -Infinity], [1, 1])).toBe(0)
   })
 })
