@@ -28,7 +28,16 @@ function toReadable(input: CsvInput): Readable {
 }
 
 async function* csvRecords(input: CsvInput, source: string): AsyncGenerator<CsvRecord> {
-  const parser = parse({ bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, info: true })
+  const parser = parse({
+    bom: true,
+    trim: true,
+    skip_empty_lines: true,
+    relax_column_count: true,
+    info: true,
+    // Any line ending, mixed too: auto-detection keeps the first one found, so a CRLF file with LF-only lines (a
+    // file edited on two systems) would read two lines as one record.
+    record_delimiter: ['\r\n', '\n', '\r'],
+  })
   const readable = toReadable(input)
   // pipe() does not forward source errors; without this a failing file read would hang the loop.
   readable.on('error', (err) => parser.destroy(err))

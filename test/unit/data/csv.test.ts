@@ -68,6 +68,14 @@ describe('parseOneTable', () => {
     expect(err.message).toMatch(message)
   })
 
+  it('reads mixed line endings (CRLF with LF-only lines) row by row', async () => {
+    const t = await parseOneTable(
+      'timestamp,a\r\n2024-01-01T00:00:00Z,1\n2024-01-01T00:01:00Z,2\r\n2024-01-01T00:02:00Z,3\r2024-01-01T00:03:00Z,4\n',
+      'x.csv',
+    )
+    expect(Array.from(t.variables[0]!.values)).toEqual([1, 2, 3, 4])
+  })
+
   it('reads every decimal form, up to ±1e100', async () => {
     const t = await parseOneTable(
       'timestamp,a\n2024-01-01T00:00:00Z,-1.5e3\n2024-01-01T00:01:00Z,.5\n2024-01-01T00:02:00Z,+7.\n2024-01-01T00:03:00Z,1e100\n',
