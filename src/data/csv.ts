@@ -77,13 +77,16 @@ function parseTimestampCell(cell: string, source: string, line: number): number 
   return ts
 }
 
-/** A decimal number (Number() alone would also take 0x10, 0b11, 0o7 and Infinity). */
-const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
+/** "0x…", "0b…", "0o…": numbers to Number(), not to a CSV of measurements (cells arrive trimmed). */
+function isPrefixedInteger(cell: string): boolean {
+  const letter = cell.charCodeAt(1) | 0x20 // lower case
+  return cell.charCodeAt(0) === 48 && (letter === 0x78 || letter === 0x62 || letter === 0x6f)
+}
 
 function parseValueCell(cell: string, source: string, line: number, column: string): number {
   if (MISSING_CELLS.has(cell)) return Number.NaN
-  const value = DECIMAL.test(cell.trim()) ? Number(cell) : Number.NaN
-  if (!Number.isFinite(value)) {
+  const value = Number(cell)
+  if (!Number.isFinite(value) || isPrefixedInteger(cell)) {
     throw new ServiceError(
       'VariableParseError',
       `${source} line ${line}, column '${column}': '${cell}' is not a number`,
