@@ -178,6 +178,8 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
         dataDir: config.rest.dataDir,
         fetchMaxBytes: config.rest.fetchMaxBytes,
         fetchTimeoutMs: config.rest.fetchTimeoutMs,
+        localRoots: config.rest.localRoots,
+        fetchPrivateHosts: config.rest.fetchPrivateHosts,
       },
     })
   }

@@ -79,6 +79,19 @@ const envSchema = z.object({
     .default(512 * 1024 * 1024),
   MVAD_REST_FETCH_TIMEOUT_MS: positiveMs.default(60_000),
   MVAD_REST_DATA_DIR: nonEmpty.default('./mvad-data/rest'),
+  MVAD_REST_LOCAL_ROOTS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((root) => root.trim())
+        .filter((root) => root !== ''),
+    ),
+  MVAD_REST_FETCH_PRIVATE_HOSTS: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((value) => value === 'true' || value === '1'),
   MVAD_WINDOW_IDLE_TTL_SECONDS: z.coerce
     .number()
     .int()
@@ -140,6 +153,10 @@ export interface Config {
     readonly fetchMaxBytes: number
     readonly fetchTimeoutMs: number
     readonly dataDir: string
+    /** Folders a local-path or file:// dataSource may be in; none = local paths refused. */
+    readonly localRoots: readonly string[]
+    /** Whether http(s) dataSources may point at loopback, private or link-local addresses. */
+    readonly fetchPrivateHosts: boolean
   }
 }
 
@@ -203,6 +220,8 @@ export function loadConfig(env: RawEnv): Config {
       fetchMaxBytes: e.MVAD_REST_FETCH_MAX_BYTES,
       fetchTimeoutMs: e.MVAD_REST_FETCH_TIMEOUT_MS,
       dataDir: e.MVAD_REST_DATA_DIR,
+      localRoots: e.MVAD_REST_LOCAL_ROOTS,
+      fetchPrivateHosts: e.MVAD_REST_FETCH_PRIVATE_HOSTS,
     },
   })
 }

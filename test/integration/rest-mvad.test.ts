@@ -67,6 +67,7 @@ describe('MVAD v1.1 REST API with the GA JavaScript SDK', () => {
         MVAD_API_KEY: KEY,
         MVAD_REST_BODY_LIMIT_BYTES: String(1024 * 1024),
         MVAD_REST_DATA_DIR: join(work, 'rest'),
+        MVAD_REST_LOCAL_ROOTS: OMI, // the bench files the requests name by path
         MVAD_CHARTS_DIR: join(work, 'charts'),
       }),
       logger: createLogger({ serviceName: 'it', level: 'silent' }),

@@ -1,12 +1,16 @@
 /**
- * MVAD `dataSource` → a OneTable file or MultiTable folder the jobs can read. Accepted: a local path, a `file://`
- * URL, or an `http(s)://` URL fetched with a size and time limit into the data folder; a `.zip` (or a download
- * that is a zip) is extracted — one CSV at its top level is a OneTable file, several are a MultiTable folder (as
- * MVAD's preview zips; files in sub-folders are ignored, as MVAD did).
+ * MVAD `dataSource` → a OneTable file or MultiTable folder the jobs can read. Accepted: a local path or `file://`
+ * URL inside one of the configured local roots (none by default: a caller of the API must not read the server's
+ * files), or an `http(s)://` URL fetched with a size and time limit into the data folder — to public addresses only
+ * unless private hosts are allowed (no requests to the cluster's own services or cloud metadata endpoints), every
+ * redirect checked the same way; a `.zip` (or a download that is a zip) is extracted — one CSV at its top level is
+ * a OneTable file, several are a MultiTable folder (as MVAD's preview zips; files in sub-folders are ignored).
  */
 import { createWriteStream } from 'node:fs'
-import { mkdir, open, readFile, stat, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { lookup } from 'node:dns/promises'
+import { isIP } from 'node:net'
+import { mkdir, open, readFile, realpath, stat, writeFile } from 'node:fs/promises'
+import { join, relative, resolve, isAbsolute } from 'node:path'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
@@ -18,7 +22,13 @@ export interface DataSourceLimits {
   dataDir: string
   fetchMaxBytes: number
   fetchTimeoutMs: number
+  /** Folders a local path or file:// URL may be in (symbolic links resolved); none = local paths refused. */
+  localRoots: readonly string[]
+  /** Allow http(s) to loopback, private, link-local and other non-public addresses. */
+  fetchPrivateHosts: boolean
 }
+
+const MAX_REDIRECTS = 5
 
 const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04])
 
@@ -28,17 +38,99 @@ export async function resolveDataSource(dataSource: string, id: string, limits: 
   if (/^https?:\/\//i.test(dataSource)) {
     path = await download(dataSource, join(limits.dataDir, id), limits)
   } else if (/^file:\/\//i.test(dataSource)) {
-    path = fileURLToPath(dataSource)
+    let local: string
+    try {
+      local = fileURLToPath(dataSource)
+    } catch (error) {
+      throw new ServiceError('InvalidRequestParameterError', `dataSource ${dataSource}: ${(error as Error).message}`)
+    }
+    path = await checkLocal(local, dataSource, limits)
   } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(dataSource)) {
     throw new ServiceError(
       'InvalidRequestParameterError',
       `dataSource ${dataSource}: only local paths, file:// and http(s):// URLs are supported`,
     )
   } else {
-    path = dataSource
+    path = await checkLocal(dataSource, dataSource, limits)
   }
   const isZip = path.toLowerCase().endsWith('.zip') || (await startsWithZipMagic(path))
   return isZip ? extractZip(path, join(limits.dataDir, `${id}-unzipped`), limits.fetchMaxBytes) : path
+}
+
+/** The local path, if it lies inside a configured root (resolved through symbolic links when it exists). */
+async function checkLocal(path: string, dataSource: string, limits: DataSourceLimits): Promise<string> {
+  if (limits.localRoots.length === 0) {
+    throw new ServiceError(
+      'InvalidRequestParameterError',
+      `dataSource ${dataSource}: local paths are not enabled on this service (MVAD_REST_LOCAL_ROOTS); use an http(s) URL`,
+    )
+  }
+  const absolute = resolve(path)
+  const real = await realpath(absolute).catch(() => absolute) // a missing file is reported by the job (FileNotExist)
+  const roots = await Promise.all(limits.localRoots.map((root) => realpath(root).catch(() => resolve(root))))
+  const inside = (candidate: string): boolean =>
+    roots.some((root) => {
+      const rel = relative(root, candidate)
+      return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))
+    })
+  if (!inside(absolute) || !inside(real)) {
+    throw new ServiceError(
+      'InvalidRequestParameterError',
+      `dataSource ${dataSource}: outside the folders this service reads data from (MVAD_REST_LOCAL_ROOTS)`,
+    )
+  }
+  return real
+}
+
+/** Whether an address is one an API caller may make the service fetch from: public unicast only. */
+export function isPublicAddress(address: string): boolean {
+  const family = isIP(address)
+  if (family === 4) {
+    const [a = 0, b = 0] = address.split('.').map(Number)
+    return !(
+      a === 0 ||
+      a === 10 ||
+      a === 127 ||
+      (a === 100 && b >= 64 && b <= 127) || // carrier-grade NAT
+      (a === 169 && b === 254) || // link-local, cloud metadata
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      (a === 192 && b === 0) ||
+      (a === 198 && (b === 18 || b === 19)) ||
+      a >= 224 // multicast, reserved, broadcast
+    )
+  }
+  if (family === 6) {
+    const lower = address.toLowerCase()
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower)
+    if (mapped !== null) return isPublicAddress(mapped[1] as string)
+    return !(
+      lower === '::' ||
+      lower === '::1' ||
+      /^f[cd]/.test(lower) || // unique local
+      /^fe[89ab]/.test(lower) || // link-local
+      lower.startsWith('ff') // multicast
+    )
+  }
+  return false
+}
+
+/** Refuses a URL whose host is (or resolves to) a non-public address, unless private hosts are allowed. */
+async function checkHost(url: URL, limits: DataSourceLimits): Promise<void> {
+  if (limits.fetchPrivateHosts) return
+  const host = url.hostname.replace(/^\[|\]$/g, '')
+  let addresses: string[]
+  try {
+    addresses = isIP(host) !== 0 ? [host] : (await lookup(host, { all: true })).map((a) => a.address)
+  } catch (error) {
+    throw new ServiceError('FileNotExist', `dataSource ${url.href} cannot be fetched: ${(error as Error).message}`)
+  }
+  if (addresses.length === 0 || !addresses.every(isPublicAddress)) {
+    throw new ServiceError(
+      'InvalidRequestParameterError',
+      `dataSource ${url.href}: ${url.hostname} is not a public address (MVAD_REST_FETCH_PRIVATE_HOSTS allows it)`,
+    )
+  }
 }
 
 async function startsWithZipMagic(path: string): Promise<boolean> {
@@ -58,13 +150,27 @@ async function startsWithZipMagic(path: string): Promise<boolean> {
 }
 
 async function download(url: string, dir: string, limits: DataSourceLimits): Promise<string> {
-  await mkdir(dir, { recursive: true })
   let response: Response
-  try {
-    response = await fetch(url, { signal: AbortSignal.timeout(limits.fetchTimeoutMs), redirect: 'follow' })
-  } catch (error) {
-    throw new ServiceError('FileNotExist', `dataSource ${url} cannot be fetched: ${(error as Error).message}`)
+  let current = new URL(url)
+  const signal = AbortSignal.timeout(limits.fetchTimeoutMs)
+  // Redirects are followed by hand, so that every hop's host is checked like the first.
+  for (let hop = 0; ; hop++) {
+    if (current.protocol !== 'http:' && current.protocol !== 'https:') {
+      throw new ServiceError('InvalidRequestParameterError', `dataSource ${url} redirects to ${current.href}`)
+    }
+    await checkHost(current, limits)
+    try {
+      response = await fetch(current, { signal, redirect: 'manual' })
+    } catch (error) {
+      throw new ServiceError('FileNotExist', `dataSource ${url} cannot be fetched: ${(error as Error).message}`)
+    }
+    const location = response.headers.get('location')
+    if (response.status < 300 || response.status >= 400 || location === null) break
+    if (hop === MAX_REDIRECTS) throw new ServiceError('FileNotExist', `dataSource ${url}: too many redirects`)
+    await response.body?.cancel()
+    current = new URL(location, current)
   }
+  await mkdir(dir, { recursive: true })
   if (!response.ok || response.body === null) {
     throw new ServiceError('FileNotExist', `dataSource ${url} answered HTTP ${response.status}`)
   }
@@ -72,8 +178,14 @@ async function download(url: string, dir: string, limits: DataSourceLimits): Pro
   if (declared > limits.fetchMaxBytes) {
     throw new ServiceError('InvalidFileSize', `dataSource ${url} is ${declared} bytes, over ${limits.fetchMaxBytes}`)
   }
-  const name = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '') || 'data.csv'
-  const target = join(dir, name.replace(/[^A-Za-z0-9._-]/g, '_'))
+  const last = current.pathname.split('/').pop() ?? ''
+  let name: string
+  try {
+    name = decodeURIComponent(last)
+  } catch {
+    name = last // not valid percent-encoding: the raw name, made safe below
+  }
+  const target = join(dir, (name === '' ? 'data.csv' : name).replace(/[^A-Za-z0-9._-]/g, '_'))
   let seen = 0
   const limit = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -112,6 +224,12 @@ async function extractZip(zipPath: string, dir: string, maxBytes: number): Promi
   const names = Object.keys(entries)
   if (names.length === 0) throw new ServiceError('NoVariablesFound', `${zipPath} holds no CSV file at its top level`)
   await mkdir(dir, { recursive: true })
-  for (const name of names) await writeFile(join(dir, name), entries[name] as Uint8Array)
+  for (const name of names) {
+    // Entry names are the zip's, not ours: only a plain file name is written (no NUL, no path tricks).
+    if (!/^[^\0\\/]+$/.test(name) || name === '.' || name === '..') {
+      throw new ServiceError('ReadingFileError', `${zipPath}: entry name ${JSON.stringify(name)} is not a file name`)
+    }
+    await writeFile(join(dir, name), entries[name] as Uint8Array)
+  }
   return names.length === 1 ? join(dir, names[0] as string) : dir
 }

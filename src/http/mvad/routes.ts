@@ -297,9 +297,19 @@ async function detectBatchRequest(
 
 async function getResult(deps: MvadApiDeps, resultId: string): Promise<Record<string, unknown>> {
   const record = await deps.results.get(resultId)
-  if (record !== undefined) return resultToWire(record)
+  if (record !== undefined) {
+    const wire = resultToWire(record)
+    const summary = wire.summary as { status?: string }
+    if (summary.status !== 'CREATED' && summary.status !== 'RUNNING') return wire
+    // A stored result still in progress whose job has failed (e.g. its instance died mid-run) reports the failure.
+    const job = await deps.jobs.get(resultId)
+    if (job?.status === 'FAILED') Object.assign(summary, { status: 'FAILED', errors: job.errors })
+    return wire
+  }
   const job = await deps.jobs.get(resultId)
-  if (job !== undefined && job.type === 'detect-batch') {
+  // Only a job that has not finished stands in for its result: a finished one without a stored result had it
+  // expire (or never stored it), and answering CREATED would keep a client polling for ever.
+  if (job !== undefined && job.type === 'detect-batch' && job.status !== 'READY') {
     const wire = pendingResultToWire(job.command as DetectBatchCommand)
     // A job that failed before writing its result (e.g. the model was deleted meanwhile) reports it here.
     if (job.status === 'FAILED') Object.assign(wire.summary as object, { status: 'FAILED', errors: job.errors })

@@ -16,6 +16,13 @@ export function mvadTime(text: string | undefined): string | undefined {
   return ms === undefined ? text : formatIsoTimestamp(ms)
 }
 
+/** When a record was created or updated, as MVAD writes it: whole seconds (`2024-01-01T00:00:00Z`). */
+export function mvadRecordTime(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined
+  const ms = parseIsoTimestamp(text)
+  return ms === undefined ? text : formatIsoTimestamp(Math.floor(ms / 1000) * 1000)
+}
+
 interface TrainingRequest {
   dataSource?: string
   dataSchema?: string
@@ -62,8 +69,8 @@ function modelInfo(
 export function modelToWire(info: ModelVersionInfo): Record<string, unknown> {
   return {
     modelId: info.modelId,
-    createdTime: mvadTime(info.createdTime),
-    lastUpdatedTime: mvadTime(info.lastUpdatedTime),
+    createdTime: mvadRecordTime(info.createdTime),
+    lastUpdatedTime: mvadRecordTime(info.lastUpdatedTime),
     modelInfo: modelInfo(info.trainingRequest ?? {}, {
       displayName: info.displayName,
       slidingWindow: info.slidingWindow,
@@ -82,8 +89,8 @@ export function pendingModelToWire(
 ): Record<string, unknown> {
   return {
     modelId: command.modelId,
-    createdTime: mvadTime(createdTime),
-    lastUpdatedTime: mvadTime(createdTime),
+    createdTime: mvadRecordTime(createdTime),
+    lastUpdatedTime: mvadRecordTime(createdTime),
     modelInfo: modelInfo(
       {
         ...(command.dataSource === undefined ? {} : { dataSource: command.dataSource }),

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -6,16 +6,24 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { strToU8, zipSync } from 'fflate'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { resolveDataSource } from '../../../../src/http/mvad/data-source.js'
+import { isPublicAddress, resolveDataSource } from '../../../../src/http/mvad/data-source.js'
 
 const CSV = 'timestamp,a\n2024-01-01T00:00:00Z,1\n'
 
 describe('MVAD dataSource resolution', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mvad-ds-'))
-  const limits = { dataDir: join(dir, 'data'), fetchMaxBytes: 10_000, fetchTimeoutMs: 5_000 }
+  const limits = {
+    dataDir: join(dir, 'data'),
+    fetchMaxBytes: 10_000,
+    fetchTimeoutMs: 5_000,
+    localRoots: [dir],
+    fetchPrivateHosts: true, // the test server is on 127.0.0.1
+  }
   const server = createServer((request, response) => {
     if (request.url === '/big.csv') response.end('x'.repeat(20_000))
-    else if (request.url === '/data.csv') response.end(CSV)
+    else if (request.url === '/data.csv' || request.url === '/odd%zz.csv') response.end(CSV)
+    else if (request.url === '/moved') response.writeHead(302, { location: '/data.csv' }).end()
+    else if (request.url === '/to-ftp') response.writeHead(302, { location: 'ftp://host/x.csv' }).end()
     else response.writeHead(404).end()
   })
   let base = ''
@@ -31,6 +39,72 @@ describe('MVAD dataSource resolution', () => {
     writeFileSync(file, CSV)
     expect(await resolveDataSource(file, 'a', limits)).toBe(file)
     expect(await resolveDataSource(pathToFileURL(file).href, 'b', limits)).toBe(file)
+  })
+
+  it('reads local paths only inside the configured roots (none by default), links resolved', async () => {
+    const file = join(dir, 'x.csv')
+    writeFileSync(file, CSV)
+    const closed = { ...limits, localRoots: [] }
+    await expect(resolveDataSource(file, 'r1', closed)).rejects.toMatchObject({
+      code: 'InvalidRequestParameterError',
+      message: expect.stringContaining('MVAD_REST_LOCAL_ROOTS') as string,
+    })
+    const inner = join(dir, 'root')
+    mkdirSync(inner, { recursive: true })
+    const scoped = { ...limits, localRoots: [inner] }
+    for (const outside of [file, join(inner, '..', 'x.csv'), '/etc/passwd', pathToFileURL('/proc/self/environ').href]) {
+      await expect(resolveDataSource(outside, 'r2', scoped)).rejects.toMatchObject({
+        code: 'InvalidRequestParameterError',
+        message: expect.stringContaining('outside the folders') as string,
+      })
+    }
+    symlinkSync(file, join(inner, 'link.csv')) // inside by name, outside in fact
+    await expect(resolveDataSource(join(inner, 'link.csv'), 'r3', scoped)).rejects.toMatchObject({
+      code: 'InvalidRequestParameterError',
+    })
+    await expect(resolveDataSource('file://otherhost/x.csv', 'r4', scoped)).rejects.toMatchObject({
+      code: 'InvalidRequestParameterError',
+    })
+  })
+
+  it('fetches from public addresses only unless private hosts are allowed, redirects included', async () => {
+    const closed = { ...limits, fetchPrivateHosts: false }
+    await expect(resolveDataSource(`${base}/data.csv`, 'p1', closed)).rejects.toMatchObject({
+      code: 'InvalidRequestParameterError',
+      message: expect.stringContaining('not a public address') as string,
+    })
+    await expect(resolveDataSource('http://169.254.169.254/latest/meta-data/', 'p2', closed)).rejects.toMatchObject({
+      code: 'InvalidRequestParameterError',
+    })
+    expect(readFileSync(await resolveDataSource(`${base}/moved`, 'p3', limits), 'utf8')).toBe(CSV)
+    await expect(resolveDataSource(`${base}/to-ftp`, 'p4', limits)).rejects.toMatchObject({
+      code: 'InvalidRequestParameterError',
+    })
+    expect(readFileSync(await resolveDataSource(`${base}/odd%zz.csv`, 'p5', limits), 'utf8')).toBe(CSV)
+  })
+
+  it('tells public addresses from loopback, private, link-local and reserved ones', () => {
+    for (const address of ['8.8.8.8', '1.1.1.1', '2606:4700::1111', '::ffff:8.8.8.8']) {
+      expect(isPublicAddress(address)).toBe(true)
+    }
+    for (const address of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.16.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '224.0.0.1',
+      '::1',
+      '::',
+      'fd00::1',
+      'fe80::1',
+      '::ffff:127.0.0.1',
+      'not-an-ip',
+    ]) {
+      expect(isPublicAddress(address)).toBe(false)
+    }
   })
 
   it('downloads http URLs within the size limit', async () => {
@@ -54,5 +128,8 @@ describe('MVAD dataSource resolution', () => {
     expect(statSync(folder).isDirectory()).toBe(true)
     expect(statSync(join(folder, 'a.csv')).isFile()).toBe(true)
     expect(() => statSync(join(folder, 'c.csv'))).toThrow()
+    const odd = join(dir, 'odd.zip')
+    writeFileSync(odd, zipSync({ 'a\u0000b.csv': strToU8(CSV) }))
+    await expect(resolveDataSource(odd, 'i', limits)).rejects.toMatchObject({ code: 'ReadingFileError' })
   })
 })

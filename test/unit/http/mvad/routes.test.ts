@@ -1,0 +1,116 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { MVAD_BASE, registerMvadApi } from '../../../../src/http/mvad/routes.js'
+import { MemoryBindingStore } from '../../../../src/state/binding-store.js'
+import { MemoryJobStore } from '../../../../src/state/job-store.js'
+import { MemoryModelStore } from '../../../../src/state/model-store.js'
+import { MemoryResultStore } from '../../../../src/state/result-store.js'
+
+/** The MVAD routes on in-memory stores (no job runner: commands are only recorded). */
+describe('MVAD routes', () => {
+  const jobs = new MemoryJobStore()
+  const results = new MemoryResultStore()
+  const models = new MemoryModelStore()
+  const submitted: unknown[] = []
+  let app: FastifyInstance
+  const batchCommand = (resultId: string): Record<string, unknown> => ({
+    type: 'detect-batch',
+    jobId: resultId,
+    modelId: 'm',
+    source: { kind: 'file', path: '/data/x.csv' },
+    startTime: '2024-01-01T00:00:00Z',
+    endTime: '2024-01-01T01:00:00Z',
+    topContributorCount: 10,
+    output: { store: true },
+  })
+
+  beforeAll(async () => {
+    app = Fastify()
+    registerMvadApi(app, {
+      models,
+      results,
+      jobs,
+      bindings: new MemoryBindingStore(),
+      submit: (command) => {
+        submitted.push(command)
+        return Promise.resolve()
+      },
+      apiKey: undefined,
+      dataSource: {
+        dataDir: '/tmp/none',
+        fetchMaxBytes: 1024,
+        fetchTimeoutMs: 1000,
+        localRoots: [],
+        fetchPrivateHosts: false,
+      },
+    })
+    await app.ready()
+  })
+  afterAll(() => app.close())
+
+  it('answers 404 ResultNotExist for a finished batch job whose result has expired (not CREATED for ever)', async () => {
+    const id = '11111111-1111-4111-8111-111111111111'
+    await jobs.create(id, 'detect-batch', batchCommand(id), new Date())
+    const pending = await app.inject({ method: 'GET', url: `${MVAD_BASE}/multivariate/detect-batch/${id}` })
+    expect(pending.statusCode).toBe(200)
+    expect(pending.json()).toMatchObject({ summary: { status: 'CREATED' } })
+    await jobs.update(id, { status: 'RUNNING' }, new Date())
+    await jobs.update(id, { status: 'READY' }, new Date())
+    const expired = await app.inject({ method: 'GET', url: `${MVAD_BASE}/multivariate/detect-batch/${id}` })
+    expect(expired.statusCode).toBe(404)
+    expect(expired.headers['x-ms-error-code']).toBe('ResultNotExist')
+  })
+
+  it('reports FAILED for a stored result left RUNNING by a job that failed (its instance died)', async () => {
+    const id = '22222222-2222-4222-8222-222222222222'
+    await jobs.create(id, 'detect-batch', batchCommand(id), new Date())
+    await results.put(
+      {
+        resultId: id,
+        summary: {
+          status: 'RUNNING',
+          errors: [],
+          variableStates: [],
+          setupInfo: { dataSource: '/data/x.csv', topContributorCount: 10, startTime: 'a', endTime: 'b' },
+        },
+        results: [],
+        modelId: 'm',
+        modelVersion: 1,
+      },
+      600,
+    )
+    await jobs.update(id, { status: 'RUNNING' }, new Date())
+    await jobs.update(
+      id,
+      { status: 'FAILED', errors: [{ code: 'JobInterrupted', message: 'its instance stopped' }] },
+      new Date(),
+    )
+    const reply = await app.inject({ method: 'GET', url: `${MVAD_BASE}/multivariate/detect-batch/${id}` })
+    expect(reply.json()).toMatchObject({
+      summary: { status: 'FAILED', errors: [{ code: 'JobInterrupted', message: 'its instance stopped' }] },
+    })
+  })
+
+  it('refuses a local dataSource when no local root is configured, before anything is queued', async () => {
+    const before = submitted.length
+    for (const dataSource of ['/etc/passwd', 'file:///proc/self/environ', '../../../../etc/hostname']) {
+      const reply = await app.inject({
+        method: 'POST',
+        url: `${MVAD_BASE}/multivariate/models`,
+        payload: { dataSource, startTime: '2024-01-01T00:00:00Z', endTime: '2024-01-02T00:00:00Z' },
+      })
+      expect(reply.statusCode).toBe(400)
+      expect(reply.headers['x-ms-error-code']).toBe('InvalidRequestParameterError')
+      expect(reply.body).not.toContain('root:')
+    }
+    expect(submitted.length).toBe(before)
+  })
+
+  it('writes record times in whole seconds, as MVAD does', async () => {
+    const info = await models.registerReady('m2', '{}', { variables: ['a'], slidingWindow: 28 })
+    const reply = await app.inject({ method: 'GET', url: `${MVAD_BASE}/multivariate/models/${info.modelId}` })
+    const body = reply.json<{ createdTime: string; lastUpdatedTime: string }>()
+    expect(body.createdTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+    expect(body.lastUpdatedTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+  })
+})
