@@ -12,7 +12,7 @@ import { SchemaType } from '@kafkajs/confluent-schema-registry'
 import type { Logger } from '../observability/logger.js'
 import { readSchemaText } from '../schema-files.js'
 import type { JobRecord, JobStore } from '../state/job-store.js'
-import type { RegistryCodec } from '../stream/registry-codec.js'
+import { isTransientRegistryError, registryUnavailable, type RegistryCodec } from '../stream/registry-codec.js'
 import { isRegistryEncoded } from '../stream/reading-codec.js'
 import { ConsumerSupervisor } from '../stream/consumer-supervisor.js'
 import {
@@ -146,6 +146,8 @@ export class ControlService {
       try {
         return validateControlCommand(await registry.decode(payload))
       } catch (error) {
+        // Unreachable registry: the batch fails and is consumed again, the command is not dead-lettered (lost).
+        if (isTransientRegistryError(error)) throw registryUnavailable(error)
         return { ok: false, reason: 'invalid_command', detail: `registry decoding failed: ${String(error)}` }
       }
     }

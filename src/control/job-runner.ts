@@ -96,7 +96,9 @@ export class JobRunner {
     }
     const leased = await this.#o.jobs.update(command.jobId, { lease: this.#lease(now) }, now)
     await this.#publish(leased.ok ? leased.record : record)
-    this.#enqueue(command.jobId)
+    // A cancel is quick and must act while its target runs, not after it in the queue.
+    if (command.type === 'cancel' && !this.#stopped) this.#start(command.jobId)
+    else this.#enqueue(command.jobId)
     return 'accepted'
   }
 
@@ -123,9 +125,11 @@ export class JobRunner {
   /** Fails or re-runs unfinished jobs whose lease expired (see the header). */
   async sweep(): Promise<void> {
     const now = this.#o.now()
+    // Jobs queued here are ours too: their lease is not renewed while they wait, but they are not abandoned.
     const expired = (r: JobRecord): boolean =>
       (r.status === 'CREATED' || r.status === 'RUNNING') &&
       !this.#running.has(r.jobId) &&
+      !this.#queue.includes(r.jobId) &&
       (r.leaseUntil === undefined || r.leaseUntil < now.toISOString())
     const candidates = [
       ...(await this.#o.jobs.list({ status: 'RUNNING', limit: 1000 })),
@@ -184,27 +188,30 @@ export class JobRunner {
   }
 
   #enqueue(jobId: string): void {
-    if (this.#stopped) return
+    if (this.#stopped || this.#queue.includes(jobId) || this.#running.has(jobId)) return
     this.#queue.push(jobId)
     this.#pump()
   }
 
   #pump(): void {
-    while (this.#running.size < this.#o.concurrency && this.#queue.length > 0) {
-      const jobId = this.#queue.shift() as string
-      const controller = new AbortController()
-      this.#running.set(jobId, controller)
-      this.#execute(jobId, controller)
-        .catch((error: unknown) => this.#o.logger.error({ err: error, jobId }, 'job bookkeeping failed'))
-        .finally(() => {
-          this.#running.delete(jobId)
-          this.#pump()
-          if (this.#queue.length === 0 && this.#running.size === 0) {
-            for (const resolve of this.#idle) resolve()
-            this.#idle.clear()
-          }
-        })
-    }
+    while (this.#running.size < this.#o.concurrency && this.#queue.length > 0)
+      this.#start(this.#queue.shift() as string)
+  }
+
+  /** Runs a job now, whatever the concurrency (pump keeps to it; a cancel must not wait behind its target). */
+  #start(jobId: string): void {
+    const controller = new AbortController()
+    this.#running.set(jobId, controller)
+    this.#execute(jobId, controller)
+      .catch((error: unknown) => this.#o.logger.error({ err: error, jobId }, 'job bookkeeping failed'))
+      .finally(() => {
+        if (this.#running.get(jobId) === controller) this.#running.delete(jobId)
+        this.#pump()
+        if (this.#queue.length === 0 && this.#running.size === 0) {
+          for (const resolve of this.#idle) resolve()
+          this.#idle.clear()
+        }
+      })
   }
 
   async #execute(jobId: string, controller: AbortController): Promise<void> {
@@ -237,13 +244,24 @@ export class JobRunner {
     const context: JobContext = {
       jobId,
       signal: controller.signal,
+      // Never rejects: handlers report progress fire-and-forget, and a progress write that fails (Redis away for a
+      // moment) must not become an unhandled rejection that ends the process; the job's own writes decide its fate.
       progress: async (fraction) => {
         const at = Date.now()
         if (at - lastWrite < 250 || Math.abs(fraction - lastFraction) < 0.01) return
         lastWrite = at
         lastFraction = fraction
-        const updated = await this.#o.jobs.update(jobId, { progress: Math.floor(fraction * 100) }, this.#o.now(), mine)
-        if (updated.ok) await this.#publish(updated.record)
+        try {
+          const updated = await this.#o.jobs.update(
+            jobId,
+            { progress: Math.floor(fraction * 100) },
+            this.#o.now(),
+            mine,
+          )
+          if (updated.ok) await this.#publish(updated.record)
+        } catch (error) {
+          this.#o.logger.warn({ err: error, jobId }, 'progress not recorded')
+        }
       },
       setResult: async (result) => {
         await this.#o.jobs.update(jobId, { result }, this.#o.now(), mine)

@@ -100,8 +100,32 @@ export function decodeReadingPayload(payload: Buffer, registry?: RegistryCodec):
   if (registry !== undefined && isRegistryEncoded(payload)) {
     return registry.decode(payload).then(
       (decoded) => validateReadingObject(decoded, DEFAULT_TIMESTAMP_BOUNDS),
-      (error: unknown): DecodeResult => ({ ok: false, reason: 'schema_registry_decode_failed', detail: String(error) }),
+      (error: unknown): DecodeResult => {
+        // The registry being down says nothing about the record: fail the batch (retried), do not dead-letter it.
+        if (isTransientRegistryError(error)) throw registryUnavailable(error)
+        return { ok: false, reason: 'schema_registry_decode_failed', detail: String(error) }
+      },
     )
   }
   return decodeJsonReading(payload)
+}
+
+/**
+ * Whether a registry decode failed for the registry's sake (unreachable, overloaded), not the payload's. The client
+ * reports a refused connection as "status 400" with the socket error in the message, so the message is read too.
+ */
+export function isTransientRegistryError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  const status = (error as { status?: unknown }).status
+  if (typeof status === 'number' && (status >= 500 || status === 408 || status === 429)) return true
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPIPE|socket hang up|timeout/i.test(
+    error.message,
+  )
+}
+
+export function registryUnavailable(error: unknown): ServiceError {
+  return new ServiceError('SchemaRegistryError', `schema registry unavailable: ${String(error)}`, {
+    cause: error,
+    retriable: true,
+  })
 }

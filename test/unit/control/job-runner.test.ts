@@ -1,24 +1,51 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { ControlCommand } from '../../../src/control/commands.js'
+import { cancelHandler } from '../../../src/control/handlers/lifecycle.js'
 import { JobRunner, type JobHandler } from '../../../src/control/job-runner.js'
-import { MemoryJobStore, type JobRecord } from '../../../src/state/job-store.js'
+import { MemoryJobStore, type JobRecord, type JobStore } from '../../../src/state/job-store.js'
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined }
 const deleteCmd = (jobId: string): ControlCommand => ({ type: 'delete-model', jobId, modelId: 'm' })
 
-function setup(handler: JobHandler, options: { leaseMs?: number; instanceId?: string } = {}) {
-  const jobs = new MemoryJobStore()
+function setup(
+  handler: JobHandler,
+  options: { leaseMs?: number; instanceId?: string; concurrency?: number; now?: () => Date; jobs?: JobStore } = {},
+) {
+  const jobs = options.jobs ?? new MemoryJobStore()
   const published: JobRecord[] = []
   const never: JobHandler = { run: () => Promise.reject(new Error('not used')) }
-  const runner = new JobRunner({
+  const runner: JobRunner = new JobRunner({
     jobs,
     status: { publish: (r) => Promise.resolve(void published.push(r)) },
     logger: silent,
     instanceId: options.instanceId ?? 'me',
     leaseMs: options.leaseMs ?? 60_000,
-    handlers: { train: never, 'detect-batch': never, deploy: never, cancel: never, 'delete-model': handler },
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+    handlers: {
+      train: never,
+      'detect-batch': never,
+      deploy: never,
+      cancel: cancelHandler(() => runner),
+      'delete-model': handler,
+    },
   })
   return { jobs, runner, published }
+}
+
+/** A handler whose runs wait until released (one release per run, in order). */
+function gatedHandler(): { handler: JobHandler; release: () => void; started: string[] } {
+  const gates: (() => void)[] = []
+  const started: string[] = []
+  const handler: JobHandler = {
+    run: (command, ctx) =>
+      new Promise((resolve, reject) => {
+        started.push(command.jobId)
+        gates.push(() => resolve({}))
+        ctx.signal.addEventListener('abort', () => reject(new Error('stopped')))
+      }),
+  }
+  return { handler, started, release: () => gates.shift()?.() }
 }
 
 describe('JobRunner', () => {
@@ -66,6 +93,62 @@ describe('JobRunner', () => {
     expect(after.cancelRequested).toBe(true)
     await runner.idle()
     expect(await jobs.get('j3')).toMatchObject({ status: 'FAILED', errors: [{ code: 'JobCanceled' }] })
+  })
+
+  it('a cancel acts at once, even when every slot is taken by the jobs it may cancel', async () => {
+    const { handler, started } = gatedHandler()
+    const { jobs, runner } = setup(handler, { concurrency: 1 })
+    await runner.submit(deleteCmd('busy'))
+    await vi.waitFor(() => expect(started).toEqual(['busy']))
+    await runner.submit({ type: 'cancel', jobId: 'stop-busy', targetJobId: 'busy' })
+    await runner.idle()
+    expect(await jobs.get('busy')).toMatchObject({ status: 'FAILED', errors: [{ code: 'JobCanceled' }] })
+    expect(await jobs.get('stop-busy')).toMatchObject({ status: 'READY', result: { cancelRequested: true } })
+  })
+
+  it('a progress write that fails is logged, not an unhandled rejection, and the job still finishes', async () => {
+    const inner = new MemoryJobStore()
+    const flaky: JobStore = {
+      create: (...args) => inner.create(...args),
+      get: (id) => inner.get(id),
+      list: (o) => inner.list(o),
+      update: (id, update, now, guard) =>
+        update.progress !== undefined && update.status === undefined
+          ? Promise.reject(new Error('Redis: max retries per request'))
+          : inner.update(id, update, now, guard),
+    }
+    const { runner } = setup(
+      {
+        run: async (_c, ctx) => {
+          void ctx.progress(0.5) // fire-and-forget, as the handlers report it
+          await new Promise((resolve) => setTimeout(resolve, 20))
+          return {}
+        },
+      },
+      { jobs: flaky },
+    )
+    await runner.submit(deleteCmd('p1'))
+    await runner.idle()
+    expect(await inner.get('p1')).toMatchObject({ status: 'READY' })
+  })
+
+  it('sweep leaves the queued jobs of this instance alone: each runs once, and the running set stays true', async () => {
+    let now = Date.UTC(2024, 0, 1)
+    const { handler, release, started } = gatedHandler()
+    const { jobs, runner } = setup(handler, { concurrency: 2, leaseMs: 1_000, now: () => new Date(now) })
+    for (const id of ['a', 'b', 'c']) await runner.submit(deleteCmd(id))
+    await vi.waitFor(() => expect(started).toEqual(['a', 'b']))
+    now += 5_000 // c's lease (not renewed while it waits in the queue) has expired
+    await runner.sweep()
+    release() // a ends: c starts
+    await vi.waitFor(() => expect(started).toEqual(['a', 'b', 'c']))
+    release() // b ends: a second copy of c, had the sweep queued one, would start, fail its claim and drop c's entry
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(runner.runningJobIds).toEqual(['c'])
+    release()
+    await runner.idle()
+    expect(started).toEqual(['a', 'b', 'c'])
+    expect((await jobs.get('c'))?.status).toBe('READY')
   })
 
   it('cancel of an unknown job says so; of a finished job changes nothing', async () => {

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest'
+import { ServiceError } from '../../../src/errors.js'
+import { RegistryCodec, decodeReadingPayload, isTransientRegistryError } from '../../../src/stream/registry-codec.js'
+
+/** A registry client error as @kafkajs/confluent-schema-registry reports it (ResponseError with a status). */
+function responseError(status: number, message: string): Error {
+  return Object.assign(new Error(`Confluent_Schema_Registry - Error, status ${status}: ${message}`), { status })
+}
+
+describe('registry decoding failures', () => {
+  it('tells an unavailable registry from a payload it cannot decode', () => {
+    // The client reports a refused connection as status 400, with the socket error in the message.
+    expect(isTransientRegistryError(responseError(400, 'connect ECONNREFUSED 127.0.0.1:18081'))).toBe(true)
+    expect(isTransientRegistryError(responseError(503, 'Service Unavailable'))).toBe(true)
+    expect(isTransientRegistryError(responseError(429, 'Too Many Requests'))).toBe(true)
+    expect(isTransientRegistryError(new Error('request timeout after 3000 ms'))).toBe(true)
+    expect(isTransientRegistryError(responseError(404, 'Schema 99 not found'))).toBe(false)
+    expect(isTransientRegistryError(new Error('truncated buffer'))).toBe(false) // avro: a bad payload
+    expect(isTransientRegistryError('ECONNREFUSED')).toBe(false)
+  })
+
+  it('fails the batch (a retriable error) instead of dead-lettering a reading when the registry is down', async () => {
+    const registry = new RegistryCodec('http://127.0.0.1:1') // nothing listens there
+    const wire = Buffer.from([0, 0, 0, 0, 7, 2, 4, 6]) // magic byte 0, schema id 7
+    const outcome = decodeReadingPayload(wire, registry)
+    await expect(outcome).rejects.toBeInstanceOf(ServiceError)
+    await expect(outcome).rejects.toMatchObject({ code: 'SchemaRegistryError', retriable: true })
+  }, 30_000)
+})
