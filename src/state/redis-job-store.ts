@@ -13,6 +13,8 @@ import {
   type JobUpdateResult,
 } from './job-store.js'
 
+const LIST_CHUNK = 200
+
 type CompareAndSet = (key: string, expected: string, next: string) => Promise<number>
 
 export class RedisJobStore implements JobStore {
@@ -39,6 +41,11 @@ export class RedisJobStore implements JobStore {
       return { created: true, record }
     }
     const existing = await this.get(jobId)
+    // The record and its index entry are two writes: a process that died between them left a job the sweep cannot
+    // find. Its redelivered command lands here, so the entry is (re)made — NX keeps an existing one as it is.
+    if (existing !== undefined) {
+      await this.#redis.zadd(this.#keys.jobIndex(), 'NX', Date.parse(existing.createdTime), jobId)
+    }
     return { created: false, record: existing ?? record }
   }
 
@@ -68,11 +75,17 @@ export class RedisJobStore implements JobStore {
     const limit = options.limit ?? 100
     const ids = await this.#redis.zrevrange(this.#keys.jobIndex(), 0, options.status === undefined ? limit - 1 : -1)
     const records: JobRecord[] = []
-    for (const id of ids) {
-      const record = await this.get(id)
-      if (record !== undefined && (options.status === undefined || record.status === options.status))
-        records.push(record)
-      if (records.length >= limit) break
+    // Read in concurrent chunks, not one job after another: the sweep lists by status over the whole index. (GETs,
+    // not MGET: each job key has its own hash tag, so they may live on different cluster slots.)
+    for (let start = 0; start < ids.length && records.length < limit; start += LIST_CHUNK) {
+      const chunk = ids.slice(start, start + LIST_CHUNK)
+      const raws = await Promise.all(chunk.map((id) => this.#redis.get(this.#keys.job(id))))
+      for (const raw of raws) {
+        if (raw === null) continue
+        const record = JSON.parse(raw) as JobRecord
+        if (options.status === undefined || record.status === options.status) records.push(record)
+        if (records.length >= limit) break
+      }
     }
     return records
   }
