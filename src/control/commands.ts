@@ -41,6 +41,8 @@ export interface TrainCommand {
   source: DataSource
   /** How the client named the data (MVAD dataSource), echoed instead of the resolved source. */
   dataSource?: string
+  /** MVAD dataSchema as the client gave it (echoed in modelInfo). */
+  dataSchema?: 'OneTable' | 'MultiTable'
   startTime?: string
   endTime?: string
   variables?: string[]

@@ -65,6 +65,7 @@ export function trainHandler(deps: HandlerDeps): JobHandler {
         trainingRequest: {
           source: command.source,
           dataSource: command.dataSource ?? describeSource(command.source, deps.readingsTopic),
+          ...(command.dataSchema === undefined ? {} : { dataSchema: command.dataSchema }),
           startTime: command.startTime,
           endTime: command.endTime,
           alignPolicy,

@@ -66,7 +66,8 @@ interface DetectLastBody {
 
 type ModelParams = { Params: { modelId: string } }
 
-const trainJobId = (modelId: string): string => `rest-train-${modelId}`
+const TRAIN_JOB_PREFIX = 'rest-train-'
+const trainJobId = (modelId: string): string => `${TRAIN_JOB_PREFIX}${modelId}`
 
 // `{modelId}:detect-batch` is one path segment: the id is everything before the colon (a literal `::` in the route).
 
@@ -157,7 +158,7 @@ export function registerMvadApi(app: FastifyInstance, deps: MvadApiDeps): void {
         '/multivariate/models/:modelId(^[^:]+)::detect-last',
         { schema: { body: schema('detect-last-request.v1.1.json') } },
         async (request) => {
-          const { stateJson } = await readyModel(deps.models, request.params.modelId)
+          const { stateJson } = await restReadyModel(deps, request.params.modelId)
           const model = fromModelFile(JSON.parse(stateJson), `model ${request.params.modelId}`)
           return detectLast(model, request.body.variables, topContributors(request.body.topContributorCount))
         },
@@ -184,6 +185,7 @@ async function train(deps: MvadApiDeps, request: FastifyRequest<{ Body: TrainBod
     ...(body.displayName === undefined ? {} : { displayName: body.displayName }),
     source: { kind: 'file', path },
     dataSource: body.dataSource,
+    ...(body.dataSchema === undefined ? {} : { dataSchema: body.dataSchema }),
     startTime: body.startTime,
     endTime: body.endTime,
     slidingWindow,
@@ -212,6 +214,24 @@ async function pendingModel(deps: MvadApiDeps, modelId: string): Promise<Record<
   return wire
 }
 
+/**
+ * readyModel, knowing REST models whose train job is still queued (no version yet): those are not READY (400
+ * ModelNotReady, or ModelFailed when the job failed before starting), not missing.
+ */
+async function restReadyModel(deps: MvadApiDeps, modelId: string): ReturnType<typeof readyModel> {
+  try {
+    return await readyModel(deps.models, modelId)
+  } catch (error) {
+    if (!(error instanceof ServiceError) || error.code !== 'ModelNotExist') throw error
+    const pending = await pendingModel(deps, modelId)
+    if (pending === undefined) throw error
+    if ((pending.modelInfo as { status?: string }).status === 'FAILED') {
+      throw new ServiceError('ModelFailed', `model ${modelId} failed to train`)
+    }
+    throw new ServiceError('ModelNotReady', `model ${modelId} is CREATED (its training is queued), not READY yet`)
+  }
+}
+
 async function getModel(deps: MvadApiDeps, modelId: string): Promise<Record<string, unknown>> {
   const info = await deps.models.getInfo(modelId)
   if (info !== undefined) return modelToWire(info)
@@ -237,13 +257,25 @@ async function listModels(
   const top = Math.min(nonNegativeInt(query.top ?? query.$top, 'top', 10), MAX_MODELS)
   const ids = await deps.models.listModelIds()
   const infos = (await Promise.all(ids.map((id) => deps.models.getInfo(id)))).filter((i) => i !== undefined)
+  const stored = new Set(infos.map((info) => info.modelId))
+  // Models whose training is still queued (no version yet) are listed too, CREATED, as GET shows them.
+  const queued = (await deps.jobs.list({ status: 'CREATED', limit: 1000 }))
+    .filter((job) => job.type === 'train' && job.jobId.startsWith(TRAIN_JOB_PREFIX))
+    .map((job) => job.command as TrainCommand)
+    .filter((command) => !stored.has(command.modelId))
+  const all = [
+    ...infos.map((info) => ({ time: info.lastUpdatedTime, wire: () => modelToWire(info) })),
+    ...(await Promise.all(queued.map((command) => pendingModel(deps, command.modelId))))
+      .filter((wire) => wire !== undefined)
+      .map((wire) => ({ time: String(wire.lastUpdatedTime), wire: () => wire })),
+  ]
   // Newest-updated first, as MVAD listed them.
-  infos.sort((a, b) => (a.lastUpdatedTime < b.lastUpdatedTime ? 1 : a.lastUpdatedTime > b.lastUpdatedTime ? -1 : 0))
-  const page = infos.slice(skip, skip + top).map(modelToWire)
-  const more = skip + top < infos.length && top > 0
+  all.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0))
+  const page = all.slice(skip, skip + top).map((entry) => entry.wire())
+  const more = skip + top < all.length && top > 0
   return {
     models: page,
-    currentCount: infos.length,
+    currentCount: all.length,
     maxCount: MAX_MODELS,
     // Never null: the GA SDK's paginate throws on null; "" ends paging as the real service did.
     nextLink: more ? absolute(request, `/multivariate/models?skip=${skip + top}&top=${top}`) : '',
@@ -258,9 +290,14 @@ async function deleteModel(deps: MvadApiDeps, modelId: string): Promise<void> {
       `model ${modelId} is deployed to ${users.slice(0, 10).join(', ')}; deploy another model there first`,
     )
   }
-  if (!(await deps.models.deleteModel(modelId))) {
-    throw new ServiceError('ModelNotExist', `The model does not exist. (${modelId})`)
+  if (await deps.models.deleteModel(modelId)) return
+  // A model whose training is still queued: deleting it cancels the training, so it never appears.
+  const job = await deps.jobs.get(trainJobId(modelId))
+  if (job !== undefined && job.type === 'train' && (job.status === 'CREATED' || job.status === 'RUNNING')) {
+    await deps.submit({ type: 'cancel', jobId: randomUUID(), targetJobId: job.jobId })
+    return
   }
+  throw new ServiceError('ModelNotExist', `The model does not exist. (${modelId})`)
 }
 
 async function detectBatchRequest(
@@ -270,7 +307,7 @@ async function detectBatchRequest(
 ) {
   const { modelId } = request.params
   const body = request.body
-  await readyModel(deps.models, modelId) // ModelNotExist 404, ModelNotReady / ModelFailed 400, as MVAD answered
+  await restReadyModel(deps, modelId) // ModelNotExist 404, ModelNotReady / ModelFailed 400, as MVAD answered
   checkTime(body.startTime, 'startTime')
   checkTime(body.endTime, 'endTime')
   const topContributorCount = topContributors(body.topContributorCount)

@@ -94,7 +94,7 @@ export function pendingModelToWire(
     modelInfo: modelInfo(
       {
         ...(command.dataSource === undefined ? {} : { dataSource: command.dataSource }),
-        ...(dataSchema === undefined ? {} : { dataSchema }),
+        ...((dataSchema ?? command.dataSchema) === undefined ? {} : { dataSchema: dataSchema ?? command.dataSchema }),
         ...(command.startTime === undefined ? {} : { startTime: command.startTime }),
         ...(command.endTime === undefined ? {} : { endTime: command.endTime }),
         ...(command.alignPolicy === undefined ? {} : { alignPolicy: command.alignPolicy }),

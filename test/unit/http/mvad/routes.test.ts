@@ -106,6 +106,37 @@ describe('MVAD routes', () => {
     expect(submitted.length).toBe(before)
   })
 
+  it('treats a model whose training is queued as not READY: 400 ModelNotReady, listed, deleted by cancelling', async () => {
+    const modelId = '33333333-3333-4333-8333-333333333333'
+    const command = {
+      type: 'train',
+      jobId: `rest-train-${modelId}`,
+      modelId,
+      source: { kind: 'file', path: '/data/train.csv' },
+      dataSource: 'https://example.com/train.csv',
+      dataSchema: 'MultiTable',
+      startTime: '2024-01-01T00:00:00Z',
+      endTime: '2024-01-02T00:00:00Z',
+      slidingWindow: 28,
+    }
+    await jobs.create(command.jobId, 'train', command, new Date())
+    const model = await app.inject({ method: 'GET', url: `${MVAD_BASE}/multivariate/models/${modelId}` })
+    expect(model.json()).toMatchObject({ modelInfo: { status: 'CREATED', dataSchema: 'MultiTable' } })
+    const last = await app.inject({
+      method: 'POST',
+      url: `${MVAD_BASE}/multivariate/models/${modelId}:detect-last`,
+      payload: { variables: [{ variable: 'a', timestamps: ['2024-01-03T00:00:00Z'], values: [1] }] },
+    })
+    expect(last.statusCode).toBe(400)
+    expect(last.headers['x-ms-error-code']).toBe('ModelNotReady')
+    const list = await app.inject({ method: 'GET', url: `${MVAD_BASE}/multivariate/models?top=100` })
+    expect(list.json<{ models: { modelId: string }[] }>().models.map((m) => m.modelId)).toContain(modelId)
+    const before = submitted.length
+    const deleted = await app.inject({ method: 'DELETE', url: `${MVAD_BASE}/multivariate/models/${modelId}` })
+    expect(deleted.statusCode).toBe(204)
+    expect(submitted.slice(before)).toMatchObject([{ type: 'cancel', targetJobId: command.jobId }])
+  })
+
   it('writes record times in whole seconds, as MVAD does', async () => {
     const info = await models.registerReady('m2', '{}', { variables: ['a'], slidingWindow: 28 })
     const reply = await app.inject({ method: 'GET', url: `${MVAD_BASE}/multivariate/models/${info.modelId}` })
