@@ -164,6 +164,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       ...(control === undefined ? [] : [{ name: 'control_consumer', up: control.isConsuming }]),
     ],
     bodyLimitBytes: config.rest.bodyLimitBytes,
+    trustProxy: config.http.trustProxy,
   })
   // The MVAD REST API runs its jobs on this instance's control plane, so it is served where that runs.
   if (control !== undefined) {

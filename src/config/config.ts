@@ -29,6 +29,10 @@ const envSchema = z.object({
   MVAD_SERVICE_NAME: nonEmpty.default('mvad-stream'),
   MVAD_HTTP_HOST: nonEmpty.default('0.0.0.0'),
   MVAD_HTTP_PORT: port.default(8080),
+  MVAD_HTTP_TRUST_PROXY: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((value) => value === 'true' || value === '1'),
   MVAD_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   MVAD_SHUTDOWN_GRACE_MS: positiveMs.default(30_000),
   MVAD_STARTUP_TIMEOUT_MS: positiveMs.default(60_000),
@@ -101,7 +105,7 @@ const envSchema = z.object({
 
 export interface Config {
   readonly serviceName: string
-  readonly http: { readonly host: string; readonly port: number }
+  readonly http: { readonly host: string; readonly port: number; readonly trustProxy: boolean }
   readonly logLevel: (typeof LOG_LEVELS)[number]
   readonly shutdownGraceMs: number
   readonly startupTimeoutMs: number
@@ -181,7 +185,7 @@ export function loadConfig(env: RawEnv): Config {
   const e = parsed.data
   return deepFreeze({
     serviceName: e.MVAD_SERVICE_NAME,
-    http: { host: e.MVAD_HTTP_HOST, port: e.MVAD_HTTP_PORT },
+    http: { host: e.MVAD_HTTP_HOST, port: e.MVAD_HTTP_PORT, trustProxy: e.MVAD_HTTP_TRUST_PROXY },
     logLevel: e.MVAD_LOG_LEVEL,
     shutdownGraceMs: e.MVAD_SHUTDOWN_GRACE_MS,
     startupTimeoutMs: e.MVAD_STARTUP_TIMEOUT_MS,

@@ -20,10 +20,19 @@ export interface OpsServerOptions {
   dependencies: () => readonly DependencyStatus[]
   /** Largest request body (the MVAD API's detect-last carries data). @defaultValue 1 MiB */
   bodyLimitBytes?: number
+  /**
+   * Believe X-Forwarded-Proto/-Host (behind a TLS-terminating proxy), so the links the API writes (Location,
+   * Operation-Location, nextLink) carry the address clients used. @defaultValue false
+   */
+  trustProxy?: boolean
 }
 
 export function createOpsServer(options: OpsServerOptions): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimitBytes ?? 1024 * 1024 })
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
+    trustProxy: options.trustProxy ?? false,
+  })
 
   app.get('/openapi.json', async (_request, reply) =>
     reply.header('content-type', 'application/json').send(readSchemaText('openapi/mvad-v1.1.json')),

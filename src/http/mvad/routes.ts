@@ -94,8 +94,9 @@ function topContributors(value: number | undefined): number {
 
 /** Absolute URL of a path under the API base, for Location headers and nextLink. */
 function absolute(request: FastifyRequest, path: string): string {
-  const host = request.headers.host ?? `${request.hostname}`
-  return `${request.protocol}://${host}${MVAD_BASE}${path}`
+  // request.host and request.protocol follow X-Forwarded-Host/-Proto when the server trusts its proxy
+  // (MVAD_HTTP_TRUST_PROXY), else the Host header and the socket.
+  return `${request.protocol}://${request.host}${MVAD_BASE}${path}`
 }
 
 export function registerMvadApi(app: FastifyInstance, deps: MvadApiDeps): void {

@@ -5,7 +5,7 @@ import { ServiceError } from '../../../src/errors.js'
 describe('loadConfig', () => {
   it('fills every default from an empty environment', () => {
     const config = loadConfig({})
-    expect(config.http).toEqual({ host: '0.0.0.0', port: 8080 })
+    expect(config.http).toEqual({ host: '0.0.0.0', port: 8080, trustProxy: false })
     expect(config.kafka.brokers).toEqual(['127.0.0.1:19092'])
     expect(config.kafka.topics.readings).toBe('mvad.readings')
     expect(config.redis).toEqual({ url: 'redis://127.0.0.1:16379', keyPrefix: 'mvad' })

@@ -144,4 +144,45 @@ describe('MVAD routes', () => {
     expect(body.createdTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
     expect(body.lastUpdatedTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
   })
+
+  it('writes links with the address the client used when the proxy is trusted (X-Forwarded-Proto/-Host)', async () => {
+    const store = new MemoryModelStore()
+    await store.registerReady('a', '{}', { variables: ['a'], slidingWindow: 28 })
+    await store.registerReady('b', '{}', { variables: ['a'], slidingWindow: 28 })
+    const proxied = Fastify({ trustProxy: true })
+    registerMvadApi(proxied, {
+      models: store,
+      results,
+      jobs: new MemoryJobStore(),
+      bindings: new MemoryBindingStore(),
+      submit: () => Promise.resolve(),
+      apiKey: undefined,
+      dataSource: {
+        dataDir: '/tmp/none',
+        fetchMaxBytes: 1024,
+        fetchTimeoutMs: 1000,
+        localRoots: [],
+        fetchPrivateHosts: false,
+      },
+    })
+    await proxied.ready()
+    try {
+      const reply = await proxied.inject({
+        method: 'GET',
+        url: `${MVAD_BASE}/multivariate/models?top=1`,
+        headers: { host: 'internal:8080', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'ad.example.com' },
+      })
+      expect(reply.json<{ nextLink: string }>().nextLink).toBe(
+        `https://ad.example.com${MVAD_BASE}/multivariate/models?skip=1&top=1`,
+      )
+      const direct = await app.inject({
+        method: 'GET',
+        url: `${MVAD_BASE}/multivariate/models?top=1`,
+        headers: { host: 'internal:8080', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'ad.example.com' },
+      })
+      expect(direct.json<{ nextLink: string }>().nextLink).toMatch(/^http:\/\/internal:8080\//) // not trusted
+    } finally {
+      await proxied.close()
+    }
+  })
 })
