@@ -17,7 +17,8 @@ import { Lifecycle } from './lifecycle.js'
 import type { Logger } from './observability/logger.js'
 import type { ServiceMetrics } from './observability/metrics.js'
 import { createOpsServer, type DependencyStatus } from './http/server.js'
-import { registerMvadApi } from './http/mvad/routes.js'
+import { registerMvadApi, restDataIdOf } from './http/mvad/routes.js'
+import { removeDataSourceFiles } from './http/mvad/data-source.js'
 import { createStreamMetrics } from './observability/stream-metrics.js'
 import { keySpace } from './state/keys.js'
 import { RedisBindingStore } from './state/redis-binding-store.js'
@@ -151,6 +152,11 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       observer: {
         command: (outcome) => commands.inc({ outcome }),
         job: (type, status) => jobs.inc({ type, status }),
+      },
+      // What a REST request downloaded or unpacked for a job is removed once the job has read it.
+      onJobEnded: async (record) => {
+        const id = restDataIdOf(record)
+        if (id !== undefined) await removeDataSourceFiles(config.rest.dataDir, id)
       },
     })
   }

@@ -48,6 +48,8 @@ export interface ControlServiceDeps extends Omit<HandlerDeps, 'resultsSink'> {
     command(outcome: 'accepted' | 'duplicate' | 'dead_lettered'): void
     job(type: string, status: string): void
   }
+  /** Told when a job this instance ran has ended (READY or FAILED), e.g. to remove the files it read. */
+  onJobEnded?: (record: JobRecord) => Promise<void>
 }
 
 /** The status-topic message of a job: its record without the command. */
@@ -194,6 +196,13 @@ export class ControlService {
 
   async #publishStatus(record: JobRecord): Promise<void> {
     this.#deps.observer?.job(record.type, record.status)
+    if ((record.status === 'READY' || record.status === 'FAILED') && this.#deps.onJobEnded !== undefined) {
+      await this.#deps
+        .onJobEnded(record)
+        .catch((error: unknown) =>
+          this.#deps.logger.warn({ err: error, jobId: record.jobId }, 'clean-up after a job failed'),
+        )
+    }
     await this.#producer?.send({
       topic: this.#deps.topics.status,
       acks: -1,

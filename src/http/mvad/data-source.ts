@@ -9,7 +9,7 @@
 import { createWriteStream } from 'node:fs'
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
-import { mkdir, open, readFile, realpath, stat, writeFile } from 'node:fs/promises'
+import { mkdir, open, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises'
 import { join, relative, resolve, isAbsolute } from 'node:path'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -31,6 +31,16 @@ export interface DataSourceLimits {
 const MAX_REDIRECTS = 5
 
 const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04])
+
+/**
+ * Removes what resolveDataSource downloaded or unpacked for `id` (the job has read it). Local paths are never
+ * touched: only the folders named after `id` inside the data folder.
+ */
+export async function removeDataSourceFiles(dataDir: string, id: string): Promise<void> {
+  if (!/^[A-Za-z0-9._-]+$/.test(id) || id === '.' || id === '..') return
+  await rm(join(dataDir, id), { recursive: true, force: true })
+  await rm(join(dataDir, `${id}-unzipped`), { recursive: true, force: true })
+}
 
 /** Where the data of `dataSource` is on this machine; `id` names the download/extraction folder. */
 export async function resolveDataSource(dataSource: string, id: string, limits: DataSourceLimits): Promise<string> {

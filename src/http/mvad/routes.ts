@@ -69,6 +69,14 @@ type ModelParams = { Params: { modelId: string } }
 const TRAIN_JOB_PREFIX = 'rest-train-'
 const trainJobId = (modelId: string): string => `${TRAIN_JOB_PREFIX}${modelId}`
 
+/** The id a REST request's downloads are kept under, for a job that has ended (train: the model, batch: the result). */
+export function restDataIdOf(record: JobRecord): string | undefined {
+  if (record.type === 'train' && record.jobId.startsWith(TRAIN_JOB_PREFIX)) {
+    return record.jobId.slice(TRAIN_JOB_PREFIX.length)
+  }
+  return record.type === 'detect-batch' ? record.jobId : undefined
+}
+
 // `{modelId}:detect-batch` is one path segment: the id is everything before the colon (a literal `::` in the route).
 
 function schema(file: string): object {

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { strToU8, zipSync } from 'fflate'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isPublicAddress, resolveDataSource } from '../../../../src/http/mvad/data-source.js'
+import { isPublicAddress, removeDataSourceFiles, resolveDataSource } from '../../../../src/http/mvad/data-source.js'
 
 const CSV = 'timestamp,a\n2024-01-01T00:00:00Z,1\n'
 
@@ -131,5 +131,18 @@ describe('MVAD dataSource resolution', () => {
     const odd = join(dir, 'odd.zip')
     writeFileSync(odd, zipSync({ 'a\u0000b.csv': strToU8(CSV) }))
     await expect(resolveDataSource(odd, 'i', limits)).rejects.toMatchObject({ code: 'ReadingFileError' })
+  })
+
+  it('removes what it downloaded and unpacked for an id once the job is done, and nothing else', async () => {
+    const zipped = join(dir, 'pack.zip')
+    writeFileSync(zipped, zipSync({ 'a.csv': strToU8(CSV), 'b.csv': strToU8(CSV) }))
+    const downloaded = await resolveDataSource(`${base}/data.csv`, 'job-1', limits)
+    const unpacked = await resolveDataSource(zipped, 'job-1', limits) // a local zip unpacks under the id too
+    await removeDataSourceFiles(limits.dataDir, 'job-1')
+    expect(() => statSync(downloaded)).toThrow()
+    expect(() => statSync(unpacked)).toThrow()
+    expect(statSync(zipped).isFile()).toBe(true) // the caller's own file stays
+    await removeDataSourceFiles(limits.dataDir, '..') // not a plain id: ignored
+    expect(statSync(dir).isDirectory()).toBe(true)
   })
 })

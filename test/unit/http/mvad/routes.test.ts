@@ -1,8 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { MVAD_BASE, registerMvadApi } from '../../../../src/http/mvad/routes.js'
+import { MVAD_BASE, registerMvadApi, restDataIdOf } from '../../../../src/http/mvad/routes.js'
 import { MemoryBindingStore } from '../../../../src/state/binding-store.js'
-import { MemoryJobStore } from '../../../../src/state/job-store.js'
+import { MemoryJobStore, newJobRecord, type JobRecord } from '../../../../src/state/job-store.js'
 import { MemoryModelStore } from '../../../../src/state/model-store.js'
 import { MemoryResultStore } from '../../../../src/state/result-store.js'
 
@@ -184,5 +184,12 @@ describe('MVAD routes', () => {
     } finally {
       await proxied.close()
     }
+  })
+
+  it('names the download folder of an ended REST job: the model for training, the result for a batch', () => {
+    const record = (jobId: string, type: string): JobRecord => newJobRecord(jobId, type, {}, new Date())
+    expect(restDataIdOf(record('rest-train-m1', 'train'))).toBe('m1')
+    expect(restDataIdOf(record('r1', 'detect-batch'))).toBe('r1')
+    expect(restDataIdOf(record('topic-train', 'train'))).toBeUndefined() // a control-topic job downloads nothing
   })
 })
