@@ -6,6 +6,18 @@ import { MemoryJobStore, newJobRecord, type JobRecord } from '../../../../src/st
 import { MemoryModelStore } from '../../../../src/state/model-store.js'
 import { MemoryResultStore } from '../../../../src/state/result-store.js'
 
+/** No API key; local paths and private hosts refused (the defaults). */
+const CLOSED_DATA = {
+  apiKey: undefined,
+  dataSource: {
+    dataDir: '/tmp/none',
+    fetchMaxBytes: 1024,
+    fetchTimeoutMs: 1000,
+    localRoots: [],
+    fetchPrivateHosts: false,
+  },
+}
+
 /** The MVAD routes on in-memory stores (no job runner: commands are only recorded). */
 describe('MVAD routes', () => {
   const jobs = new MemoryJobStore()
@@ -35,14 +47,7 @@ describe('MVAD routes', () => {
         submitted.push(command)
         return Promise.resolve()
       },
-      apiKey: undefined,
-      dataSource: {
-        dataDir: '/tmp/none',
-        fetchMaxBytes: 1024,
-        fetchTimeoutMs: 1000,
-        localRoots: [],
-        fetchPrivateHosts: false,
-      },
+      ...CLOSED_DATA,
     })
     await app.ready()
   })
@@ -156,14 +161,7 @@ describe('MVAD routes', () => {
       jobs: new MemoryJobStore(),
       bindings: new MemoryBindingStore(),
       submit: () => Promise.resolve(),
-      apiKey: undefined,
-      dataSource: {
-        dataDir: '/tmp/none',
-        fetchMaxBytes: 1024,
-        fetchTimeoutMs: 1000,
-        localRoots: [],
-        fetchPrivateHosts: false,
-      },
+      ...CLOSED_DATA,
     })
     await proxied.ready()
     try {
