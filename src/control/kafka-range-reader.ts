@@ -46,7 +46,14 @@ export interface KafkaRangeReaderOptions {
   decode: (payload: Buffer) => DecodeResult | Promise<DecodeResult>
   /** Give up when no message arrives for this long while offsets remain. @defaultValue 30 s */
   stallTimeoutMs?: number
+  /**
+   * Most readings of the entity one read may hold (32 bytes each, packed): a range over a long retained history
+   * fails with DataExceedsLimit instead of exhausting the service's memory. @defaultValue 10,000,000
+   */
+  maxReadings?: number
 }
+
+export const DEFAULT_MAX_RANGE_READINGS = 10_000_000
 
 export class KafkaRangeReader implements ReadingsRangeReader {
   readonly #kafka: Kafka
@@ -74,6 +81,8 @@ export class KafkaRangeReader implements ReadingsRangeReader {
     const consumer = this.#kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 200 })
     let lastProgress = Date.now()
     let failure: Error | undefined
+    const maxReadings = this.#options.maxReadings ?? DEFAULT_MAX_RANGE_READINGS
+    let tooMany = false
     try {
       await consumer.connect()
       await consumer.subscribe({ topic: range.topic, fromBeginning: true })
@@ -99,6 +108,10 @@ export class KafkaRangeReader implements ReadingsRangeReader {
               })
               continue
             }
+            if (packer.count + decoded.readings.length > maxReadings) {
+              tooMany = true // the read loop below gives up; nothing more is kept
+              return
+            }
             for (const r of decoded.readings) packer.add(r, offset, batch.partition)
           }
           const last = BigInt(batch.lastOffset())
@@ -114,6 +127,12 @@ export class KafkaRangeReader implements ReadingsRangeReader {
       const stallMs = this.#options.stallTimeoutMs ?? 30_000
       while (remaining.size > 0) {
         if (signal.aborted) throw new ServiceError('JobCanceled', 'the job was canceled while reading the topic')
+        if (tooMany) {
+          throw new ServiceError(
+            'DataExceedsLimit',
+            `entity ${range.entity} has more than ${maxReadings} readings in the range of ${range.topic}; narrow it (fromTime/toTime)`,
+          )
+        }
         if (Date.now() - lastProgress > stallMs) {
           throw new ServiceError(
             'KafkaError',

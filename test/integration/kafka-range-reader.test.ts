@@ -1,0 +1,42 @@
+import { describe, expect, inject, it } from 'vitest'
+import { Kafka, logLevel } from 'kafkajs'
+import { KafkaRangeReader } from '../../src/control/kafka-range-reader.js'
+import { decodeJsonReading } from '../../src/stream/reading-codec.js'
+import { uniquePrefix } from '../support/names.js'
+
+describe('KafkaRangeReader (real broker)', () => {
+  const kafka = new Kafka({ clientId: 'mvad-it', brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.WARN })
+
+  it("reads one entity's readings of a range, and refuses a range holding more than its limit", async () => {
+    const prefix = uniquePrefix('range')
+    const topic = `${prefix}.readings`
+    const admin = kafka.admin()
+    await admin.connect()
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true })
+      const producer = kafka.producer({ allowAutoTopicCreation: false })
+      await producer.connect()
+      const T0 = Date.UTC(2024, 0, 1)
+      const messages = Array.from({ length: 60 }, (_, i) => ({
+        key: i % 3 === 0 ? 'other' : 'dev-1',
+        value: JSON.stringify({ timestamp: T0 + i * 60_000, values: { a: i, b: -i } }),
+      }))
+      await producer.send({ topic, acks: -1, messages })
+      await producer.disconnect()
+      const reader = (maxReadings?: number): KafkaRangeReader =>
+        new KafkaRangeReader(kafka, {
+          groupPrefix: `${prefix}.replay`,
+          decode: decodeJsonReading,
+          ...(maxReadings === undefined ? {} : { maxReadings }),
+        })
+      const all = await reader().read({ topic, entity: 'dev-1' }, new AbortController().signal)
+      expect(all.readings.count).toBe(80) // 40 frames of dev-1, 2 variables each
+      expect(all.scanned).toBe(60)
+      await expect(reader(50).read({ topic, entity: 'dev-1' }, new AbortController().signal)).rejects.toMatchObject({
+        code: 'DataExceedsLimit',
+      })
+    } finally {
+      await admin.disconnect()
+    }
+  }, 60_000)
+})
