@@ -83,6 +83,15 @@ export class KafkaRangeReader implements ReadingsRangeReader {
     let failure: Error | undefined
     const maxReadings = this.#options.maxReadings ?? DEFAULT_MAX_RANGE_READINGS
     let tooMany = false
+    // A batch holding only transaction markers or aborted messages never reaches eachBatch, but kafkajs still reports
+    // it as processed: a range that ends in one (an aborted transaction, a lone commit marker) is done there, not
+    // stalled.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      const bound = payload.topic === range.topic ? remaining.get(payload.partition) : undefined
+      if (bound === undefined) return
+      lastProgress = Date.now()
+      if (BigInt(payload.lastOffset) >= bound.end - 1n) remaining.delete(payload.partition)
+    })
     try {
       await consumer.connect()
       await consumer.subscribe({ topic: range.topic, fromBeginning: true })
@@ -127,12 +136,7 @@ export class KafkaRangeReader implements ReadingsRangeReader {
       const stallMs = this.#options.stallTimeoutMs ?? 30_000
       while (remaining.size > 0) {
         if (signal.aborted) throw new ServiceError('JobCanceled', 'the job was canceled while reading the topic')
-        if (tooMany) {
-          throw new ServiceError(
-            'DataExceedsLimit',
-            `entity ${range.entity} has more than ${maxReadings} readings in the range of ${range.topic}; narrow it (fromTime/toTime)`,
-          )
-        }
+        if (tooMany) throw tooManyReadings(range, maxReadings)
         if (Date.now() - lastProgress > stallMs) {
           throw new ServiceError(
             'KafkaError',
@@ -142,6 +146,7 @@ export class KafkaRangeReader implements ReadingsRangeReader {
         }
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
+      if (tooMany) throw tooManyReadings(range, maxReadings) // also when the last partitions ended meanwhile
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error))
     } finally {
@@ -198,4 +203,11 @@ export class KafkaRangeReader implements ReadingsRangeReader {
       await admin.disconnect().catch(() => undefined)
     }
   }
+}
+
+function tooManyReadings(range: ReadingsRange, maxReadings: number): ServiceError {
+  return new ServiceError(
+    'DataExceedsLimit',
+    `entity ${range.entity} has more than ${maxReadings} readings in the range of ${range.topic}; narrow it (fromTime/toTime)`,
+  )
 }

@@ -39,4 +39,44 @@ describe('KafkaRangeReader (real broker)', () => {
       await admin.disconnect()
     }
   }, 60_000)
+
+  it('finishes a range that holds only an aborted transaction (no message of it reaches the reader)', async () => {
+    const prefix = uniquePrefix('range-tx')
+    const topic = `${prefix}.readings`
+    const admin = kafka.admin()
+    await admin.connect()
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
+      const T0 = Date.UTC(2024, 0, 1)
+      const transactional = kafka.producer({
+        allowAutoTopicCreation: false,
+        transactionalId: `${prefix}.tx`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+      })
+      await transactional.connect()
+      const transaction = await transactional.transaction()
+      await transaction.send({
+        topic,
+        messages: [0, 1].map((i) => ({
+          key: 'dev-1',
+          value: JSON.stringify({ timestamp: T0 + i * 60_000, values: { a: i } }),
+        })),
+      })
+      await transaction.abort()
+      await transactional.disconnect()
+      const reader = new KafkaRangeReader(kafka, {
+        groupPrefix: `${prefix}.replay`,
+        decode: decodeJsonReading,
+        stallTimeoutMs: 10_000,
+      })
+      const started = Date.now()
+      // Its only batch is empty once filtered: kafkajs never calls eachBatch for it.
+      const read = await reader.read({ topic, entity: 'dev-1' }, new AbortController().signal)
+      expect(read.readings.count).toBe(0) // aborted readings are not data
+      expect(Date.now() - started).toBeLessThan(10_000) // done at the marker, not failed after a stall
+    } finally {
+      await admin.disconnect()
+    }
+  }, 60_000)
 })
