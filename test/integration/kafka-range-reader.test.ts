@@ -48,7 +48,13 @@ describe('KafkaRangeReader (real broker)', () => {
     try {
       await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
       const T0 = Date.UTC(2024, 0, 1)
-      const transactional = kafka.producer({
+      // On a fresh broker the transaction coordinator loads on first use: kafkajs logs its retries as errors.
+      const quiet = new Kafka({
+        clientId: 'mvad-it',
+        brokers: inject('kafkaBrokers').split(','),
+        logLevel: logLevel.NOTHING,
+      })
+      const transactional = quiet.producer({
         allowAutoTopicCreation: false,
         transactionalId: `${prefix}.tx`,
         idempotent: true,
