@@ -359,6 +359,7 @@ async function getResult(deps: MvadApiDeps, resultId: string): Promise<Record<st
     const wire = pendingResultToWire(job.command as DetectBatchCommand)
     // A job that failed before writing its result (e.g. the model was deleted meanwhile) reports it here.
     if (job.status === 'FAILED') Object.assign(wire.summary as object, { status: 'FAILED', errors: job.errors })
+    else if (job.status === 'RUNNING') Object.assign(wire.summary as object, { status: 'RUNNING' })
     return wire
   }
   throw new ServiceError('ResultNotExist', `The result does not exist. (${resultId}; results are kept 7 days)`)

@@ -60,6 +60,8 @@ describe('MVAD routes', () => {
     expect(pending.statusCode).toBe(200)
     expect(pending.json()).toMatchObject({ summary: { status: 'CREATED' } })
     await jobs.update(id, { status: 'RUNNING' }, new Date())
+    const running = await app.inject({ method: 'GET', url: `${MVAD_BASE}/multivariate/detect-batch/${id}` })
+    expect(running.json()).toMatchObject({ summary: { status: 'RUNNING' } }) // before the job stores its first record
     await jobs.update(id, { status: 'READY' }, new Date())
     const expired = await app.inject({ method: 'GET', url: `${MVAD_BASE}/multivariate/detect-batch/${id}` })
     expect(expired.statusCode).toBe(404)
