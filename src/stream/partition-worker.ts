@@ -294,17 +294,13 @@ export class PartitionWorker {
     let replayed = 0
     const ingestTimes = new Map<EpochMs, EpochMs>()
     for (const { message, readings } of items) {
-      // One dead letter per message and reason, naming every variable of a frame it concerns.
-      const rejected = new Map<DeadLetterReason, string[]>()
-      const reject = (reason: DeadLetterReason, variable: string): void => {
-        const variables = rejected.get(reason)
-        if (variables === undefined) rejected.set(reason, [variable])
-        else variables.push(variable)
-      }
+      // One dead letter per message and reason, naming every variable of a frame it concerns (made only when a
+      // reading is refused: this loop runs for every message).
+      let rejected: Map<DeadLetterReason, string[]> | undefined
       for (const reading of readings) {
         // Before the replay check: a replayed batch whose dead letters were never acknowledged produces them again.
         if (!assembler.hasVariable(reading.variable)) {
-          reject('unknown_variable', reading.variable)
+          rejected = withRejected(rejected, 'unknown_variable', reading.variable)
           continue
         }
         if (reading.offset <= state.coveredOffset && reading.timestamp <= lastTimestamp) {
@@ -313,7 +309,7 @@ export class PartitionWorker {
         }
         const late = assembler.add(reading)
         if (late !== undefined) {
-          reject(late.reason, reading.variable)
+          rejected = withRejected(rejected, late.reason, reading.variable)
           continue
         }
         accepted++
@@ -322,6 +318,7 @@ export class PartitionWorker {
         if (seen === undefined || message.kafkaTimestamp > seen)
           ingestTimes.set(reading.timestamp, message.kafkaTimestamp)
       }
+      if (rejected === undefined) continue
       const at = new Date(readings[0]?.timestamp ?? 0).toISOString()
       for (const [reason, variables] of rejected) {
         const named = `${variables.length === 1 ? 'variable' : 'variables'} ${variables.map((v) => `"${v}"`).join(', ')}`
@@ -452,6 +449,19 @@ export class PartitionWorker {
     }
     return state
   }
+}
+
+/** `rejected` (made on first use) with `variable` added under `reason`. */
+function withRejected(
+  rejected: Map<DeadLetterReason, string[]> | undefined,
+  reason: DeadLetterReason,
+  variable: string,
+): Map<DeadLetterReason, string[]> {
+  const map = rejected ?? new Map<DeadLetterReason, string[]>()
+  const variables = map.get(reason)
+  if (variables === undefined) map.set(reason, [variable])
+  else variables.push(variable)
+  return map
 }
 
 /**

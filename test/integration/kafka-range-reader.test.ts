@@ -7,13 +7,22 @@ import { uniquePrefix } from '../support/names.js'
 describe('KafkaRangeReader (real broker)', () => {
   const kafka = new Kafka({ clientId: 'mvad-it', brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.WARN })
 
-  it("reads one entity's readings of a range, and refuses a range holding more than its limit", async () => {
-    const prefix = uniquePrefix('range')
+  /** A fresh readings topic for one test (its own prefix), the admin client disconnected afterwards. */
+  async function withTopic(label: string, partitions: number, test: (topic: string, prefix: string) => Promise<void>) {
+    const prefix = uniquePrefix(label)
     const topic = `${prefix}.readings`
     const admin = kafka.admin()
     await admin.connect()
     try {
-      await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true })
+      await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true })
+      await test(topic, prefix)
+    } finally {
+      await admin.disconnect()
+    }
+  }
+
+  it("reads one entity's readings of a range, and refuses a range holding more than its limit", async () => {
+    await withTopic('range', 2, async (topic, prefix) => {
       const producer = kafka.producer({ allowAutoTopicCreation: false })
       await producer.connect()
       const T0 = Date.UTC(2024, 0, 1)
@@ -35,18 +44,11 @@ describe('KafkaRangeReader (real broker)', () => {
       await expect(reader(50).read({ topic, entity: 'dev-1' }, new AbortController().signal)).rejects.toMatchObject({
         code: 'DataExceedsLimit',
       })
-    } finally {
-      await admin.disconnect()
-    }
+    })
   }, 60_000)
 
   it('finishes a range that holds only an aborted transaction (no message of it reaches the reader)', async () => {
-    const prefix = uniquePrefix('range-tx')
-    const topic = `${prefix}.readings`
-    const admin = kafka.admin()
-    await admin.connect()
-    try {
-      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
+    await withTopic('range-tx', 1, async (topic, prefix) => {
       const T0 = Date.UTC(2024, 0, 1)
       // On a fresh broker the transaction coordinator loads on first use: kafkajs logs its retries as errors.
       const quiet = new Kafka({
@@ -81,8 +83,6 @@ describe('KafkaRangeReader (real broker)', () => {
       const read = await reader.read({ topic, entity: 'dev-1' }, new AbortController().signal)
       expect(read.readings.count).toBe(0) // aborted readings are not data
       expect(Date.now() - started).toBeLessThan(10_000) // done at the marker, not failed after a stall
-    } finally {
-      await admin.disconnect()
-    }
+    })
   }, 60_000)
 })
