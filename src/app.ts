@@ -107,7 +107,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       topicPartitions: config.stream.topicPartitions,
     },
   })
-  const jobStore = new RedisJobStore(redis, keys)
+  const jobStore = new RedisJobStore(redis, keys, { finishedTtlSeconds: config.control.jobRetentionSeconds })
   const resultStore = new RedisResultStore(redis, keys)
   const control = config.control.enabled ? createControl() : undefined
 

@@ -96,6 +96,11 @@ const envSchema = z.object({
     .enum(['true', 'false', '1', '0'])
     .default('false')
     .transform((value) => value === 'true' || value === '1'),
+  MVAD_JOB_RETENTION_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(7 * 24 * 3600),
   MVAD_WINDOW_IDLE_TTL_SECONDS: z.coerce
     .number()
     .int()
@@ -145,6 +150,8 @@ export interface Config {
     readonly jobLeaseMs: number
     /** detect-batch results are kept this long. */
     readonly resultTtlSeconds: number
+    /** Seconds a finished job's record is kept (0 = for ever). */
+    readonly jobRetentionSeconds: number
     /** Where charts asked for by jobs are written. */
     readonly chartsDir: string
   }
@@ -216,6 +223,7 @@ export function loadConfig(env: RawEnv): Config {
       jobConcurrency: e.MVAD_JOB_CONCURRENCY,
       jobLeaseMs: e.MVAD_JOB_LEASE_MS,
       resultTtlSeconds: e.MVAD_RESULT_TTL_SECONDS,
+      jobRetentionSeconds: e.MVAD_JOB_RETENTION_SECONDS,
       chartsDir: e.MVAD_CHARTS_DIR,
     },
     rest: {

@@ -10,6 +10,7 @@
  *            CREATED ones are claimed and run here (they had not started), RUNNING ones become FAILED with
  *            JobInterrupted (their partial work is not resumable; the handler's `interrupted` hook cleans up, e.g. the
  *            model version being trained becomes FAILED). Resubmit with a new jobId to run again.
+ *            It also drops the index entries of finished jobs forgotten after the job store's retention.
  *   stop     running jobs are aborted and marked FAILED (JobInterrupted, "service stopping").
  * Every status change is published to the status topic through the StatusSink.
  */
@@ -125,6 +126,8 @@ export class JobRunner {
   /** Fails or re-runs unfinished jobs whose lease expired (see the header). */
   async sweep(): Promise<void> {
     const now = this.#o.now()
+    const forgotten = await this.#o.jobs.forgetExpired(now)
+    if (forgotten > 0) this.#o.logger.info({ forgotten }, 'finished jobs past their retention forgotten')
     // Jobs queued here are ours too: their lease is not renewed while they wait, but they are not abandoned.
     const expired = (r: JobRecord): boolean =>
       (r.status === 'CREATED' || r.status === 'RUNNING') &&

@@ -3,7 +3,13 @@
  * Idempotent by jobId: creating a job whose id exists returns the existing record (a redelivered command never runs
  * twice). Status moves CREATED → RUNNING → READY | FAILED (CREATED → FAILED too, for a cancel or a refusal); any
  * other move is refused, so two workers cannot both finish one job.
+ *
+ * Retention: a finished job (READY / FAILED) is forgotten `finishedTtlSeconds` after it finished (default 7 days, as
+ * MVAD keeps results; 0 keeps it for ever), so the store does not grow with every command ever sent. Unfinished jobs
+ * are kept until they finish. A command redelivered after its job was forgotten would run again — Kafka redelivers
+ * uncommitted commands within minutes, not days.
  */
+export const DEFAULT_JOB_RETENTION_SECONDS = 7 * 24 * 3600
 export const JOB_STATUSES = ['CREATED', 'RUNNING', 'READY', 'FAILED'] as const
 export type JobStatus = (typeof JOB_STATUSES)[number]
 
@@ -12,6 +18,10 @@ const ALLOWED: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
   RUNNING: ['RUNNING', 'READY', 'FAILED'],
   READY: [],
   FAILED: [],
+}
+
+export function isFinished(status: JobStatus): boolean {
+  return status === 'READY' || status === 'FAILED'
 }
 
 export function canMoveJob(from: JobStatus, to: JobStatus): boolean {
@@ -62,12 +72,19 @@ export interface JobStore {
   update(jobId: string, update: JobUpdate, now: Date, guard?: JobGuard): Promise<JobUpdateResult>
   /** Newest first. */
   list(options?: { status?: JobStatus; limit?: number }): Promise<JobRecord[]>
+  /** Drops what is left of jobs forgotten after the retention (index entries); returns how many went. */
+  forgetExpired(now: Date): Promise<number>
+}
+
+export interface JobStoreOptions {
+  /** Seconds a finished job is kept (0 = for ever). @defaultValue DEFAULT_JOB_RETENTION_SECONDS */
+  finishedTtlSeconds?: number
 }
 
 export function applyJobUpdate(record: JobRecord, update: JobUpdate, now: Date): JobRecord | undefined {
   const status = update.status ?? record.status
   if (status !== record.status && !canMoveJob(record.status, status)) return undefined
-  if (status === record.status && (status === 'READY' || status === 'FAILED')) return undefined
+  if (status === record.status && isFinished(status)) return undefined
   return {
     ...record,
     status,
@@ -86,38 +103,65 @@ export function newJobRecord(jobId: string, type: string, command: unknown, now:
 }
 
 export class MemoryJobStore implements JobStore {
-  readonly #jobs = new Map<string, JobRecord>()
+  /** `expiresAt` (ms on the clock) is set once the job finished, when a retention applies. */
+  readonly #jobs = new Map<string, { record: JobRecord; expiresAt?: number }>()
+  readonly #ttlMs: number
+  readonly #clock: () => number
+
+  constructor(options: JobStoreOptions & { clock?: () => number } = {}) {
+    this.#ttlMs = (options.finishedTtlSeconds ?? DEFAULT_JOB_RETENTION_SECONDS) * 1000
+    this.#clock = options.clock ?? Date.now
+  }
 
   create(jobId: string, type: string, command: unknown, now: Date): Promise<{ created: boolean; record: JobRecord }> {
-    const existing = this.#jobs.get(jobId)
+    const existing = this.#live(jobId)
     if (existing !== undefined) return Promise.resolve({ created: false, record: structuredClone(existing) })
     const record = newJobRecord(jobId, type, command, now)
-    this.#jobs.set(jobId, record)
+    this.#jobs.set(jobId, { record })
     return Promise.resolve({ created: true, record: structuredClone(record) })
   }
 
   get(jobId: string): Promise<JobRecord | undefined> {
-    const record = this.#jobs.get(jobId)
+    const record = this.#live(jobId)
     return Promise.resolve(record === undefined ? undefined : structuredClone(record))
   }
 
   update(jobId: string, update: JobUpdate, now: Date, guard?: JobGuard): Promise<JobUpdateResult> {
-    const record = this.#jobs.get(jobId)
+    const record = this.#live(jobId)
     if (record === undefined) return Promise.resolve({ ok: false, reason: 'not_found' })
     if (guard !== undefined && !guard(structuredClone(record)))
       return Promise.resolve({ ok: false, reason: 'guard_failed', record: structuredClone(record) })
     const next = applyJobUpdate(record, update, now)
     if (next === undefined)
       return Promise.resolve({ ok: false, reason: 'illegal_transition', record: structuredClone(record) })
-    this.#jobs.set(jobId, next)
+    const expires = isFinished(next.status) && this.#ttlMs > 0
+    this.#jobs.set(jobId, expires ? { record: next, expiresAt: this.#clock() + this.#ttlMs } : { record: next })
     return Promise.resolve({ ok: true, record: structuredClone(next) })
   }
 
   list(options: { status?: JobStatus; limit?: number } = {}): Promise<JobRecord[]> {
-    const all = [...this.#jobs.values()]
+    const all = [...this.#jobs.keys()]
+      .map((jobId) => this.#live(jobId))
+      .filter((job): job is JobRecord => job !== undefined)
       .filter((job) => options.status === undefined || job.status === options.status)
       .sort((a, b) => b.createdTime.localeCompare(a.createdTime) || a.jobId.localeCompare(b.jobId))
       .slice(0, options.limit ?? 100)
     return Promise.resolve(structuredClone(all))
+  }
+
+  forgetExpired(): Promise<number> {
+    const before = this.#jobs.size
+    for (const jobId of [...this.#jobs.keys()]) this.#live(jobId)
+    return Promise.resolve(before - this.#jobs.size)
+  }
+
+  /** The record unless its retention ran out (then it is dropped). */
+  #live(jobId: string): JobRecord | undefined {
+    const entry = this.#jobs.get(jobId)
+    if (entry?.expiresAt !== undefined && entry.expiresAt <= this.#clock()) {
+      this.#jobs.delete(jobId)
+      return undefined
+    }
+    return entry?.record
   }
 }

@@ -25,6 +25,8 @@ export interface KeySpace {
   job(jobId: string): string
   /** Sorted set of job ids by creation time (ms). */
   jobIndex(): string
+  /** Sorted set of unfinished (CREATED / RUNNING) job ids by creation time: what the sweep reads. */
+  openJobIndex(): string
   /** Set of model ids. */
   modelIndex(): string
   /** String: JSON detect-batch result (summary + rows), with a TTL. */
@@ -47,6 +49,7 @@ export function keySpace(prefix: string): KeySpace {
     modelVersionSeq: (modelId) => `${p}model:${modelTag(modelId)}:seq`,
     job: (jobId) => `${p}job:{job:${jobId}}`,
     jobIndex: () => `${p}jobs`,
+    openJobIndex: () => `${p}jobs:open`,
     modelIndex: () => `${p}models`,
     batchResult: (resultId) => `${p}result:{result:${resultId}}`,
   }

@@ -1,31 +1,44 @@
-/** JobStore on Redis: one JSON string per job (SET NX for idempotent creation), a sorted-set index by creation time. */
+/**
+ * JobStore on Redis: one JSON string per job (SET NX for idempotent creation), a sorted-set index of every job by
+ * creation time, and one of the unfinished jobs only — the sweep reads that one, so its work follows the jobs in
+ * flight, not every job still kept. A finished job's record expires after the retention (EX set in the same atomic
+ * step that finishes it); its index entry is dropped by `forgetExpired`.
+ */
 import type { Redis } from 'ioredis'
 import type { KeySpace } from './keys.js'
 import { COMPARE_AND_SET_LUA } from './lua/scripts.js'
 import {
+  DEFAULT_JOB_RETENTION_SECONDS,
   applyJobUpdate,
+  isFinished,
   newJobRecord,
   type JobGuard,
   type JobRecord,
   type JobStatus,
   type JobStore,
+  type JobStoreOptions,
   type JobUpdate,
   type JobUpdateResult,
 } from './job-store.js'
 
 const LIST_CHUNK = 200
+/** Index entries looked at per `forgetExpired` call (it runs every sweep, so a backlog drains over a few). */
+const FORGET_BATCH = 2_000
 
-type CompareAndSet = (key: string, expected: string, next: string) => Promise<number>
+type CompareAndSet = (key: string, expected: string, next: string, ttlSeconds: number) => Promise<number>
 
 export class RedisJobStore implements JobStore {
   readonly #redis: Redis
   readonly #keys: KeySpace
+  readonly #ttlSeconds: number
+  #openIndexChecked = false
 
-  constructor(redis: Redis, keys: KeySpace) {
+  constructor(redis: Redis, keys: KeySpace, options: JobStoreOptions = {}) {
     this.#redis = redis
     this.#keys = keys
-    if (!('mvadCompareAndSet' in redis))
-      redis.defineCommand('mvadCompareAndSet', { numberOfKeys: 1, lua: COMPARE_AND_SET_LUA })
+    this.#ttlSeconds = options.finishedTtlSeconds ?? DEFAULT_JOB_RETENTION_SECONDS
+    if (!('mvadJobCompareAndSet' in redis))
+      redis.defineCommand('mvadJobCompareAndSet', { numberOfKeys: 1, lua: COMPARE_AND_SET_LUA })
   }
 
   async create(
@@ -37,14 +50,19 @@ export class RedisJobStore implements JobStore {
     const record = newJobRecord(jobId, type, command, now)
     const set = await this.#redis.set(this.#keys.job(jobId), JSON.stringify(record), 'NX')
     if (set === 'OK') {
-      await this.#redis.zadd(this.#keys.jobIndex(), now.getTime(), jobId)
+      await Promise.all([
+        this.#redis.zadd(this.#keys.jobIndex(), now.getTime(), jobId),
+        this.#redis.zadd(this.#keys.openJobIndex(), now.getTime(), jobId),
+      ])
       return { created: true, record }
     }
     const existing = await this.get(jobId)
-    // The record and its index entry are two writes: a process that died between them left a job the sweep cannot
-    // find. Its redelivered command lands here, so the entry is (re)made — NX keeps an existing one as it is.
+    // The record and its index entries are separate writes: a process that died between them left a job the sweep
+    // cannot find. Its redelivered command lands here, so the entries are (re)made — NX keeps existing ones as they are.
     if (existing !== undefined) {
-      await this.#redis.zadd(this.#keys.jobIndex(), 'NX', Date.parse(existing.createdTime), jobId)
+      const created = Date.parse(existing.createdTime)
+      await this.#redis.zadd(this.#keys.jobIndex(), 'NX', created, jobId)
+      if (!isFinished(existing.status)) await this.#redis.zadd(this.#keys.openJobIndex(), 'NX', created, jobId)
     }
     return { created: false, record: existing ?? record }
   }
@@ -55,7 +73,7 @@ export class RedisJobStore implements JobStore {
   }
 
   async update(jobId: string, update: JobUpdate, now: Date, guard?: JobGuard): Promise<JobUpdateResult> {
-    const compareAndSet = (this.#redis as unknown as { mvadCompareAndSet: CompareAndSet }).mvadCompareAndSet
+    const compareAndSet = (this.#redis as unknown as { mvadJobCompareAndSet: CompareAndSet }).mvadJobCompareAndSet
     for (let attempt = 0; attempt < 10; attempt++) {
       const raw = await this.#redis.get(this.#keys.job(jobId))
       if (raw === null) return { ok: false, reason: 'not_found' }
@@ -64,7 +82,11 @@ export class RedisJobStore implements JobStore {
         return { ok: false, reason: 'guard_failed', record }
       const next = applyJobUpdate(record, update, now)
       if (next === undefined) return { ok: false, reason: 'illegal_transition', record }
-      if ((await compareAndSet.call(this.#redis, this.#keys.job(jobId), raw, JSON.stringify(next))) === 1) {
+      const finishing = isFinished(next.status)
+      const ttl = finishing ? this.#ttlSeconds : 0
+      if ((await compareAndSet.call(this.#redis, this.#keys.job(jobId), raw, JSON.stringify(next), ttl)) === 1) {
+        // A crash before this ZREM leaves a finished job in the open index; `list` drops such entries when it meets them.
+        if (finishing) await this.#redis.zrem(this.#keys.openJobIndex(), jobId)
         return { ok: true, record: next }
       }
     }
@@ -73,20 +95,71 @@ export class RedisJobStore implements JobStore {
 
   async list(options: { status?: JobStatus; limit?: number } = {}): Promise<JobRecord[]> {
     const limit = options.limit ?? 100
-    const ids = await this.#redis.zrevrange(this.#keys.jobIndex(), 0, options.status === undefined ? limit - 1 : -1)
+    const status = options.status
+    const openOnly = status !== undefined && !isFinished(status)
+    if (openOnly) await this.#backfillOpenIndex()
+    const index = openOnly ? this.#keys.openJobIndex() : this.#keys.jobIndex()
+    const ids = await this.#redis.zrevrange(index, 0, status === undefined ? limit - 1 : -1)
     const records: JobRecord[] = []
-    // Read in concurrent chunks, not one job after another: the sweep lists by status over the whole index. (GETs,
-    // not MGET: each job key has its own hash tag, so they may live on different cluster slots.)
+    const stale: string[] = []
+    // Read in concurrent chunks, not one job after another. (GETs, not MGET: each job key has its own hash tag, so
+    // they may live on different cluster slots.)
     for (let start = 0; start < ids.length && records.length < limit; start += LIST_CHUNK) {
       const chunk = ids.slice(start, start + LIST_CHUNK)
       const raws = await Promise.all(chunk.map((id) => this.#redis.get(this.#keys.job(id))))
-      for (const raw of raws) {
-        if (raw === null) continue
-        const record = JSON.parse(raw) as JobRecord
-        if (options.status === undefined || record.status === options.status) records.push(record)
-        if (records.length >= limit) break
-      }
+      raws.forEach((raw, i) => {
+        const record = raw === null ? undefined : (JSON.parse(raw) as JobRecord)
+        if (openOnly && (record === undefined || isFinished(record.status))) stale.push(chunk[i] as string)
+        if (record === undefined || records.length >= limit) return
+        if (status === undefined || record.status === status) records.push(record)
+      })
     }
+    if (stale.length > 0) await this.#redis.zrem(this.#keys.openJobIndex(), ...stale)
     return records
+  }
+
+  /**
+   * Jobs recorded before the open index existed (an older release) are not in it, and the sweep would never see
+   * them: the first open-only listing of a deployment walks the full index once and adds the unfinished ones (NX, so
+   * two instances doing it at once agree), then leaves a marker.
+   */
+  async #backfillOpenIndex(): Promise<void> {
+    if (this.#openIndexChecked) return
+    const marker = `${this.#keys.openJobIndex()}:complete`
+    if ((await this.#redis.exists(marker)) === 0) {
+      const ids = await this.#redis.zrange(this.#keys.jobIndex(), 0, -1)
+      for (let start = 0; start < ids.length; start += LIST_CHUNK) {
+        const chunk = ids.slice(start, start + LIST_CHUNK)
+        const raws = await Promise.all(chunk.map((id) => this.#redis.get(this.#keys.job(id))))
+        for (const raw of raws) {
+          const record = raw === null ? undefined : (JSON.parse(raw) as JobRecord)
+          if (record !== undefined && !isFinished(record.status))
+            await this.#redis.zadd(this.#keys.openJobIndex(), 'NX', Date.parse(record.createdTime), record.jobId)
+        }
+      }
+      await this.#redis.set(marker, new Date().toISOString())
+    }
+    this.#openIndexChecked = true
+  }
+
+  async forgetExpired(now: Date): Promise<number> {
+    if (this.#ttlSeconds === 0) return 0
+    // Only jobs created before the retention window can have expired; those still there finished recently or are
+    // still open, and are few.
+    const cutoff = now.getTime() - this.#ttlSeconds * 1000
+    const ids = await this.#redis.zrangebyscore(this.#keys.jobIndex(), '-inf', cutoff, 'LIMIT', 0, FORGET_BATCH)
+    const gone: string[] = []
+    for (let start = 0; start < ids.length; start += LIST_CHUNK) {
+      const chunk = ids.slice(start, start + LIST_CHUNK)
+      const exists = await Promise.all(chunk.map((id) => this.#redis.exists(this.#keys.job(id))))
+      exists.forEach((n, i) => {
+        if (n === 0) gone.push(chunk[i] as string)
+      })
+    }
+    if (gone.length > 0) {
+      await this.#redis.zrem(this.#keys.jobIndex(), ...gone)
+      await this.#redis.zrem(this.#keys.openJobIndex(), ...gone)
+    }
+    return gone.length
   }
 }

@@ -1,8 +1,11 @@
 /** One contract for every JobStore implementation (memory and Redis). */
 import { describe, expect, it } from 'vitest'
-import type { JobStore } from '../../src/state/job-store.js'
+import type { JobStore, JobStoreOptions } from '../../src/state/job-store.js'
 
-export function jobStoreContract(name: string, makeStore: () => { store: JobStore; jobId: () => string }): void {
+export function jobStoreContract(
+  name: string,
+  makeStore: (options?: JobStoreOptions) => { store: JobStore; jobId: () => string },
+): void {
   describe(`JobStore contract: ${name}`, () => {
     const t = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute))
 
@@ -80,6 +83,40 @@ export function jobStoreContract(name: string, makeStore: () => { store: JobStor
       expect(all.indexOf(b)).toBeLessThan(all.indexOf(a))
       expect((await store.list({ status: 'RUNNING' })).map((j) => j.jobId)).toContain(b)
       expect((await store.list({ status: 'RUNNING' })).map((j) => j.jobId)).not.toContain(a)
+    })
+    it('forgets a finished job after the retention and keeps an unfinished one', async () => {
+      const { store, jobId } = makeStore({ finishedTtlSeconds: 1 })
+      const [done, open] = [jobId(), jobId()]
+      await store.create(done, 'train', {}, t(0))
+      await store.create(open, 'train', {}, t(0))
+      await store.update(done, { status: 'FAILED', errors: [{ code: 'JobCanceled', message: 'by user' }] }, t(1))
+      await store.update(open, { status: 'RUNNING' }, t(1))
+      expect(await store.get(done)).toMatchObject({ status: 'FAILED' })
+      await new Promise((resolve) => setTimeout(resolve, 1_200))
+      expect(await store.forgetExpired(new Date())).toBeGreaterThanOrEqual(1)
+      expect(await store.get(done)).toBeUndefined()
+      expect((await store.list({ limit: 1000 })).map((j) => j.jobId)).not.toContain(done)
+      expect(await store.get(open)).toMatchObject({ status: 'RUNNING' })
+      expect((await store.list({ status: 'RUNNING', limit: 1000 })).map((j) => j.jobId)).toContain(open)
+      // A forgotten id is free again (a command redelivered after the retention would run again; documented).
+      expect((await store.create(done, 'train', {}, t(2))).created).toBe(true)
+    })
+
+    it('lists unfinished jobs however many finished jobs are newer', async () => {
+      const { store, jobId } = makeStore()
+      const waiting = jobId()
+      await store.create(waiting, 'train', {}, t(0))
+      const finished = Array.from({ length: 150 }, () => jobId())
+      for (const [i, id] of finished.entries()) {
+        await store.create(id, 'delete-model', {}, t(1 + i))
+        await store.update(id, { status: 'FAILED' }, t(1 + i))
+      }
+      const created = await store.list({ status: 'CREATED', limit: 1000 })
+      expect(created.map((j) => j.jobId)).toContain(waiting)
+      expect(created.every((j) => j.status === 'CREATED')).toBe(true)
+      const failed = (await store.list({ status: 'FAILED', limit: 1000 })).map((j) => j.jobId)
+      expect(finished.every((id) => failed.includes(id))).toBe(true)
+      expect(await store.list({ status: 'FAILED', limit: 5 })).toHaveLength(5)
     })
   })
 }

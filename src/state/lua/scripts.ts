@@ -75,9 +75,15 @@ return 1
 export const COMPARE_AND_SET_LUA = `
 -- Replaces a string value only if it still equals what the caller read (optimistic concurrency for job records).
 -- KEYS[1] key   ARGV[1] expected current value   ARGV[2] new value
+-- ARGV[3] seconds the new value lives (0 = no expiry: a finished job is kept for the retention, an open one for ever)
 -- Returns 1 when replaced, 0 when the value changed meanwhile.
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2])
+  local ttl = tonumber(ARGV[3])
+  if ttl > 0 then
+    redis.call('SET', KEYS[1], ARGV[2], 'EX', ttl)
+  else
+    redis.call('SET', KEYS[1], ARGV[2])
+  end
   return 1
 end
 return 0

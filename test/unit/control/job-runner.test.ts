@@ -112,6 +112,7 @@ describe('JobRunner', () => {
       create: (...args) => inner.create(...args),
       get: (id) => inner.get(id),
       list: (o) => inner.list(o),
+      forgetExpired: () => inner.forgetExpired(),
       update: (id, update, now, guard) =>
         update.progress !== undefined && update.status === undefined
           ? Promise.reject(new Error('Redis: max retries per request'))

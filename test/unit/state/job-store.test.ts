@@ -3,7 +3,7 @@ import { MemoryJobStore, canMoveJob } from '../../../src/state/job-store.js'
 import { jobStoreContract } from '../../contracts/job-store.contract.js'
 
 let counter = 0
-jobStoreContract('memory', () => ({ store: new MemoryJobStore(), jobId: () => `job-${++counter}` }))
+jobStoreContract('memory', (options) => ({ store: new MemoryJobStore(options), jobId: () => `job-${++counter}` }))
 
 describe('job status machine', () => {
   it('allows only the documented moves', () => {
