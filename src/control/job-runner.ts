@@ -25,8 +25,13 @@ export interface JobContext {
   progress(fraction: number): Promise<void>
   /** Stores a partial result early (e.g. the model version a training job is filling). */
   setResult(result: unknown): Promise<void>
-  /** Throws JobCanceled when the job was canceled. */
+  /** Throws JobCanceled when the job was canceled (JobInterrupted when the service is stopping). */
   throwIfCanceled(): void
+  /**
+   * What a failed run records: the abort's reason once the job was aborted (JobCanceled, or JobInterrupted when the
+   * service stops) — whatever error the abort caused downstream — else `error` as a ServiceError.
+   */
+  failureOf(error: unknown): ServiceError
 }
 
 export interface JobHandler {
@@ -270,18 +275,19 @@ export class JobRunner {
         await this.#o.jobs.update(jobId, { result }, this.#o.now(), mine)
       },
       throwIfCanceled: () => {
-        if (controller.signal.aborted) throw canceledError(controller.signal)
+        if (controller.signal.aborted) throw abortFailure(controller.signal)
       },
+      failureOf: (error) =>
+        controller.signal.aborted ? abortFailure(controller.signal) : toServiceError(error, 'UnexpectedError'),
     }
     try {
+      // A handler that returned has committed its work (a READY model version, a stored result): a cancel that
+      // arrived after its last check is too late, and failing the job now would contradict what it made.
       const result = await handler.run(command, context)
-      if (controller.signal.aborted) throw canceledError(controller.signal)
       const done = await this.#finish(jobId, 'READY', undefined, mine, result)
       this.#o.logger.info({ jobId, type: command.type, status: done?.status }, 'job finished')
     } catch (error) {
-      const failure = controller.signal.aborted
-        ? canceledError(controller.signal)
-        : toServiceError(error, 'UnexpectedError')
+      const failure = context.failureOf(error)
       await this.#finish(jobId, 'FAILED', { code: failure.code, message: failure.message }, mine)
       this.#o.logger.warn({ jobId, type: command.type, code: failure.code, message: failure.message }, 'job failed')
     } finally {
@@ -314,7 +320,7 @@ export class JobRunner {
   }
 }
 
-function canceledError(signal: AbortSignal): ServiceError {
+function abortFailure(signal: AbortSignal): ServiceError {
   const reason: unknown = signal.reason
   if (reason instanceof ServiceError && reason.code === 'JobInterrupted') return reason
   return new ServiceError('JobCanceled', 'the job was canceled')

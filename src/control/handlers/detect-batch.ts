@@ -10,7 +10,7 @@
  * `errorThreshold` of them (−1 = no limit) fails the job.
  */
 import { MVAD_LIMITS } from '../../data/limits.js'
-import { ServiceError, toServiceError } from '../../errors.js'
+import { ServiceError } from '../../errors.js'
 import { toWireAnomalyState } from '../../pipeline/result-json.js'
 import { fromModelFile } from '../../cli/model-file.js'
 import type { ModelStore } from '../../state/model-store.js'
@@ -196,9 +196,7 @@ export function detectBatchHandler(deps: HandlerDeps): JobHandler {
           ...(record.charts === undefined ? {} : { charts: record.charts }),
         }
       } catch (error) {
-        const failure = context.signal.aborted
-          ? new ServiceError('JobCanceled', 'the job was canceled')
-          : toServiceError(error, 'UnexpectedError')
+        const failure = context.failureOf(error)
         record.results = []
         await save({ status: 'FAILED', errors: [{ code: failure.code, message: failure.message }] }).catch(
           () => undefined,

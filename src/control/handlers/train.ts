@@ -9,7 +9,7 @@
 import { resolveAlignPolicy } from '../../data/align.js'
 import { MVAD_LIMITS } from '../../data/limits.js'
 import { formatIsoTimestamp } from '../../data/timestamp.js'
-import { ServiceError, toServiceError } from '../../errors.js'
+import { ServiceError } from '../../errors.js'
 import { resolveParams } from '../../model/index.js'
 import type { JobRecord } from '../../state/job-store.js'
 import type { TrainCommand } from '../commands.js'
@@ -140,9 +140,7 @@ export function trainHandler(deps: HandlerDeps): JobHandler {
           ...(trained.charts === undefined ? {} : { charts: trained.charts }),
         }
       } catch (error) {
-        const failure = context.signal.aborted
-          ? new ServiceError('JobCanceled', 'the job was canceled')
-          : toServiceError(error, 'UnexpectedError')
+        const failure = context.failureOf(error)
         await deps.models.updateVersion(modelId, version, {
           status: 'FAILED',
           errors: [{ code: failure.code, message: failure.message }],

@@ -95,6 +95,44 @@ describe('JobRunner', () => {
     expect(await jobs.get('j3')).toMatchObject({ status: 'FAILED', errors: [{ code: 'JobCanceled' }] })
   })
 
+  it('a handler that returned before it saw a cancel ends READY: its work is committed, the cancel came too late', async () => {
+    const { handler, started, release } = gatedHandler()
+    const quiet: JobHandler = {
+      run: (command, ctx) => handler.run(command, { ...ctx, signal: new AbortController().signal }),
+    }
+    const { jobs, runner } = setup(quiet)
+    await runner.submit(deleteCmd('late'))
+    await vi.waitFor(() => expect(started).toEqual(['late']))
+    await runner.cancel('late') // lands while the handler writes its last step and no longer checks the signal
+    release()
+    await runner.idle()
+    expect(await jobs.get('late')).toMatchObject({ status: 'READY', cancelRequested: true })
+  })
+
+  it("failureOf records the abort's reason: JobCanceled for a cancel, JobInterrupted when the service stops", async () => {
+    const recorded: string[] = []
+    const abortable: JobHandler = {
+      run: (_c, ctx) =>
+        new Promise((_resolve, reject) =>
+          ctx.signal.addEventListener('abort', () => {
+            const failure = ctx.failureOf(new Error('the worker thread was terminated'))
+            recorded.push(failure.code)
+            reject(failure)
+          }),
+        ),
+    }
+    const { jobs, runner } = setup(abortable)
+    await runner.submit(deleteCmd('c1'))
+    await vi.waitFor(async () => expect((await jobs.get('c1'))?.status).toBe('RUNNING'))
+    await runner.cancel('c1')
+    await runner.idle()
+    await runner.submit(deleteCmd('c2'))
+    await vi.waitFor(async () => expect((await jobs.get('c2'))?.status).toBe('RUNNING'))
+    await runner.stop()
+    expect(recorded).toEqual(['JobCanceled', 'JobInterrupted'])
+    expect(await jobs.get('c2')).toMatchObject({ status: 'FAILED', errors: [{ code: 'JobInterrupted' }] })
+  })
+
   it('a cancel acts at once, even when every slot is taken by the jobs it may cancel', async () => {
     const { handler, started } = gatedHandler()
     const { jobs, runner } = setup(handler, { concurrency: 1 })
