@@ -102,6 +102,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
         deadLetter: config.kafka.topics.deadLetter,
       },
       allowedLatenessMs: config.stream.allowedLatenessMs,
+      frameIdleFlushMs: config.stream.frameIdleFlushMs,
       topContributorCount: config.stream.topContributorCount,
       publishScores: config.stream.publishScores,
       topicPartitions: config.stream.topicPartitions,

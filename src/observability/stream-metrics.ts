@@ -20,6 +20,7 @@ export interface StreamMetrics {
   consumerLag: Gauge<'topic' | 'partition'>
   modelsLoaded: Gauge
   eventsPublished: Counter<'topic'>
+  framesFlushedIdle: Counter
 }
 
 export function createStreamMetrics(registry: Registry): StreamMetrics {
@@ -91,6 +92,11 @@ export function createStreamMetrics(registry: Registry): StreamMetrics {
       labelNames: ['topic'],
       registers,
     }),
+    framesFlushedIdle: new Counter({
+      name: 'mvad_frames_idle_flushed_total',
+      help: 'Incomplete frames of an entity that fell silent, scored with their missing values filled (MVAD_FRAME_IDLE_FLUSH_MS).',
+      registers,
+    }),
   }
 }
 
@@ -118,6 +124,9 @@ export function workerObserver(metrics: StreamMetrics): WorkerObserver {
     },
     endToEndSeconds(seconds) {
       metrics.endToEndSeconds.observe(seconds)
+    },
+    framesFlushedIdle(count) {
+      if (count > 0) metrics.framesFlushedIdle.inc(count)
     },
   }
 }

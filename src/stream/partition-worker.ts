@@ -11,6 +11,9 @@
  *   4. PRODUCE the events and dead letters and wait for the acknowledgement;
  *   5. clear the persisted pending events (they are acknowledged);
  *   6. return the offset to COMMIT: the oldest reading still waiting in an incomplete frame, else the batch end.
+ * IDLE FLUSH: an entity not in the batch whose incomplete frames have waited `frameIdleFlushMs` (the batch's newest
+ * Kafka timestamp past the entity's last reading) has them scored in step 2, missing values filled, so a silent
+ * entity does not hold the partition's commit; a reading of such a frame arriving later is dead-lettered as late.
  * SHADOW: an entity whose binding names a shadow model has each frame scored by the shadow too, on the same window
  * (kept as long as the longer of the two models needs); shadow events carry `shadow: true` and their own eventId
  * (the model differs) and are persisted, produced and replayed exactly like the default's.
@@ -24,55 +27,25 @@ import type { WindowStore } from '../state/window-store.js'
 import { toAnomalyEvent, type AnomalyEvent } from './anomaly-event.js'
 import { FrameAssembler, fillMissing, type PendingReading } from './frame-assembler.js'
 import { shadowWindow, type LoadedModel, type ModelResolver, type ShadowModel } from './model-runtime.js'
-import type { DecodeFailureReason, DecodeResult } from './reading-codec.js'
+import type {
+  DeadLetter,
+  DeadLetterReason,
+  InputMessage,
+  OutgoingEvent,
+  PartitionWorkerOptions,
+  WorkerObserver,
+  WorkerSink,
+} from './worker-types.js'
 
-export interface InputMessage {
-  key: Buffer | null
-  value: Buffer | null
-  offset: bigint
-  /** Broker/producer timestamp (epoch ms), for end-to-end latency. */
-  kafkaTimestamp: EpochMs
-}
-
-export type DeadLetterReason =
-  DecodeFailureReason | 'unknown_entity' | 'unknown_variable' | 'late_after_emit' | 'late_beyond_lateness'
-
-export interface DeadLetter {
-  message: InputMessage
-  reason: DeadLetterReason
-  detail: string
-}
-
-export interface OutgoingEvent {
-  entity: string
-  event: AnomalyEvent
-  /** To the events topic (anomalies) or only the scores topic. */
-  isAnomaly: boolean
-}
-
-/** Where acknowledged output goes. The Kafka implementation waits for acks=all. */
-export interface WorkerSink {
-  publish(events: readonly OutgoingEvent[], deadLetters: readonly DeadLetter[]): Promise<void>
-}
-
-export interface WorkerObserver {
-  readings(outcome: 'accepted' | 'replayed' | 'dead_lettered', count: number): void
-  frameScored(model: LoadedModel, event: AnomalyEvent, scoringSeconds: number, ingestTimestamp: EpochMs): void
-  /** A frame scored by the entity's shadow model (kept apart: shadow anomalies must not look like alerts). */
-  shadowScored(model: LoadedModel, event: AnomalyEvent, scoringSeconds: number): void
-  windowStoreSeconds(operation: 'load' | 'append' | 'clear', seconds: number): void
-  /** Per scored frame, once its batch is acknowledged: seconds since its last reading was ingested by Kafka. */
-  endToEndSeconds(seconds: number): void
-}
-
-export interface PartitionWorkerOptions {
-  allowedLatenessMs: number
-  topContributorCount: number
-  /** Publish every score (scores topic) and not only anomalies. */
-  publishScores: boolean
-  /** Synchronous for JSON (the hot path); a promise only when a registry lookup is needed. */
-  decode: (message: InputMessage) => DecodeResult | Promise<DecodeResult>
-}
+export type {
+  DeadLetter,
+  DeadLetterReason,
+  InputMessage,
+  OutgoingEvent,
+  PartitionWorkerOptions,
+  WorkerObserver,
+  WorkerSink,
+} from './worker-types.js'
 
 interface EntityState {
   model: LoadedModel
@@ -91,6 +64,8 @@ interface EntityState {
    * emptied only once their acknowledgement is cleared from the store.
    */
   unacknowledged: string[]
+  /** Kafka timestamp of the newest message that gave this entity a reading (for the idle flush). */
+  lastIngest: EpochMs
 }
 
 export class PartitionWorker {
@@ -168,9 +143,12 @@ export class PartitionWorker {
     }
 
     // Entities are independent (own window, own keys): their window appends run concurrently; results are
-    // gathered in first-seen order so the output of a batch is deterministic.
-    const entities = [...byEntity]
-    const outcomes = await Promise.all(entities.map(([entity, items]) => this.#processEntity(entity, items)))
+    // gathered in first-seen order (then the idle ones) so the output of a batch is deterministic.
+    const idle = this.#idleEntities(messages, byEntity)
+    const entities = [...byEntity, ...idle.map((entity): [string, []] => [entity, []])]
+    const outcomes = await Promise.all(
+      entities.map(([entity, items], i) => this.#processEntity(entity, items, i >= byEntity.size)),
+    )
     const events: OutgoingEvent[] = []
     const acknowledged: { entity: string; coveredOffset: bigint }[] = []
     const ingestTimes: EpochMs[] = []
@@ -201,6 +179,20 @@ export class PartitionWorker {
     return this.commitOffset(messages)
   }
 
+  /** Entities outside this batch whose incomplete frames have waited frameIdleFlushMs by the batch's Kafka time. */
+  #idleEntities(messages: readonly InputMessage[], inBatch: ReadonlyMap<string, unknown>): string[] {
+    const idleMs = this.#options.frameIdleFlushMs ?? 0
+    if (idleMs <= 0) return []
+    let newest = Number.NEGATIVE_INFINITY
+    for (const message of messages) if (message.kafkaTimestamp > newest) newest = message.kafkaTimestamp
+    const idle: string[] = []
+    for (const [entity, state] of this.#entities) {
+      if (state.assembler.pendingFrames > 0 && !inBatch.has(entity) && newest - state.lastIngest > idleMs)
+        idle.push(entity)
+    }
+    return idle
+  }
+
   /** The oldest offset still needed (a reading waiting in an incomplete frame), else the batch end. */
   commitOffset(messages: readonly InputMessage[]): bigint {
     let commit = (messages[messages.length - 1] as InputMessage).offset + 1n
@@ -217,6 +209,7 @@ export class PartitionWorker {
   async #processEntity(
     entity: string,
     items: { message: InputMessage; readings: PendingReading[] }[],
+    flushIdle: boolean,
   ): Promise<{
     deadLetters: DeadLetter[]
     persisted?: { events: OutgoingEvent[]; coveredOffset: bigint; ingestTimes: EpochMs[] }
@@ -239,7 +232,7 @@ export class PartitionWorker {
       })
       // Kept in case another owner's write makes this attempt void: they go back to the carried readings.
       const waiting = state.assembler.pendingReadings(state.model.variables)
-      const result = this.#assembleAndScore(entity, state, fed, deadLetters)
+      const result = this.#assembleAndScore(entity, state, fed, deadLetters, flushIdle)
       const pendingEvents = [...replayEvents, ...result.events].map((e) => JSON.stringify(e.event))
       const started = performance.now()
       const appended = await this.#windows.append(entity, state.windowLength, {
@@ -281,6 +274,7 @@ export class PartitionWorker {
     state: EntityState,
     items: { message: InputMessage; readings: PendingReading[] }[],
     deadLetters: DeadLetter[],
+    flushIdle: boolean,
   ): {
     newTimestamps: EpochMs[]
     newRows: Float64Array[]
@@ -313,6 +307,7 @@ export class PartitionWorker {
           continue
         }
         accepted++
+        if (message.kafkaTimestamp > state.lastIngest) state.lastIngest = message.kafkaTimestamp
         // The frame is complete when its last reading arrives: latency counts from the latest ingest.
         const seen = ingestTimes.get(reading.timestamp)
         if (seen === undefined || message.kafkaTimestamp > seen)
@@ -337,7 +332,9 @@ export class PartitionWorker {
     const events: OutgoingEvent[] = []
     const scoredIngestTimes: EpochMs[] = []
     let coveredOffset = state.coveredOffset
-    for (const frame of assembler.drain()) {
+    const frames = flushIdle ? assembler.flush() : assembler.drain()
+    if (flushIdle) this.#observer?.framesFlushedIdle(frames.length)
+    for (const frame of frames) {
       const previous = state.rows[state.rows.length - 1]
       const row =
         frame.missing > 0 ? fillMissing(frame.values, previous, model.fillNAMethod, model.paddingValue) : frame.values
@@ -429,6 +426,7 @@ export class PartitionWorker {
         coveredOffset: stored.coveredOffset,
         persisted: true,
         unacknowledged: stored.pendingEvents,
+        lastIngest: Number.NEGATIVE_INFINITY,
       }
     } else {
       // New window (or a model with other variables): warm start from the model's training tail, so the first
@@ -445,6 +443,7 @@ export class PartitionWorker {
         persisted: false,
         // A window replaced for another model's layout may still hold events nobody saw acknowledged.
         unacknowledged: stored?.pendingEvents ?? [],
+        lastIngest: Number.NEGATIVE_INFINITY,
       }
     }
     return state

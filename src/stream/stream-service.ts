@@ -21,6 +21,8 @@ export interface StreamServiceOptions {
   groupId: string
   topics: { readings: string; events: string; scores: string; deadLetter: string }
   allowedLatenessMs: number
+  /** See PartitionWorkerOptions.frameIdleFlushMs. @defaultValue 0 (wait) */
+  frameIdleFlushMs?: number
   topContributorCount: number
   publishScores: boolean
   /** Partitions for topics the service creates when missing. */
@@ -174,6 +176,7 @@ export class StreamService {
       sink,
       options: {
         allowedLatenessMs: options.allowedLatenessMs,
+        frameIdleFlushMs: options.frameIdleFlushMs ?? 0,
         topContributorCount: options.topContributorCount,
         publishScores: options.publishScores,
         decode: (message) => this.#decode(message),

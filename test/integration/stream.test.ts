@@ -105,6 +105,40 @@ describe('stream service on real Kafka + Redis', () => {
     expect(['late_after_emit', 'late_beyond_lateness']).toContain(letters[0]?.headers['mvad-dlq-reason']?.toString())
   })
 
+  it("scores a silent entity's waiting frame after frameIdleFlushMs and commits past it", async () => {
+    const h = (harness = await createHarness('idle', windowMeanModel, 1))
+    await h.models.registerReady('m', state(5), { variables: VARIABLES, slidingWindow: 4 })
+    for (const entity of ['dev-1', 'dev-2']) await h.bindings.set(entity, { modelId: 'm' })
+    const scores = await h.collect(h.topics.scores)
+    await h.startService({ frameIdleFlushMs: 1_000 })
+    await h.produce([
+      frame('dev-1', 0, 1, 1),
+      { key: 'dev-1', value: JSON.stringify({ timestamp: T0 + MINUTE, variable: 'a', value: 7 }) },
+    ])
+    await scores.waitFor(1)
+    await new Promise((resolve) => setTimeout(resolve, 1_500)) // dev-1 falls silent in the middle of its second frame
+    await h.produce([frame('dev-2', 0, 1, 1)])
+    const received = (await scores.waitFor(3)).map((m) => parse(m.value))
+    const late = received.find((e) => e.entity === 'dev-1' && Date.parse(e.timestamp) === T0 + MINUTE)
+    expect(late).toBeDefined()
+    const admin = h.kafka.admin()
+    await admin.connect()
+    try {
+      // Every message is committed: the half frame no longer holds the partition.
+      await expect
+        .poll(
+          async () => {
+            const [topic] = await admin.fetchOffsets({ groupId: `${h.prefix}.group`, topics: [h.topics.readings] })
+            return topic?.partitions[0]?.offset
+          },
+          { timeout: 15_000, interval: 200 },
+        )
+        .toBe('3')
+    } finally {
+      await admin.disconnect()
+    }
+  })
+
   it('switches model version at run time without a restart', async () => {
     const h = (harness = await createHarness('switch', windowMeanModel, 1))
     await h.models.registerReady('m', state(5), { variables: VARIABLES, slidingWindow: 4 })

@@ -55,7 +55,11 @@ function loggingStore(inner: WindowStore, log: string[]): WindowStore {
   }
 }
 
-async function setup(windows: WindowStore = new MemoryWindowStore(), log: string[] = []) {
+async function setup(
+  windows: WindowStore = new MemoryWindowStore(),
+  log: string[] = [],
+  extra: { frameIdleFlushMs?: number } = {},
+) {
   const bindings = new MemoryBindingStore()
   const models = new MemoryModelStore()
   await models.registerReady('m', JSON.stringify({ threshold: 5, variables: VARIABLES, slidingWindow: WINDOW }), {
@@ -73,6 +77,7 @@ async function setup(windows: WindowStore = new MemoryWindowStore(), log: string
         allowedLatenessMs: 0,
         topContributorCount: 10,
         publishScores: true,
+        ...extra,
         decode: (message) => Promise.resolve(decodeJsonReading(message.value ?? Buffer.alloc(0))),
       },
     })
@@ -80,12 +85,12 @@ async function setup(windows: WindowStore = new MemoryWindowStore(), log: string
 }
 
 let offset = 0n
-function msg(entity: string | null, body: unknown): InputMessage {
+function msg(entity: string | null, body: unknown, kafkaTimestamp = Date.now()): InputMessage {
   return {
     key: entity === null ? null : Buffer.from(entity),
     value: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
     offset: offset++,
-    kafkaTimestamp: Date.now(),
+    kafkaTimestamp,
   }
 }
 const frame = (i: number, a: number, b = 0) => msg('dev-1', { timestamp: T0 + i * MINUTE, values: { a, b } })
@@ -195,6 +200,38 @@ describe('PartitionWorker', () => {
     expect(await worker.processBatch([first, second])).toBe(first.offset)
     const third = msg('dev-1', { timestamp: T0, variable: 'b', value: 1 })
     expect(await worker.processBatch([third])).toBe(third.offset + 1n)
+  })
+
+  it('scores the waiting frame of an entity silent for frameIdleFlushMs (Kafka time), filled, and commits past it', async () => {
+    const { makeWorker, sink, bindings, windows } = await setup(new MemoryWindowStore(), [], {
+      frameIdleFlushMs: 60_000,
+    })
+    await bindings.set('dev-2', { modelId: 'm' })
+    const worker = makeWorker()
+    const at = Date.UTC(2024, 5, 1)
+    await worker.processBatch([msg('dev-1', { timestamp: T0, values: { a: 3, b: 4 } }, at)])
+    const half = msg('dev-1', { timestamp: T0 + MINUTE, variable: 'a', value: 9 }, at + 1_000)
+    const other = (i: number, t: number) => msg('dev-2', { timestamp: T0 + i * MINUTE, values: { a: 1, b: 1 } }, t)
+    // 59 s later by Kafka time: still waiting, the commit holds at the half frame.
+    expect(await worker.processBatch([half, other(0, at + 60_000)])).toBe(half.offset)
+    const later = other(1, at + 61_001)
+    expect(await worker.processBatch([later])).toBe(later.offset + 1n)
+    const flushed = sink.published.filter((e) => e.entity === 'dev-1' && e.event.timestamp === isoOf(T0 + MINUTE))
+    expect(flushed).toHaveLength(1)
+    expect([...((await windows.load('dev-1'))?.rows.at(-1) ?? [])]).toEqual([9, 4]) // b carried forward (Previous)
+    // The missing reading arriving now is late, and a dead letter says so.
+    await worker.processBatch([msg('dev-1', { timestamp: T0 + MINUTE, variable: 'b', value: 5 }, at + 62_000)])
+    expect(sink.deadLetters.map((d) => d.reason)).toEqual(['late_after_emit'])
+  })
+
+  it('with frameIdleFlushMs 0 a silent entity keeps its frame waiting and the commit with it', async () => {
+    const { makeWorker, bindings } = await setup(new MemoryWindowStore(), [], { frameIdleFlushMs: 0 })
+    await bindings.set('dev-2', { modelId: 'm' })
+    const worker = makeWorker()
+    const half = msg('dev-1', { timestamp: T0, variable: 'a', value: 9 }, 0)
+    expect(await worker.processBatch([half])).toBe(half.offset)
+    const muchLater = msg('dev-2', { timestamp: T0, values: { a: 1, b: 1 } }, 86_400_000)
+    expect(await worker.processBatch([muchLater])).toBe(half.offset)
   })
 
   it('picks up a new model version after the binding changes', async () => {
