@@ -9,12 +9,12 @@
 import { createWriteStream } from 'node:fs'
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
-import { mkdir, open, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, open, realpath, rm, stat } from 'node:fs/promises'
 import { join, relative, resolve, isAbsolute } from 'node:path'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
-import { unzipSync } from 'fflate'
+import { openPromise as openZip, type Entry, type ZipFile } from 'yauzl'
 import { ServiceError } from '../../errors.js'
 
 export interface DataSourceLimits {
@@ -216,30 +216,75 @@ async function download(url: string, dir: string, limits: DataSourceLimits): Pro
   return target
 }
 
+/**
+ * Unpacks the zip's top-level CSV files with yauzl: it reads the central directory (not the local headers a crafted
+ * file can fake), inflates with Node's zlib off the JavaScript thread — the event loop, which also scores the stream,
+ * is never held for the archive — and checks each entry's real size against the one declared. The size limit counts
+ * the bytes actually written.
+ */
 async function extractZip(zipPath: string, dir: string, maxBytes: number): Promise<string> {
-  let entries: Record<string, Uint8Array>
+  const unreadable = (error: unknown): ServiceError =>
+    error instanceof ServiceError
+      ? error
+      : new ServiceError('ReadingFileError', `${zipPath} is not a readable zip: ${(error as Error).message}`)
+  let zipfile: ZipFile
   try {
-    let total = 0
-    entries = unzipSync(new Uint8Array(await readFile(zipPath)), {
-      filter: (file) => {
-        total += file.originalSize
-        if (total > maxBytes) throw new ServiceError('InvalidFileSize', `${zipPath} unpacks to over ${maxBytes} bytes`)
-        return !file.name.includes('/') && file.name.toLowerCase().endsWith('.csv')
-      },
-    })
+    zipfile = await openZip(zipPath, { lazyEntries: true, validateEntrySizes: true })
   } catch (error) {
-    if (error instanceof ServiceError) throw error
-    throw new ServiceError('ReadingFileError', `${zipPath} is not a readable zip: ${(error as Error).message}`)
+    throw unreadable(error)
   }
-  const names = Object.keys(entries)
-  if (names.length === 0) throw new ServiceError('NoVariablesFound', `${zipPath} holds no CSV file at its top level`)
-  await mkdir(dir, { recursive: true })
-  for (const name of names) {
-    // Entry names are the zip's, not ours: only a plain file name is written (no NUL, no path tricks).
-    if (!/^[^\0\\/]+$/.test(name) || name === '.' || name === '..') {
-      throw new ServiceError('ReadingFileError', `${zipPath}: entry name ${JSON.stringify(name)} is not a file name`)
+  const names: string[] = []
+  let written = 0
+  try {
+    await mkdir(dir, { recursive: true })
+    for await (const entry of zipEntries(zipfile)) {
+      const name = entry.fileName
+      if (name.includes('/') || !name.toLowerCase().endsWith('.csv')) continue
+      // Entry names are the zip's, not ours: only a plain file name is written (no NUL, no path tricks).
+      if (!/^[^\0\\/]+$/.test(name) || name === '.' || name === '..')
+        throw new ServiceError('ReadingFileError', `${zipPath}: entry name ${JSON.stringify(name)} is not a file name`)
+      if (names.includes(name))
+        throw new ServiceError('ReadingFileError', `${zipPath}: entry ${JSON.stringify(name)} appears twice`)
+      if (written + entry.uncompressedSize > maxBytes)
+        throw new ServiceError('InvalidFileSize', `${zipPath} unpacks to over ${maxBytes} bytes`)
+      names.push(name)
+      const limit = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          written += chunk.length
+          if (written > maxBytes)
+            done(new ServiceError('InvalidFileSize', `${zipPath} unpacks to over ${maxBytes} bytes`))
+          else done(null, chunk)
+        },
+      })
+      await pipeline(await zipfile.openReadStreamPromise(entry), limit, createWriteStream(join(dir, name)))
     }
-    await writeFile(join(dir, name), entries[name] as Uint8Array)
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true })
+    throw unreadable(error)
+  } finally {
+    zipfile.close()
   }
+  if (names.length === 0) throw new ServiceError('NoVariablesFound', `${zipPath} holds no CSV file at its top level`)
   return names.length === 1 ? join(dir, names[0] as string) : dir
+}
+
+/** The entries of a zip opened with lazyEntries, one at a time. */
+async function* zipEntries(zipfile: ZipFile): AsyncGenerator<Entry> {
+  for (;;) {
+    const next = new Promise<Entry | undefined>((resolve, reject) => {
+      const settle = (entry: Entry | undefined, error?: Error): void => {
+        zipfile.off('entry', onEntry).off('end', onEnd).off('error', onError)
+        if (error === undefined) resolve(entry)
+        else reject(error)
+      }
+      const onEntry = (entry: Entry): void => settle(entry)
+      const onEnd = (): void => settle(undefined)
+      const onError = (error: Error): void => settle(undefined, error)
+      zipfile.on('entry', onEntry).on('end', onEnd).on('error', onError)
+    })
+    zipfile.readEntry()
+    const entry = await next
+    if (entry === undefined) return
+    yield entry
+  }
 }

@@ -133,6 +133,40 @@ describe('MVAD dataSource resolution', () => {
     await expect(resolveDataSource(odd, 'i', limits)).rejects.toMatchObject({ code: 'ReadingFileError' })
   })
 
+  it('refuses a zip whose entries inflate to more than they declare, or to over the limit, and leaves nothing behind', async () => {
+    const bomb = zipSync({ 'a.csv': strToU8('1,'.repeat(50_000)) }) // 100,000 bytes, over the 10,000 limit
+    // Declare 10 bytes instead, in the local header (offset 22) and the central directory entry (offset 24).
+    const view = new DataView(bomb.buffer, bomb.byteOffset, bomb.byteLength)
+    view.setUint32(22, 10, true)
+    const central = bomb.findIndex((_, i) => view.getUint32(i, true) === 0x02014b50 && i > 30)
+    view.setUint32(central + 24, 10, true)
+    const lying = join(dir, 'lying.zip')
+    writeFileSync(lying, bomb)
+    // The archive lies, so it is refused as unreadable before the limit is reached; an honest one over it, by size.
+    await expect(resolveDataSource(lying, 'bomb', limits)).rejects.toMatchObject({
+      code: 'ReadingFileError',
+      message: expect.stringContaining('too many bytes') as string,
+    })
+    expect(() => statSync(join(limits.dataDir, 'bomb-unzipped'))).toThrow()
+    const honest = join(dir, 'honest.zip')
+    writeFileSync(honest, zipSync({ 'a.csv': strToU8(CSV), 'b.csv': strToU8('1,'.repeat(50_000)) }))
+    await expect(resolveDataSource(honest, 'big', limits)).rejects.toMatchObject({ code: 'InvalidFileSize' })
+    expect(() => statSync(join(limits.dataDir, 'big-unzipped'))).toThrow()
+  })
+
+  it('unpacks stored (uncompressed) entries, and refuses a truncated zip', async () => {
+    const stored = join(dir, 'stored.zip')
+    writeFileSync(stored, zipSync({ 'a.csv': [strToU8(CSV), { level: 0 }], 'b.csv': strToU8(CSV) }))
+    const folder = await resolveDataSource(stored, 'stored', limits)
+    expect(readFileSync(join(folder, 'a.csv'), 'utf8')).toBe(CSV)
+    expect(readFileSync(join(folder, 'b.csv'), 'utf8')).toBe(CSV)
+    const whole = zipSync({ 'a.csv': strToU8(CSV.repeat(40)) })
+    const cut = join(dir, 'cut.zip')
+    writeFileSync(cut, whole.subarray(0, 60))
+    await expect(resolveDataSource(cut, 'cut', limits)).rejects.toMatchObject({ code: 'ReadingFileError' })
+    expect(() => statSync(join(limits.dataDir, 'cut-unzipped'))).toThrow()
+  })
+
   it('removes what it downloaded and unpacked for an id once the job is done, and nothing else', async () => {
     const zipped = join(dir, 'pack.zip')
     writeFileSync(zipped, zipSync({ 'a.csv': strToU8(CSV), 'b.csv': strToU8(CSV) }))
