@@ -7,15 +7,14 @@
  * a OneTable file, several are a MultiTable folder (as MVAD's preview zips; files in sub-folders are ignored).
  */
 import { createWriteStream } from 'node:fs'
-import { lookup } from 'node:dns/promises'
-import { isIP } from 'node:net'
 import { mkdir, open, realpath, rm, stat } from 'node:fs/promises'
 import { join, relative, resolve, isAbsolute } from 'node:path'
-import { Readable, Transform } from 'node:stream'
+import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
 import { openPromise as openZip, type Entry, type ZipFile } from 'yauzl'
 import { ServiceError } from '../../errors.js'
+import { publicGet } from './public-fetch.js'
 
 export interface DataSourceLimits {
   /** Folder for downloads and extracted zips. */
@@ -92,57 +91,6 @@ async function checkLocal(path: string, dataSource: string, limits: DataSourceLi
   return real
 }
 
-/** Whether an address is one an API caller may make the service fetch from: public unicast only. */
-export function isPublicAddress(address: string): boolean {
-  const family = isIP(address)
-  if (family === 4) {
-    const [a = 0, b = 0] = address.split('.').map(Number)
-    return !(
-      a === 0 ||
-      a === 10 ||
-      a === 127 ||
-      (a === 100 && b >= 64 && b <= 127) || // carrier-grade NAT
-      (a === 169 && b === 254) || // link-local, cloud metadata
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 192 && b === 0) ||
-      (a === 198 && (b === 18 || b === 19)) ||
-      a >= 224 // multicast, reserved, broadcast
-    )
-  }
-  if (family === 6) {
-    const lower = address.toLowerCase()
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower)
-    if (mapped !== null) return isPublicAddress(mapped[1] as string)
-    return !(
-      lower === '::' ||
-      lower === '::1' ||
-      /^f[cd]/.test(lower) || // unique local
-      /^fe[89ab]/.test(lower) || // link-local
-      lower.startsWith('ff') // multicast
-    )
-  }
-  return false
-}
-
-/** Refuses a URL whose host is (or resolves to) a non-public address, unless private hosts are allowed. */
-async function checkHost(url: URL, limits: DataSourceLimits): Promise<void> {
-  if (limits.fetchPrivateHosts) return
-  const host = url.hostname.replace(/^\[|\]$/g, '')
-  let addresses: string[]
-  try {
-    addresses = isIP(host) !== 0 ? [host] : (await lookup(host, { all: true })).map((a) => a.address)
-  } catch (error) {
-    throw new ServiceError('FileNotExist', `dataSource ${url.href} cannot be fetched: ${(error as Error).message}`)
-  }
-  if (addresses.length === 0 || !addresses.every(isPublicAddress)) {
-    throw new ServiceError(
-      'InvalidRequestParameterError',
-      `dataSource ${url.href}: ${url.hostname} is not a public address (MVAD_REST_FETCH_PRIVATE_HOSTS allows it)`,
-    )
-  }
-}
-
 async function startsWithZipMagic(path: string): Promise<boolean> {
   try {
     if (!(await stat(path)).isFile()) return false
@@ -160,32 +108,36 @@ async function startsWithZipMagic(path: string): Promise<boolean> {
 }
 
 async function download(url: string, dir: string, limits: DataSourceLimits): Promise<string> {
-  let response: Response
-  let current = new URL(url)
-  const signal = AbortSignal.timeout(limits.fetchTimeoutMs)
-  // Redirects are followed by hand, so that every hop's host is checked like the first.
-  for (let hop = 0; ; hop++) {
-    if (current.protocol !== 'http:' && current.protocol !== 'https:') {
-      throw new ServiceError('InvalidRequestParameterError', `dataSource ${url} redirects to ${current.href}`)
-    }
-    await checkHost(current, limits)
-    try {
-      response = await fetch(current, { signal, redirect: 'manual' })
-    } catch (error) {
-      throw new ServiceError('FileNotExist', `dataSource ${url} cannot be fetched: ${(error as Error).message}`)
-    }
-    const location = response.headers.get('location')
-    if (response.status < 300 || response.status >= 400 || location === null) break
-    if (hop === MAX_REDIRECTS) throw new ServiceError('FileNotExist', `dataSource ${url}: too many redirects`)
-    await response.body?.cancel()
-    current = new URL(location, current)
+  let outcome: Awaited<ReturnType<typeof publicGet>>
+  try {
+    outcome = await publicGet(new URL(url), {
+      signal: AbortSignal.timeout(limits.fetchTimeoutMs),
+      allowPrivate: limits.fetchPrivateHosts,
+      maxRedirects: MAX_REDIRECTS,
+    })
+  } catch (error) {
+    throw new ServiceError('FileNotExist', `dataSource ${url} cannot be fetched: ${(error as Error).message}`)
+  }
+  if (outcome.kind === 'refused') {
+    throw new ServiceError(
+      'InvalidRequestParameterError',
+      `dataSource ${outcome.url.href}: ${outcome.reason} (MVAD_REST_FETCH_PRIVATE_HOSTS allows it)`,
+    )
+  }
+  if (outcome.kind === 'bad_redirect')
+    throw new ServiceError('InvalidRequestParameterError', `dataSource ${url} redirects to ${outcome.url.href}`)
+  if (outcome.kind === 'too_many_redirects')
+    throw new ServiceError('FileNotExist', `dataSource ${url}: too many redirects`)
+  const { response, url: current } = outcome
+  const status = response.statusCode ?? 0
+  if (status < 200 || status >= 300) {
+    response.resume()
+    throw new ServiceError('FileNotExist', `dataSource ${url} answered HTTP ${status}`)
   }
   await mkdir(dir, { recursive: true })
-  if (!response.ok || response.body === null) {
-    throw new ServiceError('FileNotExist', `dataSource ${url} answered HTTP ${response.status}`)
-  }
-  const declared = Number(response.headers.get('content-length') ?? 'NaN')
+  const declared = Number(response.headers['content-length'] ?? 'NaN')
   if (declared > limits.fetchMaxBytes) {
+    response.destroy()
     throw new ServiceError('InvalidFileSize', `dataSource ${url} is ${declared} bytes, over ${limits.fetchMaxBytes}`)
   }
   const last = current.pathname.split('/').pop() ?? ''
@@ -208,7 +160,7 @@ async function download(url: string, dir: string, limits: DataSourceLimits): Pro
     },
   })
   try {
-    await pipeline(Readable.fromWeb(response.body), limit, createWriteStream(target))
+    await pipeline(response, limit, createWriteStream(target))
   } catch (error) {
     if (error instanceof ServiceError) throw error
     throw new ServiceError('FileNotExist', `dataSource ${url} could not be downloaded: ${(error as Error).message}`)

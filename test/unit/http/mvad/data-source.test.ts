@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { strToU8, zipSync } from 'fflate'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isPublicAddress, removeDataSourceFiles, resolveDataSource } from '../../../../src/http/mvad/data-source.js'
+import { removeDataSourceFiles, resolveDataSource } from '../../../../src/http/mvad/data-source.js'
+import { isPublicAddress } from '../../../../src/http/mvad/public-fetch.js'
 
 const CSV = 'timestamp,a\n2024-01-01T00:00:00Z,1\n'
 
@@ -74,6 +75,11 @@ describe('MVAD dataSource resolution', () => {
       message: expect.stringContaining('not a public address') as string,
     })
     await expect(resolveDataSource('http://169.254.169.254/latest/meta-data/', 'p2', closed)).rejects.toMatchObject({
+      code: 'InvalidRequestParameterError',
+    })
+    // The URL parser writes [::ffff:127.0.0.1] as [::ffff:7f00:1]; it used to pass as public and reach loopback.
+    const mapped = base.replace('127.0.0.1', '[::ffff:127.0.0.1]')
+    await expect(resolveDataSource(`${mapped}/data.csv`, 'p6', closed)).rejects.toMatchObject({
       code: 'InvalidRequestParameterError',
     })
     expect(readFileSync(await resolveDataSource(`${base}/moved`, 'p3', limits), 'utf8')).toBe(CSV)
