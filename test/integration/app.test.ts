@@ -7,6 +7,7 @@ import { createLogger } from '../../src/observability/logger.js'
 import { createMetrics } from '../../src/observability/metrics.js'
 import { isolatedEnv, uniquePrefix } from '../support/names.js'
 import { windowMeanModel } from '../support/window-mean-model.js'
+import { freePort } from '../support/ports.js'
 
 const prefix = uniquePrefix('app')
 
@@ -71,7 +72,7 @@ describe('service shell against real Kafka, Redis and registry', () => {
   it('runs as a process: ready over HTTP, then a graceful SIGTERM exits 0', async () => {
     const main = new URL('../../dist/src/main.js', import.meta.url).pathname
     expect(existsSync(main), `${main} is missing: run "npm run build" first (npm test does)`).toBe(true)
-    const port = 20_000 + Math.floor(Math.random() * 10_000)
+    const port = await freePort()
     const child = spawn(process.execPath, [main], {
       env: { ...process.env, ...realEnv(), MVAD_HTTP_PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -21,6 +21,7 @@ import { RedisResultStore } from '../../src/state/redis-result-store.js'
 import { loadCoreModel } from '../../src/stream/core-model-loader.js'
 import { ControlClient, TopicCollector, csvText, frameMessages, readCsvRows } from '../support/control-harness.js'
 import { isolatedEnv, topicNames, uniquePrefix } from '../support/names.js'
+import { freePort } from '../support/ports.js'
 
 const run = promisify(execFile)
 const ROOT = new URL('../../', import.meta.url).pathname
@@ -401,7 +402,7 @@ describe('control topic: jobs on real Kafka and Redis', () => {
 
   it('a crash (kill -9) mid-job leaves the job FAILED, not RUNNING, once its lease expires', async () => {
     const control2 = `${prefix}.control2`
-    const port = 20_000 + Math.floor(Math.random() * 10_000)
+    const port = await freePort()
     const child = spawn(process.execPath, [MAIN], {
       env: {
         ...process.env,

@@ -13,6 +13,7 @@ import { Kafka, logLevel } from 'kafkajs'
 import { Redis } from 'ioredis'
 import { eventId, type AnomalyEvent } from '../../src/stream/anomaly-event.js'
 import { isolatedEnv, uniquePrefix } from '../support/names.js'
+import { freePort } from '../support/ports.js'
 
 const run = promisify(execFile)
 const ROOT = new URL('../../', import.meta.url).pathname
@@ -123,7 +124,7 @@ describe('service process on a bench entity (asd/omi-1)', () => {
     let serviceErrors = ''
     let lastPort = 0
     const startService = async (): Promise<ChildProcess> => {
-      const port = 20_000 + Math.floor(Math.random() * 20_000)
+      const port = await freePort()
       lastPort = port
       const child = spawn(process.execPath, [MAIN], {
         env: { ...env, MVAD_HTTP_PORT: String(port) },
@@ -139,7 +140,10 @@ describe('service process on a bench entity (asd/omi-1)', () => {
           () => false,
         )
         if (ready) return child
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error('service did not become ready')
+        if (Date.now() > deadline || child.exitCode !== null)
+          throw new Error(
+            `service did not become ready (exit code ${child.exitCode ?? 'none'}); its output:\n${serviceErrors.slice(-4_000)}`,
+          )
         await new Promise((resolve) => setTimeout(resolve, 200))
       }
     }
@@ -251,7 +255,7 @@ describe('service process on a bench entity (asd/omi-1)', () => {
   it('rides out a Redis stall longer than the Kafka session timeout: no event lost, no reading counted twice', async () => {
     // A Redis server of its own, stopped (SIGSTOP) for 40 s mid-stream: its sockets stay open and its data kept,
     // so the service's Redis calls hang, its consumer stops heart-beating and the group evicts it (session 30 s).
-    const port = 21_000 + Math.floor(Math.random() * 20_000)
+    const port = await freePort()
     const server = spawn(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
