@@ -7,6 +7,7 @@
  * (760k readings — 20,000 rows of 38 variables — took 180–280 ms to align, and 0.87 s to clone as objects).
  */
 import type { AlignedSeries, EpochMs, FillNAMethod, VariableState } from '../domain/types.js'
+import type { TimeRange } from '../data/table.js'
 import { FrameAssembler, fillMissing } from '../stream/frame-assembler.js'
 
 export interface RangeReading {
@@ -119,6 +120,8 @@ export interface SeriesFromReadingsOptions {
   variables?: readonly string[]
   fillNAMethod: FillNAMethod
   paddingValue: number
+  /** `variableStates` describe only the rows in this range (see AlignOptions.statesRange). @defaultValue all rows */
+  statesRange?: TimeRange
 }
 
 export function seriesFromReadings(packed: PackedReadings, options: SeriesFromReadingsOptions): AlignedSeries {
@@ -138,16 +141,22 @@ export function seriesFromReadings(packed: PackedReadings, options: SeriesFromRe
   const present = new Array<number>(variables.length).fill(0)
   const first = new Array<EpochMs | null>(variables.length).fill(null)
   const last = new Array<EpochMs | null>(variables.length).fill(null)
+  const from = options.statesRange?.startTime ?? Number.NEGATIVE_INFINITY
+  const to = options.statesRange?.endTime ?? Number.POSITIVE_INFINITY
+  let described = 0
   const take = (frames: ReturnType<FrameAssembler['drain']>): void => {
     for (const frame of frames) {
-      frame.values.forEach((value, j) => {
-        if (Number.isNaN(value)) filled[j] = (filled[j] ?? 0) + 1
-        else {
-          present[j] = (present[j] ?? 0) + 1
-          first[j] ??= frame.timestamp
-          last[j] = frame.timestamp
-        }
-      })
+      if (frame.timestamp >= from && frame.timestamp <= to) {
+        described++
+        frame.values.forEach((value, j) => {
+          if (Number.isNaN(value)) filled[j] = (filled[j] ?? 0) + 1
+          else {
+            present[j] = (present[j] ?? 0) + 1
+            first[j] ??= frame.timestamp
+            last[j] = frame.timestamp
+          }
+        })
+      }
       rows.push(fillMissing(frame.values, rows[rows.length - 1], options.fillNAMethod, options.paddingValue))
       timestamps.push(frame.timestamp)
     }
@@ -169,7 +178,7 @@ export function seriesFromReadings(packed: PackedReadings, options: SeriesFromRe
   take(assembler.flush())
   const variableStates: VariableState[] = variables.map((variable, j) => ({
     variable,
-    filledNARatio: rows.length === 0 ? 0 : (filled[j] ?? 0) / rows.length,
+    filledNARatio: described === 0 ? 0 : (filled[j] ?? 0) / described,
     effectiveCount: present[j] ?? 0,
     firstTimestamp: first[j] ?? null,
     lastTimestamp: last[j] ?? null,

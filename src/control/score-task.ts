@@ -61,6 +61,8 @@ const READ_SHARE = 0.2
 
 export async function runScoreTask(task: ScoreTask, progress: (p: ScoreProgress) => void): Promise<ScoreOutcome> {
   const { source } = task
+  // As MVAD's batch summary, the variable states describe the detection window, not the history before it.
+  const statesRange = { startTime: task.startTime, endTime: task.endTime }
   const loaded =
     source.kind === 'loaded'
       ? source.loaded
@@ -69,11 +71,13 @@ export async function runScoreTask(task: ScoreTask, progress: (p: ScoreProgress)
             alignPolicy: source.alignPolicy,
             variables: source.variables,
             exactVariables: true,
+            statesRange,
           })
         : await loadFileSource(source.path, {
             alignPolicy: source.alignPolicy,
             variables: source.variables,
             exactVariables: true,
+            statesRange,
           })
   progress({ fraction: READ_SHARE, results: [] })
   const { series, dataSource, failedRecords } = loaded

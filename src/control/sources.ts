@@ -44,6 +44,8 @@ export interface LoadSourceOptions {
   exactVariables: boolean
   /** Rows to keep (training); detection keeps every row as history and selects its output range later. */
   range?: TimeRange
+  /** The rows `variableStates` describe (detection: its output range). @defaultValue the rows kept */
+  statesRange?: TimeRange
   signal: AbortSignal
   onProgress?: (fraction: number) => void
 }
@@ -61,7 +63,12 @@ export async function loadFileSource(path: string, options: Omit<LoadSourceOptio
   const table = await readTable(path)
   let series: AlignedSeries
   if (options.variables !== undefined && options.exactVariables) {
-    series = alignForModel(table, options.variables, options.alignPolicy)
+    series = alignForModel(
+      table,
+      options.variables,
+      options.alignPolicy,
+      options.statesRange === undefined ? {} : { statesRange: options.statesRange },
+    )
   } else {
     const keep = options.variables === undefined ? undefined : new Set(options.variables)
     const missing = options.variables?.filter((v) => !table.variables.some((t) => t.variable === v)) ?? []
@@ -70,7 +77,10 @@ export async function loadFileSource(path: string, options: Omit<LoadSourceOptio
     }
     const selected =
       keep === undefined ? table : { ...table, variables: table.variables.filter((v) => keep.has(v.variable)) }
-    series = alignTable(selected, options.alignPolicy, options.range === undefined ? {} : { range: options.range })
+    series = alignTable(selected, options.alignPolicy, {
+      ...(options.range === undefined ? {} : { range: options.range }),
+      ...(options.statesRange === undefined ? {} : { statesRange: options.statesRange }),
+    })
   }
   options.onProgress?.(1)
   return { series, dataSource: path, failedRecords: [] }
@@ -136,10 +146,13 @@ export function alignTopicRead(
   read: TopicRead,
   options: Omit<LoadSourceOptions, 'signal' | 'onProgress'>,
 ): LoadedSource {
+  // The states describe the rows kept (training's range), or the detection's output range.
+  const statesRange = options.statesRange ?? options.range
   const full = seriesFromReadings(read.readings, {
     ...(options.variables === undefined ? {} : { variables: options.variables }),
     fillNAMethod: options.alignPolicy.fillNAMethod,
     paddingValue: options.alignPolicy.paddingValue,
+    ...(statesRange === undefined ? {} : { statesRange }),
   })
   const [lo, hi] = rangeIndices(full.timestamps, options.range)
   const series =

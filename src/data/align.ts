@@ -28,6 +28,11 @@ export interface AlignOptions {
   range?: TimeRange
   /** Reject more aligned timestamps than this with `TooManyData`. @defaultValue 1,000,000 */
   maxTimestamps?: number
+  /**
+   * `variableStates` describe only the rows in this range (as MVAD's batch results describe the detection window,
+   * while earlier rows serve as history). @defaultValue the returned rows
+   */
+  statesRange?: TimeRange
 }
 
 /** Checks a user-supplied policy and fills in MVAD defaults (Outer, Linear). */
@@ -238,12 +243,13 @@ export function alignTable(
   }
   const timestamps = Array.from(grid.subarray(lo, hi))
   const rows = Array.from({ length: hi - lo }, () => new Float64Array(table.variables.length))
+  const [slo, shi] = options.statesRange === undefined ? [lo, hi] : rangeIndices(grid, options.statesRange)
   const variableStates: VariableState[] = table.variables.map((v, j) => {
     const column = placeOnGrid(v, grid)
     let effectiveCount = 0
     let first: number | null = null
     let last: number | null = null
-    for (let i = lo; i < hi; i++) {
+    for (let i = slo; i < shi; i++) {
       if (Number.isNaN(column[i])) continue
       effectiveCount++
       first ??= grid[i] ?? null
@@ -251,10 +257,10 @@ export function alignTable(
     }
     fillColumn(column, grid, resolved.fillNAMethod, resolved.paddingValue)
     for (let i = lo; i < hi; i++) (rows[i - lo] as Float64Array)[j] = column[i] ?? 0
-    const total = hi - lo
+    const total = shi - slo
     return {
       variable: v.variable,
-      filledNARatio: (total - effectiveCount) / total,
+      filledNARatio: total === 0 ? 0 : (total - effectiveCount) / total,
       effectiveCount,
       firstTimestamp: first,
       lastTimestamp: last,

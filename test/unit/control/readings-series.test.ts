@@ -45,6 +45,21 @@ describe('seriesFromReadings', () => {
     })
   })
 
+  it('statesRange: the variable states describe only the frames in it', () => {
+    const readings = [r('a', 1, 1, 0), r('b', 1, 10, 1), r('b', 2, 20, 2), r('a', 3, 3, 3), r('b', 3, 30, 4)]
+    const series = seriesFromReadings(packReadings(readings), {
+      variables: ['a', 'b'],
+      fillNAMethod: 'Previous',
+      paddingValue: 0,
+      statesRange: { startTime: 2, endTime: 3 },
+    })
+    expect(series.timestamps).toEqual([1, 2, 3])
+    expect(series.variableStates).toEqual([
+      { variable: 'a', filledNARatio: 0.5, effectiveCount: 1, firstTimestamp: 3, lastTimestamp: 3 },
+      { variable: 'b', filledNARatio: 0, effectiveCount: 2, firstTimestamp: 2, lastTimestamp: 3 },
+    ])
+  })
+
   it('discovers variables sorted by name when none are given, and uses the padding value for Fixed', () => {
     const series = seriesFromReadings(packReadings([r('z', 1, 1, 0), r('m', 2, 2, 1)]), {
       fillNAMethod: 'Fixed',

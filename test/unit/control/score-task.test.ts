@@ -91,6 +91,14 @@ describe('runScoreTask (the worker-thread part of a detect-batch job)', () => {
     const outcome = await runScoreTask({ ...task, source }, (p) => results.push(...p.results))
     expect(outcome.dataSource).toBe(path)
     expect(outcome.variableStates.map((v) => (v as { variable: string }).variable)).toEqual(series.variables)
+    // As MVAD's batch summary: the states describe the detection window (rows 40–289), not the history before it.
+    expect(outcome.variableStates[0]).toEqual({
+      variable: series.variables[0],
+      filledNARatio: 0,
+      effectiveCount: 250,
+      firstTimestamp: formatIsoTimestamp(startTime),
+      lastTimestamp: formatIsoTimestamp(endTime),
+    })
     expect(results.map((r) => r.timestamp)).toEqual(whole.map((r) => r.timestamp))
     expect(results.filter((r) => r.value?.isAnomaly).length).toBe(whole.filter((r) => r.value?.isAnomaly).length)
   })
@@ -100,6 +108,11 @@ describe('runScoreTask (the worker-thread part of a detect-batch job)', () => {
     const results: ScoreProgress['results'] = []
     const outcome = await runScoreTask({ ...task, source }, (p) => results.push(...p.results))
     expect(outcome.dataSource).toBe('kafka://readings/e1')
+    expect(outcome.variableStates[0]).toMatchObject({
+      effectiveCount: 250,
+      firstTimestamp: formatIsoTimestamp(startTime),
+      lastTimestamp: formatIsoTimestamp(endTime),
+    })
     expect(outcome.failedRecords).toEqual([
       {
         partition: 0,

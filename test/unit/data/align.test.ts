@@ -158,6 +158,20 @@ describe('alignTable', () => {
     })
   })
 
+  it('statesRange: every row kept as history, variableStates describe only the range', () => {
+    const s = alignTable(t, {}, { statesRange: { startTime: MIN, endTime: 2 * MIN } })
+    expect(s.timestamps).toHaveLength(alignTable(t).timestamps.length)
+    expect(s.variableStates[0]).toEqual({
+      variable: 'a',
+      filledNARatio: 0.5,
+      effectiveCount: 1,
+      firstTimestamp: 2 * MIN,
+      lastTimestamp: 2 * MIN,
+    })
+    const none = alignTable(t, {}, { statesRange: { startTime: 100 * MIN } })
+    expect(none.variableStates[0]).toMatchObject({ filledNARatio: 0, effectiveCount: 0, firstTimestamp: null })
+  })
+
   it('errors: bad policy, empty range, empty Inner, too many timestamps', () => {
     expect(thrown(() => alignTable(t, { alignMode: 'Left' as 'Inner' })).code).toBe('InvalidAlignMode')
     expect(thrown(() => alignTable(t, { fillNAMethod: 'NotFill' as 'Zero' })).code).toBe('InvalidFillNAMethod')
