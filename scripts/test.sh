@@ -25,10 +25,17 @@ summary() {
     console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""))
   ' 2>/dev/null || true
 }
+# Servers already running before this script (e.g. a developer's `npm run infra:up`) are left running.
+already_up="$(bash infra/infra.sh status 2>&1 | awk '$3 == "up" { print $2 }' || true)"
 cleanup() {
-  local status=$?
-  step "infrastructure: infra/infra.sh down"
-  bash infra/infra.sh down || true
+  local status=$? name started=()
+  for name in registry kafka redis; do
+    grep -qx "$name" <<<"$already_up" || started+=("$name")
+  done
+  if [ "${#started[@]}" -gt 0 ]; then
+    step "infrastructure: infra/infra.sh down ${started[*]}"
+    bash infra/infra.sh down "${started[@]}" || true
+  fi
   printf '\n=== [%4ss] finished with exit code %s\n' "$((SECONDS - t0))" "$status"
   summary
   exit "$status"
