@@ -16,11 +16,14 @@ export interface InterpretedRow {
 
 export function hitRate(rows: readonly InterpretedRow[], segments: readonly CauseSegment[], percent: number): number {
   const sorted = [...segments].filter((s) => s.variables.length > 0).sort((a, b) => a.start - b.start)
+  // Latest end among the segments up to each index: how far back a segment may still contain a row.
+  const reach: EpochMs[] = []
+  for (const [i, segment] of sorted.entries()) reach.push(Math.max(reach[i - 1] ?? -Infinity, segment.end))
   let sum = 0
   let count = 0
   for (const row of rows) {
     if (!row.isAnomaly) continue
-    const segment = findSegment(sorted, row.timestamp)
+    const segment = findSegment(sorted, reach, row.timestamp)
     if (segment === undefined) continue
     const causes = segment.variables
     const k = Math.ceil((percent / 100) * causes.length)
@@ -33,8 +36,15 @@ export function hitRate(rows: readonly InterpretedRow[], segments: readonly Caus
   return count === 0 ? Number.NaN : sum / count
 }
 
-/** Binary search over segments sorted by start (segments do not overlap in the benchmarks). */
-function findSegment(segments: readonly CauseSegment[], t: EpochMs): CauseSegment | undefined {
+/**
+ * The segment containing `t` with the latest start (the innermost, when segments nest — the SMD labels list a
+ * 15:07–15:10 segment inside a 15:04–15:21 one); segments sorted by start, `reach` their running latest end.
+ */
+function findSegment(
+  segments: readonly CauseSegment[],
+  reach: readonly EpochMs[],
+  t: EpochMs,
+): CauseSegment | undefined {
   let lo = 0
   let hi = segments.length
   while (lo < hi) {
@@ -42,6 +52,9 @@ function findSegment(segments: readonly CauseSegment[], t: EpochMs): CauseSegmen
     if ((segments[mid]?.start ?? 0) <= t) lo = mid + 1
     else hi = mid
   }
-  const candidate = segments[lo - 1]
-  return candidate !== undefined && t <= candidate.end ? candidate : undefined
+  for (let i = lo - 1; i >= 0 && (reach[i] as EpochMs) >= t; i--) {
+    const candidate = segments[i] as CauseSegment
+    if (t <= candidate.end) return candidate
+  }
+  return undefined
 }

@@ -86,14 +86,16 @@ export function parseLabelsCsv(text: string, source = 'labels.csv'): Labels {
   return { timestamps, labels }
 }
 
-/** Parses `start,end,variables`. */
+/** Parses `start,end,variables`. Segments may nest or overlap (the SMD labels do); a reversed one is refused. */
 export function parseInterpretationCsv(text: string, source = 'interpretation.csv'): CauseSegment[] {
-  return records(text, source, ['start', 'end', 'variables']).map(({ row, line }) => ({
-    start: timestampAt(row[0], source, line, 'start'),
-    end: timestampAt(row[1], source, line, 'end'),
-    variables: (row[2] ?? '')
+  return records(text, source, ['start', 'end', 'variables']).map(({ row, line }) => {
+    const start = timestampAt(row[0], source, line, 'start')
+    const end = timestampAt(row[1], source, line, 'end')
+    if (end < start) throw new ServiceError('ReadingFileError', `${source} line ${line}: end is before start`)
+    const variables = (row[2] ?? '')
       .split(';')
       .map((v) => v.trim())
-      .filter((v) => v !== ''),
-  }))
+      .filter((v) => v !== '')
+    return { start, end, variables }
+  })
 }

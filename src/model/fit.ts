@@ -75,12 +75,18 @@ export function fitModel(
   return calibrate(fitWeights(series, params, options), params, options)
 }
 
+/**
+ * Rows the threshold is calibrated on, at the least, after the first full window: with fewer, θ was the largest of a
+ * handful of training scores (one, for exactly `slidingWindow` rows) and half of normal rows were flagged.
+ */
+export const MIN_THRESHOLD_ROWS = 100
+
 function assertTrainingRows(n: number, p: ModelParams): void {
-  const minRows = Math.max(p.slidingWindow, p.lags + p.smoothing + 10)
+  const minRows = Math.max(p.slidingWindow + MIN_THRESHOLD_ROWS, p.lags + p.smoothing + 10)
   if (n < minRows) {
     throw new ServiceError(
       'NotEnoughInput',
-      `length of data is ${n}, but the minimum length should be larger than sliding window, which is ${p.slidingWindow}`,
+      `length of data is ${n}, but the minimum length should be larger than sliding window, which is ${p.slidingWindow}: at least ${minRows} rows (one window, then ${MIN_THRESHOLD_ROWS} rows to calibrate the anomaly threshold on)`,
     )
   }
 }
@@ -130,7 +136,11 @@ export function fitWeights(
     const std = Math.sqrt(variance / n)
     center[j] = median
     const spread = Math.max(iqr / 1.349, std)
-    scale[j] = spread > 1e-9 ? spread : 1
+    // Constant unless the spread is above rounding noise for the variable's own magnitude (an absolute floor left a
+    // variable measured in units of 1e-12 unscaled, so invisible, however much it moved).
+    let magnitude = 0
+    for (let t = 0; t < n; t++) magnitude = Math.max(magnitude, Math.abs(column[t] as number))
+    scale[j] = spread > 1e-9 * magnitude && spread > 0 ? spread : 1
   }
   const scaled = rows.map((row) => {
     const out = new Float64Array(d)

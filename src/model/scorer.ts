@@ -152,6 +152,9 @@ export function createScorer(state: ModelState): Scorer {
       noveltyPart / noveltyScale +
       (VOLATILITY_WEIGHT * (changeParts[0] as number)) / volatilityScale +
       (STILLNESS_WEIGHT * (changeParts[1] as number)) / stillnessScale
+    // NaN or ±Infinity in the rows read would otherwise pass as a normal row (NaN > θ is false) or score NaN.
+    if (!Number.isFinite(raw))
+      throw new RangeError('the window holds a value that is not a finite number (NaN or ±Infinity)')
     const isAnomaly = raw > threshold
     const score = raw + threshold > 0 ? (2 * raw) / (raw + threshold) : 0
     if (!isAnomaly) return { isAnomaly, score, severity: 0, interpretation: [] }
@@ -159,7 +162,7 @@ export function createScorer(state: ModelState): Scorer {
       isAnomaly,
       score,
       severity: 1 - threshold / raw,
-      interpretation: interpret(windowRows, rowsAreScaled, end, noveltyPeakEnd, Math.max(1, Math.min(30, topN))),
+      interpretation: interpret(windowRows, rowsAreScaled, end, noveltyPeakEnd, contributorCount(topN)),
     }
   }
 
@@ -378,8 +381,10 @@ export function createScorer(state: ModelState): Scorer {
   }
 
   function scoreSeries(rows: readonly Float64Array[], topContributorCount = 10): (AnomalyValue | null)[] {
-    const scaled = rows.map((row) => {
+    const scaled = rows.map((row, i) => {
       checkWidth(row)
+      for (const value of row)
+        if (!Number.isFinite(value)) throw new RangeError(`row ${i} holds ${value}, not a finite number`)
       const out = new Float64Array(d)
       scaleRow(weights, row, out)
       return out
@@ -418,4 +423,9 @@ export function createScorer(state: ModelState): Scorer {
   }
 
   return { variables: payload.variables, slidingWindow: W, scoreLast, scoreSeries }
+}
+
+/** topContributorCount as MVAD bounds it (1–30; 10 when it is not a number). */
+function contributorCount(topN: number): number {
+  return Number.isFinite(topN) ? Math.max(1, Math.min(30, Math.trunc(topN))) : 10
 }

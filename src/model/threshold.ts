@@ -65,8 +65,9 @@ export function calibrateThreshold(scores: readonly number[], riskLevel: number)
   const sorted = scores.filter(Number.isFinite).sort((a, b) => a - b)
   if (riskLevel * sorted.length >= MIN_EXCEEDANCES) {
     const threshold = quantile(sorted, 1 - riskLevel)
-    if (threshold > 0) {
-      const excesses = sorted.length - upperBound(sorted, threshold)
+    const excesses = sorted.length - upperBound(sorted, threshold)
+    // Ties at the top (many equal scores) can leave fewer scores above the quantile than it promises.
+    if (threshold > 0 && excesses >= MIN_EXCEEDANCES) {
       return {
         threshold,
         method: 'quantile',
@@ -77,7 +78,21 @@ export function calibrateThreshold(scores: readonly number[], riskLevel: number)
       }
     }
   }
-  return potThreshold(sorted, riskLevel)
+  return positive(potThreshold(sorted, riskLevel), sorted)
+}
+
+/** Smallest threshold a model keeps: a score of exactly 0 is never an anomaly. */
+export const MIN_THRESHOLD = 1e-9
+
+/**
+ * A threshold of 0 (training scores almost all 0: constant variables, flags that flip once) would flag any row with a
+ * positive score and give score 2 (and a model no loader accepts): the smallest positive training score is used
+ * instead — a state seen in training is not anomalous — or MIN_THRESHOLD when there is none.
+ */
+function positive(fit: ThresholdFit, sorted: readonly number[]): ThresholdFit {
+  if (fit.threshold > 0) return fit
+  const smallest = sorted.find((s) => s > 0)
+  return { ...fit, threshold: Math.max(MIN_THRESHOLD, smallest ?? 0), method: 'quantile' }
 }
 
 /** Index of the first element of `sorted` greater than `value`. */

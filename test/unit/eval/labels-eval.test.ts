@@ -28,9 +28,28 @@ describe('readers', () => {
     const s = parseInterpretationCsv('start,end,variables\n2024-01-01T00:00:00Z,2024-01-01T00:02:00Z,x01;x02\n')
     expect(s).toEqual([{ start: T0, end: T0 + 2 * MIN, variables: ['x01', 'x02'] }])
   })
+  it('interpretation.csv: a reversed segment is refused with its line; nested ones are kept', () => {
+    const header = 'start,end,variables\n'
+    expect(() => parseInterpretationCsv(`${header}2024-01-01T00:05:00Z,2024-01-01T00:02:00Z,x\n`)).toThrow(
+      'line 2: end is before start',
+    )
+    const nested = `${header}2024-01-01T00:00:00Z,2024-01-01T00:20:00Z,x\n2024-01-01T00:10:00Z,2024-01-01T00:12:00Z,y\n`
+    expect(parseInterpretationCsv(nested)).toHaveLength(2)
+  })
 })
 
 describe('hitRate', () => {
+  it('finds the segment of a row after a nested segment ended (the outer one), and the inner one inside it', () => {
+    const nested = [
+      { start: 0, end: 20, variables: ['a'] },
+      { start: 10, end: 12, variables: ['b'] },
+    ]
+    const row = (timestamp: number, top: string) => ({ timestamp, isAnomaly: true, ranked: [top] })
+    expect(hitRate([row(15, 'a')], nested, 100)).toBe(1) // was NaN: the search stopped at the inner segment
+    expect(hitRate([row(11, 'b')], nested, 100)).toBe(1)
+    expect(hitRate([row(5, 'a'), row(21, 'a')], nested, 100)).toBe(1)
+  })
+
   const segments = [{ start: 10, end: 20, variables: ['a', 'b'] }]
   const rows = [
     { timestamp: 10, isAnomaly: true, ranked: ['a', 'c', 'b'] }, // @100%: top2 {a,c} → 1/2; @150%: top3 → 2/2

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { ServiceError } from '../../../src/errors.js'
-import { fitModel, loadModelState, resolveParams } from '../../../src/model/index.js'
-import { syntheticSeries } from './synthetic.js'
+import { createScorer, fitModel, loadModelState, resolveParams } from '../../../src/model/index.js'
+import { seededRandom, syntheticSeries } from './synthetic.js'
 
 describe('fitModel', () => {
   it('is deterministic: two fits give the same state', () => {
@@ -66,6 +66,9 @@ describe('fitModel', () => {
 
   it('reports MVAD errors for too little data and a bad window', () => {
     expect(() => fitModel(syntheticSeries(50, 2), { slidingWindow: 100 })).toThrow(/minimum length should be larger/)
+    // One window is not enough: θ would be calibrated on a handful of scores (one, at exactly slidingWindow rows).
+    expect(() => fitModel(syntheticSeries(127, 2), { slidingWindow: 28 })).toThrow(/at least 128 rows/)
+    expect(fitModel(syntheticSeries(128, 2), { slidingWindow: 28 }).state.payload.threshold).toBeGreaterThan(0)
     try {
       resolveParams({ slidingWindow: 10 })
       expect.unreachable()
@@ -73,6 +76,43 @@ describe('fitModel', () => {
       expect((error as ServiceError).code).toBe('InvalidSlidingWindow')
     }
     expect(() => resolveParams({ lags: 0, smoothing: 99 })).toThrow(/lags must be.*smoothing must be/)
+  })
+})
+
+describe('degenerate training data', () => {
+  const series = (rows: number, value: (t: number, j: number) => number, d = 2) => ({
+    variables: Array.from({ length: d }, (_, j) => `v${j}`),
+    timestamps: Array.from({ length: rows }, (_, t) => t * 60_000),
+    rows: Array.from({ length: rows }, (_, t) => Float64Array.from({ length: d }, (_, j) => value(t, j))),
+    variableStates: [],
+  })
+
+  it('flags that flip once, or constants, still give a model that loads and scores below 2', () => {
+    for (const data of [
+      series(3000, (t, j) => (j === 0 ? Number(t > 1500) : Number(t > 2200))),
+      series(600, () => 4),
+    ]) {
+      const { state } = fitModel(data, { slidingWindow: 60 })
+      expect(state.payload.threshold).toBeGreaterThan(0)
+      expect(loadModelState(JSON.parse(JSON.stringify(state)))).toEqual(state)
+    }
+  })
+
+  it('scales a variable by its own magnitude: one measured in units of 1e-12 is seen like one in units of 1', () => {
+    const flagged = (unit: number): number => {
+      const random = seededRandom(5)
+      const value = (t: number, j: number): number =>
+        j === 0 ? Math.sin(t / 7) + 0.2 * random() : unit * (Math.cos(t / 5) + 0.2 * random())
+      const { state } = fitModel(series(500, value), { slidingWindow: 30 })
+      const tail = state.payload.trainingTail.map((row) => Float64Array.from(row))
+      const test = series(60, (t, j) => value(t, j) + (t >= 40 && j === 1 ? 20 * unit : 0)).rows
+      const out = createScorer(state)
+        .scoreSeries([...tail, ...test])
+        .slice(tail.length)
+      return out.slice(40).filter((v) => v?.isAnomaly === true).length
+    }
+    expect(flagged(1)).toBe(20)
+    expect(flagged(1e-12)).toBe(20)
   })
 })
 

@@ -254,4 +254,20 @@ describe('scorer', () => {
     expect(() => scorer.scoreLast(test.slice(0, W - 1))).toThrow(`needs ${W} rows`)
     expect(() => scorer.scoreLast([...test.slice(0, W - 1), new Float64Array(3)])).toThrow('expected rows of 4 values')
   })
+
+  it('refuses NaN and ±Infinity instead of scoring them as normal (or as NaN)', () => {
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      const window = test.slice(0, W).map((row) => Float64Array.from(row))
+      ;(window[W - 1] as Float64Array)[1] = bad
+      expect(() => scorer.scoreLast(window)).toThrow('not a finite number')
+      expect(() => scorer.scoreSeries(window)).toThrow('not a finite number')
+    }
+  })
+
+  it('takes a topContributorCount that is not a number as the default 10 (at most the variables)', () => {
+    const anomalous = scorer.scoreSeries(test).find((v) => v?.isAnomaly === true)
+    expect(anomalous).toBeDefined()
+    const row = scorer.scoreSeries(test, Number.NaN).find((v) => v?.isAnomaly === true)
+    expect(row?.interpretation).toHaveLength(4)
+  })
 })

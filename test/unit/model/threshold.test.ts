@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { calibrateThreshold, potThreshold, quantile } from '../../../src/model/index.js'
+import { MIN_THRESHOLD } from '../../../src/model/threshold.js'
 import { topMean } from '../../../src/model/detector.js'
 
 describe('quantile', () => {
@@ -63,5 +64,25 @@ describe('calibrateThreshold', () => {
     const fit = calibrateThreshold(scores, 5e-5) // 5 expected exceedances < 10
     expect(fit).toEqual(potThreshold(scores, 5e-5))
     expect(fit.method).toBe('pot')
+  })
+
+  it('does not take a quantile that ties leave with fewer than 10 scores above it', () => {
+    // 2,980 scores in [0, 1) and 20 equal to 5: the 0.995 quantile is 5 with nothing above it.
+    const scores = Array.from({ length: 3000 }, (_, i) => (i < 20 ? 5 : ((i * 7919) % 2980) / 2980))
+    expect(
+      quantile(
+        [...scores].sort((a, b) => a - b),
+        0.995,
+      ),
+    ).toBe(5)
+    const fit = calibrateThreshold(scores, 0.005)
+    expect(fit.method).toBe('pot')
+    expect(fit).toEqual(potThreshold(scores, 0.005))
+  })
+
+  it('never gives a threshold of 0: the smallest positive training score, else MIN_THRESHOLD', () => {
+    const mostlyZero = [...Array<number>(2990).fill(0), 0.5, 0.7, 3, 3, 3, 3, 3, 3, 3, 3]
+    expect(calibrateThreshold(mostlyZero, 0.005).threshold).toBe(0.5)
+    expect(calibrateThreshold(Array<number>(3000).fill(0), 0.005).threshold).toBe(MIN_THRESHOLD)
   })
 })
