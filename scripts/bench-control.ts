@@ -24,7 +24,8 @@ import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { Kafka, logLevel } from 'kafkajs'
+import { logLevel } from 'kafkajs'
+import { createKafka } from '../src/kafka/client.js'
 import { Redis } from 'ioredis'
 import { trainHandler } from '../src/control/handlers/train.js'
 import { detectBatchHandler } from '../src/control/handlers/detect-batch.js'
@@ -67,7 +68,7 @@ type LoadReply = { type: 'ready' } | { type: 'phase'; frames: number; latencies:
 
 /** The load process: paced producer of frame messages and consumer of their scores. */
 async function runLoad(prefix: string, topics: Topics): Promise<void> {
-  const kafka = new Kafka({ clientId: `${prefix}-load`, brokers: BROKERS, logLevel: logLevel.NOTHING })
+  const kafka = createKafka({ clientId: `${prefix}-load`, brokers: BROKERS, logLevel: logLevel.NOTHING })
   const test = alignTable(await readOneTableFile(TEST_CSV))
   const sentAt = new Map<string, number>()
   const latencies: number[] = []
@@ -123,7 +124,7 @@ async function runLoad(prefix: string, topics: Topics): Promise<void> {
 async function runService(): Promise<void> {
   if (!existsSync(TRAIN_CSV)) throw new Error(`bench entity not found at ${TRAIN_CSV} (set BENCH_DIR)`)
   const prefix = `bench-ctl-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`
-  const kafka = new Kafka({ clientId: prefix, brokers: BROKERS, logLevel: logLevel.NOTHING })
+  const kafka = createKafka({ clientId: prefix, brokers: BROKERS, logLevel: logLevel.NOTHING })
   const admin = kafka.admin()
   await admin.connect()
   const redis = new Redis(REDIS_URL)

@@ -11,7 +11,9 @@
  * is anomalous and is interpreted and published as an event — the load while an incident lasts).
  */
 import { randomBytes } from 'node:crypto'
-import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs'
+import type { Kafka } from 'kafkajs'
+import { logLevel, type Consumer, type Producer } from 'kafkajs'
+import { createKafka } from '../src/kafka/client.js'
 import { Redis } from 'ioredis'
 import type { AlignedSeries } from '../src/domain/types.js'
 import { fitModel } from '../src/model/index.js'
@@ -139,7 +141,7 @@ async function bareLoop(
 
 async function main(): Promise<void> {
   const prefix = `bench-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`
-  const kafka = new Kafka({ clientId: prefix, brokers: BROKERS, logLevel: logLevel.NOTHING })
+  const kafka = createKafka({ clientId: prefix, brokers: BROKERS, logLevel: logLevel.NOTHING })
   const admin = kafka.admin()
   await admin.connect()
   const redis = new Redis(REDIS_URL)

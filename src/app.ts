@@ -8,7 +8,8 @@
  * stop():  draining → stream stops fetching, finishes its batch, commits, leaves the group → close HTTP and
  *          clients → stopped. Safe to call twice.
  */
-import { Kafka, logLevel as kafkaLogLevel, type Admin } from 'kafkajs'
+import { logLevel as kafkaLogLevel, type Admin } from 'kafkajs'
+import { createKafka } from './kafka/client.js'
 import { Redis } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from './config/config.js'
@@ -67,7 +68,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
 
   let dependencyStatus: DependencyStatus[] = []
 
-  const kafka = new Kafka({
+  const kafka = createKafka({
     clientId: config.kafka.clientId,
     brokers: [...config.kafka.brokers],
     logLevel: kafkaLogLevel.NOTHING,

@@ -6,7 +6,8 @@
  */
 import { readFile } from 'node:fs/promises'
 import cliProgress from 'cli-progress'
-import { Kafka, logLevel } from 'kafkajs'
+import { logLevel } from 'kafkajs'
+import { createKafka } from '../../kafka/client.js'
 import { loadConfig, type RawEnv } from '../../config/config.js'
 import { parseJsonCommand } from '../../control/commands.js'
 import { ServiceError } from '../../errors.js'
@@ -34,7 +35,7 @@ export async function submitCommand(opts: SubmitOptions, ctx: CliContext, env: R
   if (!parsed.ok)
     throw new ServiceError('InvalidJsonFormat', `the command is not valid (${parsed.reason}): ${parsed.detail}`)
   const config = loadConfig(env)
-  const kafka = new Kafka({
+  const kafka = createKafka({
     clientId: 'mvad-submit',
     brokers: [...config.kafka.brokers],
     logLevel: logLevel.NOTHING,

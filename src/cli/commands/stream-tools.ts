@@ -3,7 +3,9 @@
  * `mvad events` prints anomaly events from the events topic as they arrive. Kafka and topics come from the same
  * variables as the service (KAFKA_BROKERS, MVAD_TOPIC_READINGS, MVAD_TOPIC_EVENTS; see docs/config.md).
  */
-import { Kafka, logLevel } from 'kafkajs'
+import type { Kafka } from 'kafkajs'
+import { logLevel } from 'kafkajs'
+import { createKafka } from '../../kafka/client.js'
 import { loadConfig, type RawEnv } from '../../config/config.js'
 import { alignTable } from '../../data/align.js'
 import { readTable } from '../../data/files.js'
@@ -16,7 +18,7 @@ function kafkaFor(env: RawEnv, clientId: string): { kafka: Kafka; config: Return
   const config = loadConfig(env)
   return {
     config,
-    kafka: new Kafka({
+    kafka: createKafka({
       clientId,
       brokers: [...config.kafka.brokers],
       logLevel: logLevel.NOTHING,
