@@ -215,21 +215,51 @@ describe('control topic: jobs on real Kafka and Redis', () => {
     expect((await models.getInfo('omi-topic'))?.variables).toEqual(train.header.slice(1))
   }, 60_000)
 
-  it('trains from the windows history in Redis (the rows pump-a streamed, as scored)', async () => {
+  it('trains from the windows history in Redis (the rows an entity streamed, as scored), if it holds enough', async () => {
+    // pump-a's window keeps its model's 60 rows: fewer than one window of 28 plus 100 rows to calibrate θ on.
+    await client.send({
+      type: 'train',
+      jobId: 'train-window-short',
+      modelId: 'omi-window-short',
+      source: { kind: 'window', entity: 'pump-a' },
+      slidingWindow: 28,
+    })
+    expect(await client.finished('train-window-short')).toMatchObject({
+      status: 'FAILED',
+      errors: [{ code: 'NotEnoughInput', message: expect.stringContaining('at least 128 rows') as unknown }],
+    })
+    // A model with a 130-row window, deployed to pump-w and streamed 130 frames, keeps enough.
+    await client.send({
+      type: 'train',
+      jobId: 'train-wide',
+      modelId: 'omi-wide',
+      source: { kind: 'file', path: join(OMI, 'train.csv') },
+      slidingWindow: 130,
+    })
+    expect(await client.finished('train-wide')).toMatchObject({ status: 'READY' })
+    await client.send({ type: 'deploy', jobId: 'deploy-w', modelId: 'omi-wide', entities: ['pump-w'] })
+    expect(await client.finished('deploy-w')).toMatchObject({ status: 'READY' })
+    await client.produce(
+      topics.readings,
+      frameMessages('pump-w', { header: test.header, rows: test.rows.slice(0, 130) }),
+    )
+    const deadline = Date.now() + 30_000
+    const mine = (): unknown[] => scores.messages.filter((m) => m.key === 'pump-w')
+    while (mine().length < 130 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    expect(mine()).toHaveLength(130)
     await client.send({
       type: 'train',
       jobId: 'train-window',
       modelId: 'omi-window',
-      source: { kind: 'window', entity: 'pump-a' },
+      source: { kind: 'window', entity: 'pump-w' },
       slidingWindow: 28,
     })
     const job = await client.finished('train-window')
-    // pump-a streamed 200 rows (first test); its window keeps the model's 60, all streamed by now.
-    expect(job).toMatchObject({ status: 'READY', result: { modelId: 'omi-window', rows: WINDOW } })
+    expect(job).toMatchObject({ status: 'READY', result: { modelId: 'omi-window', rows: 130 } })
     const info = await models.getInfo('omi-window')
     expect(info?.variables).toEqual(test.header.slice(1))
-    expect(info?.trainingRequest).toMatchObject({ source: { kind: 'window', entity: 'pump-a' } })
-  }, 60_000)
+    expect(info?.trainingRequest).toMatchObject({ source: { kind: 'window', entity: 'pump-w' } })
+  }, 90_000)
 
   it('detect-batch over a topic range gives the offline CLI results row for row, stored and on the results topic', async () => {
     const rows = { header: test.header, rows: test.rows.slice(1000, 1500) }
