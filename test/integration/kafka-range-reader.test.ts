@@ -1,11 +1,16 @@
 import { describe, expect, inject, it } from 'vitest'
-import { Kafka, logLevel } from 'kafkajs'
+import { logLevel } from 'kafkajs'
+import { createKafka } from '../../src/kafka/client.js'
 import { KafkaRangeReader } from '../../src/control/kafka-range-reader.js'
 import { decodeJsonReading } from '../../src/stream/reading-codec.js'
 import { uniquePrefix } from '../support/names.js'
 
 describe('KafkaRangeReader (real broker)', () => {
-  const kafka = new Kafka({ clientId: 'mvad-it', brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.WARN })
+  const kafka = createKafka({
+    clientId: 'mvad-it',
+    brokers: inject('kafkaBrokers').split(','),
+    logLevel: logLevel.WARN,
+  })
 
   /** A fresh readings topic for one test (its own prefix), the admin client disconnected afterwards. */
   async function withTopic(label: string, partitions: number, test: (topic: string, prefix: string) => Promise<void>) {
@@ -51,7 +56,7 @@ describe('KafkaRangeReader (real broker)', () => {
     await withTopic('range-tx', 1, async (topic, prefix) => {
       const T0 = Date.UTC(2024, 0, 1)
       // On a fresh broker the transaction coordinator loads on first use: kafkajs logs its retries as errors.
-      const quiet = new Kafka({
+      const quiet = createKafka({
         clientId: 'mvad-it',
         brokers: inject('kafkaBrokers').split(','),
         logLevel: logLevel.NOTHING,

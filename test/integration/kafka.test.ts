@@ -1,9 +1,14 @@
 import { describe, expect, inject, it } from 'vitest'
-import { Kafka, logLevel } from 'kafkajs'
+import { logLevel } from 'kafkajs'
+import { createKafka } from '../../src/kafka/client.js'
 import { uniquePrefix } from '../support/names.js'
 
 describe('Kafka (real broker)', () => {
-  const kafka = new Kafka({ clientId: 'mvad-it', brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.WARN })
+  const kafka = createKafka({
+    clientId: 'mvad-it',
+    brokers: inject('kafkaBrokers').split(','),
+    logLevel: logLevel.WARN,
+  })
 
   it('produces and consumes keyed messages through a topic created up front', async () => {
     const prefix = uniquePrefix('kafka')

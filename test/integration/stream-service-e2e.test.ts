@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { Kafka, logLevel } from 'kafkajs'
+import { logLevel } from 'kafkajs'
+import { createKafka } from '../../src/kafka/client.js'
 import { Redis } from 'ioredis'
 import { eventId, type AnomalyEvent } from '../../src/stream/anomaly-event.js'
 import { isolatedEnv, uniquePrefix } from '../support/names.js'
@@ -32,7 +33,7 @@ interface OfflineRow {
 describe('service process on a bench entity (asd/omi-1)', () => {
   const work = mkdtempSync(join(tmpdir(), 'mvad-e2e-'))
   const redis = new Redis(inject('redisUrl'))
-  const kafka = new Kafka({ clientId: 'e2e', brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.NOTHING })
+  const kafka = createKafka({ clientId: 'e2e', brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.NOTHING })
   let offline: OfflineRow[] = []
   let testRows: { timestamp: string; values: number[] }[] = []
   let variables: string[] = []

@@ -1,6 +1,8 @@
 /** Helpers for control-plane integration tests: send commands, follow jobs, collect a topic, read CSV rows. */
 import { readFileSync } from 'node:fs'
-import { Kafka, logLevel, type Consumer, type IHeaders } from 'kafkajs'
+import type { Kafka } from 'kafkajs'
+import { logLevel, type Consumer, type IHeaders } from 'kafkajs'
+import { createKafka } from '../../src/kafka/client.js'
 import type { Redis } from 'ioredis'
 import { keySpace } from '../../src/state/keys.js'
 import type { JobRecord } from '../../src/state/job-store.js'
@@ -69,7 +71,7 @@ export class ControlClient {
   readonly #topic: string
 
   constructor(brokers: string[], redis: Redis, keyPrefix: string, controlTopic: string) {
-    this.kafka = new Kafka({ clientId: 'control-it', brokers, logLevel: logLevel.NOTHING })
+    this.kafka = createKafka({ clientId: 'control-it', brokers, logLevel: logLevel.NOTHING })
     this.jobs = new RedisJobStore(redis, keySpace(keyPrefix))
     this.#topic = controlTopic
   }

@@ -2,11 +2,12 @@
  * Readiness probes for the three servers the integration tests need. Each returns null when the service answers,
  * or a sentence naming the service, its address and what went wrong.
  */
-import { Kafka, logLevel } from 'kafkajs'
+import { logLevel } from 'kafkajs'
+import { createKafka } from '../../src/kafka/client.js'
 import { Redis } from 'ioredis'
 
 export async function probeKafka(brokers: string, timeoutMs = 15_000): Promise<string | null> {
-  const kafka = new Kafka({
+  const kafka = createKafka({
     clientId: 'mvad-probe',
     brokers: brokers.split(','),
     logLevel: logLevel.NOTHING,

@@ -1,5 +1,7 @@
 /** Helpers for stream integration tests: unique topics, a running StreamService, and a collector of output. */
-import { Kafka, logLevel, type Consumer, type IHeaders } from 'kafkajs'
+import type { Kafka } from 'kafkajs'
+import { logLevel, type Consumer, type IHeaders } from 'kafkajs'
+import { createKafka } from '../../src/kafka/client.js'
 import { Redis } from 'ioredis'
 import { inject } from 'vitest'
 import { createLogger } from '../../src/observability/logger.js'
@@ -39,7 +41,11 @@ export interface Harness {
 
 export async function createHarness(label: string, loader: ModelLoader, partitions = 3): Promise<Harness> {
   const prefix = uniquePrefix(label)
-  const kafka = new Kafka({ clientId: prefix, brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.NOTHING })
+  const kafka = createKafka({
+    clientId: prefix,
+    brokers: inject('kafkaBrokers').split(','),
+    logLevel: logLevel.NOTHING,
+  })
   const redis = new Redis(inject('redisUrl'))
   const keys = keySpace(prefix)
   const bindings = new RedisBindingStore(redis, keys)
