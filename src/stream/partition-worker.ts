@@ -37,15 +37,7 @@ import type {
   WorkerSink,
 } from './worker-types.js'
 
-export type {
-  DeadLetter,
-  DeadLetterReason,
-  InputMessage,
-  OutgoingEvent,
-  PartitionWorkerOptions,
-  WorkerObserver,
-  WorkerSink,
-} from './worker-types.js'
+export type * from './worker-types.js'
 
 interface EntityState {
   model: LoadedModel

@@ -142,6 +142,15 @@ describe('alignTable', () => {
     expect(alignTable(one, { alignMode: 'Inner' }).timestamps).toEqual([0, 3 * MIN])
   })
 
+  // Variable a over MIN…2·MIN: missing at MIN, present at 2·MIN.
+  const stateOfAInRange = {
+    variable: 'a',
+    filledNARatio: 0.5,
+    effectiveCount: 1,
+    firstTimestamp: 2 * MIN,
+    lastTimestamp: 2 * MIN,
+  }
+
   it('range filter applies after filling; variableStates describe the range', () => {
     const s = alignTable(t, {}, { range: { startTime: MIN, endTime: 2 * MIN } })
     expect(s.timestamps).toEqual([MIN, 2 * MIN])
@@ -149,25 +158,13 @@ describe('alignTable', () => {
       [2, 3],
       [10, 20],
     ])
-    expect(s.variableStates[0]).toEqual({
-      variable: 'a',
-      filledNARatio: 0.5,
-      effectiveCount: 1,
-      firstTimestamp: 2 * MIN,
-      lastTimestamp: 2 * MIN,
-    })
+    expect(s.variableStates[0]).toEqual(stateOfAInRange)
   })
 
   it('statesRange: every row kept as history, variableStates describe only the range', () => {
     const s = alignTable(t, {}, { statesRange: { startTime: MIN, endTime: 2 * MIN } })
     expect(s.timestamps).toHaveLength(alignTable(t).timestamps.length)
-    expect(s.variableStates[0]).toEqual({
-      variable: 'a',
-      filledNARatio: 0.5,
-      effectiveCount: 1,
-      firstTimestamp: 2 * MIN,
-      lastTimestamp: 2 * MIN,
-    })
+    expect(s.variableStates[0]).toEqual(stateOfAInRange)
     const none = alignTable(t, {}, { statesRange: { startTime: 100 * MIN } })
     expect(none.variableStates[0]).toMatchObject({ filledNARatio: 0, effectiveCount: 0, firstTimestamp: null })
   })
