@@ -258,8 +258,14 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       }
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
+    if (lifecycle.state !== 'starting') return // stop() was called while the consumers joined
+    let checking = false
     healthTimer = setInterval(() => {
-      checkDependencies().catch((error: unknown) => logger.error({ err: error }, 'health check failed'))
+      if (checking) return // a probe still waits (bounded): do not pile checks up
+      checking = true
+      checkDependencies()
+        .catch((error: unknown) => logger.error({ err: error }, 'health check failed'))
+        .finally(() => (checking = false))
     }, HEALTH_CHECK_INTERVAL_MS)
     healthTimer.unref()
     lifecycle.moveTo('running', 'dependencies reachable')
@@ -289,11 +295,20 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
   return { lifecycle, http, stream, control, url: () => address, start, stop }
 }
 
+/** A dependency probe bounds its own time: a server that accepts connections but never answers is down, not pending. */
+const PROBE_TIMEOUT_MS = 3_000
+
 async function check(name: string, probe: () => Promise<void>): Promise<DependencyStatus> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer in ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS)
+  })
   try {
-    await probe()
+    await Promise.race([probe(), timeout])
     return { name, up: true }
   } catch (error) {
     return { name, up: false, detail: error instanceof Error ? error.message : String(error) }
+  } finally {
+    clearTimeout(timer)
   }
 }

@@ -35,7 +35,16 @@ async function main(): Promise<number> {
   const app = createApp({ config, logger, metrics, loadModel: loadCoreModel })
 
   let exitCode = 0
-  const shutdown = (signal: string): void => {
+  let shuttingDown = false
+  const shutdown = (signal: string, code?: number): void => {
+    if (code !== undefined) exitCode = code
+    // A repeated signal (a wrapper forwarding Ctrl-C, a second SIGTERM) must not kill the drain half-way: the first
+    // one's grace timer bounds the stop.
+    if (shuttingDown) {
+      logger.warn({ signal }, 'shutdown already in progress; signal ignored')
+      return
+    }
+    shuttingDown = true
     logger.info({ signal }, 'shutdown requested')
     const force = setTimeout(() => {
       logger.error({ graceMs: config.shutdownGraceMs }, 'graceful shutdown took too long; exiting')
@@ -50,15 +59,26 @@ async function main(): Promise<number> {
       },
     )
   }
-  process.once('SIGTERM', () => shutdown('SIGTERM'))
-  process.once('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  // A stray error is logged as a fatal record and the service drains (leaves its group, commits) before exiting 1.
+  process.on('unhandledRejection', (reason: unknown) => {
+    logger.fatal({ err: reason }, 'unhandled promise rejection')
+    shutdown('unhandledRejection', 1)
+  })
+  process.on('uncaughtException', (error: Error) => {
+    logger.fatal({ err: error }, 'uncaught exception')
+    shutdown('uncaughtException', 1)
+  })
 
   try {
     await app.start()
-    logger.info({ url: app.url() }, 'mvad-stream running')
+    if (!shuttingDown) logger.info({ url: app.url() }, 'mvad-stream running')
   } catch (error) {
     exitCode = 1
     logger.error({ err: error, code: isServiceError(error) ? error.code : undefined }, 'start-up failed')
+    const force = setTimeout(() => process.exit(1), config.shutdownGraceMs)
+    force.unref()
     await app.stop('start-up failed')
     return 1
   }

@@ -33,8 +33,12 @@ export interface BindingStore {
   delete(entity: string): Promise<void>
   /** Every binding, by entity (sorted). */
   list(): Promise<EntityBinding[]>
-  /** Calls `listener(entity)` after a binding changed (from any process). Returns an unsubscribe function. */
-  subscribe(listener: BindingListener): Promise<() => Promise<void>>
+  /**
+   * Calls `listener(entity)` after a binding changed (from any process); `onMissed()` when notices may have been lost
+   * (the subscription's connection dropped and came back): whatever was cached from bindings is then suspect.
+   * Returns an unsubscribe function.
+   */
+  subscribe(listener: BindingListener, onMissed?: () => void): Promise<() => Promise<void>>
 }
 
 export class MemoryBindingStore implements BindingStore {

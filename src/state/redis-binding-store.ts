@@ -48,12 +48,21 @@ export class RedisBindingStore implements BindingStore {
     return out
   }
 
-  async subscribe(listener: BindingListener): Promise<() => Promise<void>> {
-    // A connection in subscriber mode can run no other command: use a dedicated duplicate.
-    const subscriber = this.#redis.duplicate()
+  async subscribe(listener: BindingListener, onMissed?: () => void): Promise<() => Promise<void>> {
+    // A connection in subscriber mode can run no other command: use a dedicated duplicate, named so operators (and a
+    // test) can find it in CLIENT LIST.
     const channel = this.#keys.bindingChanges()
+    const subscriber = this.#redis.duplicate({ connectionName: `mvad-bindings:${channel}` })
     subscriber.on('message', (from: string, entity: string) => {
       if (from === channel) listener(entity)
+    })
+    // Its errors are the main connection's too (health checks report them); it reconnects and re-subscribes by itself.
+    subscriber.on('error', () => undefined)
+    // Pub/sub does not replay: a change published while this connection was down is never heard. Each `ready` after
+    // the first is a reconnection, so the listener's caches are refreshed.
+    let connections = 0
+    subscriber.on('ready', () => {
+      if (++connections > 1) onMissed?.()
     })
     await subscriber.subscribe(channel)
     return async () => {

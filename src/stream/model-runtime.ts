@@ -118,6 +118,13 @@ export class ModelResolver {
     this.#missReasons.delete(entity)
   }
 
+  /** Forgets every entity's resolution (binding notices may have been missed); returns the entities it knew. */
+  invalidateAll(): string[] {
+    const known = [...new Set([...this.#byEntity.keys(), ...this.#misses.keys()])]
+    for (const entity of known) this.invalidate(entity)
+    return known
+  }
+
   /** Why the entity's last resolution gave nothing, when known (its model cannot be loaded). */
   unresolvedReason(entity: string): string | undefined {
     return this.#missReasons.get(entity)

@@ -78,11 +78,21 @@ export class StreamService {
     }
     this.#producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 1 })
     await this.#producer.connect()
-    this.#unsubscribe = await this.#deps.bindings.subscribe((entity) => {
-      this.#deps.models.invalidate(entity)
-      for (const worker of this.#workers.values()) worker.forget(entity)
-      logger.info({ entity }, 'binding changed; entity will reload its model')
-    })
+    this.#unsubscribe = await this.#deps.bindings.subscribe(
+      (entity) => {
+        this.#deps.models.invalidate(entity)
+        for (const worker of this.#workers.values()) worker.forget(entity)
+        logger.info({ entity }, 'binding changed; entity will reload its model')
+      },
+      () => {
+        const entities = this.#deps.models.invalidateAll()
+        for (const worker of this.#workers.values()) for (const entity of entities) worker.forget(entity)
+        logger.warn(
+          { entities: entities.length },
+          'binding notices may have been missed (Redis reconnected); every entity reloads its model',
+        )
+      },
+    )
     this.#supervisor = new ConsumerSupervisor({
       name: 'stream',
       logger,
@@ -96,6 +106,10 @@ export class StreamService {
         this.#consumer = consumer
         consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
           const assigned = new Set(payload.memberAssignment[options.topics.readings] ?? [])
+          // The lag of a partition another instance now owns is that instance's to report: a stale value here
+          // would be summed with its fresh one for ever.
+          for (const partition of this.#assigned)
+            if (!assigned.has(partition)) this.#removeLag(options.topics.readings, partition)
           this.#assigned = [...assigned].sort((a, b) => a - b)
           for (const partition of this.#workers.keys()) if (!assigned.has(partition)) this.#workers.delete(partition)
           this.#joined = true
@@ -123,6 +137,12 @@ export class StreamService {
     await this.#producer?.disconnect()
     await this.#unsubscribe?.()
     this.#joined = false
+    for (const partition of this.#assigned) this.#removeLag(this.#deps.options.topics.readings, partition)
+    this.#assigned = []
+  }
+
+  #removeLag(topic: string, partition: number): void {
+    this.#deps.metrics?.consumerLag.remove({ topic, partition: String(partition) })
   }
 
   async #eachBatch(payload: EachBatchPayload): Promise<void> {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { describe, expect, inject, it } from 'vitest'
 import { createApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config/config.js'
@@ -69,7 +70,22 @@ describe('service shell against real Kafka, Redis and registry', () => {
     await app.stop('test done')
   })
 
-  it('runs as a process: ready over HTTP, then a graceful SIGTERM exits 0', async () => {
+  it('fails start-up in time when a dependency accepts connections but never answers (probes bound their time)', async () => {
+    const silent = createServer(() => undefined) // accepts, never writes a byte
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const port = (silent.address() as AddressInfo).port
+    try {
+      const app = makeApp({ ...realEnv(), REDIS_URL: `redis://127.0.0.1:${port}`, MVAD_STARTUP_TIMEOUT_MS: '1500' })
+      const started = Date.now()
+      await expect(app.start()).rejects.toThrow(/redis \(no answer in 3000 ms\)/)
+      expect(Date.now() - started).toBeLessThan(10_000) // it used to wait for ever
+      await app.stop('test done')
+    } finally {
+      silent.close()
+    }
+  }, 20_000)
+
+  it('runs as a process: ready over HTTP, then a graceful SIGTERM exits 0 (a second one does not cut the drain)', async () => {
     const main = new URL('../../dist/src/main.js', import.meta.url).pathname
     expect(existsSync(main), `${main} is missing: run "npm run build" first (npm test does)`).toBe(true)
     const port = await freePort()
@@ -93,7 +109,10 @@ describe('service shell against real Kafka, Redis and registry', () => {
       }
       expect(status, output).toBe(200)
       child.kill('SIGTERM')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      child.kill('SIGTERM') // e.g. a wrapper forwarding Ctrl-C too: it used to kill the process mid-drain (143)
       expect(await exited).toBe(0)
+      expect(output).toContain('shutdown already in progress; signal ignored')
       expect(output).toContain('lifecycle running → draining')
       expect(output).toContain('lifecycle draining → stopped')
     } finally {

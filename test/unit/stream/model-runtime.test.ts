@@ -52,6 +52,23 @@ describe('ModelResolver', () => {
     expect((await resolver.resolve('e1'))?.version).toBe(2)
   })
 
+  it('invalidateAll forgets every entity it resolved (notices missed) and names them', async () => {
+    const bindings = new MemoryBindingStore()
+    const models = new MemoryModelStore()
+    const resolver = new ModelResolver(bindings, models, windowMeanModel)
+    await models.registerReady('m', STATE, { variables: ['a'], slidingWindow: 28 })
+    await models.registerReady('m', STATE, { variables: ['a'], slidingWindow: 28 })
+    await bindings.set('e1', { modelId: 'm', version: 1 })
+    await bindings.set('e2', { modelId: 'm', version: 1 })
+    await resolver.resolve('e1')
+    await resolver.resolve('e2')
+    expect(await resolver.resolve('nobody')).toBeUndefined()
+    await bindings.set('e1', { modelId: 'm', version: 2 })
+    expect(resolver.invalidateAll().sort()).toEqual(['e1', 'e2', 'nobody'])
+    expect((await resolver.resolve('e1'))?.version).toBe(2)
+    expect(resolver.invalidateAll().sort()).toEqual(['e1'])
+  })
+
   it('does not remember a resolution that a binding change overtook while it read the stores', async () => {
     const inner = new MemoryBindingStore()
     const models = new MemoryModelStore()
