@@ -4,7 +4,7 @@
  */
 import type { Redis } from 'ioredis'
 import type { KeySpace } from './keys.js'
-import { REGISTER_MODEL_VERSION_LUA, UPDATE_MODEL_VERSION_LUA } from './lua/scripts.js'
+import { DELETE_MODEL_LUA, REGISTER_MODEL_VERSION_LUA, UPDATE_MODEL_VERSION_LUA } from './lua/scripts.js'
 import {
   applyVersionUpdate,
   assertStateWithReady,
@@ -31,6 +31,7 @@ type UpdateCommand = (
   info: string,
   state: string,
 ) => Promise<number>
+type DeleteCommand = (seqKey: string, versionsKey: string, statePrefix: string) => Promise<number>
 
 export class RedisModelStore implements ModelStore {
   readonly #redis: Redis
@@ -45,6 +46,8 @@ export class RedisModelStore implements ModelStore {
       redis.defineCommand('mvadRegisterModelVersion', { numberOfKeys: 2, lua: REGISTER_MODEL_VERSION_LUA })
       redis.defineCommand('mvadUpdateModelVersion', { numberOfKeys: 2, lua: UPDATE_MODEL_VERSION_LUA })
     }
+    if (!('mvadDeleteModel' in redis))
+      redis.defineCommand('mvadDeleteModel', { numberOfKeys: 2, lua: DELETE_MODEL_LUA })
   }
 
   registerReady(modelId: string, stateJson: string, meta: ModelVersionMeta): Promise<ModelVersionInfo> {
@@ -138,14 +141,16 @@ export class RedisModelStore implements ModelStore {
   }
 
   async deleteModel(modelId: string): Promise<boolean> {
-    const versions = await this.listVersions(modelId)
-    const removed = await this.#redis.srem(this.#keys.modelIndex(), modelId)
-    await this.#redis.del(
+    const command = (this.#redis as unknown as { mvadDeleteModel: DeleteCommand }).mvadDeleteModel
+    const held = await command.call(
+      this.#redis,
       this.#keys.modelVersionSeq(modelId),
       this.#keys.modelVersions(modelId),
-      ...versions.map((v) => this.#keys.modelState(modelId, v.version)),
+      this.#keys.modelState(modelId, 0).replace(/0$/, ''),
     )
-    return removed === 1 || versions.length > 0
+    // The index is another key (another cluster slot): removed after the versions, so a listed model has them.
+    const removed = await this.#redis.srem(this.#keys.modelIndex(), modelId)
+    return removed === 1 || held > 0
   }
 }
 
