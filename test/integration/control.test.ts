@@ -148,23 +148,25 @@ describe('control topic: jobs on real Kafka and Redis', () => {
   it('scores a shadow model (another window) alongside the default, tagged shadow, with its own numbers', async () => {
     const train = readCsvRows(join(OMI, 'train.csv'))
     const shadowWindow = 40
-    await client.send({
-      type: 'train',
-      jobId: 'train-shadow',
-      modelId: 'omi-shadow',
-      source: { kind: 'file', path: join(OMI, 'train.csv') },
-      slidingWindow: shadowWindow,
-    })
-    expect(await client.finished('train-shadow')).toMatchObject({ status: 'READY' })
+    expect(
+      await client.run({
+        type: 'train',
+        jobId: 'train-shadow',
+        modelId: 'omi-shadow',
+        source: { kind: 'file', path: join(OMI, 'train.csv') },
+        slidingWindow: shadowWindow,
+      }),
+    ).toMatchObject({ status: 'READY' })
     await client.send({ type: 'deploy', jobId: 'deploy-s1', modelId: 'omi', entities: ['pump-s'] })
-    await client.send({
-      type: 'deploy',
-      jobId: 'deploy-s2',
-      modelId: 'omi-shadow',
-      entities: ['pump-s'],
-      mode: 'shadow',
-    })
-    expect(await client.finished('deploy-s2')).toMatchObject({ status: 'READY', result: { mode: 'shadow' } })
+    expect(
+      await client.run({
+        type: 'deploy',
+        jobId: 'deploy-s2',
+        modelId: 'omi-shadow',
+        entities: ['pump-s'],
+        mode: 'shadow',
+      }),
+    ).toMatchObject({ status: 'READY', result: { mode: 'shadow' } })
     expect(await new RedisBindingStore(redis, keys).get('pump-s')).toEqual({
       modelId: 'omi',
       version: 1,
@@ -217,26 +219,28 @@ describe('control topic: jobs on real Kafka and Redis', () => {
 
   it('trains from the windows history in Redis (the rows an entity streamed, as scored), if it holds enough', async () => {
     // pump-a's window keeps its model's 60 rows: fewer than one window of 28 plus 100 rows to calibrate θ on.
-    await client.send({
-      type: 'train',
-      jobId: 'train-window-short',
-      modelId: 'omi-window-short',
-      source: { kind: 'window', entity: 'pump-a' },
-      slidingWindow: 28,
-    })
-    expect(await client.finished('train-window-short')).toMatchObject({
+    expect(
+      await client.run({
+        type: 'train',
+        jobId: 'train-window-short',
+        modelId: 'omi-window-short',
+        source: { kind: 'window', entity: 'pump-a' },
+        slidingWindow: 28,
+      }),
+    ).toMatchObject({
       status: 'FAILED',
       errors: [{ code: 'NotEnoughInput', message: expect.stringContaining('at least 128 rows') as unknown }],
     })
     // A model with a 130-row window, deployed to pump-w and streamed 130 frames, keeps enough.
-    await client.send({
-      type: 'train',
-      jobId: 'train-wide',
-      modelId: 'omi-wide',
-      source: { kind: 'file', path: join(OMI, 'train.csv') },
-      slidingWindow: 130,
-    })
-    expect(await client.finished('train-wide')).toMatchObject({ status: 'READY' })
+    expect(
+      await client.run({
+        type: 'train',
+        jobId: 'train-wide',
+        modelId: 'omi-wide',
+        source: { kind: 'file', path: join(OMI, 'train.csv') },
+        slidingWindow: 130,
+      }),
+    ).toMatchObject({ status: 'READY' })
     await client.send({ type: 'deploy', jobId: 'deploy-w', modelId: 'omi-wide', entities: ['pump-w'] })
     expect(await client.finished('deploy-w')).toMatchObject({ status: 'READY' })
     await client.produce(
@@ -379,26 +383,28 @@ describe('control topic: jobs on real Kafka and Redis', () => {
       status: 'FAILED',
       errors: [{ code: 'ModelInUse', message: expect.stringContaining('pump-a') as unknown }],
     })
-    await client.send({
-      type: 'train',
-      jobId: 'bad-window',
-      modelId: 'x',
-      source: { kind: 'file', path: join(OMI, 'train.csv') },
-      slidingWindow: 5,
-    })
-    expect(await client.finished('bad-window')).toMatchObject({
+    expect(
+      await client.run({
+        type: 'train',
+        jobId: 'bad-window',
+        modelId: 'x',
+        source: { kind: 'file', path: join(OMI, 'train.csv') },
+        slidingWindow: 5,
+      }),
+    ).toMatchObject({
       status: 'FAILED',
       errors: [{ code: 'InvalidSlidingWindow' }],
     })
-    await client.send({
-      type: 'detect-batch',
-      jobId: 'not-ready',
-      modelId: 'ghost',
-      source: { kind: 'file', path: join(OMI, 'test.csv') },
-      startTime: '2024-01-07T00:00:00Z',
-      endTime: '2024-01-07T01:00:00Z',
-    })
-    expect(await client.finished('not-ready')).toMatchObject({ status: 'FAILED', errors: [{ code: 'ModelNotExist' }] })
+    expect(
+      await client.run({
+        type: 'detect-batch',
+        jobId: 'not-ready',
+        modelId: 'ghost',
+        source: { kind: 'file', path: join(OMI, 'test.csv') },
+        startTime: '2024-01-07T00:00:00Z',
+        endTime: '2024-01-07T01:00:00Z',
+      }),
+    ).toMatchObject({ status: 'FAILED', errors: [{ code: 'ModelNotExist' }] })
     await client.send({ type: 'deploy', jobId: 'shadow', modelId: 'omi', entities: ['pump-a'], mode: 'shadow' })
     expect(await client.finished('shadow')).toMatchObject({
       status: 'FAILED',

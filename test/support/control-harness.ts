@@ -109,4 +109,10 @@ export class ControlClient {
   finished(jobId: string, timeoutMs?: number): Promise<JobRecord> {
     return this.waitFor(jobId, (r) => r.status === 'READY' || r.status === 'FAILED', timeoutMs)
   }
+
+  /** Sends a command and waits for its job to finish. */
+  async run(command: { jobId: string } & Record<string, unknown>, timeoutMs?: number): Promise<JobRecord> {
+    await this.send(command)
+    return this.finished(command.jobId, timeoutMs)
+  }
 }

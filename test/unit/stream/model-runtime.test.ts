@@ -38,12 +38,17 @@ describe('ModelResolver', () => {
     expect((await resolver.resolve('e1'))?.modelId).toBe('m')
   })
 
-  it('forgets an entity on invalidate', async () => {
+  /** A resolver over model m with versions 1 and 2. */
+  async function twoVersions(): Promise<{ bindings: MemoryBindingStore; resolver: ModelResolver }> {
     const bindings = new MemoryBindingStore()
     const models = new MemoryModelStore()
-    const resolver = new ModelResolver(bindings, models, windowMeanModel)
     await models.registerReady('m', STATE, { variables: ['a'], slidingWindow: 28 })
     await models.registerReady('m', STATE, { variables: ['a'], slidingWindow: 28 })
+    return { bindings, resolver: new ModelResolver(bindings, models, windowMeanModel) }
+  }
+
+  it('forgets an entity on invalidate', async () => {
+    const { bindings, resolver } = await twoVersions()
     await bindings.set('e1', { modelId: 'm', version: 1 })
     expect((await resolver.resolve('e1'))?.version).toBe(1)
     await bindings.set('e1', { modelId: 'm', version: 2 })
@@ -53,11 +58,7 @@ describe('ModelResolver', () => {
   })
 
   it('invalidateAll forgets every entity it resolved (notices missed) and names them', async () => {
-    const bindings = new MemoryBindingStore()
-    const models = new MemoryModelStore()
-    const resolver = new ModelResolver(bindings, models, windowMeanModel)
-    await models.registerReady('m', STATE, { variables: ['a'], slidingWindow: 28 })
-    await models.registerReady('m', STATE, { variables: ['a'], slidingWindow: 28 })
+    const { bindings, resolver } = await twoVersions()
     await bindings.set('e1', { modelId: 'm', version: 1 })
     await bindings.set('e2', { modelId: 'm', version: 1 })
     await resolver.resolve('e1')
