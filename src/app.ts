@@ -20,7 +20,7 @@ import type { ServiceMetrics } from './observability/metrics.js'
 import { createOpsServer, type DependencyStatus } from './http/server.js'
 import { registerMvadApi, restDataIdOf } from './http/mvad/routes.js'
 import { removeDataSourceFiles } from './http/mvad/data-source.js'
-import { createStreamMetrics } from './observability/stream-metrics.js'
+import { createStreamMetrics, dropModelSeries } from './observability/stream-metrics.js'
 import { keySpace } from './state/keys.js'
 import { RedisBindingStore } from './state/redis-binding-store.js'
 import { RedisModelStore } from './state/redis-model-store.js'
@@ -83,6 +83,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
   const models = new RedisModelStore(redis, keys)
   const windows = new RedisWindowStore(redis, keys, { idleTtlSeconds: config.stream.windowIdleTtlSeconds })
   const registry = config.schemaRegistryUrl === undefined ? undefined : new RegistryCodec(config.schemaRegistryUrl)
+  const streamMetrics = createStreamMetrics(metrics.registry)
   const stream = new StreamService({
     kafka,
     windows,
@@ -90,9 +91,10 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
     models: new ModelResolver(bindings, models, loadModel, {
       onShadowProblem: (entity, problem) =>
         logger.warn({ entity, problem }, 'shadow model not scored; the default model goes on'),
+      onModelDropped: (modelId) => dropModelSeries(streamMetrics, modelId),
     }),
     ...(registry === undefined ? {} : { registry }),
-    metrics: createStreamMetrics(metrics.registry),
+    metrics: streamMetrics,
     logger: logger.child({ component: 'stream' }),
     options: {
       groupId: config.kafka.groupId,

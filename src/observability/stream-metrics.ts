@@ -101,6 +101,12 @@ export function createStreamMetrics(registry: Registry): StreamMetrics {
   }
 }
 
+/** Drops the per-model series of a model no longer loaded (the `model` label must not grow with every id ever seen). */
+export function dropModelSeries(metrics: StreamMetrics, modelId: string): void {
+  metrics.framesScored.remove({ model: modelId })
+  for (const anomalous of ['true', 'false']) metrics.shadowFrames.remove({ model: modelId, anomalous })
+}
+
 export function severityBand(severity: number): 'low' | 'medium' | 'high' {
   return severity < 0.3 ? 'low' : severity < 0.7 ? 'medium' : 'high'
 }

@@ -90,6 +90,7 @@ export class ModelResolver {
   readonly #missTtlMs: number
   readonly #now: () => number
   readonly #onShadowProblem: (entity: string, problem: string) => void
+  readonly #onModelDropped: (modelId: string) => void
 
   constructor(
     bindings: BindingStore,
@@ -100,6 +101,8 @@ export class ModelResolver {
       now?: () => number
       /** Told when an entity's shadow cannot be served (not READY, unloadable, other variables). */
       onShadowProblem?: (entity: string, problem: string) => void
+      /** Told when no version of a model is loaded any more (e.g. to drop its metric series). */
+      onModelDropped?: (modelId: string) => void
     } = {},
   ) {
     this.#bindings = bindings
@@ -108,21 +111,49 @@ export class ModelResolver {
     this.#missTtlMs = options.missTtlMs ?? 5_000
     this.#now = options.now ?? Date.now
     this.#onShadowProblem = options.onShadowProblem ?? (() => undefined)
+    this.#onModelDropped = options.onModelDropped ?? (() => undefined)
   }
 
-  /** Forget what an entity resolved to (binding changed). */
+  /** Forget what an entity resolved to (binding changed); versions no entity uses any more are unloaded. */
   invalidate(entity: string): void {
+    this.#forget(entity)
+    this.#evictUnused()
+  }
+
+  /** Forgets every entity's resolution (binding notices may have been missed); returns the entities it knew. */
+  invalidateAll(): string[] {
+    const known = [...new Set([...this.#byEntity.keys(), ...this.#misses.keys()])]
+    for (const entity of known) this.#forget(entity)
+    this.#evictUnused()
+    return known
+  }
+
+  #forget(entity: string): void {
     this.#generation++
     this.#byEntity.delete(entity)
     this.#misses.delete(entity)
     this.#missReasons.delete(entity)
   }
 
-  /** Forgets every entity's resolution (binding notices may have been missed); returns the entities it knew. */
-  invalidateAll(): string[] {
-    const known = [...new Set([...this.#byEntity.keys(), ...this.#misses.keys()])]
-    for (const entity of known) this.invalidate(entity)
-    return known
+  /**
+   * Unloads the versions no remembered resolution uses (a binding moved to a new version, a model was undeployed):
+   * kept for ever, every version ever scored stayed in memory. A worker still scoring with one keeps its own
+   * reference until it reloads the entity.
+   */
+  #evictUnused(): void {
+    const used = new Set<string>()
+    for (const { model, shadow } of this.#byEntity.values()) {
+      used.add(`${model.modelId}@${model.version}`)
+      if (shadow !== undefined) used.add(`${shadow.model.modelId}@${shadow.model.version}`)
+    }
+    const dropped = new Set<string>()
+    for (const [key, model] of this.#cache) {
+      if (used.has(key)) continue
+      this.#cache.delete(key)
+      dropped.add(model.modelId)
+    }
+    for (const model of this.#cache.values()) dropped.delete(model.modelId)
+    for (const modelId of dropped) this.#onModelDropped(modelId)
   }
 
   /** Why the entity's last resolution gave nothing, when known (its model cannot be loaded). */

@@ -70,6 +70,33 @@ describe('ModelResolver', () => {
     expect(resolver.invalidateAll().sort()).toEqual(['e1'])
   })
 
+  it('unloads versions no entity uses once bindings move on, and says when a model is gone altogether', async () => {
+    const bindings = new MemoryBindingStore()
+    const models = new MemoryModelStore()
+    const dropped: string[] = []
+    const resolver = new ModelResolver(bindings, models, windowMeanModel, { onModelDropped: (id) => dropped.push(id) })
+    await models.registerReady('m', STATE, { variables: ['a'], slidingWindow: 28 })
+    await models.registerReady('m', STATE, { variables: ['a'], slidingWindow: 28 })
+    await bindings.set('e1', { modelId: 'm', version: 1 })
+    await bindings.set('e2', { modelId: 'm', version: 1 })
+    await resolver.resolve('e1')
+    await resolver.resolve('e2')
+    expect(resolver.loadedModelCount).toBe(1)
+    await bindings.set('e1', { modelId: 'm', version: 2 })
+    resolver.invalidate('e1')
+    await resolver.resolve('e1')
+    expect(resolver.loadedModelCount).toBe(2) // e2 still scores with version 1
+    await bindings.set('e2', { modelId: 'm', version: 2 })
+    resolver.invalidate('e2')
+    expect(resolver.loadedModelCount).toBe(1) // version 1 unloaded: it used to stay for ever
+    expect(dropped).toEqual([]) // version 2 of m is still loaded
+    await bindings.delete('e1')
+    await bindings.delete('e2')
+    resolver.invalidateAll()
+    expect(resolver.loadedModelCount).toBe(0)
+    expect(dropped).toEqual(['m'])
+  })
+
   it('does not remember a resolution that a binding change overtook while it read the stores', async () => {
     const inner = new MemoryBindingStore()
     const models = new MemoryModelStore()
