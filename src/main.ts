@@ -36,6 +36,14 @@ async function main(): Promise<number> {
 
   let exitCode = 0
   let shuttingDown = false
+  /** Bounds a stop by MVAD_SHUTDOWN_GRACE_MS. */
+  const exitIfStopHangs = (): void => {
+    const force = setTimeout(() => {
+      logger.error({ graceMs: config.shutdownGraceMs }, 'graceful shutdown took too long; exiting')
+      process.exit(1)
+    }, config.shutdownGraceMs)
+    force.unref()
+  }
   const shutdown = (signal: string, code?: number): void => {
     if (code !== undefined) exitCode = code
     // A repeated signal (a wrapper forwarding Ctrl-C, a second SIGTERM) must not kill the drain half-way: the first
@@ -46,11 +54,7 @@ async function main(): Promise<number> {
     }
     shuttingDown = true
     logger.info({ signal }, 'shutdown requested')
-    const force = setTimeout(() => {
-      logger.error({ graceMs: config.shutdownGraceMs }, 'graceful shutdown took too long; exiting')
-      process.exit(1)
-    }, config.shutdownGraceMs)
-    force.unref()
+    exitIfStopHangs()
     app.stop(signal).then(
       () => process.exit(exitCode),
       (error: unknown) => {
@@ -77,8 +81,7 @@ async function main(): Promise<number> {
   } catch (error) {
     exitCode = 1
     logger.error({ err: error, code: isServiceError(error) ? error.code : undefined }, 'start-up failed')
-    const force = setTimeout(() => process.exit(1), config.shutdownGraceMs)
-    force.unref()
+    exitIfStopHangs()
     await app.stop('start-up failed')
     return 1
   }

@@ -94,8 +94,7 @@ export class RedisModelStore implements ModelStore {
     // Version 0 is a placeholder the Lua script replaces with the new version number.
     const info = versionInfo(modelId, 0, meta, this.#now(), status)
     const register = (this.#redis as unknown as { mvadRegisterModelVersion: RegisterCommand }).mvadRegisterModelVersion
-    // The state key of version v is `${statePrefix}${v}`; keySpace.modelState(id, v) builds the same name.
-    const statePrefix = this.#keys.modelState(modelId, 0).replace(/0$/, '')
+    const statePrefix = this.#statePrefix(modelId)
     const version = await register.call(
       this.#redis,
       this.#keys.modelVersionSeq(modelId),
@@ -140,13 +139,18 @@ export class RedisModelStore implements ModelStore {
     return (await this.#redis.smembers(this.#keys.modelIndex())).sort()
   }
 
+  /** The state key of version v is this prefix followed by v (what keySpace.modelState builds): for the Lua scripts. */
+  #statePrefix(modelId: string): string {
+    return this.#keys.modelState(modelId, 0).replace(/0$/, '')
+  }
+
   async deleteModel(modelId: string): Promise<boolean> {
     const command = (this.#redis as unknown as { mvadDeleteModel: DeleteCommand }).mvadDeleteModel
     const held = await command.call(
       this.#redis,
       this.#keys.modelVersionSeq(modelId),
       this.#keys.modelVersions(modelId),
-      this.#keys.modelState(modelId, 0).replace(/0$/, ''),
+      this.#statePrefix(modelId),
     )
     // The index is another key (another cluster slot): removed after the versions, so a listed model has them.
     const removed = await this.#redis.srem(this.#keys.modelIndex(), modelId)

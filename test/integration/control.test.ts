@@ -32,6 +32,15 @@ const OMI = join(BENCH, 'asd/omi-1')
 const SMD = join(BENCH, 'smd/machine-1-6')
 const WINDOW = 60
 
+/** A train command for the omi-1 training file. */
+const trainOmiFile = (jobId: string, modelId: string, slidingWindow: number) => ({
+  type: 'train',
+  jobId,
+  modelId,
+  source: { kind: 'file', path: join(OMI, 'train.csv') },
+  slidingWindow,
+})
+
 const prefix = uniquePrefix('ctl')
 const topics = { ...topicNames(prefix), results: `${prefix}.results` }
 
@@ -59,6 +68,18 @@ describe('control topic: jobs on real Kafka and Redis', () => {
   const status = new TopicCollector()
   const dlq = new TopicCollector()
   const results = new TopicCollector()
+
+  /** Streams the first `count` test rows as `entity` and waits (30 s at most) for their scores; returns how many came. */
+  async function streamTestRows(entity: string, count: number): Promise<number> {
+    await client.produce(
+      topics.readings,
+      frameMessages(entity, { header: test.header, rows: test.rows.slice(0, count) }),
+    )
+    const deadline = Date.now() + 30_000
+    const mine = (): number => scores.messages.filter((m) => m.key === entity).length
+    while (mine() < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    return mine()
+  }
   let app: App
   const test = readCsvRows(join(OMI, 'test.csv'))
 
@@ -119,14 +140,8 @@ describe('control topic: jobs on real Kafka and Redis', () => {
     })
     expect(await new RedisBindingStore(redis, keys).get('pump-a')).toEqual({ modelId: 'omi', version: 1 })
 
-    await client.produce(
-      topics.readings,
-      frameMessages('pump-a', { header: test.header, rows: test.rows.slice(0, 200) }),
-    )
-    const deadline = Date.now() + 30_000
-    const mine = (): unknown[] => scores.messages.filter((m) => m.key === 'pump-a')
-    while (mine().length < 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
-    if (mine().length !== 200)
+    const scored = await streamTestRows('pump-a', 200)
+    if (scored !== 200)
       console.log(
         'DLQ',
         JSON.stringify(
@@ -140,7 +155,7 @@ describe('control topic: jobs on real Kafka and Redis', () => {
             ]),
         ),
       )
-    expect(mine()).toHaveLength(200)
+    expect(scored).toBe(200)
     const first = JSON.parse(scores.messages.find((m) => m.key === 'pump-a')?.value ?? '{}') as Record<string, unknown>
     expect(first).toMatchObject({ entity: 'pump-a', modelId: 'omi', modelVersion: 1, timestamp: test.rows[0]?.[0] })
   }, 60_000)
@@ -148,15 +163,9 @@ describe('control topic: jobs on real Kafka and Redis', () => {
   it('scores a shadow model (another window) alongside the default, tagged shadow, with its own numbers', async () => {
     const train = readCsvRows(join(OMI, 'train.csv'))
     const shadowWindow = 40
-    expect(
-      await client.run({
-        type: 'train',
-        jobId: 'train-shadow',
-        modelId: 'omi-shadow',
-        source: { kind: 'file', path: join(OMI, 'train.csv') },
-        slidingWindow: shadowWindow,
-      }),
-    ).toMatchObject({ status: 'READY' })
+    expect(await client.run(trainOmiFile('train-shadow', 'omi-shadow', shadowWindow))).toMatchObject({
+      status: 'READY',
+    })
     await client.send({ type: 'deploy', jobId: 'deploy-s1', modelId: 'omi', entities: ['pump-s'] })
     expect(
       await client.run({
@@ -219,46 +228,23 @@ describe('control topic: jobs on real Kafka and Redis', () => {
 
   it('trains from the windows history in Redis (the rows an entity streamed, as scored), if it holds enough', async () => {
     // pump-a's window keeps its model's 60 rows: fewer than one window of 28 plus 100 rows to calibrate θ on.
-    expect(
-      await client.run({
-        type: 'train',
-        jobId: 'train-window-short',
-        modelId: 'omi-window-short',
-        source: { kind: 'window', entity: 'pump-a' },
-        slidingWindow: 28,
-      }),
-    ).toMatchObject({
+    const fromWindow = (jobId: string, modelId: string, entity: string) => ({
+      type: 'train',
+      jobId,
+      modelId,
+      source: { kind: 'window', entity },
+      slidingWindow: 28,
+    })
+    expect(await client.run(fromWindow('train-window-short', 'omi-window-short', 'pump-a'))).toMatchObject({
       status: 'FAILED',
       errors: [{ code: 'NotEnoughInput', message: expect.stringContaining('at least 128 rows') as unknown }],
     })
     // A model with a 130-row window, deployed to pump-w and streamed 130 frames, keeps enough.
-    expect(
-      await client.run({
-        type: 'train',
-        jobId: 'train-wide',
-        modelId: 'omi-wide',
-        source: { kind: 'file', path: join(OMI, 'train.csv') },
-        slidingWindow: 130,
-      }),
-    ).toMatchObject({ status: 'READY' })
+    expect(await client.run(trainOmiFile('train-wide', 'omi-wide', 130))).toMatchObject({ status: 'READY' })
     await client.send({ type: 'deploy', jobId: 'deploy-w', modelId: 'omi-wide', entities: ['pump-w'] })
     expect(await client.finished('deploy-w')).toMatchObject({ status: 'READY' })
-    await client.produce(
-      topics.readings,
-      frameMessages('pump-w', { header: test.header, rows: test.rows.slice(0, 130) }),
-    )
-    const deadline = Date.now() + 30_000
-    const mine = (): unknown[] => scores.messages.filter((m) => m.key === 'pump-w')
-    while (mine().length < 130 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
-    expect(mine()).toHaveLength(130)
-    await client.send({
-      type: 'train',
-      jobId: 'train-window',
-      modelId: 'omi-window',
-      source: { kind: 'window', entity: 'pump-w' },
-      slidingWindow: 28,
-    })
-    const job = await client.finished('train-window')
+    expect(await streamTestRows('pump-w', 130)).toBe(130)
+    const job = await client.run(fromWindow('train-window', 'omi-window', 'pump-w'))
     expect(job).toMatchObject({ status: 'READY', result: { modelId: 'omi-window', rows: 130 } })
     const info = await models.getInfo('omi-window')
     expect(info?.variables).toEqual(test.header.slice(1))
@@ -383,15 +369,7 @@ describe('control topic: jobs on real Kafka and Redis', () => {
       status: 'FAILED',
       errors: [{ code: 'ModelInUse', message: expect.stringContaining('pump-a') as unknown }],
     })
-    expect(
-      await client.run({
-        type: 'train',
-        jobId: 'bad-window',
-        modelId: 'x',
-        source: { kind: 'file', path: join(OMI, 'train.csv') },
-        slidingWindow: 5,
-      }),
-    ).toMatchObject({
+    expect(await client.run(trainOmiFile('bad-window', 'x', 5))).toMatchObject({
       status: 'FAILED',
       errors: [{ code: 'InvalidSlidingWindow' }],
     })

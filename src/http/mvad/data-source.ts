@@ -148,17 +148,11 @@ async function download(url: string, dir: string, limits: DataSourceLimits): Pro
     name = last // not valid percent-encoding: the raw name, made safe below
   }
   const target = join(dir, (name === '' ? 'data.csv' : name).replace(/[^A-Za-z0-9._-]/g, '_'))
-  let seen = 0
-  const limit = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      seen += chunk.length
-      if (seen > limits.fetchMaxBytes) {
-        done(new ServiceError('InvalidFileSize', `dataSource ${url} exceeds ${limits.fetchMaxBytes} bytes`))
-        return
-      }
-      done(null, chunk)
-    },
-  })
+  const limit = byteLimit(
+    { bytes: 0 },
+    limits.fetchMaxBytes,
+    () => new ServiceError('InvalidFileSize', `dataSource ${url} exceeds ${limits.fetchMaxBytes} bytes`),
+  )
   try {
     await pipeline(response, limit, createWriteStream(target))
   } catch (error) {
@@ -186,7 +180,8 @@ async function extractZip(zipPath: string, dir: string, maxBytes: number): Promi
     throw unreadable(error)
   }
   const names: string[] = []
-  let written = 0
+  const written = { bytes: 0 } // over every entry: the limit is on what the zip unpacks to
+  const tooBig = (): ServiceError => new ServiceError('InvalidFileSize', `${zipPath} unpacks to over ${maxBytes} bytes`)
   try {
     await mkdir(dir, { recursive: true })
     for await (const entry of zipEntries(zipfile)) {
@@ -197,17 +192,9 @@ async function extractZip(zipPath: string, dir: string, maxBytes: number): Promi
         throw new ServiceError('ReadingFileError', `${zipPath}: entry name ${JSON.stringify(name)} is not a file name`)
       if (names.includes(name))
         throw new ServiceError('ReadingFileError', `${zipPath}: entry ${JSON.stringify(name)} appears twice`)
-      if (written + entry.uncompressedSize > maxBytes)
-        throw new ServiceError('InvalidFileSize', `${zipPath} unpacks to over ${maxBytes} bytes`)
+      if (written.bytes + entry.uncompressedSize > maxBytes) throw tooBig()
       names.push(name)
-      const limit = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          written += chunk.length
-          if (written > maxBytes)
-            done(new ServiceError('InvalidFileSize', `${zipPath} unpacks to over ${maxBytes} bytes`))
-          else done(null, chunk)
-        },
-      })
+      const limit = byteLimit(written, maxBytes, tooBig)
       await pipeline(await zipfile.openReadStreamPromise(entry), limit, createWriteStream(join(dir, name)))
     }
   } catch (error) {
@@ -239,4 +226,15 @@ async function* zipEntries(zipfile: ZipFile): AsyncGenerator<Entry> {
     if (entry === undefined) return
     yield entry
   }
+}
+
+/** Passes chunks through until `counter.bytes` (shared by the streams of one source) exceeds `max`. */
+function byteLimit(counter: { bytes: number }, max: number, tooBig: () => ServiceError): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      counter.bytes += chunk.length
+      if (counter.bytes > max) done(tooBig())
+      else done(null, chunk)
+    },
+  })
 }

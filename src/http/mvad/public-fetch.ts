@@ -92,26 +92,26 @@ function ipv6Bytes(address: string): number[] | undefined {
 
 /**
  * A `lookup` for http(s).request that resolves every address of the name and fails with NOT_PUBLIC unless all are
- * public; the socket connects to what it returns.
+ * public (or `allowPrivate`); the socket connects to what it returns.
  */
-export function publicOnlyLookup(resolve: Resolver = dnsLookup) {
+export function publicOnlyLookup(resolve: Resolver = dnsLookup, allowPrivate = false) {
   return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
     resolve(hostname, { ...options, all: true }, (error, addresses) => {
       if (error !== null) {
         callback(error, [])
         return
       }
-      const refused = addresses.find((a) => !isPublicAddress(a.address))
-      if (refused !== undefined || addresses.length === 0) {
-        const notPublic: NodeJS.ErrnoException = new Error(
-          `${hostname} resolves to ${refused?.address ?? 'no address'}, not a public address`,
-        )
-        notPublic.code = NOT_PUBLIC
+      const first = addresses[0]
+      const refused = allowPrivate ? undefined : addresses.find((a) => !isPublicAddress(a.address))
+      if (refused !== undefined || first === undefined) {
+        const why = first === undefined ? 'no address' : `${refused?.address}, not a public address`
+        const notPublic: NodeJS.ErrnoException = new Error(`${hostname} resolves to ${why}`)
+        notPublic.code = first === undefined ? 'ENOTFOUND' : NOT_PUBLIC
         callback(notPublic, [])
         return
       }
       if (options.all === true) callback(null, addresses)
-      else callback(null, (addresses[0] as LookupAddress).address, (addresses[0] as LookupAddress).family)
+      else callback(null, first.address, first.family)
     })
   }
 }
@@ -161,24 +161,13 @@ function get(url: URL, options: PublicGetOptions): Promise<IncomingMessage> {
     const outgoing = request(url, {
       method: 'GET',
       signal: options.signal,
+      // Allowed private hosts with the system resolver need no lookup of ours.
       ...(options.allowPrivate && options.resolve === undefined
         ? {}
-        : { lookup: options.allowPrivate ? allowAll(options.resolve) : publicOnlyLookup(options.resolve) }),
+        : { lookup: publicOnlyLookup(options.resolve, options.allowPrivate) }),
     })
     outgoing.on('response', resolve)
     outgoing.on('error', reject)
     outgoing.end()
   })
-}
-
-/** A lookup that only resolves (tests that name hosts; private hosts allowed). */
-function allowAll(resolve: Resolver = dnsLookup) {
-  return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
-    resolve(hostname, { ...options, all: true }, (error, addresses) => {
-      const first = addresses[0]
-      if (error !== null || first === undefined) callback(error ?? new Error(`${hostname}: no address`), [])
-      else if (options.all === true) callback(null, addresses)
-      else callback(null, first.address, first.family)
-    })
-  }
 }
