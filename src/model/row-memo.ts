@@ -104,60 +104,106 @@ export class RowHasher {
 }
 
 /**
- * One number per row for the last `length` rows of the previous detect-last call, with copies of those rows. A
+ * One number per row for the last `length` rows of the previous detect-last call, with copies of those rows and,
+ * where the caller had them, of a derived row per row (the scaled row: d numbers that depend on the row alone). A
  * stream's next window is the previous one moved by a row: when rows[last − length + 1 .. last − 1] equal the kept
- * rows from the second on (bit for bit), their numbers are reused as they are and only the newest row needs one.
- * Cheaper than a RowMemo lookup per row (no hashing) when a value reads many rows, as the held novelty does.
+ * rows from the second on (bit for bit), their numbers and derived rows are reused as they are and only the newest
+ * row needs them. Cheaper than a RowMemo lookup per row (no hashing) when a value reads many rows, as the held
+ * novelty does.
  */
 export class SlidingRows {
   readonly #rows: Float64Array[]
+  readonly #derived: Float64Array[]
+  /** Per ring slot: 1 when #derived holds that row's derived row. */
+  readonly #hasDerived: Uint8Array
   readonly #values: Float64Array
   readonly #length: number
+  readonly #d: number
   /** Ring position of the oldest kept row. */
   #head = 0
   #filled = false
 
   constructor(d: number, length: number) {
     this.#length = length
+    this.#d = d
     this.#rows = Array.from({ length }, () => new Float64Array(d))
+    this.#derived = Array.from({ length }, () => new Float64Array(d))
+    this.#hasDerived = new Uint8Array(length)
     this.#values = new Float64Array(length)
   }
 
-  /** True when rows[last − length + 1 .. last − 1] are the kept rows moved by one (the previous window plus one row). */
+  /**
+   * True when rows[last − length + 1 .. last − 1] are the kept rows moved by one (the previous window plus one row),
+   * value for value. 0 and −0 count as equal: the numbers kept for a row (its novelty, its scaled values) only reach
+   * a result through squares, absolute values and sums, where the sign of a zero never shows (a unit test holds the
+   * scorer to that). NaN never matches, so a window holding one is simply recomputed.
+   */
   follows(rows: readonly Float64Array[], last: number): boolean {
     if (!this.#filled) return false
     const n = this.#length
+    const d = this.#d
     for (let r = 1; r < n; r++) {
       const kept = this.#rows[(this.#head + r) % n] as Float64Array
       const row = rows[last - n + r] as Float64Array
-      for (let j = 0; j < kept.length; j++) if (!Object.is(kept[j], row[j])) return false
+      if (row.length !== d) return false
+      for (let j = 0; j < d; j++) if (kept[j] !== row[j]) return false
     }
     return true
   }
 
-  /** After `follows` was true: drops the oldest row and keeps `row` with `value` as the newest. */
-  push(row: Float64Array, value: number): void {
+  /** After `follows` was true: drops the oldest row and keeps `row` with `value` (and its `derived` row) as the newest. */
+  push(row: Float64Array, value: number, derived?: Float64Array): void {
     const slot = this.#head
     ;(this.#rows[slot] as Float64Array).set(row)
     this.#values[slot] = value
+    this.#keepDerived(slot, derived)
     this.#head = (this.#head + 1) % this.#length
   }
 
-  /** Keeps rows[last − length + 1 .. last] with `values` (same order, oldest first). */
-  reset(rows: readonly Float64Array[], last: number, values: ArrayLike<number>): void {
+  /**
+   * Keeps rows[last − length + 1 .. last] with `values` (same order, oldest first) and the derived rows
+   * `derivedOf(r)` gives for them (r oldest first; undefined where the caller has none).
+   */
+  reset(
+    rows: readonly Float64Array[],
+    last: number,
+    values: ArrayLike<number>,
+    derivedOf: (r: number) => Float64Array | undefined = () => undefined,
+  ): void {
     const n = this.#length
     for (let r = 0; r < n; r++) {
       ;(this.#rows[r] as Float64Array).set(rows[last - n + 1 + r] as Float64Array)
       this.#values[r] = values[r] as number
+      this.#keepDerived(r, derivedOf(r))
     }
     this.#head = 0
     this.#filled = true
+  }
+
+  /** The kept derived row of kept row r (oldest first), or undefined when it was not kept. Read-only for the caller. */
+  derived(r: number): Float64Array | undefined {
+    const slot = (this.#head + r) % this.#length
+    return this.#hasDerived[slot] === 1 ? this.#derived[slot] : undefined
+  }
+
+  /** Records the derived row of kept row r (oldest first), computed after the carry was found without it. */
+  setDerived(r: number, derived: Float64Array): void {
+    this.#keepDerived((this.#head + r) % this.#length, derived)
   }
 
   /** Copies the kept values, oldest first, into `out`. */
   copyValues(out: Float64Array): void {
     const n = this.#length
     for (let r = 0; r < n; r++) out[r] = this.#values[(this.#head + r) % n] as number
+  }
+
+  #keepDerived(slot: number, derived: Float64Array | undefined): void {
+    if (derived === undefined) {
+      this.#hasDerived[slot] = 0
+      return
+    }
+    ;(this.#derived[slot] as Float64Array).set(derived)
+    this.#hasDerived[slot] = 1
   }
 }
 
@@ -199,6 +245,7 @@ export class SlidingRowsPool {
     rowHashes: Uint32Array,
     carry: SlidingRows | undefined,
     values: ArrayLike<number>,
+    derivedOf?: (r: number) => Float64Array | undefined,
   ): void {
     let kept = carry
     if (kept === undefined) {
@@ -209,7 +256,7 @@ export class SlidingRowsPool {
       } else {
         kept = new SlidingRows(this.#d, this.#length)
       }
-      kept.reset(rows, last, values)
+      kept.reset(rows, last, values, derivedOf)
     }
     this.#byNewestRow.set(rowHashes[last] as number, kept)
   }

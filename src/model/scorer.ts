@@ -30,7 +30,7 @@ import {
   topMean,
   type DetectorWeights,
 } from './detector.js'
-import { RowHasher, RowMemo, SlidingRowsPool } from './row-memo.js'
+import { RowHasher, RowMemo, SlidingRowsPool, type SlidingRows } from './row-memo.js'
 import { discreteLookup, distanceFromStates } from './discrete.js'
 import { NoveltyMeter, type Prototypes } from './prototypes.js'
 import type { ModelState } from './state.js'
@@ -88,7 +88,9 @@ export function createScorer(state: ModelState): Scorer {
   const span = Math.max(params.lags + params.smoothing, noveltyReach, changeSpan + 1)
   const threshold = payload.threshold
   // Scratch buffers reused across calls (scoring is synchronous, so no call can interleave with another).
-  const scaledSpan = Array.from({ length: span }, () => new Float64Array(d))
+  // The span's scaled rows (detect-last): each either one of scaledOwn or the followed carry's copy of the same row.
+  const scaledOwn = Array.from({ length: span }, () => new Float64Array(d))
+  const scaledSpan: Float64Array[] = [...scaledOwn]
   const scratch = new Float64Array(d + payload.pcaRank)
   const smoothed = new Float64Array(d)
   const sortBuffer = new Float64Array(d)
@@ -119,6 +121,8 @@ export function createScorer(state: ModelState): Scorer {
     Math.min(MAX_NOVELTY_CARRIES, Math.floor(NOVELTY_CARRY_BYTES / (8 * d * reachRows))),
   )
   const hasher = new RowHasher(d)
+  /** The carry the current detect-last window follows (already moved to it), or undefined. */
+  let followed: SlidingRows | undefined
   // Interpretation of an anomalous row: the scaled window (detect-last) and the correlations inside it.
   const correlations = new WindowCorrelations(
     payload.variables,
@@ -301,14 +305,28 @@ export function createScorer(state: ModelState): Scorer {
     return scaled
   }
 
-  /** Row s of the current detect-last span, scaled on first use. */
+  /**
+   * Row s of the current detect-last span, scaled on first use: taken from the followed carry when it kept that row
+   * scaled (the same row, bit for bit, so the same scaled values), else computed (and given to the carry).
+   */
   function scaledAt(s: number): Float64Array {
-    const out = scaledSpan[s] as Float64Array
-    if (spanScaled[s] === 0) {
-      scaleRow(weights, spanRaw[s] as Float64Array, out)
-      spanScaled[s] = 1
+    if (spanScaled[s] === 1) return scaledSpan[s] as Float64Array
+    spanScaled[s] = 1
+    const kept = s - (span - reachRows) // the carry's rows are the span's last reachRows
+    if (followed !== undefined && kept >= 0) {
+      const fromCarry = followed.derived(kept)
+      if (fromCarry !== undefined) return (scaledSpan[s] = fromCarry)
     }
-    return out
+    const out = scaledOwn[s] as Float64Array
+    scaleRow(weights, spanRaw[s] as Float64Array, out)
+    if (followed !== undefined && kept >= 0) followed.setDerived(kept, out)
+    return (scaledSpan[s] = out)
+  }
+
+  /** Row r of the carry's rows (the span's last reachRows) scaled, if this call has scaled it. */
+  function scaledIfDone(r: number): Float64Array | undefined {
+    const s = span - reachRows + r
+    return spanScaled[s] === 1 ? scaledSpan[s] : undefined
   }
 
   /** Hashes rows first..last of the current detect-last span (once per call). */
@@ -341,6 +359,16 @@ export function createScorer(state: ModelState): Scorer {
     }
     spanScaled.fill(0) // rows are scaled only when a memo misses and needs them
     spanHashed.fill(0) // and hashed only when a memo looks them up
+    followed = undefined
+    if (noveltySpan > 0) {
+      // A window that moves an earlier one by a row needs the novelty (and the scaled values) of its newest row only.
+      hashRows(span - 2, span - 1) // the carries are filed by these rows' hashes
+      const carry = noveltyCarries.following(spanRaw, span - 1, spanHashes)
+      if (carry !== undefined) {
+        carry.push(spanRaw[span - 1] as Float64Array, noveltyAt(span - 1), scaledAt(span - 1))
+        followed = carry
+      }
+    }
     smoothed.fill(0)
     for (let k = params.smoothing - 1; k >= 0; k--) {
       const row = span - 1 - k
@@ -356,16 +384,13 @@ export function createScorer(state: ModelState): Scorer {
     let noveltyPart = 0
     let noveltyPeakEnd = end
     if (noveltySpan > 0) {
-      // A window that moves an earlier one by a row needs the novelty of its newest row only.
-      hashRows(span - 2, span - 1) // the carries are filed by these rows' hashes (the errors memo has made them)
-      const carry = noveltyCarries.following(spanRaw, span - 1, spanHashes)
-      if (carry !== undefined) {
-        carry.push(spanRaw[span - 1] as Float64Array, noveltyAt(span - 1))
-        carry.copyValues(noveltySpanValues)
+      if (followed !== undefined) {
+        followed.copyValues(noveltySpanValues)
       } else {
         for (let s = 0; s < noveltyReach; s++) noveltySpanValues[s] = noveltyAt(span - noveltyReach + s)
       }
-      noveltyCarries.keep(spanRaw, span - 1, spanHashes, carry, noveltySpanValues)
+      // A fresh carry keeps the rows scaled so far (those the novelty memo missed, and the errors' lags).
+      noveltyCarries.keep(spanRaw, span - 1, spanHashes, followed, noveltySpanValues, scaledIfDone)
       for (let e = noveltySpan - 1; e < noveltyReach; e++) {
         noveltySpanMeans[e] = meanNovelty(noveltySpanValues, e, noveltySpan)
       }

@@ -52,6 +52,25 @@ describe('SlidingRows', () => {
     expect(carry.follows(rows([9, 9], [2, 2], [3, 3], [4, 4]), 3)).toBe(true)
     expect(carry.follows(series, 3)).toBe(false)
     expect(carry.follows(rows([1, 1], [2, 2], [3, -0], [4, 4]), 3)).toBe(false)
+    const zeros = new SlidingRows(2, 2)
+    zeros.reset(rows([0, 0], [0, 1]), 1, [0, 0])
+    expect(zeros.follows(rows([0, 0], [-0, 1], [5, 5]), 2)).toBe(true) // −0 and 0 are the same number
+    expect(zeros.follows(rows([0, 0], [NaN, 1], [5, 5]), 2)).toBe(false)
+  })
+
+  it('keeps the derived rows it is given, moves them with the rows, and has none where it was given none', () => {
+    const carry = new SlidingRows(2, 3)
+    const series = rows([0, 0], [1, 1], [2, 2], [3, 3])
+    const derived = rows([0, -1], [1, -1], [2, -1], [3, -1])
+    carry.reset(series, 2, [0, 1, 2], (r) => (r === 1 ? undefined : derived[r]))
+    expect([0, 1, 2].map((r) => carry.derived(r)?.[0])).toEqual([0, undefined, 2])
+    carry.setDerived(1, derived[1] as Float64Array)
+    carry.push(series[3] as Float64Array, 3, derived[3])
+    expect([0, 1, 2].map((r) => carry.derived(r)?.[0])).toEqual([1, 2, 3]) // rows 1..3, oldest first
+    carry.push(series[3] as Float64Array, 4) // a row pushed without one
+    expect(carry.derived(2)).toBeUndefined()
+    ;(derived[2] as Float64Array)[0] = 99 // copies, not the caller's buffers
+    expect(carry.derived(0)?.[0]).toBe(2)
   })
 })
 

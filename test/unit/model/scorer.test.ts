@@ -44,6 +44,27 @@ describe('scorer', () => {
     expect(interleaved).toEqual(alone)
   })
 
+  it('scores a window the same whether its zeros are 0 or −0 (the carry takes them as equal)', () => {
+    // Variable 3 is 0 in two rows of three, so its centre is 0 and −0 stays −0 once scaled.
+    const withZeros = (series: readonly Float64Array[], zero: number): Float64Array[] =>
+      series.map((row, t) => {
+        const copy = Float64Array.from(row)
+        if (t % 3 !== 2) copy[3] = zero
+        return copy
+      })
+    const sparseTrain = { ...train, rows: withZeros(train.rows, 0) }
+    const sparseState = fitModel(sparseTrain, { slidingWindow: W }).state
+    expect(sparseState.payload.center[3]).toBe(0)
+    const positive = withZeros(test, 0)
+    const negative = withZeros(test, -0)
+    const following = createScorer(sparseState)
+    for (let i = 60; i < 100; i++) {
+      following.scoreLast(positive.slice(i - W, i)) // the carry keeps +0 rows...
+      const moved = following.scoreLast(negative.slice(i - W + 1, i + 1)) // ...that the −0 window follows
+      expect(moved).toEqual(createScorer(sparseState).scoreLast(negative.slice(i - W + 1, i + 1)))
+    }
+  })
+
   it('uses a novelty part: a state never seen in training raises the score', () => {
     expect(state.payload.prototypeCount).toBeGreaterThan(0)
     const window = test.slice(0, W).map((row) => Float64Array.from(row))
