@@ -2,9 +2,9 @@
  * Memo of per-row results for detect-last. Consecutive windows of a stream share all rows but one, and a row's
  * per-variable errors (a function of the row and the `lags` rows before it) and its novelty (a function of the row)
  * depend only on those rows' values. Remembering the last few results by content makes each call compute one
- * new row instead of the whole smoothing span. Entries are matched on the exact values of every key row (bit for
- * bit), never on object identity, so a hit returns exactly what a recomputation would: results never depend on
- * what was scored before.
+ * new row instead of the whole smoothing span. Entries are matched on the values of every key row (0 and −0 alike,
+ * see SlidingRows.follows; NaN never), never on object identity, so a hit returns exactly what a recomputation
+ * would: results never depend on what was scored before.
  *
  * Each key may sit in any of WAYS consecutive slots from its hash, and a miss replaces the least recently used of
  * them: with one slot per hash, two rows of the same window that collide evict each other on every call and are
@@ -75,7 +75,8 @@ export class RowMemo {
     const d = this.#d
     for (let r = 0; r < this.#keyRows; r++) {
       const row = rows[first + r] as Float64Array
-      for (let j = 0; j < d; j++) if (!Object.is(key[r * d + j], row[j])) return false
+      const offset = r * d
+      for (let j = 0; j < d; j++) if (key[offset + j] !== row[j]) return false
     }
     return true
   }
@@ -107,7 +108,7 @@ export class RowHasher {
  * One number per row for the last `length` rows of the previous detect-last call, with copies of those rows and,
  * where the caller had them, of a derived row per row (the scaled row: d numbers that depend on the row alone). A
  * stream's next window is the previous one moved by a row: when rows[last − length + 1 .. last − 1] equal the kept
- * rows from the second on (bit for bit), their numbers and derived rows are reused as they are and only the newest
+ * rows from the second on (value for value), their numbers and derived rows are reused as they are and only the newest
  * row needs them. Cheaper than a RowMemo lookup per row (no hashing) when a value reads many rows, as the held
  * novelty does.
  */
