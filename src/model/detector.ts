@@ -119,6 +119,16 @@ export function topMean(values: Float64Array, top: number, sortBuffer: Float64Ar
     for (let j = 0; j < n; j++) sum += values[j] as number
     return sum / n
   }
+  if (top === 1) {
+    // The default: the largest value, without sorting (a NaN wins, as it would sorted last, so it is not hidden).
+    let largest = values[0] as number
+    for (let j = 1; j < n; j++) {
+      const v = values[j] as number
+      if (v > largest || v !== v) largest = v
+      if (largest !== largest) break
+    }
+    return largest
+  }
   sortBuffer.set(values)
   sortBuffer.sort()
   let sum = 0

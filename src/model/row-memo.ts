@@ -106,17 +106,19 @@ export class RowHasher {
 
 /**
  * One number per row for the last `length` rows of the previous detect-last call, with copies of those rows and,
- * where the caller had them, of a derived row per row (the scaled row: d numbers that depend on the row alone). A
+ * where the caller had them, `kinds` derived rows of d numbers per row (the scaled row, the row's errors). A
  * stream's next window is the previous one moved by a row: when rows[last − length + 1 .. last − 1] equal the kept
- * rows from the second on (value for value), their numbers and derived rows are reused as they are and only the newest
- * row needs them. Cheaper than a RowMemo lookup per row (no hashing) when a value reads many rows, as the held
- * novelty does.
+ * rows from the second on (value for value), their numbers and derived rows are reused as they are and only the
+ * newest row needs them. Cheaper than a RowMemo lookup per row (no hashing) when a value reads many rows, as the
+ * held novelty does. A derived row that reads rows before its own (the errors read `lags` of them) is only valid
+ * while those rows are kept too: the caller checks that (see `derived`).
  */
 export class SlidingRows {
   readonly #rows: Float64Array[]
-  readonly #derived: Float64Array[]
-  /** Per ring slot: 1 when #derived holds that row's derived row. */
-  readonly #hasDerived: Uint8Array
+  /** Per kind, per ring slot. */
+  readonly #derived: Float64Array[][]
+  /** Per kind, per ring slot: 1 when #derived holds that row's derived row. */
+  readonly #hasDerived: Uint8Array[]
   readonly #values: Float64Array
   readonly #length: number
   readonly #d: number
@@ -124,12 +126,12 @@ export class SlidingRows {
   #head = 0
   #filled = false
 
-  constructor(d: number, length: number) {
+  constructor(d: number, length: number, kinds = 1) {
     this.#length = length
     this.#d = d
     this.#rows = Array.from({ length }, () => new Float64Array(d))
-    this.#derived = Array.from({ length }, () => new Float64Array(d))
-    this.#hasDerived = new Uint8Array(length)
+    this.#derived = Array.from({ length: kinds }, () => Array.from({ length }, () => new Float64Array(d)))
+    this.#hasDerived = Array.from({ length: kinds }, () => new Uint8Array(length))
     this.#values = new Float64Array(length)
   }
 
@@ -152,44 +154,53 @@ export class SlidingRows {
     return true
   }
 
-  /** After `follows` was true: drops the oldest row and keeps `row` with `value` (and its `derived` row) as the newest. */
-  push(row: Float64Array, value: number, derived?: Float64Array): void {
+  /**
+   * After `follows` was true: drops the oldest row and keeps `row` with `value` as the newest, with no derived rows
+   * yet (`setDerived` adds them).
+   */
+  push(row: Float64Array, value: number): void {
     const slot = this.#head
     ;(this.#rows[slot] as Float64Array).set(row)
     this.#values[slot] = value
-    this.#keepDerived(slot, derived)
+    for (const has of this.#hasDerived) has[slot] = 0
     this.#head = (this.#head + 1) % this.#length
   }
 
   /**
    * Keeps rows[last − length + 1 .. last] with `values` (same order, oldest first) and the derived rows
-   * `derivedOf(r)` gives for them (r oldest first; undefined where the caller has none).
+   * `derivedOf(r, kind)` gives for them (r oldest first; undefined where the caller has none).
    */
   reset(
     rows: readonly Float64Array[],
     last: number,
     values: ArrayLike<number>,
-    derivedOf: (r: number) => Float64Array | undefined = () => undefined,
+    derivedOf: (r: number, kind: number) => Float64Array | undefined = () => undefined,
   ): void {
     const n = this.#length
     for (let r = 0; r < n; r++) {
       ;(this.#rows[r] as Float64Array).set(rows[last - n + 1 + r] as Float64Array)
       this.#values[r] = values[r] as number
-      this.#keepDerived(r, derivedOf(r))
+      for (let kind = 0; kind < this.#derived.length; kind++) {
+        const derived = derivedOf(r, kind)
+        if (derived === undefined) (this.#hasDerived[kind] as Uint8Array)[r] = 0
+        else this.#setSlot(kind, r, derived)
+      }
     }
     this.#head = 0
     this.#filled = true
   }
 
-  /** The kept derived row of kept row r (oldest first), or undefined when it was not kept. Read-only for the caller. */
-  derived(r: number): Float64Array | undefined {
+  /** The derived row of kept row r (oldest first) of `kind`, or undefined when it was not kept. Read-only. */
+  derived(r: number, kind = 0): Float64Array | undefined {
     const slot = (this.#head + r) % this.#length
-    return this.#hasDerived[slot] === 1 ? this.#derived[slot] : undefined
+    return (this.#hasDerived[kind] as Uint8Array)[slot] === 1
+      ? (this.#derived[kind] as Float64Array[])[slot]
+      : undefined
   }
 
-  /** Records the derived row of kept row r (oldest first), computed after the carry was found without it. */
-  setDerived(r: number, derived: Float64Array): void {
-    this.#keepDerived((this.#head + r) % this.#length, derived)
+  /** Records (copies) the derived row of kept row r (oldest first) of `kind`. */
+  setDerived(r: number, derived: Float64Array, kind = 0): void {
+    this.#setSlot(kind, (this.#head + r) % this.#length, derived)
   }
 
   /** Copies the kept values, oldest first, into `out`. */
@@ -198,13 +209,9 @@ export class SlidingRows {
     for (let r = 0; r < n; r++) out[r] = this.#values[(this.#head + r) % n] as number
   }
 
-  #keepDerived(slot: number, derived: Float64Array | undefined): void {
-    if (derived === undefined) {
-      this.#hasDerived[slot] = 0
-      return
-    }
-    ;(this.#derived[slot] as Float64Array).set(derived)
-    this.#hasDerived[slot] = 1
+  #setSlot(kind: number, slot: number, derived: Float64Array): void {
+    ;((this.#derived[kind] as Float64Array[])[slot] as Float64Array).set(derived)
+    ;(this.#hasDerived[kind] as Uint8Array)[slot] = 1
   }
 }
 
@@ -221,10 +228,14 @@ export class SlidingRowsPool {
   readonly #length: number
   readonly #capacity: number
 
-  constructor(d: number, length: number, capacity: number) {
+  readonly #kinds: number
+
+  /** Carries of `length` rows of d values, each with `kinds` derived rows per row (see SlidingRows). */
+  constructor(d: number, length: number, capacity: number, kinds = 1) {
     this.#d = d
     this.#length = length
     this.#capacity = Math.max(1, capacity)
+    this.#kinds = kinds
   }
 
   /** The carry that `rows` (window ending at `last`; `rowHashes` as RowHasher gives them) follows, or undefined. */
@@ -246,7 +257,7 @@ export class SlidingRowsPool {
     rowHashes: Uint32Array,
     carry: SlidingRows | undefined,
     values: ArrayLike<number>,
-    derivedOf?: (r: number) => Float64Array | undefined,
+    derivedOf?: (r: number, kind: number) => Float64Array | undefined,
   ): void {
     let kept = carry
     if (kept === undefined) {
@@ -255,7 +266,7 @@ export class SlidingRowsPool {
         this.#byNewestRow.delete(oldestKey)
         kept = oldest
       } else {
-        kept = new SlidingRows(this.#d, this.#length)
+        kept = new SlidingRows(this.#d, this.#length, this.#kinds)
       }
       kept.reset(rows, last, values, derivedOf)
     }

@@ -39,7 +39,11 @@ import { WindowCorrelations } from './window-correlations.js'
 
 /** Most streams whose novelty carry a scorer keeps, and the memory they may take (see noveltyCarries). */
 const MAX_NOVELTY_CARRIES = 64
-const NOVELTY_CARRY_BYTES = 2_000_000
+const NOVELTY_CARRY_BYTES = 6_000_000
+/** What a carry keeps per row besides the row and its novelty: its scaled values and its errors (rowErrors). */
+const CARRIED_SCALED = 0
+const CARRIED_ERRORS = 1
+const CARRIED_KINDS = 2
 
 export interface Scorer {
   readonly variables: readonly string[]
@@ -114,11 +118,13 @@ export function createScorer(state: ModelState): Scorer {
   const spanScaled = new Uint8Array(span)
   const spanHashes = new Uint32Array(span)
   const spanHashed = new Uint8Array(span)
-  // Carries of the previous windows' novelty, one per stream (entity) scored with this model, within ~2 MB.
+  // Carries of the previous windows' novelty, scaled rows and errors, one per stream (entity) scored with this
+  // model, within ~6 MB (64 streams at 38 variables, 10 at 301).
   const noveltyCarries = new SlidingRowsPool(
     d,
     reachRows,
-    Math.min(MAX_NOVELTY_CARRIES, Math.floor(NOVELTY_CARRY_BYTES / (8 * d * reachRows))),
+    Math.min(MAX_NOVELTY_CARRIES, Math.floor(NOVELTY_CARRY_BYTES / (8 * d * reachRows * (1 + CARRIED_KINDS)))),
+    CARRIED_KINDS,
   )
   const hasher = new RowHasher(d)
   /** The carry the current detect-last window follows (already moved to it), or undefined. */
@@ -314,19 +320,41 @@ export function createScorer(state: ModelState): Scorer {
     spanScaled[s] = 1
     const kept = s - (span - reachRows) // the carry's rows are the span's last reachRows
     if (followed !== undefined && kept >= 0) {
-      const fromCarry = followed.derived(kept)
+      const fromCarry = followed.derived(kept, CARRIED_SCALED)
       if (fromCarry !== undefined) return (scaledSpan[s] = fromCarry)
     }
     const out = scaledOwn[s] as Float64Array
     scaleRow(weights, spanRaw[s] as Float64Array, out)
-    if (followed !== undefined && kept >= 0) followed.setDerived(kept, out)
+    if (followed !== undefined && kept >= 0) followed.setDerived(kept, out, CARRIED_SCALED)
     return (scaledSpan[s] = out)
   }
 
-  /** Row r of the carry's rows (the span's last reachRows) scaled, if this call has scaled it. */
-  function scaledIfDone(r: number): Float64Array | undefined {
+  /**
+   * For a fresh carry: row r of its rows (the span's last reachRows) scaled, if this call has scaled it. Errors are
+   * left to the next call (the memo's buffers may have been reused since they were read).
+   */
+  function scaledIfDone(r: number, kind: number): Float64Array | undefined {
     const s = span - reachRows + r
-    return spanScaled[s] === 1 ? scaledSpan[s] : undefined
+    return kind === CARRIED_SCALED && spanScaled[s] === 1 ? scaledSpan[s] : undefined
+  }
+
+  /**
+   * Per-variable errors of row `row` of the current detect-last span: from the followed carry (only while the `lags`
+   * rows they read are kept too), else from the memo or computed, and then given to the carry.
+   */
+  function errorsAt(row: number): Float64Array {
+    const kept = followed !== undefined ? row - (span - reachRows) : -1
+    const carried = kept >= params.lags ? followed?.derived(kept, CARRIED_ERRORS) : undefined
+    if (carried !== undefined) return carried
+    hashRows(row - params.lags, row)
+    let errors = errorsMemo.lookup(spanRaw, row, spanHashes)
+    if (errors === undefined) {
+      errors = errorsMemo.store(spanRaw, row)
+      for (let l = 0; l <= params.lags; l++) scaledAt(row - l)
+      rowErrors(weights, scaledSpan, row, errors, scratch)
+    }
+    if (kept >= params.lags) followed?.setDerived(kept, errors, CARRIED_ERRORS)
+    return errors
   }
 
   /** Hashes rows first..last of the current detect-last span (once per call). */
@@ -365,20 +393,14 @@ export function createScorer(state: ModelState): Scorer {
       hashRows(span - 2, span - 1) // the carries are filed by these rows' hashes
       const carry = noveltyCarries.following(spanRaw, span - 1, spanHashes)
       if (carry !== undefined) {
-        carry.push(spanRaw[span - 1] as Float64Array, noveltyAt(span - 1), scaledAt(span - 1))
+        carry.push(spanRaw[span - 1] as Float64Array, noveltyAt(span - 1))
+        carry.setDerived(reachRows - 1, scaledAt(span - 1), CARRIED_SCALED)
         followed = carry
       }
     }
     smoothed.fill(0)
     for (let k = params.smoothing - 1; k >= 0; k--) {
-      const row = span - 1 - k
-      hashRows(row - params.lags, row)
-      let errors = errorsMemo.lookup(spanRaw, row, spanHashes)
-      if (errors === undefined) {
-        errors = errorsMemo.store(spanRaw, row)
-        for (let l = 0; l <= params.lags; l++) scaledAt(row - l)
-        rowErrors(weights, scaledSpan, row, errors, scratch)
-      }
+      const errors = errorsAt(span - 1 - k)
       for (let j = 0; j < d; j++) smoothed[j] = (smoothed[j] as number) + (errors[j] as number)
     }
     let noveltyPart = 0

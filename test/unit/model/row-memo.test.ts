@@ -58,19 +58,22 @@ describe('SlidingRows', () => {
     expect(zeros.follows(rows([0, 0], [NaN, 1], [5, 5]), 2)).toBe(false)
   })
 
-  it('keeps the derived rows it is given, moves them with the rows, and has none where it was given none', () => {
-    const carry = new SlidingRows(2, 3)
+  it('keeps the derived rows it is given, per kind, moves them with the rows, and has none where it was given none', () => {
+    const carry = new SlidingRows(2, 3, 2)
     const series = rows([0, 0], [1, 1], [2, 2], [3, 3])
     const derived = rows([0, -1], [1, -1], [2, -1], [3, -1])
-    carry.reset(series, 2, [0, 1, 2], (r) => (r === 1 ? undefined : derived[r]))
+    carry.reset(series, 2, [0, 1, 2], (r, kind) => (r === 1 || kind === 1 ? undefined : derived[r]))
     expect([0, 1, 2].map((r) => carry.derived(r)?.[0])).toEqual([0, undefined, 2])
+    expect([0, 1, 2].map((r) => carry.derived(r, 1))).toEqual([undefined, undefined, undefined])
     carry.setDerived(1, derived[1] as Float64Array)
-    carry.push(series[3] as Float64Array, 3, derived[3])
-    expect([0, 1, 2].map((r) => carry.derived(r)?.[0])).toEqual([1, 2, 3]) // rows 1..3, oldest first
-    carry.push(series[3] as Float64Array, 4) // a row pushed without one
-    expect(carry.derived(2)).toBeUndefined()
+    carry.setDerived(2, derived[0] as Float64Array, 1)
+    carry.push(series[3] as Float64Array, 3) // the newest row comes without derived rows...
+    expect([0, 1, 2].map((r) => carry.derived(r)?.[0])).toEqual([1, 2, undefined]) // rows 1..3, oldest first
+    carry.setDerived(2, derived[3] as Float64Array) // ...until they are set
+    expect([0, 1, 2].map((r) => carry.derived(r)?.[0])).toEqual([1, 2, 3])
+    expect([0, 1, 2].map((r) => carry.derived(r, 1)?.[0])).toEqual([undefined, 0, undefined])
     ;(derived[2] as Float64Array)[0] = 99 // copies, not the caller's buffers
-    expect(carry.derived(0)?.[0]).toBe(2)
+    expect(carry.derived(1)?.[0]).toBe(2)
   })
 })
 

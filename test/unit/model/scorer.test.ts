@@ -65,6 +65,20 @@ describe('scorer', () => {
     }
   })
 
+  it("reuses a carried row's errors only while the rows they read are carried too (short novelty reach)", () => {
+    // Reach 2 + 3 − 1 = 4 rows, span max(lags 2 + smoothing 5, 4) = 7: the errors of the oldest carried rows read
+    // rows the carry does not check. A window that follows the carry but differs there must not get stale errors.
+    const short = fitModel(train, { slidingWindow: W, noveltySmoothing: 2, noveltyHold: 3, volatilityWindow: 0 }).state
+    for (let i = 60; i < 80; i++) {
+      const following = createScorer(short)
+      following.scoreLast(test.slice(i - W - 1, i - 1)) // a fresh carry
+      following.scoreLast(test.slice(i - W, i)) // followed: the newest rows' errors are carried
+      const next = test.slice(i - W + 1, i + 1).map((row) => Float64Array.from(row))
+      for (const position of [W - 6, W - 5]) (next[position] as Float64Array)[i % 4] = 3 // span rows 1 and 2
+      expect(following.scoreLast(next)).toEqual(createScorer(short).scoreLast(next))
+    }
+  })
+
   it('uses a novelty part: a state never seen in training raises the score', () => {
     expect(state.payload.prototypeCount).toBeGreaterThan(0)
     const window = test.slice(0, W).map((row) => Float64Array.from(row))

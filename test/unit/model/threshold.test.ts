@@ -39,6 +39,15 @@ describe('topMean', () => {
     expect(topMean(values, 4, buffer)).toBe(5)
     expect([...values]).toEqual([3, 9, 1, 7])
   })
+
+  it('takes the largest for k = 1 without sorting, and a NaN anywhere is not hidden', () => {
+    const buffer = new Float64Array(4)
+    expect(topMean(Float64Array.from([3, 9, 1, 7]), 1, buffer)).toBe(9)
+    expect(topMean(Float64Array.from([-3, -9, -1, -7]), 1, buffer)).toBe(-1)
+    expect(topMean(Float64Array.from([3, NaN, 1, 7]), 1, buffer)).toBeNaN()
+    expect(topMean(Float64Array.from([NaN, 9, 1, 7]), 1, buffer)).toBeNaN()
+    expect(topMean(Float64Array.from([3, 9, 1, NaN]), 2, buffer)).toBeNaN()
+  })
 })
 
 describe('calibrateThreshold', () => {
