@@ -6,11 +6,10 @@
  */
 import { readFile } from 'node:fs/promises'
 import type { AlignPolicy, AlignedSeries, VariableState } from '../domain/types.js'
-import { assertEnoughInput } from '../data/inference.js'
 import type { TimeRange } from '../data/table.js'
 import { ServiceError } from '../errors.js'
 import { parseLabelsCsv } from '../eval/labels.js'
-import { createScorer, fitModel, tune, type ModelParams } from '../model/index.js'
+import { assertTrainingInput, createScorer, fitModel, tune, type ModelParams } from '../model/index.js'
 import { detectBatch } from '../pipeline/detect-batch.js'
 import { modelFileForSeries } from '../cli/model-file.js'
 import { saveCharts } from './handlers/charts.js'
@@ -83,7 +82,7 @@ export async function runTrainTask(
 ): Promise<TrainOutcome> {
   const started = performance.now()
   const { series, dataSource } = await trainingSeries(task, progress)
-  assertEnoughInput(series, task.params.slidingWindow, 'training data')
+  assertTrainingInput(series, task.params, 'training data')
   const fitProgress = (f: number, stage: string): void => progress(0.3 + 0.65 * f, stage)
   let fitted: { state: ReturnType<typeof fitModel>['state']; diagnostics: unknown }
   if (task.labels === undefined) {

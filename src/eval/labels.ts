@@ -47,7 +47,15 @@ function records(text: string, source: string, columns: readonly string[]): Numb
       `${source} line 1: expected columns '${columns.join(',')}', got '${header?.join(',') ?? ''}'`,
     )
   }
-  return parsed.slice(1).map(({ record, info }) => ({ row: record, line: info.lines }))
+  return parsed.slice(1).map(({ record, info }) => {
+    if (record.length !== columns.length) {
+      throw new ServiceError(
+        'NumColumnsMismatch',
+        `${source} line ${info.lines}: ${record.length} columns, expected ${columns.length} (${columns.join(',')})${columns.includes('variables') ? "; separate variables with ';' or quote the field" : ''}`,
+      )
+    }
+    return { row: record, line: info.lines }
+  })
 }
 
 function timestampAt(text: string | undefined, source: string, line: number, column: string): EpochMs {
@@ -64,6 +72,7 @@ function timestampAt(text: string | undefined, source: string, line: number, col
 /** Parses `timestamp,label` (label 0/1), one label per timestamp. */
 export function parseLabelsCsv(text: string, source = 'labels.csv'): Labels {
   const rows = records(text, source, ['timestamp', 'label'])
+  if (rows.length === 0) throw new ServiceError('NoData', `${source} holds no label (only a header)`)
   const labels = new Uint8Array(rows.length)
   const seen = new Map<EpochMs, number>()
   const timestamps = rows.map(({ row, line }, i) => {

@@ -4,6 +4,7 @@ export {
   WEIGHT_PARAMS,
   calibrate,
   correlationMatrix,
+  assertTrainingInput,
   fitModel,
   fitWeights,
   type FitOptions,

@@ -139,6 +139,8 @@ export function loadModelState(json: unknown): ModelState {
   if (!Array.isArray(variables) || variables.length === 0 || !variables.every((v) => typeof v === 'string')) {
     fail('payload.variables must be a non-empty list of names')
   }
+  const repeated = variables.find((v, i) => variables.indexOf(v) !== i)
+  if (repeated !== undefined) fail(`payload.variables names '${String(repeated)}' twice`)
   const d = variables.length
   const pcaRank = p.pcaRank
   if (typeof pcaRank !== 'number' || !Number.isInteger(pcaRank) || pcaRank < 0 || pcaRank >= Math.max(d, 1) + 1) {

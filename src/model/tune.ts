@@ -5,6 +5,7 @@
  * The grid varies parameters that only shape the score and its calibration, so the weights are fitted once per
  * combination of WEIGHT_PARAMS (once for the default grid) and each point costs a calibration and a scoring pass.
  */
+import { ServiceError } from '../errors.js'
 import type { AlignedSeries } from '../domain/types.js'
 import { pointMetrics } from '../eval/metrics.js'
 import { WEIGHT_PARAMS, calibrate, fitWeights, type FittedWeights } from './fit.js'
@@ -55,6 +56,13 @@ export function tune(
 ): TuneResult {
   if (labels.length !== validation.rows.length) {
     throw new RangeError(`labels (${labels.length}) and validation rows (${validation.rows.length}) differ in length`)
+  }
+  // With no anomaly to find every candidate has F1 0, and the "best" would be the first of the grid.
+  if (!labels.some((label) => label === 1)) {
+    throw new ServiceError(
+      'NoData',
+      `no validation row is labelled anomalous (label 1): tune compares parameters by their F1 on labelled anomalies`,
+    )
   }
   const results: TuneCandidate[] = []
   let best: { candidate: TuneCandidate; state: ModelState } | undefined

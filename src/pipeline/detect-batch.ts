@@ -17,9 +17,19 @@ export interface BatchScorer {
 /** The last training rows, kept in the model so detection right after training has a full window at once. */
 export interface TrainingTail {
   rows: readonly ArrayLike<number>[]
-  /** Timestamp of the last tail row; the tail is used only if it is before the first input row. */
+  /**
+   * Timestamp of the last tail row; the tail is used only if the input continues it: its first row after this one,
+   * by no more than MAX_TAIL_GAP_STEPS of the input's own (median) step.
+   */
   lastTimestamp: EpochMs
 }
+
+/**
+ * Largest gap, in the input's median steps, between the training tail and the first input row for the tail to count
+ * as the input's history (one missing row tolerated). Across a longer gap the tail is not the rows before the
+ * input, and the first windows would join two different periods: scores there would be made up.
+ */
+export const MAX_TAIL_GAP_STEPS = 2
 
 export const INSUFFICIENT_HISTORY = Object.freeze({
   code: 'InsufficientHistoricalData',
@@ -46,6 +56,19 @@ export interface DetectBatchResult {
   results: AnomalyState[]
   /** Whether the training tail was prepended as history. */
   usedTrainingTail: boolean
+  /** Set when a tail was given but not used because the input does not continue it: the gap in milliseconds. */
+  trainingTailGapMs?: number
+}
+
+/** Median gap between consecutive timestamps (of the first 1,000), or undefined with fewer than two. */
+function medianStep(timestamps: readonly EpochMs[]): number | undefined {
+  const steps: number[] = []
+  for (let i = 1; i < Math.min(timestamps.length, 1001); i++) {
+    steps.push((timestamps[i] as number) - (timestamps[i - 1] as number))
+  }
+  if (steps.length === 0) return undefined
+  steps.sort((a, b) => a - b)
+  return steps[steps.length >> 1]
 }
 
 export function detectBatch(
@@ -60,12 +83,16 @@ export function detectBatch(
   const firstTimestamp = series.timestamps[0]
   const tail = options.trainingTail
   const width = series.variables.length
-  const tailUsable =
+  const tailFits =
     tail !== undefined &&
     tail.rows.length > 0 &&
     firstTimestamp !== undefined &&
     tail.lastTimestamp < firstTimestamp &&
     tail.rows.every((r) => r.length === width)
+  // A single input row has no step of its own to judge the gap by: it is taken to continue the tail.
+  const step = medianStep(series.timestamps)
+  const gap = tailFits ? firstTimestamp - tail.lastTimestamp : 0
+  const tailUsable = tailFits && (step === undefined || gap <= MAX_TAIL_GAP_STEPS * step)
   // Virtual row index v: v >= 0 is series.rows[v]; v < 0 is the v-th row counted back from the end of the tail.
   const tailRows = tailUsable
     ? tail.rows.slice(Math.max(0, tail.rows.length - window)).map((r) => Float64Array.from(r))
@@ -91,5 +118,5 @@ export function detectBatch(
     }
     options.onProgress?.((end - lo) / (hi - lo))
   }
-  return { results, usedTrainingTail }
+  return tailFits && !tailUsable ? { results, usedTrainingTail, trainingTailGapMs: gap } : { results, usedTrainingTail }
 }

@@ -4,7 +4,7 @@ import { renderChartSvg } from '../../eval/chart.js'
 import { parseLabelsCsv } from '../../eval/labels.js'
 import { svgToPng } from '../../eval/png.js'
 import { UsageError } from '../exit.js'
-import { readResultsJsonl, readText, writeText } from '../io.js'
+import { assertWritable, readResultsJsonl, readText, writeText } from '../io.js'
 import type { CliContext } from './context.js'
 
 export interface ChartOptions {
@@ -20,6 +20,7 @@ export interface ChartOptions {
 export async function chartCommand(opts: ChartOptions, ctx: CliContext): Promise<void> {
   const ext = extname(opts.out).toLowerCase()
   if (ext !== '.svg' && ext !== '.png') throw new UsageError(`--out must end in .svg or .png, got '${opts.out}'`)
+  await assertWritable(opts.out, '--out')
   const results = await readResultsJsonl(opts.results)
   const labels =
     opts.labels === undefined ? undefined : parseLabelsCsv(await readText(opts.labels, 'labels file'), opts.labels)

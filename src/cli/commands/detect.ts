@@ -5,7 +5,7 @@ import { formatIsoTimestamp } from '../../data/timestamp.js'
 import { ServiceError } from '../../errors.js'
 import { createScorer } from '../../model/index.js'
 import { detectBatch } from '../../pipeline/detect-batch.js'
-import { readJson, writeResultsJsonl } from '../io.js'
+import { assertWritable, readJson, writeResultsJsonl } from '../io.js'
 import { fromModelFile } from '../model-file.js'
 import { createProgress } from '../progress.js'
 import { seconds, type CliContext } from './context.js'
@@ -23,6 +23,7 @@ export interface DetectOptions {
 export async function detectCommand(opts: DetectOptions, ctx: CliContext): Promise<void> {
   const started = performance.now()
   const range = rangeFrom(opts)
+  await assertWritable(opts.out, '--out')
   const model = fromModelFile(await readJson(opts.model, 'model file'), opts.model)
   const table = await readTable(opts.input)
   // No range here: rows before --start-time are the history the first reported rows need.
@@ -49,7 +50,11 @@ export async function detectCommand(opts: DetectOptions, ctx: CliContext): Promi
   await writeResultsJsonl(opts.out, results)
   const anomalies = results.filter((r) => r.value?.isAnomaly === true).length
   const unscored = results.filter((r) => r.value === undefined).length
-  const history = usedTrainingTail ? ' (continuing from the training tail)' : ''
+  const history = usedTrainingTail
+    ? ' (continuing from the training tail)'
+    : batch.trainingTailGapMs !== undefined
+      ? ` (the input starts ${formatDuration(batch.trainingTailGapMs)} after training ended, so it does not continue the training tail)`
+      : ''
   const hint =
     unscored > 0
       ? `; ${unscored} rows lack history (InsufficientHistoricalData): include ${model.slidingWindow} rows before the first row to score`
@@ -57,4 +62,16 @@ export async function detectCommand(opts: DetectOptions, ctx: CliContext): Promi
   ctx.stderr.write(
     `scored ${results.length} rows${history}: ${anomalies} anomalous${hint}; written to ${opts.out} in ${seconds(started)} s\n`,
   )
+}
+
+/** A gap for people: seconds, minutes, hours or days. */
+function formatDuration(ms: number): string {
+  const units: [number, string][] = [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'min'],
+    [1_000, 's'],
+  ]
+  for (const [size, unit] of units) if (ms >= size) return `${Number((ms / size).toFixed(1))} ${unit}`
+  return `${ms} ms`
 }

@@ -2,13 +2,12 @@
 import type { AlignPolicy } from '../../domain/types.js'
 import { alignTable, resolveAlignPolicy } from '../../data/align.js'
 import { readTable } from '../../data/files.js'
-import { assertEnoughInput } from '../../data/inference.js'
 import type { TimeRange } from '../../data/table.js'
 import { MVAD_LIMITS } from '../../data/limits.js'
-import { fitModel, resolveParams, type ModelParams } from '../../model/index.js'
+import { assertTrainingInput, fitModel, resolveParams, type ModelParams } from '../../model/index.js'
 import { isServiceError } from '../../errors.js'
 import { UsageError } from '../exit.js'
-import { writeText } from '../io.js'
+import { assertWritable, writeText } from '../io.js'
 import { modelFileForSeries } from '../model-file.js'
 import { createProgress } from '../progress.js'
 import { seconds, type CliContext } from './context.js'
@@ -70,10 +69,10 @@ export async function trainCommand(opts: TrainOptions, ctx: CliContext): Promise
   const alignPolicy = policyFrom(opts)
   const params = modelParamsFrom(opts)
   const range = rangeFrom(opts)
-  const slidingWindow = params.slidingWindow
+  await assertWritable(opts.out, '--out')
   const table = await readTable(opts.input)
   const series = alignTable(table, alignPolicy, { range })
-  assertEnoughInput(series, slidingWindow, opts.input)
+  assertTrainingInput(series, params, opts.input)
   const progress = createProgress('train', ctx.stderr as NodeJS.WriteStream)
   const fitStarted = performance.now()
   let fitted: ReturnType<typeof fitModel>
@@ -84,7 +83,7 @@ export async function trainCommand(opts: TrainOptions, ctx: CliContext): Promise
   }
   const file = modelFileForSeries(fitted, series, {
     source: opts.input,
-    slidingWindow,
+    slidingWindow: params.slidingWindow,
     alignPolicy,
     trainingSeconds: seconds(fitStarted),
   })

@@ -5,11 +5,12 @@
 import type { AlignPolicy } from '../../domain/types.js'
 import { alignTable } from '../../data/align.js'
 import { readTable } from '../../data/files.js'
-import { alignForModel, assertEnoughInput } from '../../data/inference.js'
+import { alignForModel } from '../../data/inference.js'
 import { formatIsoTimestamp } from '../../data/timestamp.js'
 import { parseLabelsCsv } from '../../eval/labels.js'
-import { DEFAULT_TUNE_GRID, tune } from '../../model/index.js'
-import { readText, writeText } from '../io.js'
+import { DEFAULT_TUNE_GRID, assertTrainingInput, tune } from '../../model/index.js'
+import { ServiceError } from '../../errors.js'
+import { assertWritable, readText, writeText } from '../io.js'
 import { toModelFile } from '../model-file.js'
 import { createProgress } from '../progress.js'
 import { seconds, type CliContext } from './context.js'
@@ -33,8 +34,9 @@ export async function tuneCommand(opts: TuneOptions, ctx: CliContext): Promise<v
   const alignPolicy = policyFrom(opts)
   const params = modelParamsFrom(opts)
   const slidingWindow = params.slidingWindow
+  await assertWritable(opts.out, '--out')
   const train = alignTable(await readTable(opts.train), alignPolicy)
-  assertEnoughInput(train, slidingWindow, opts.train)
+  assertTrainingInput(train, params, opts.train)
   const validation = alignForModel(await readTable(opts.validation), train.variables, alignPolicy)
   const truth = parseLabelsCsv(await readText(opts.labels, 'labels file'), opts.labels)
   const byTime = new Map<number, number>()
@@ -47,6 +49,12 @@ export async function tuneCommand(opts: TuneOptions, ctx: CliContext): Promise<v
   })
   if (unlabelled > 0) {
     ctx.stderr.write(`warning: ${unlabelled} validation rows have no label in ${opts.labels}; counted as normal\n`)
+  }
+  if (!labels.includes(1)) {
+    throw new ServiceError(
+      'NoData',
+      `${opts.labels}: none of the ${labels.length} rows of ${opts.validation} is labelled anomalous (1)${unlabelled === labels.length ? ' (no row has a label at all: do the files cover the same period?)' : ''}; tune compares parameters by their F1 on labelled anomalies`,
+    )
   }
   const progress = createProgress('tune', ctx.stderr as NodeJS.WriteStream)
   progress.update(0, 'fitting the parameter grid')

@@ -64,7 +64,7 @@ describe('mvad detect', () => {
     expect(r.code).toBe(0)
     const rows = await lines(out)
     expect(rows[0]).toEqual({
-      timestamp: '2024-01-06T17:20:00Z',
+      timestamp: '2024-01-07T04:00:00Z',
       errors: [{ code: 'InsufficientHistoricalData', message: 'historical data is not enough.' }],
     })
     expect(rows.filter((x) => x.value === undefined).length).toBeGreaterThan(0)
@@ -77,7 +77,7 @@ describe('mvad detect', () => {
     const r = await mvad(
       'detect',
       ...['--model', join(dir, 'model.json'), '--input', `${F}train.csv`, '--out', out],
-      ...['--start-time', '2024-01-06T20:00:00Z', '--end-time', '2024-01-06T20:09:00Z', '--top-contributors', '2'],
+      ...['--start-time', '2024-01-07T06:40:00Z', '--end-time', '2024-01-07T06:49:00Z', '--top-contributors', '2'],
     )
     expect(r.code).toBe(0)
     const rows = await lines(out)
@@ -170,6 +170,114 @@ describe('mvad answers bad input with a clear message and exit code', () => {
     expect(r.code).toBe(0)
     expect(r.stderr).toMatch(/^warning: none of the 2 labelled timestamps/)
     expect(JSON.parse(r.stdout)).toMatchObject({ bestF1: 0, aucPR: 0, unscored: 2 })
+  })
+})
+
+describe('mvad refuses what would give meaningless output (exit 3)', () => {
+  const results = `${F}results.jsonl`
+  it('evaluate and chart: a folder, an empty or a duplicated results file; empty labels; columns out of place', async () => {
+    const folder = await mvad('evaluate', '--results', dir, '--labels', `${F}labels.csv`)
+    expect([folder.code, folder.stderr]).toEqual([
+      3,
+      expect.stringMatching(/^error ReadingFileError: cannot read results file .*EISDIR/),
+    ])
+    const empty = join(dir, 'empty.jsonl')
+    await writeFile(empty, '\n')
+    const chart = await mvad('chart', '--results', empty, '--out', join(dir, 'empty.svg'))
+    expect([chart.code, chart.stderr]).toEqual([3, `error NoData: results file ${empty} holds no result\n`])
+    const first = (await readFile(results, 'utf8')).split('\n')[0] ?? ''
+    const twice = join(dir, 'twice.jsonl')
+    await writeFile(twice, `${first}\n${first}\n`)
+    const duplicated = await mvad('evaluate', '--results', twice, '--labels', `${F}labels.csv`)
+    expect(duplicated.stderr).toBe(`error DuplicatedTimestamps: ${twice} line 2: timestamp is on line 1 already\n`)
+    const headerOnly = join(dir, 'header-only.csv')
+    await writeFile(headerOnly, 'timestamp,label\n')
+    const noLabels = await mvad('evaluate', '--results', results, '--labels', headerOnly)
+    expect(noLabels.stderr).toBe(`error NoData: ${headerOnly} holds no label (only a header)\n`)
+    const causes = join(dir, 'commas.csv')
+    await writeFile(causes, 'start,end,variables\n2024-01-07T10:40:00Z,2024-01-07T10:50:00Z,x05,x07\n')
+    const commas = await mvad(
+      'evaluate',
+      '--results',
+      results,
+      '--labels',
+      `${F}labels.csv`,
+      '--interpretation',
+      causes,
+    )
+    expect(commas.code).toBe(3)
+    expect(commas.stderr).toMatch(
+      /^error NumColumnsMismatch: .*commas.csv line 2: 4 columns, expected 3 .*separate variables with ';'/,
+    )
+  })
+
+  it('train: a variable without a single value, too few rows for a window and its calibration (naming the file)', async () => {
+    const text = await readFile(`${F}train.csv`, 'utf8')
+    const blank = join(dir, 'blank-column.csv')
+    await writeFile(
+      blank,
+      text.replace(/^([^,\n]+),[^,\n]*/gm, (_, ts: string) => `${ts},`).replace(/^timestamp,/, 'timestamp,x05'),
+    )
+    const r = await mvad('train', '--input', blank, '--out', join(dir, 'blank.json'), '--sliding-window', '28')
+    expect(r.code).toBe(3)
+    expect(r.stderr).toBe(
+      `error NoData: ${blank}: no value at all in the training data for 'x05' (every row would be filled); give such a variable data or leave it out\n`,
+    )
+    const short = await mvad(
+      'train',
+      '--input',
+      `${F}train.csv`,
+      '--out',
+      join(dir, 's.json'),
+      '--sliding-window',
+      '301',
+    )
+    expect(short.code).toBe(3)
+    expect(short.stderr).toMatch(
+      new RegExp(`^error NotEnoughInput: ${F}train.csv: length of data is 400, .*at least 401 rows`),
+    )
+  })
+
+  it('train, detect and tune check --out before reading any data', async () => {
+    const out = join(dir, 'no-such-folder', 'm.json')
+    for (const argv of [
+      ['train', '--input', '/no-such.csv', '--out', out],
+      ['detect', '--model', '/no-such.json', '--input', '/no-such.csv', '--out', out],
+      ['tune', '--train', '/a.csv', '--validation', '/b.csv', '--labels', '/c.csv', '--out', out],
+    ]) {
+      const r = await mvad(...argv)
+      expect([r.code, r.stderr]).toEqual([
+        3,
+        `error ReadingFileError: cannot write ${out} (--out): folder ${join(dir, 'no-such-folder')} does not exist\n`,
+      ])
+    }
+    const folder = await mvad('train', '--input', '/no-such.csv', '--out', dir)
+    expect(folder.stderr).toBe(`error ReadingFileError: cannot write ${dir} (--out): it is a folder\n`)
+  })
+
+  it('tune: validation rows with no labelled anomaly', async () => {
+    const normal = join(dir, 'all-normal.csv')
+    await writeFile(normal, (await readFile(`${F}labels.csv`, 'utf8')).replace(/,1$/gm, ',0'))
+    const r = await mvad(
+      'tune',
+      ...['--train', `${F}train.csv`, '--validation', `${F}test.csv`, '--labels', normal, '--out', join(dir, 't.json')],
+      ...['--sliding-window', '28'],
+    )
+    expect(r.code).toBe(3)
+    expect(r.stderr).toMatch(
+      /^error NoData: .*all-normal.csv: none of the 260 rows of .*test.csv is labelled anomalous \(1\)/,
+    )
+  })
+
+  it('detect: an input that starts long after training does not borrow the training tail as its history', async () => {
+    const text = await readFile(`${F}test.csv`, 'utf8')
+    const later = join(dir, 'later.csv')
+    await writeFile(later, text.replaceAll('2024-01-07T', '2024-01-09T'))
+    const r = await mvad('detect', '--model', join(dir, 'model.json'), '--input', later, '--out', join(dir, 'l.jsonl'))
+    expect(r.code).toBe(0)
+    expect(r.stderr).toMatch(
+      /the input starts 2 d after training ended, so it does not continue the training tail.*27 rows lack history/,
+    )
   })
 })
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { ServiceError } from '../../../src/errors.js'
-import { createScorer, fitModel, loadModelState, resolveParams } from '../../../src/model/index.js'
+import { assertTrainingInput, createScorer, fitModel, loadModelState, resolveParams } from '../../../src/model/index.js'
 import { seededRandom, syntheticSeries } from './synthetic.js'
 
 describe('fitModel', () => {
@@ -69,6 +69,21 @@ describe('fitModel', () => {
     // One window is not enough: θ would be calibrated on a handful of scores (one, at exactly slidingWindow rows).
     expect(() => fitModel(syntheticSeries(127, 2), { slidingWindow: 28 })).toThrow(/at least 128 rows/)
     expect(fitModel(syntheticSeries(128, 2), { slidingWindow: 28 }).state.payload.threshold).toBeGreaterThan(0)
+    // Entry points check first and name their source; a variable without a value is refused too.
+    const series = syntheticSeries(127, 2)
+    expect(() => assertTrainingInput(series, { slidingWindow: 28 }, 'a.csv')).toThrow(/^a.csv: .* at least 128 rows/)
+    const states = [0, 1].map((j) => ({
+      variable: `v${j}`,
+      filledNARatio: j,
+      effectiveCount: j === 0 ? 128 : 0,
+      firstTimestamp: 0,
+      lastTimestamp: 0,
+    }))
+    const withEmpty = { ...syntheticSeries(128, 2), variableStates: states }
+    expect(() => assertTrainingInput(withEmpty, { slidingWindow: 28 }, 'b.csv')).toThrow(
+      "b.csv: no value at all in the training data for 'v1'",
+    )
+    expect(() => assertTrainingInput({ ...withEmpty, variableStates: [] }, { slidingWindow: 28 }, 'c')).not.toThrow()
     try {
       resolveParams({ slidingWindow: 10 })
       expect.unreachable()
@@ -131,6 +146,9 @@ describe('loadModelState', () => {
     }
     expect(() => loadModelState(broken((s) => (s.kind = 'other')))).toThrow('kind is "other"')
     expect(() => loadModelState(broken((s) => (s.version = 99)))).toThrow('version 99 is not supported')
+    expect(() =>
+      loadModelState(broken((s) => ((s.payload as { variables: string[] }).variables = ['v0', 'v1', 'v0']))),
+    ).toThrow("payload.variables names 'v0' twice")
     expect(() => loadModelState(broken((s) => ((s.payload as { center: number[] }).center = [1])))).toThrow(
       'payload.center',
     )

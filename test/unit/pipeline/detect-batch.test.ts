@@ -55,6 +55,23 @@ describe('detectBatch', () => {
     expect(results.map((r) => r.value?.score)).toEqual([0, 1])
   })
 
+  it('uses the tail across one missing row, not across a longer gap (and says how long it was)', () => {
+    const tail = { rows: [[-3], [-2], [-1]], lastTimestamp: T0 - MIN }
+    const oneMissing = detectBatch(fakeScorer(3), series(4, T0 + MIN), { slidingWindow: 3, trainingTail: tail })
+    expect(oneMissing.usedTrainingTail).toBe(true)
+    expect(oneMissing.trainingTailGapMs).toBeUndefined()
+    const later = detectBatch(fakeScorer(3), series(4, T0 + 2 * MIN), { slidingWindow: 3, trainingTail: tail })
+    expect(later.usedTrainingTail).toBe(false)
+    expect(later.trainingTailGapMs).toBe(3 * MIN)
+    expect(later.results[0]?.errors[0]?.code).toBe('InsufficientHistoricalData')
+    // One input row has no step to judge by: it continues the tail (detect-last on a model's own tail).
+    expect(detectBatch(fakeScorer(3), series(1, T0 + 9 * MIN), { slidingWindow: 3, trainingTail: tail })).toMatchObject(
+      {
+        usedTrainingTail: true,
+      },
+    )
+  })
+
   it('ignores a tail that does not precede the input', () => {
     const tail = { rows: [[-1]], lastTimestamp: T0 }
     expect(detectBatch(fakeScorer(1), series(2), { slidingWindow: 1, trainingTail: tail }).usedTrainingTail).toBe(false)
