@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { Lifecycle } from '../lifecycle.js'
 import { readSchemaText } from '../schema-files.js'
+import { MVAD_SERVER_OPTIONS } from './mvad/routes.js'
 
 export interface DependencyStatus {
   name: string
@@ -32,6 +33,7 @@ export function createOpsServer(options: OpsServerOptions): FastifyInstance {
     logger: false,
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
     trustProxy: options.trustProxy ?? false,
+    ...MVAD_SERVER_OPTIONS,
   })
 
   app.get('/openapi.json', async (_request, reply) =>

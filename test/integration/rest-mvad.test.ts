@@ -144,7 +144,11 @@ describe('MVAD v1.1 REST API with the GA JavaScript SDK', () => {
       result = got.body
       if (got.body.summary.status === 'READY' || got.body.summary.status === 'FAILED') break
     }
-    expect(result?.summary).toMatchObject({ status: 'READY', errors: [], setupInfo: { topContributorCount: 5 } })
+    expect(result?.summary).toMatchObject({
+      status: 'READY',
+      errors: [],
+      setupInfo: { topContributorCount: 5, dataSource: pathToFileURL(join(OMI, 'test.csv')).href }, // as sent
+    })
     expect(result?.results).toHaveLength(to - from + 1)
 
     // The offline CLI with the stored model file on the same file gives the same rows.

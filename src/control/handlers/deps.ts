@@ -1,4 +1,5 @@
 /** What the job handlers use: stores, the topic reader, the results sink, and where charts go. */
+import { ServiceError } from '../../errors.js'
 import type { ResultStore } from '../../state/result-store.js'
 import type { SourceDeps } from '../sources.js'
 
@@ -14,4 +15,23 @@ export interface HandlerDeps extends SourceDeps {
   chartsDir: string
   /** How long detect-batch results are kept (MVAD: 7 days). */
   resultTtlSeconds: number
+}
+
+/**
+ * A failure of a job whose file was fetched or unpacked for a REST request, naming the request's dataSource where
+ * the message names the server folder it went to (callers know their URL or zip, not our data folder).
+ */
+export function inRequestTerms(
+  failure: ServiceError,
+  command: { source: { kind: string; path?: string }; dataSource?: string },
+): ServiceError {
+  const internal = command.source.kind === 'file' ? command.source.path : undefined
+  const given = command.dataSource
+  if (internal === undefined || given === undefined || internal === given || !failure.message.includes(internal)) {
+    return failure
+  }
+  return new ServiceError(failure.code, failure.message.replaceAll(internal, given), {
+    cause: failure,
+    retriable: failure.retriable,
+  })
 }

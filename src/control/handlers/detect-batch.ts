@@ -22,7 +22,7 @@ import type { ScoreTask } from '../score-task.js'
 import { describeSource, parseTime, readTopicSource, topicFailedRecords } from '../sources.js'
 import { loadWindowSource } from '../window-source.js'
 import { saveCharts } from './charts.js'
-import type { HandlerDeps } from './deps.js'
+import { inRequestTerms, type HandlerDeps } from './deps.js'
 
 export interface DetectBatchJobResult {
   resultId: string
@@ -159,7 +159,8 @@ export function detectBatchHandler(deps: HandlerDeps): JobHandler {
           // The task's first 0.2 is reading a file, which for other sources happened above: 0.2 → 0.95 either way.
           (fraction) => void context.progress(0.2 + (0.75 * (fraction - 0.2)) / 0.8),
         )
-        record.summary.setupInfo.dataSource = outcome.dataSource
+        // A REST request's dataSource is echoed as given, not the server folder it was fetched or unpacked to.
+        record.summary.setupInfo.dataSource = command.dataSource ?? outcome.dataSource
         record.failedRecords = outcome.failedRecords
         record.summary.variableStates = outcome.variableStates
         const warnings = outcome.warnings
@@ -196,7 +197,7 @@ export function detectBatchHandler(deps: HandlerDeps): JobHandler {
           ...(record.charts === undefined ? {} : { charts: record.charts }),
         }
       } catch (error) {
-        const failure = context.failureOf(error)
+        const failure = inRequestTerms(context.failureOf(error), command)
         record.results = []
         await save({ status: 'FAILED', errors: [{ code: failure.code, message: failure.message }] }).catch(
           () => undefined,

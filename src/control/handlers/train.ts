@@ -18,7 +18,7 @@ import { describeSource, parseTime, readTopicSource } from '../sources.js'
 import { loadWindowSource } from '../window-source.js'
 import { trainInWorker } from '../train-in-worker.js'
 import type { TrainInput, TrainOutcome } from '../training-task.js'
-import type { HandlerDeps } from './deps.js'
+import { inRequestTerms, type HandlerDeps } from './deps.js'
 
 export interface TrainJobResult {
   modelId: string
@@ -140,7 +140,7 @@ export function trainHandler(deps: HandlerDeps): JobHandler {
           ...(trained.charts === undefined ? {} : { charts: trained.charts }),
         }
       } catch (error) {
-        const failure = context.failureOf(error)
+        const failure = inRequestTerms(context.failureOf(error), command)
         await deps.models.updateVersion(modelId, version, {
           status: 'FAILED',
           errors: [{ code: failure.code, message: failure.message }],

@@ -177,6 +177,9 @@ async function extractZip(zipPath: string, dir: string, maxBytes: number): Promi
   try {
     zipfile = await openZip(zipPath, { lazyEntries: true, validateEntrySizes: true })
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new ServiceError('FileNotExist', `${zipPath} does not exist`)
+    }
     throw unreadable(error)
   }
   const names: string[] = []
@@ -203,7 +206,10 @@ async function extractZip(zipPath: string, dir: string, maxBytes: number): Promi
   } finally {
     zipfile.close()
   }
-  if (names.length === 0) throw new ServiceError('NoVariablesFound', `${zipPath} holds no CSV file at its top level`)
+  if (names.length === 0) {
+    await rm(dir, { recursive: true, force: true }) // the folder made for the entries, left empty
+    throw new ServiceError('NoVariablesFound', `${zipPath} holds no CSV file at its top level`)
+  }
   return names.length === 1 ? join(dir, names[0] as string) : dir
 }
 

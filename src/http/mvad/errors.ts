@@ -50,8 +50,19 @@ export function toMvadError(error: unknown): { status: number; code: string; mes
           : missing === 'endTime'
             ? 'RequiredEndTime'
             : 'InvalidRequestParameterError'
-    const where = first?.instancePath === '' || first === undefined ? 'body' : `body${first.instancePath}`
-    return { status: 400, code, message: `${where} ${first?.message ?? 'is invalid'}` }
+    const path = first?.instancePath ?? ''
+    const where = path === '' ? 'body' : `body${path}`
+    // The field's own MVAD code where it has one (a wrong type included: 60.5, "60" or null as slidingWindow).
+    const fieldCode =
+      path === '/slidingWindow'
+        ? 'InvalidSlidingWindow'
+        : path === '/topContributorCount'
+          ? 'InvalidTopContributorCount'
+          : /^\/variables\/\d+\/values\/\d+$/.test(path)
+            ? 'VariableParseError'
+            : undefined
+    const hint = fieldCode === 'VariableParseError' ? ' (values must be finite numbers: null, NaN or text are not)' : ''
+    return { status: 400, code: fieldCode ?? code, message: `${where} ${first?.message ?? 'is invalid'}${hint}` }
   }
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return { status: 413, code: 'InvalidFileSize', message: 'The request body exceeds the size limit.' }

@@ -26,6 +26,15 @@ import { detectLast, type LastDetectionVariable } from './detect-last.js'
 import { modelToWire, pendingModelToWire, pendingResultToWire, resultToWire } from './wire.js'
 
 export const MVAD_BASE = '/anomalydetector/v1.1'
+
+/** Fastify options the server hosting the API needs (the API's routes cannot set them for themselves). */
+export const MVAD_SERVER_OPTIONS = Object.freeze({
+  // Bodies are taken as sent: Fastify's default coerces types, so a JSON null (what JSON.stringify makes of NaN)
+  // became 0 in detect-last's values and "60" a slidingWindow. No route validates a query string.
+  ajv: { customOptions: { coerceTypes: false as const } },
+  // Any id a URL can hold reaches the routes (a long one answers the API's 404, not Fastify's own 414 body).
+  routerOptions: { maxParamLength: 16_384 },
+})
 const PREVIEW_BASES = ['/anomalydetector/v1.1-preview.1', '/anomalydetector/v1.1-preview']
 /** Quota MVAD reported as `maxCount` (S0 tier). */
 const MAX_MODELS = 1000
@@ -83,11 +92,25 @@ function schema(file: string): object {
   return JSON.parse(readSchemaText(`json/mvad/${file}`)) as object
 }
 
-function checkTime(text: string, field: 'startTime' | 'endTime'): void {
-  if (parseIsoTimestamp(text) === undefined) {
+function checkTime(text: string, field: 'startTime' | 'endTime'): number {
+  const time = parseIsoTimestamp(text)
+  if (time === undefined) {
     throw new ServiceError(
       'InvalidTimestampFormat',
       `Invalid timestamp format. The ${field} "${text}" is not ISO 8601.`,
+    )
+  }
+  return time
+}
+
+/** Both times valid and in order, checked on the request (not later, in a job that would fail and stay FAILED). */
+function checkTimes(body: { startTime: string; endTime: string }): void {
+  const start = checkTime(body.startTime, 'startTime')
+  const end = checkTime(body.endTime, 'endTime')
+  if (end < start) {
+    throw new ServiceError(
+      'InvalidRequestParameterError',
+      `endTime (${body.endTime}) must not be before startTime (${body.startTime})`,
     )
   }
 }
@@ -134,6 +157,16 @@ export function registerMvadApi(app: FastifyInstance, deps: MvadApiDeps): void {
         }
         return undefined
       })
+      // A JSON Content-Type on a request without a body (DELETE, GET: clients often set one header on every call)
+      // would make Fastify parse the empty body and refuse it.
+      api.addHook('onRequest', (request, _reply, done) => {
+        if (request.method === 'GET' || request.method === 'DELETE' || request.method === 'HEAD') {
+          delete request.headers['content-type']
+        }
+        done()
+      })
+      // Bodies are JSON: text/plain gets the same 415 as every other type (Fastify would parse it as a string).
+      api.removeContentTypeParser('text/plain')
       api.setErrorHandler(async (error, _request, reply) => {
         const { status, code, message } = toMvadError(error)
         return sendMvadError(reply, status, code, message)
@@ -180,8 +213,7 @@ export function registerMvadApi(app: FastifyInstance, deps: MvadApiDeps): void {
 
 async function train(deps: MvadApiDeps, request: FastifyRequest<{ Body: TrainBody }>, reply: FastifyReply) {
   const body = request.body
-  checkTime(body.startTime, 'startTime')
-  checkTime(body.endTime, 'endTime')
+  checkTimes(body)
   const slidingWindow = body.slidingWindow ?? MVAD_LIMITS.defaultSlidingWindow
   resolveParams({ slidingWindow }) // InvalidSlidingWindow now, not later in the job
   const alignPolicy = resolveAlignPolicy((body.alignPolicy ?? {}) as never) // InvalidAlignMode, RequiredPaddingValue, …
@@ -218,6 +250,8 @@ async function pendingModel(deps: MvadApiDeps, modelId: string): Promise<Record<
   // Once the job created the version (its result names it), the ModelStore answers — or the model was deleted.
   const created = (job?.result as { version?: number } | undefined)?.version !== undefined
   if (job === undefined || job.type !== 'train' || created) return undefined
+  // Canceled before it created a version: deleted while queued (DELETE cancels it), so it never appears.
+  if (job.status === 'FAILED' && job.errors.some((e) => e.code === 'JobCanceled')) return undefined
   const wire = pendingModelToWire(job.command as TrainCommand, job.createdTime)
   if (job.status === 'FAILED') Object.assign(wire.modelInfo as object, { status: 'FAILED', errors: job.errors })
   return wire
@@ -317,8 +351,7 @@ async function detectBatchRequest(
   const { modelId } = request.params
   const body = request.body
   await restReadyModel(deps, modelId) // ModelNotExist 404, ModelNotReady / ModelFailed 400, as MVAD answered
-  checkTime(body.startTime, 'startTime')
-  checkTime(body.endTime, 'endTime')
+  checkTimes(body)
   const topContributorCount = topContributors(body.topContributorCount)
   const resultId = randomUUID()
   const path = await resolveDataSource(body.dataSource, resultId, deps.dataSource)

@@ -137,6 +137,13 @@ describe('MVAD dataSource resolution', () => {
     const odd = join(dir, 'odd.zip')
     writeFileSync(odd, zipSync({ 'a\u0000b.csv': strToU8(CSV) }))
     await expect(resolveDataSource(odd, 'i', limits)).rejects.toMatchObject({ code: 'ReadingFileError' })
+    const none = join(dir, 'none.zip')
+    writeFileSync(none, zipSync({ 'sub/a.csv': strToU8(CSV), 'readme.txt': strToU8('x') }))
+    await expect(resolveDataSource(none, 'j', limits)).rejects.toMatchObject({ code: 'NoVariablesFound' })
+    expect(() => statSync(join(limits.dataDir, 'j-unzipped'))).toThrow() // no empty folder left
+    await expect(resolveDataSource(join(dir, 'missing.zip'), 'k', limits)).rejects.toMatchObject({
+      code: 'FileNotExist',
+    })
   })
 
   it('refuses a zip whose entries inflate to more than they declare, or to over the limit, and leaves nothing behind', async () => {

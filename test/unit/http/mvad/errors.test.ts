@@ -14,7 +14,7 @@ describe('MVAD REST errors', () => {
     expect(toMvadError(new ServiceError('RedisError', 'down')).status).toBe(503)
   })
 
-  it('names the missing required field as MVAD does, and other schema failures as bad parameters', () => {
+  it('names the missing required field as MVAD does, and a wrong field its own code, other schema failures bad parameters', () => {
     const missing = (property: string) => ({
       validation: [{ keyword: 'required', instancePath: '', params: { missingProperty: property }, message: 'x' }],
     })
@@ -25,7 +25,12 @@ describe('MVAD REST errors', () => {
       toMvadError({
         validation: [{ keyword: 'type', instancePath: '/slidingWindow', params: {}, message: 'must be integer' }],
       }),
-    ).toEqual({ status: 400, code: 'InvalidRequestParameterError', message: 'body/slidingWindow must be integer' })
+    ).toEqual({ status: 400, code: 'InvalidSlidingWindow', message: 'body/slidingWindow must be integer' })
+    expect(
+      toMvadError({
+        validation: [{ keyword: 'type', instancePath: '/displayName', params: {}, message: 'must be string' }],
+      }),
+    ).toEqual({ status: 400, code: 'InvalidRequestParameterError', message: 'body/displayName must be string' })
   })
 
   it('answers oversize and malformed bodies with 413 and 400, and unknown faults with 500', () => {

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { MVAD_BASE, registerMvadApi, restDataIdOf } from '../../../../src/http/mvad/routes.js'
+import { MVAD_BASE, MVAD_SERVER_OPTIONS, registerMvadApi, restDataIdOf } from '../../../../src/http/mvad/routes.js'
 import { MemoryBindingStore } from '../../../../src/state/binding-store.js'
 import { MemoryJobStore, newJobRecord, type JobRecord } from '../../../../src/state/job-store.js'
 import { MemoryModelStore } from '../../../../src/state/model-store.js'
@@ -37,7 +37,7 @@ describe('MVAD routes', () => {
   })
 
   beforeAll(async () => {
-    app = Fastify()
+    app = Fastify(MVAD_SERVER_OPTIONS)
     registerMvadApi(app, {
       models,
       results,
@@ -142,6 +142,74 @@ describe('MVAD routes', () => {
     const deleted = await app.inject({ method: 'DELETE', url: `${MVAD_BASE}/multivariate/models/${modelId}` })
     expect(deleted.statusCode).toBe(204)
     expect(submitted.slice(before)).toMatchObject([{ type: 'cancel', targetJobId: command.jobId }])
+    // Once the cancel is done the model is gone everywhere: GET, DELETE and the list agree (it never appears).
+    await jobs.update(
+      command.jobId,
+      { status: 'FAILED', errors: [{ code: 'JobCanceled', message: 'canceled' }] },
+      new Date(),
+    )
+    const gone = await app.inject({ method: 'GET', url: `${MVAD_BASE}/multivariate/models/${modelId}` })
+    expect([gone.statusCode, gone.headers['x-ms-error-code']]).toEqual([404, 'ModelNotExist'])
+    const again = await app.inject({ method: 'DELETE', url: `${MVAD_BASE}/multivariate/models/${modelId}` })
+    expect(again.statusCode).toBe(404)
+  })
+
+  it('takes bodies as sent: no null-to-0 or "60"-to-60; a wrong type gets the field\'s own MVAD code', async () => {
+    const post = async (path: string, payload: unknown): Promise<[number, unknown, string]> => {
+      const reply = await app.inject({
+        method: 'POST',
+        url: `${MVAD_BASE}/multivariate/${path}`,
+        payload: payload as object,
+      })
+      return [reply.statusCode, reply.headers['x-ms-error-code'], reply.json<{ message: string }>().message]
+    }
+    const id = '44444444-4444-4444-8444-444444444444'
+    const values = (v: unknown[]) => ({
+      variables: [{ variable: 'a', timestamps: v.map(() => '2024-01-01T00:00:00Z'), values: v }],
+    })
+    expect(await post(`models/${id}:detect-last`, values([1, null]))).toEqual([
+      400,
+      'VariableParseError',
+      'body/variables/0/values/1 must be number (values must be finite numbers: null, NaN or text are not)',
+    ])
+    expect((await post(`models/${id}:detect-last`, values([true])))[1]).toBe('VariableParseError')
+    const train = { dataSource: '/x.csv', startTime: '2024-01-01T00:00:00Z', endTime: '2024-01-02T00:00:00Z' }
+    for (const slidingWindow of ['60', 60.5, null]) {
+      expect((await post('models', { ...train, slidingWindow }))[1]).toBe('InvalidSlidingWindow')
+    }
+    expect((await post('models', { ...train, dataSource: 123 }))[1]).toBe('InvalidRequestParameterError')
+    const batch = { ...train, topContributorCount: null }
+    expect((await post(`models/${id}:detect-batch`, batch))[1]).toBe('InvalidTopContributorCount')
+  })
+
+  it('refuses an endTime before startTime on the request, before anything is queued', async () => {
+    const before = submitted.length
+    const reply = await app.inject({
+      method: 'POST',
+      url: `${MVAD_BASE}/multivariate/models`,
+      payload: { dataSource: '/x.csv', startTime: '2024-01-02T00:00:00Z', endTime: '2024-01-01T00:00:00Z' },
+    })
+    expect([reply.statusCode, reply.headers['x-ms-error-code']]).toEqual([400, 'InvalidRequestParameterError'])
+    expect(reply.json<{ message: string }>().message).toMatch(/endTime .* must not be before startTime/)
+    expect(submitted.length).toBe(before)
+  })
+
+  it('ignores a JSON Content-Type on body-less DELETE and GET, answers 415 to text/plain, 404 to a long id', async () => {
+    const id = '55555555-5555-4555-8555-555555555555'
+    const headers = { 'content-type': 'application/json' }
+    const del = await app.inject({ method: 'DELETE', url: `${MVAD_BASE}/multivariate/models/${id}`, headers })
+    expect([del.statusCode, del.headers['x-ms-error-code']]).toEqual([404, 'ModelNotExist']) // not 400 InvalidJsonFormat
+    const get = await app.inject({ method: 'GET', url: `${MVAD_BASE}/multivariate/models/${id}`, headers })
+    expect(get.statusCode).toBe(404)
+    const text = await app.inject({
+      method: 'POST',
+      url: `${MVAD_BASE}/multivariate/models`,
+      headers: { 'content-type': 'text/plain' },
+      payload: '{"dataSource":"/x.csv"}',
+    })
+    expect([text.statusCode, text.headers['x-ms-error-code']]).toEqual([415, 'InvalidRequestParameterError'])
+    const long = await app.inject({ method: 'GET', url: `${MVAD_BASE}/multivariate/models/${'a'.repeat(500)}` })
+    expect([long.statusCode, long.headers['x-ms-error-code']]).toEqual([404, 'ModelNotExist'])
   })
 
   it('writes record times in whole seconds, as MVAD does', async () => {
@@ -175,6 +243,7 @@ describe('MVAD routes', () => {
       expect(reply.json<{ nextLink: string }>().nextLink).toBe(
         `https://ad.example.com${MVAD_BASE}/multivariate/models?skip=1&top=1`,
       )
+      await models.registerReady('m3', '{}', { variables: ['a'], slidingWindow: 28 }) // two at least: a next page
       const direct = await app.inject({
         method: 'GET',
         url: `${MVAD_BASE}/multivariate/models?top=1`,
