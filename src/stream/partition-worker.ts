@@ -145,10 +145,12 @@ export class PartitionWorker {
     const acknowledged: { entity: string; coveredOffset: bigint }[] = []
     const ingestTimes: EpochMs[] = []
     outcomes.forEach((outcome, i) => {
-      deadLetters.push(...outcome.deadLetters)
+      // Appended one by one: push(...items) fails (call stack) past ~120,000 items, and one compressed fetch can hold
+      // that many readings of one entity.
+      for (const letter of outcome.deadLetters) deadLetters.push(letter)
       if (outcome.persisted === undefined) return
-      events.push(...outcome.persisted.events)
-      ingestTimes.push(...outcome.persisted.ingestTimes)
+      for (const event of outcome.persisted.events) events.push(event)
+      for (const time of outcome.persisted.ingestTimes) ingestTimes.push(time)
       acknowledged.push({
         entity: (entities[i] as [string, unknown])[0],
         coveredOffset: outcome.persisted.coveredOffset,

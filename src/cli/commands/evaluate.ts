@@ -1,6 +1,7 @@
 /** `mvad evaluate`: results.jsonl + labels.csv [+ interpretation.csv] → metrics table (or JSON). */
 import { evaluateResults, type EvaluationReport } from '../../eval/evaluate.js'
-import { parseInterpretationCsv, parseLabelsCsv } from '../../eval/labels.js'
+import type { AnomalyState } from '../../domain/types.js'
+import { parseInterpretationCsv, parseLabelsCsv, type CauseSegment } from '../../eval/labels.js'
 import { readResultsJsonl, readText } from '../io.js'
 import type { CliContext } from './context.js'
 
@@ -41,6 +42,7 @@ export async function evaluateCommand(opts: EvaluateOptions, ctx: CliContext): P
       ? undefined
       : parseInterpretationCsv(await readText(opts.interpretation, 'interpretation file'), opts.interpretation)
   const report = evaluateResults(results, labels, causes)
+  if (causes !== undefined) warnIfTooFewContributors(results, causes, ctx)
   if (report.rows > 0 && report.unscored === report.rows) {
     ctx.stderr.write(
       `warning: none of the ${report.rows} labelled timestamps of ${opts.labels} has a scored result in ${opts.results} (do they cover the same period?); every labelled anomaly counts as missed\n`,
@@ -53,5 +55,25 @@ export async function evaluateCommand(opts: EvaluateOptions, ctx: CliContext): P
     )
   } else {
     ctx.stdout.write(formatReport(report))
+  }
+}
+
+/**
+ * HitRate@150% of a segment with k causes needs ⌈1.5·k⌉ contributors per row: results detected with fewer (the default
+ * 10) score low through no fault of the model. Said, not refused: a model with fewer variables lists them all.
+ */
+function warnIfTooFewContributors(
+  results: readonly AnomalyState[],
+  causes: readonly CauseSegment[],
+  ctx: CliContext,
+): void {
+  // Reduced, not spread: a results file may hold a million rows, over the arguments a call may take.
+  const listed = results.reduce((most, r) => Math.max(most, r.value?.interpretation.length ?? 0), 0)
+  const mostCauses = causes.reduce((most, c) => Math.max(most, c.variables.length), 0)
+  const needed = Math.ceil(1.5 * mostCauses)
+  if (listed > 0 && listed < needed && listed < 30) {
+    ctx.stderr.write(
+      `warning: the results list at most ${listed} contributors per row; HitRate@150% needs ${needed} for the segments with ${mostCauses} causes (if the model has more variables, detect with --top-contributors 30)\n`,
+    )
   }
 }

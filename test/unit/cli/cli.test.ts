@@ -281,6 +281,24 @@ describe('mvad refuses what would give meaningless output (exit 3)', () => {
   })
 })
 
+describe('mvad evaluate --interpretation', () => {
+  it('warns when the results list fewer contributors than HitRate@150% needs for the segments', async () => {
+    const causes = join(dir, 'causes.csv')
+    await writeFile(causes, 'start,end,variables\n2024-01-07T12:40:00Z,2024-01-07T12:45:00Z,x05;x07;x09;x10\n')
+    const results = join(dir, 'two.jsonl')
+    const two = await mvad(
+      'detect',
+      ...['--model', join(dir, 'model.json'), '--input', `${F}test.csv`, '--out', results, '--top-contributors', '2'],
+    )
+    expect(two.code).toBe(0)
+    const r = await mvad('evaluate', '--results', results, '--labels', `${F}labels.csv`, '--interpretation', causes)
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain('warning: the results list at most 2 contributors per row; HitRate@150% needs 6')
+    const all = await mvad('evaluate', '--results', `${F}results.jsonl`, '--labels', `${F}labels.csv`)
+    expect(all.stderr).toBe('')
+  })
+})
+
 describe('mvad tune', () => {
   it('writes the best model of the grid and a line per candidate', async () => {
     const out = join(dir, 'tuned.json')

@@ -34,7 +34,7 @@ class RecordingSink implements WorkerSink {
     }
     this.log.push(`publish:${events.length}`)
     this.published.push(...events)
-    this.deadLetters.push(...deadLetters)
+    for (const letter of deadLetters) this.deadLetters.push(letter)
     return Promise.resolve()
   }
 }
@@ -173,6 +173,19 @@ describe('PartitionWorker', () => {
     expect(sink.deadLetters.at(-1)?.reason).toBe('late_after_emit')
     expect(sink.published).toHaveLength(2)
   })
+
+  it('takes a batch of 200,000 readings of one entity (dead letters appended without spreading them)', async () => {
+    const { makeWorker, sink } = await setup()
+    const body = Buffer.from(JSON.stringify({ timestamp: T0, variable: 'a', value: 1 }))
+    const batch = Array.from({ length: 200_000 }, (): InputMessage => ({
+      key: Buffer.from('dev-9'), // bound to no model: every reading is dead-lettered
+      value: body,
+      offset: offset++,
+      kafkaTimestamp: T0,
+    }))
+    await makeWorker().processBatch(batch)
+    expect(sink.deadLetters).toHaveLength(200_000)
+  }, 60_000)
 
   it('dead-letters a frame message once per reason, naming its variables, and again when its batch is replayed', async () => {
     const { makeWorker, sink } = await setup()
