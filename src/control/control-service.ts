@@ -15,6 +15,7 @@ import type { JobRecord, JobStore } from '../state/job-store.js'
 import { isTransientRegistryError, registryUnavailable, type RegistryCodec } from '../stream/registry-codec.js'
 import { isRegistryEncoded } from '../stream/reading-codec.js'
 import { ConsumerSupervisor } from '../stream/consumer-supervisor.js'
+import { boundedDetail, sendFitting } from '../kafka/dead-letter.js'
 import {
   CONTROL_COMMAND_SCHEMA_FILE,
   jobIdOf,
@@ -169,29 +170,34 @@ export class ControlService {
     } catch {
       jobId = undefined
     }
-    await this.#producer?.send({
-      topic: this.#deps.topics.deadLetter,
-      acks: -1,
-      messages: [
-        {
-          key,
-          value,
-          headers: {
-            'mvad-dlq-reason': rejected.reason,
-            'mvad-dlq-detail': rejected.detail,
-            'mvad-source-topic': this.#deps.topics.control,
-            'mvad-source-partition': String(partition),
-            'mvad-source-offset': offset,
-            ...(jobId === undefined ? {} : { 'mvad-job-id': jobId }),
+    const detail = boundedDetail(rejected.detail)
+    const producer = this.#producer
+    if (producer !== undefined) {
+      const letter = {
+        topic: this.#deps.topics.deadLetter,
+        messages: [
+          {
+            key,
+            value,
+            headers: {
+              'mvad-dlq-reason': rejected.reason,
+              'mvad-dlq-detail': detail,
+              'mvad-source-topic': this.#deps.topics.control,
+              'mvad-source-partition': String(partition),
+              'mvad-source-offset': offset,
+              ...(jobId === undefined ? {} : { 'mvad-job-id': jobId }),
+            },
           },
-        },
-      ],
-    })
+        ],
+      }
+      await sendFitting(
+        [letter],
+        () => true,
+        ([group]) => producer.send({ ...(group as typeof letter), acks: -1 }),
+      )
+    }
     this.#deps.observer?.command('dead_lettered')
-    this.#deps.logger.warn(
-      { reason: rejected.reason, detail: rejected.detail, partition, offset },
-      'control command dead-lettered',
-    )
+    this.#deps.logger.warn({ reason: rejected.reason, detail, partition, offset }, 'control command dead-lettered')
   }
 
   async #publishStatus(record: JobRecord): Promise<void> {

@@ -30,6 +30,8 @@ export class ConsumerSupervisor {
   #stopping = false
   #delayMs: number
   #timer: NodeJS.Timeout | undefined
+  /** A restart under way (stop waits for it, then stops what it started). */
+  #restarting: Promise<void> | undefined
   #restarts = 0
 
   constructor(options: ConsumerSupervisorOptions) {
@@ -57,6 +59,7 @@ export class ConsumerSupervisor {
     this.#stopping = true
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = undefined
+    await this.#restarting
     await this.#consumer?.disconnect()
   }
 
@@ -83,7 +86,7 @@ export class ConsumerSupervisor {
     this.#options.logger.info({ consumer: this.#options.name, inMs: delay }, 'restarting the consumer')
     this.#timer = setTimeout(() => {
       this.#timer = undefined
-      void this.#restart()
+      this.#restarting = this.#restart().finally(() => (this.#restarting = undefined))
     }, delay)
   }
 
@@ -96,6 +99,9 @@ export class ConsumerSupervisor {
     } catch {
       // the crashed consumer may already be closed
     }
+    // A stop that came while the old consumer disconnected: starting a new one now would leave a member in the group
+    // after the process has gone (its group then rebalances until the session times out).
+    if (this.#stopping) return
     try {
       await this.#startOne()
     } catch (error) {

@@ -6,6 +6,7 @@
 import type { Producer, Message } from 'kafkajs'
 import type { DeadLetter, OutgoingEvent, WorkerSink } from './partition-worker.js'
 import type { RegistryCodec } from './registry-codec.js'
+import { boundedDetail, sendFitting } from '../kafka/dead-letter.js'
 
 export interface KafkaSinkTopics {
   events: string
@@ -17,6 +18,8 @@ export interface KafkaSinkTopics {
 export interface SinkObserver {
   published(kind: 'events' | 'scores' | 'dead_letters', count: number): void
   deadLetter(reason: string): void
+  /** Dead letters sent without their original bytes, the broker having refused them as too large. */
+  deadLetterValuesDropped?(count: number): void
 }
 
 export class KafkaSink implements WorkerSink {
@@ -56,7 +59,7 @@ export class KafkaSink implements WorkerSink {
       value: letter.message.value,
       headers: {
         'mvad-dlq-reason': letter.reason,
-        'mvad-dlq-detail': letter.detail,
+        'mvad-dlq-detail': boundedDetail(letter.detail),
         'mvad-source-topic': this.#topics.sourceReadings,
         'mvad-source-partition': String(this.#partition),
         'mvad-source-offset': letter.message.offset.toString(),
@@ -68,7 +71,12 @@ export class KafkaSink implements WorkerSink {
       { topic: this.#topics.deadLetter, messages: deadLetterMessages },
     ].filter((t) => t.messages.length > 0)
     if (topicMessages.length === 0) return
-    await this.#producer.sendBatch({ topicMessages, acks: -1 })
+    const { valuesDropped } = await sendFitting(
+      topicMessages,
+      (group) => group.topic === this.#topics.deadLetter,
+      (groups) => this.#producer.sendBatch({ topicMessages: groups, acks: -1 }),
+    )
+    if (valuesDropped > 0) this.#observer?.deadLetterValuesDropped?.(valuesDropped)
     this.#observer?.published('events', eventMessages.length)
     this.#observer?.published('scores', scoreMessages.length)
     this.#observer?.published('dead_letters', deadLetterMessages.length)

@@ -179,16 +179,17 @@ export class StreamService {
       publishScores: options.publishScores,
       sourcePartition: partition,
       ...(registry === undefined ? {} : { registry }),
-      ...(metrics === undefined
-        ? {}
-        : {
-            observer: {
-              published: (kind, count) => {
-                if (count > 0) metrics.eventsPublished.inc({ topic: kind }, count)
-              },
-              deadLetter: (reason) => metrics.deadLetters.inc({ reason }),
-            },
-          }),
+      observer: {
+        published: (kind, count) => {
+          if (count > 0) metrics?.eventsPublished.inc({ topic: kind }, count)
+        },
+        deadLetter: (reason) => metrics?.deadLetters.inc({ reason }),
+        deadLetterValuesDropped: (count) =>
+          this.#deps.logger.warn(
+            { partition, count },
+            'dead letters too large for the dead-letter topic were sent without their original bytes (still in the source topic)',
+          ),
+      },
     })
     worker = new PartitionWorker({
       windows,

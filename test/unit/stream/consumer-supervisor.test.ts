@@ -107,4 +107,21 @@ describe('ConsumerSupervisor', () => {
     await sleep(30)
     expect(consumers).toHaveLength(1)
   })
+
+  it('starts no new consumer when stop comes while the crashed one disconnects', async () => {
+    const { supervisor, consumers } = supervised()
+    await supervisor.start()
+    const first = consumers[0] as ConsumerDouble
+    let finishDisconnect: (() => void) | undefined
+    // The first disconnect (the restart's) is slow, as a broker can be; later ones are immediate.
+    first.disconnect = () =>
+      finishDisconnect === undefined ? new Promise<void>((resolve) => (finishDisconnect = resolve)) : Promise.resolve()
+    first.crash('boom', false)
+    await until(() => finishDisconnect !== undefined) // the restart now waits for the disconnect
+    const stopped = supervisor.stop()
+    finishDisconnect?.()
+    await stopped
+    await sleep(30)
+    expect(consumers).toHaveLength(1)
+  })
 })
