@@ -106,6 +106,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       },
       allowedLatenessMs: config.stream.allowedLatenessMs,
       frameIdleFlushMs: config.stream.frameIdleFlushMs,
+      maxFutureMs: config.stream.maxFutureMs,
       topContributorCount: config.stream.topContributorCount,
       publishScores: config.stream.publishScores,
       topicPartitions: config.stream.topicPartitions,

@@ -53,6 +53,7 @@ const envSchema = z.object({
   SCHEMA_REGISTRY_URL: httpUrl.optional(),
   MVAD_ALLOWED_LATENESS_MS: z.coerce.number().int().min(0).default(0),
   MVAD_FRAME_IDLE_FLUSH_MS: z.coerce.number().int().min(0).default(300_000),
+  MVAD_MAX_FUTURE_MS: z.coerce.number().int().min(0).default(86_400_000),
   MVAD_TOP_CONTRIBUTORS: z.coerce.number().int().min(1).max(30).default(10),
   MVAD_PUBLISH_SCORES: z
     .enum(['true', 'false', '1', '0'])
@@ -136,6 +137,7 @@ export interface Config {
     readonly allowedLatenessMs: number
     /** Incomplete frames of an entity silent this long (Kafka time) are scored with fills (0 = they wait). */
     readonly frameIdleFlushMs: number
+    readonly maxFutureMs: number
     readonly topContributorCount: number
     /** Publish every score to the scores topic, not only anomalies to the events topic. */
     readonly publishScores: boolean
@@ -217,6 +219,7 @@ export function loadConfig(env: RawEnv): Config {
     stream: {
       allowedLatenessMs: e.MVAD_ALLOWED_LATENESS_MS,
       frameIdleFlushMs: e.MVAD_FRAME_IDLE_FLUSH_MS,
+      maxFutureMs: e.MVAD_MAX_FUTURE_MS,
       topContributorCount: e.MVAD_TOP_CONTRIBUTORS,
       publishScores: e.MVAD_PUBLISH_SCORES,
       topicPartitions: e.MVAD_TOPIC_PARTITIONS,

@@ -128,6 +128,17 @@ export class PartitionWorker {
         deadLetters.push({ message, reason: decoded.reason, detail: decoded.detail })
         continue
       }
+      const maxFutureMs = this.#options.maxFutureMs ?? 0
+      const ahead =
+        maxFutureMs > 0 ? decoded.readings.find((r) => r.timestamp - message.kafkaTimestamp > maxFutureMs) : undefined
+      if (ahead !== undefined) {
+        deadLetters.push({
+          message,
+          reason: 'timestamp_in_future',
+          detail: `timestamp ${new Date(ahead.timestamp).toISOString()} is more than ${maxFutureMs} ms ahead of the record's Kafka timestamp ${new Date(message.kafkaTimestamp).toISOString()} (MVAD_MAX_FUTURE_MS)`,
+        })
+        continue
+      }
       const readings = decoded.readings.map((r) => ({ ...r, offset: message.offset }))
       const list = byEntity.get(entity) ?? []
       list.push({ message, readings })

@@ -23,6 +23,8 @@ export interface StreamServiceOptions {
   allowedLatenessMs: number
   /** See PartitionWorkerOptions.frameIdleFlushMs. @defaultValue 0 (wait) */
   frameIdleFlushMs?: number
+  /** See PartitionWorkerOptions.maxFutureMs. @defaultValue 0 (no check) */
+  maxFutureMs?: number
   topContributorCount: number
   publishScores: boolean
   /** Partitions for topics the service creates when missing. */
@@ -198,6 +200,7 @@ export class StreamService {
       options: {
         allowedLatenessMs: options.allowedLatenessMs,
         frameIdleFlushMs: options.frameIdleFlushMs ?? 0,
+        maxFutureMs: options.maxFutureMs ?? 0,
         topContributorCount: options.topContributorCount,
         publishScores: options.publishScores,
         decode: (message) => this.#decode(message),

@@ -13,7 +13,12 @@ export interface InputMessage {
 }
 
 export type DeadLetterReason =
-  DecodeFailureReason | 'unknown_entity' | 'unknown_variable' | 'late_after_emit' | 'late_beyond_lateness'
+  | DecodeFailureReason
+  | 'timestamp_in_future'
+  | 'unknown_entity'
+  | 'unknown_variable'
+  | 'late_after_emit'
+  | 'late_beyond_lateness'
 
 export interface DeadLetter {
   message: InputMessage
@@ -56,6 +61,12 @@ export interface PartitionWorkerOptions {
    * entity that falls silent in the middle of a frame holds its partition's commit at that frame.
    */
   frameIdleFlushMs?: number
+  /**
+   * A reading more than this many ms ahead of its own Kafka timestamp is dead-lettered (timestamp_in_future); 0 = no
+   * check. One reading from a wrong clock (2099, say) would otherwise open a frame no later reading can complete or
+   * follow: every later reading of the entity is late, and the frame holds its partition's commit for good.
+   */
+  maxFutureMs?: number
   /** Synchronous for JSON (the hot path); a promise only when a registry lookup is needed. */
   decode: (message: InputMessage) => DecodeResult | Promise<DecodeResult>
 }

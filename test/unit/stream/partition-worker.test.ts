@@ -58,7 +58,7 @@ function loggingStore(inner: WindowStore, log: string[]): WindowStore {
 async function setup(
   windows: WindowStore = new MemoryWindowStore(),
   log: string[] = [],
-  extra: { frameIdleFlushMs?: number } = {},
+  extra: { frameIdleFlushMs?: number; maxFutureMs?: number } = {},
 ) {
   const bindings = new MemoryBindingStore()
   const models = new MemoryModelStore()
@@ -172,6 +172,30 @@ describe('PartitionWorker', () => {
     await worker.processBatch([msg('dev-1', { timestamp: T0, variable: 'b', value: 9 })])
     expect(sink.deadLetters.at(-1)?.reason).toBe('late_after_emit')
     expect(sink.published).toHaveLength(2)
+  })
+
+  it('dead-letters a reading far ahead of its Kafka timestamp, so one wrong clock cannot make the entity late', async () => {
+    const { makeWorker, sink } = await setup(undefined, undefined, { maxFutureMs: 86_400_000 })
+    const worker = makeWorker()
+    const kafkaTime = T0 + 10 * MINUTE
+    await worker.processBatch([
+      msg('dev-1', { timestamp: '2099-12-31T00:00:00Z', variable: 'a', value: 1 }, kafkaTime),
+      frame(0, 1),
+      frame(1, 1),
+      frame(2, 1),
+    ])
+    expect(sink.deadLetters.map((d) => d.reason)).toEqual(['timestamp_in_future'])
+    expect(sink.deadLetters[0]?.detail).toMatch(/2099-12-31T00:00:00.000Z is more than 86400000 ms ahead/)
+    expect(sink.published.map((e) => e.event.timestamp)).toEqual([
+      '2024-01-01T00:00:00Z',
+      '2024-01-01T00:01:00Z',
+      '2024-01-01T00:02:00Z',
+    ]) // scored, not late
+    // Exactly at the bound is accepted.
+    await worker.processBatch([
+      msg('dev-1', { timestamp: T0 + 3 * MINUTE, values: { a: 1, b: 0 } }, T0 + 3 * MINUTE - 86_400_000),
+    ])
+    expect(sink.deadLetters).toHaveLength(1)
   })
 
   it('takes a batch of 200,000 readings of one entity (dead letters appended without spreading them)', async () => {
