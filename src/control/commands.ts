@@ -94,7 +94,26 @@ export type ControlCommand = TrainCommand | DetectBatchCommand | DeployCommand |
 export type CommandType = ControlCommand['type']
 export const COMMAND_TYPES: readonly CommandType[] = ['train', 'detect-batch', 'deploy', 'delete-model', 'cancel']
 
-export type CommandRejectReason = 'malformed_json' | 'unknown_type' | 'invalid_command'
+export type CommandRejectReason = 'malformed_json' | 'unknown_type' | 'invalid_command' | 'job_id_conflict'
+
+/**
+ * Whether two commands are the same (key order aside): a jobId sent again with the same command is a redelivery,
+ * with another command a mistake that must not look like success.
+ */
+export function sameCommand(a: unknown, b: unknown): boolean {
+  return canonicalJson(a) === canonicalJson(b)
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
+  }
+  return JSON.stringify(value) ?? 'null'
+}
 
 export type CommandParseResult =
   { ok: true; command: ControlCommand } | { ok: false; reason: CommandRejectReason; detail: string }

@@ -128,6 +128,18 @@ export class ControlService {
               return
             }
             const outcome = await this.runner.submit(parsed.command)
+            if (outcome === 'conflict') {
+              const existing = await this.#deps.jobs.get(parsed.command.jobId)
+              const detail = `jobId ${parsed.command.jobId} names a ${existing?.type ?? ''} job made by another command (created ${existing?.createdTime ?? '?'}); give this command a new jobId`
+              await this.#deadLetter(
+                message.key,
+                message.value,
+                { ok: false, reason: 'job_id_conflict', detail },
+                partition,
+                message.offset,
+              )
+              return
+            }
             this.#deps.observer?.command(outcome)
           },
         })

@@ -16,7 +16,7 @@
  */
 import { ServiceError, toServiceError } from '../errors.js'
 import type { JobRecord, JobStore, JobUpdate } from '../state/job-store.js'
-import type { ControlCommand } from './commands.js'
+import { sameCommand, type ControlCommand } from './commands.js'
 
 export interface JobContext {
   readonly jobId: string
@@ -64,7 +64,8 @@ export interface JobRunnerOptions {
   now?: () => Date
 }
 
-export type SubmitOutcome = 'accepted' | 'duplicate'
+/** `conflict`: the jobId names a job made by another command (nothing is run; the caller reports it). */
+export type SubmitOutcome = 'accepted' | 'duplicate' | 'conflict'
 
 export class JobRunner {
   readonly #o: Required<Omit<JobRunnerOptions, 'now'>> & { now: () => Date }
@@ -93,6 +94,13 @@ export class JobRunner {
   async submit(command: ControlCommand): Promise<SubmitOutcome> {
     const now = this.#o.now()
     const { created, record } = await this.#o.jobs.create(command.jobId, command.type, command, now)
+    if (!created && !sameCommand(record.command, command)) {
+      this.#o.logger.warn(
+        { jobId: command.jobId, type: command.type, existingType: record.type },
+        'command refused: its jobId names a job made by another command',
+      )
+      return 'conflict'
+    }
     if (!created) {
       this.#o.logger.info(
         { jobId: command.jobId, status: record.status },

@@ -346,10 +346,17 @@ describe('control topic: jobs on real Kafka and Redis', () => {
     await client.send({ type: 'deploy', jobId: 'bad-deploy', modelId: 'omi' })
     await client.send({ type: 'delete-model', jobId: 'after-bad', modelId: 'nope' })
     expect(await client.finished('after-bad')).toMatchObject({ status: 'FAILED', errors: [{ code: 'ModelNotExist' }] })
+    // A jobId already used by another command, and a cancel that names itself.
+    await client.send({ type: 'delete-model', jobId: 'after-bad', modelId: 'another' })
+    await client.send({ type: 'cancel', jobId: 'self-cancel', targetJobId: 'self-cancel' })
+    expect(await client.finished('self-cancel')).toMatchObject({
+      status: 'FAILED',
+      errors: [{ code: 'InvalidRequestParameterError', message: 'cancel self-cancel names itself as its target' }],
+    })
     const deadline = Date.now() + 10_000
     // The stream dead-letters readings on the same topic: look at the control topic's letters.
     const fromControl = () => dlq.messages.filter((m) => m.headers['mvad-source-topic']?.toString() === topics.control)
-    while (fromControl().length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    while (fromControl().length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
     const reasons = fromControl().map((m) => [
       m.headers['mvad-dlq-reason']?.toString(),
       m.headers['mvad-dlq-detail']?.toString(),
@@ -359,6 +366,10 @@ describe('control topic: jobs on real Kafka and Redis', () => {
     expect(reasons[2]).toEqual([
       'invalid_command',
       expect.stringContaining("must have required property 'entities'") as unknown,
+    ])
+    expect(reasons[3]).toEqual([
+      'job_id_conflict',
+      expect.stringContaining('jobId after-bad names a delete-model job made by another command') as unknown,
     ])
     expect(await client.jobs.get('bad-deploy')).toBeUndefined()
   }, 30_000)

@@ -9,7 +9,7 @@ import cliProgress from 'cli-progress'
 import { logLevel } from 'kafkajs'
 import { createKafka } from '../../kafka/client.js'
 import { loadConfig, type RawEnv } from '../../config/config.js'
-import { parseJsonCommand } from '../../control/commands.js'
+import { parseJsonCommand, sameCommand, type ControlCommand } from '../../control/commands.js'
 import { ServiceError } from '../../errors.js'
 import type { JobRecord, JobStatus } from '../../state/job-store.js'
 import { UsageError } from '../exit.js'
@@ -59,7 +59,11 @@ export async function submitCommand(opts: SubmitOptions, ctx: CliContext, env: R
   ctx.stdout.write(`submitted ${parsed.command.type} job ${parsed.command.jobId} to ${config.kafka.topics.control}\n`)
   if (opts.wait === true)
     await watchCommand(
-      { jobId: parsed.command.jobId, ...(opts.timeout === undefined ? {} : { timeout: opts.timeout }) },
+      {
+        jobId: parsed.command.jobId,
+        expected: parsed.command,
+        ...(opts.timeout === undefined ? {} : { timeout: opts.timeout }),
+      },
       ctx,
       env,
     )
@@ -89,7 +93,8 @@ export async function jobsShowCommand(opts: { jobId: string }, ctx: CliContext, 
 }
 
 export async function watchCommand(
-  opts: { jobId: string; timeout?: number },
+  /** `expected`: the command just sent (submit --wait); a job made by another command under its jobId is an error. */
+  opts: { jobId: string; timeout?: number; expected?: ControlCommand },
   ctx: CliContext,
   env: RawEnv,
 ): Promise<void> {
@@ -106,6 +111,12 @@ export async function watchCommand(
   const final = await withStores(env, async ({ jobs }) => {
     for (;;) {
       const job = await jobs.get(opts.jobId)
+      if (job !== undefined && opts.expected !== undefined && !sameCommand(job.command, opts.expected)) {
+        throw new ServiceError(
+          'InvalidRequestParameterError',
+          `job ${opts.jobId} is a ${job.type} job made by another command (created ${job.createdTime}); the service refused this one (dead-lettered job_id_conflict): give it a new jobId`,
+        )
+      }
       if (job !== undefined) {
         bar?.update(job.progress, { status: job.status })
         const summary = `${job.status} ${job.progress}%`

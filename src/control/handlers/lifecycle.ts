@@ -127,6 +127,9 @@ export function cancelHandler(runner: () => JobRunner): JobHandler {
   return {
     async run(raw) {
       const command = raw as CancelCommand
+      if (command.targetJobId === command.jobId) {
+        throw new ServiceError('InvalidRequestParameterError', `cancel ${command.jobId} names itself as its target`)
+      }
       const target = await runner().cancel(command.targetJobId)
       return {
         targetJobId: command.targetJobId,

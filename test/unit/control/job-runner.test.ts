@@ -64,6 +64,13 @@ describe('JobRunner', () => {
       owner: 'me',
     })
     expect(published.map((r) => r.status)).toEqual(['CREATED', 'RUNNING', 'READY'])
+    // The same jobId with another command is a conflict (reported by the caller), not a duplicate; key order aside.
+    const reordered = Object.fromEntries(Object.entries(deleteCmd('j1')).reverse()) as ReturnType<typeof deleteCmd>
+    expect(await runner.submit(reordered)).toBe('duplicate')
+    expect(await runner.submit({ ...deleteCmd('j1'), modelId: 'another' })).toBe('conflict')
+    expect(await runner.submit({ type: 'cancel', jobId: 'j1', targetJobId: 'x' })).toBe('conflict')
+    await runner.idle()
+    expect(run).toHaveBeenCalledTimes(1)
   })
 
   it('fails a job with the handler error code and message', async () => {
