@@ -58,6 +58,28 @@ function slice(series: AlignedSeries, from: number, to: number): AlignedSeries {
   return { ...series, timestamps: series.timestamps.slice(from, to), rows: series.rows.slice(from, to) }
 }
 
+/** Share of the rows a variable read from the readings topic must have values in, unless the command names it. */
+const MIN_TOPIC_VARIABLE_COVERAGE = 0.1
+
+/**
+ * A topic holds whatever producers sent, including readings the stream dead-lettered (a misspelt variable, a
+ * one-off test): as a model variable such a stray would be filled across the whole training range, and every frame
+ * the stream scores would then wait for a variable that never comes. Refused, naming them; the command's
+ * `variables` chooses explicitly.
+ */
+function refuseStrayVariables(series: AlignedSeries): void {
+  const rows = series.timestamps.length
+  const stray = series.variableStates.filter((v) => v.effectiveCount < MIN_TOPIC_VARIABLE_COVERAGE * rows)
+  if (stray.length === 0) return
+  const named = stray
+    .slice(0, 10)
+    .map((v) => `'${v.variable.length > 64 ? `${v.variable.slice(0, 64)}…` : v.variable}' (${v.effectiveCount})`)
+  throw new ServiceError(
+    'NoData',
+    `variables with values in fewer than ${MIN_TOPIC_VARIABLE_COVERAGE * 100} % of the ${rows} timestamps: ${named.join(', ')}${stray.length > 10 ? ` and ${stray.length - 10} more` : ''}; list the variables to train on in the command's "variables"`,
+  )
+}
+
 /** The task's input as an aligned series: a window's series as is, a topic range aligned, a file read and aligned. */
 async function trainingSeries(
   task: TrainTask,
@@ -71,7 +93,11 @@ async function trainingSeries(
     exactVariables: false,
     ...(input.range === undefined ? {} : { range: input.range }),
   }
-  if (input.kind === 'topic') return alignTopicRead(input.read, selection)
+  if (input.kind === 'topic') {
+    const aligned = alignTopicRead(input.read, selection)
+    if (input.variables === undefined) refuseStrayVariables(aligned.series)
+    return aligned
+  }
   return loadFileSource(input.path, { ...selection, onProgress: (f) => progress(0.3 * f, 'reading') })
 }
 

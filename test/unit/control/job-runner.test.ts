@@ -67,7 +67,7 @@ describe('JobRunner', () => {
     // The same jobId with another command is a conflict (reported by the caller), not a duplicate; key order aside.
     const reordered = Object.fromEntries(Object.entries(deleteCmd('j1')).reverse()) as ReturnType<typeof deleteCmd>
     expect(await runner.submit(reordered)).toBe('duplicate')
-    expect(await runner.submit({ ...deleteCmd('j1'), modelId: 'another' })).toBe('conflict')
+    expect(await runner.submit({ type: 'delete-model', jobId: 'j1', modelId: 'another' })).toBe('conflict')
     expect(await runner.submit({ type: 'cancel', jobId: 'j1', targetJobId: 'x' })).toBe('conflict')
     await runner.idle()
     expect(run).toHaveBeenCalledTimes(1)
