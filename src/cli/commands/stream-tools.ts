@@ -12,6 +12,8 @@ import { readTable } from '../../data/files.js'
 import { ServiceError } from '../../errors.js'
 import type { AnomalyEvent } from '../../stream/anomaly-event.js'
 import { isoTimestamp } from '../../stream/anomaly-event.js'
+import { isRegistryEncoded } from '../../stream/reading-codec.js'
+import { RegistryCodec } from '../../stream/registry-codec.js'
 import type { CliContext } from './context.js'
 
 function kafkaFor(env: RawEnv, clientId: string): { kafka: Kafka; config: ReturnType<typeof loadConfig> } {
@@ -94,25 +96,37 @@ export async function eventsCommand(opts: EventsOptions, ctx: CliContext, env: R
   let last = Date.now()
   await consumer.connect()
   await consumer.subscribe({ topic: config.kafka.topics.events, fromBeginning: opts.fromBeginning ?? false })
+  // Events are Avro (Confluent wire format) when the service has a registry, JSON otherwise.
+  const registry = config.schemaRegistryUrl === undefined ? undefined : new RegistryCodec(config.schemaRegistryUrl)
   await consumer.run({
-    eachMessage: ({ message }) => {
+    eachMessage: async ({ message }) => {
       last = Date.now()
       count++
-      const text = message.value?.toString() ?? ''
+      const value = message.value ?? Buffer.alloc(0)
+      let event: AnomalyEvent
       try {
-        const event = JSON.parse(text) as AnomalyEvent
-        const top = event.interpretation
-          .slice(0, 3)
-          .map((c) => `${c.variable} ${(c.contributionScore * 100).toFixed(0)}%`)
-          .join(', ')
-        ctx.stdout.write(
-          `${event.timestamp}  ${event.entity}  severity ${event.severity.toFixed(2)}  score ${event.score.toFixed(3)}  ` +
-            `model ${event.modelId}@v${event.modelVersion}  top: ${top}\n`,
-        )
-      } catch {
-        ctx.stdout.write(`(non-JSON event, ${text.length} bytes: registry-encoded?)\n`)
+        if (isRegistryEncoded(value)) {
+          if (registry === undefined) {
+            ctx.stdout.write(`(registry-encoded event, ${value.length} bytes: set SCHEMA_REGISTRY_URL to decode it)\n`)
+            return
+          }
+          const decoded = (await registry.decode(value)) as Omit<AnomalyEvent, 'timestamp'> & { timestamp: number }
+          event = { ...decoded, timestamp: isoTimestamp(decoded.timestamp) }
+        } else {
+          event = JSON.parse(value.toString('utf8')) as AnomalyEvent
+        }
+      } catch (error) {
+        ctx.stdout.write(`(undecodable event, ${value.length} bytes: ${(error as Error).message})\n`)
+        return
       }
-      return Promise.resolve()
+      const top = event.interpretation
+        .slice(0, 3)
+        .map((c) => `${c.variable} ${(c.contributionScore * 100).toFixed(0)}%`)
+        .join(', ')
+      ctx.stdout.write(
+        `${event.timestamp}  ${event.entity}  severity ${event.severity.toFixed(2)}  score ${event.score.toFixed(3)}  ` +
+          `model ${event.modelId}@v${event.modelVersion}  top: ${top}\n`,
+      )
     },
   })
   const idleMs = (opts.idle ?? Number.POSITIVE_INFINITY) * 1000

@@ -1,0 +1,61 @@
+import { Writable } from 'node:stream'
+import { logLevel } from 'kafkajs'
+import { describe, expect, inject, it } from 'vitest'
+import { eventsCommand } from '../../src/cli/commands/stream-tools.js'
+import { createKafka } from '../../src/kafka/client.js'
+import type { AnomalyEvent } from '../../src/stream/anomaly-event.js'
+import { RegistryCodec } from '../../src/stream/registry-codec.js'
+import { uniquePrefix } from '../support/names.js'
+
+class Capture extends Writable {
+  text = ''
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString()
+    done()
+  }
+}
+
+describe('mvad events (real Kafka and Schema Registry)', () => {
+  it('prints Avro events (the service with a registry) and JSON events alike', async () => {
+    const prefix = uniquePrefix('events-cli')
+    const topic = `${prefix}.events`
+    const brokers = inject('kafkaBrokers')
+    const registryUrl = inject('schemaRegistryUrl')
+    const kafka = createKafka({ clientId: 'mvad-it', brokers: brokers.split(','), logLevel: logLevel.NOTHING })
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
+    await admin.disconnect()
+    const codec = new RegistryCodec(registryUrl)
+    await codec.registerEventSchema([topic])
+    const event = (entity: string): AnomalyEvent => ({
+      eventId: '00000000-0000-8000-8000-000000000000',
+      entity,
+      modelId: 'pump-model',
+      modelVersion: 3,
+      timestamp: '2024-01-07T12:41:00Z',
+      isAnomaly: true,
+      score: 1.5,
+      severity: 0.25,
+      interpretation: [{ variable: 'x05', contributionScore: 0.6, correlationChanges: { changedVariables: [] } }],
+    })
+    const producer = kafka.producer()
+    await producer.connect()
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [
+        { key: 'pump-1', value: await codec.encodeEvent(event('pump-1')) },
+        { key: 'pump-2', value: JSON.stringify(event('pump-2')) },
+      ],
+    })
+    await producer.disconnect()
+    const stdout = new Capture()
+    const env = { KAFKA_BROKERS: brokers, SCHEMA_REGISTRY_URL: registryUrl, MVAD_TOPIC_EVENTS: topic }
+    await eventsCommand({ fromBeginning: true, max: 2, idle: 30 }, { stdout, stderr: new Capture(), env }, env)
+    const line = 'severity 0.25  score 1.500  model pump-model@v3  top: x05 60%'
+    expect(stdout.text).toBe(
+      `2024-01-07T12:41:00Z  pump-1  ${line}\n2024-01-07T12:41:00Z  pump-2  ${line}\n2 anomaly events\n`,
+    )
+  }, 60_000)
+})
