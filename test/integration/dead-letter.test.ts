@@ -39,15 +39,19 @@ describe('dead letters on a real broker', () => {
       expect(await sendFitting([{ topic, messages: [letter(big)] }], () => true, send)).toEqual({ valuesDropped: 1 })
       // Not a dead letter: refused, and the refusal is the caller's.
       await expect(sendFitting([{ topic, messages: [letter(big)] }], () => false, send)).rejects.toThrow(/larger/)
+      // A flood (2,000 letters, ~400 KB: one request by size, over the topic's 20,000 bytes) is split until it fits;
+      // no value is dropped.
+      const flood = Array.from({ length: 2_000 }, (_, i) => letter(`reading ${i}`))
+      expect(await sendFitting([{ topic, messages: flood }], () => true, send)).toEqual({ valuesDropped: 0 })
 
       const offsets = await admin.fetchTopicOffsets(topic)
-      expect(offsets[0]?.high).toBe('2')
+      expect(offsets[0]?.high).toBe('2002')
       const consumer = kafka.consumer({ groupId: `${prefix}.group` })
       await consumer.connect()
       await consumer.subscribe({ topic, fromBeginning: true })
       const seen: { value: string | null; dropped?: string; detail: string }[] = []
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`only ${seen.length}/2 read`)), 30_000)
+        const timer = setTimeout(() => reject(new Error(`only ${seen.length}/2002 read`)), 30_000)
         void consumer.run({
           eachMessage: async ({ message }) => {
             seen.push({
@@ -57,7 +61,7 @@ describe('dead letters on a real broker', () => {
                 ? {}
                 : { dropped: String(message.headers['mvad-dlq-value-dropped']) }),
             })
-            if (seen.length === 2) {
+            if (seen.length === 2002) {
               clearTimeout(timer)
               resolve()
             }
@@ -70,6 +74,7 @@ describe('dead letters on a real broker', () => {
       expect(seen[1]?.value).toBeNull()
       expect(seen[1]?.dropped).toMatch(/^50000 bytes: too large for the dead-letter topic/)
       expect(seen[1]?.detail).toMatch(/^variable "y{1900,}… \(\d+ more characters\)$/)
+      expect(seen.slice(2).map((m) => m.value)).toEqual(flood.map((m) => m.value)) // all there, in order
     } finally {
       await producer.disconnect()
       await admin.deleteTopics({ topics: [topic] }).catch(() => undefined)
