@@ -114,6 +114,12 @@ export async function runScoreTask(task: ScoreTask, progress: (p: ScoreProgress)
       range: { startTime: series.timestamps[i] as number, endTime: series.timestamps[j - 1] as number },
       ...(task.trainingTail === undefined ? {} : { trainingTail: task.trainingTail }),
     })
+    if (i === lo && chunk.trainingTailGapMs !== undefined) {
+      // Said, as the CLI says it: rows the training tail would have scored carry InsufficientHistoricalData instead.
+      warnings.push(
+        `the data starts ${Math.round(chunk.trainingTailGapMs / 60_000)} min after the training data ended, so the model's training tail is not its history: the first rows need ${task.slidingWindow} rows before them in the data`,
+      )
+    }
     progress({ fraction: READ_SHARE + ((1 - READ_SHARE) * (j - lo)) / (hi - lo), results: chunk.results })
   }
   return {

@@ -4,13 +4,13 @@ export {
   WEIGHT_PARAMS,
   calibrate,
   correlationMatrix,
-  assertTrainingInput,
   fitModel,
   fitWeights,
   type FitOptions,
   type FittedWeights,
 } from './fit.js'
 export { createScorer, type Scorer } from './scorer.js'
+export { assertTrainingInput, minTrainingRows } from './training-input.js'
 export {
   loadModelState,
   MODEL_KIND,

@@ -8,6 +8,7 @@
 import { ServiceError } from '../errors.js'
 import type { AlignedSeries } from '../domain/types.js'
 import { pointMetrics } from '../eval/metrics.js'
+import { continuesTail } from '../pipeline/detect-batch.js'
 import { WEIGHT_PARAMS, calibrate, fitWeights, type FittedWeights } from './fit.js'
 import { DEFAULT_MODEL_PARAMS, resolveParams, type ModelParams } from './params.js'
 import { createScorer } from './scorer.js'
@@ -79,7 +80,10 @@ export function tune(
     }
     const { state } = calibrate(fitted, params)
     const scorer = createScorer(state)
-    const history = state.payload.trainingTail.map((row) => Float64Array.from(row))
+    // The training tail is the validation rows' history only where detect would take it (validation continuing
+    // training): otherwise their first rows are unscored there, and counted so here.
+    const continues = continuesTail(validation.timestamps, train.timestamps[train.timestamps.length - 1] ?? Infinity)
+    const history = continues ? state.payload.trainingTail.map((row) => Float64Array.from(row)) : []
     const scored = scorer.scoreSeries([...history, ...validation.rows]).slice(history.length)
     const { f1, precision, recall } = pointMetrics(
       scored.map((value) => value?.isAnomaly === true),

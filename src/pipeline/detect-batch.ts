@@ -56,8 +56,22 @@ export interface DetectBatchResult {
   results: AnomalyState[]
   /** Whether the training tail was prepended as history. */
   usedTrainingTail: boolean
-  /** Set when a tail was given but not used because the input does not continue it: the gap in milliseconds. */
+  /**
+   * Set when a tail was given but not used because the input does not continue it, and reported rows lack history
+   * for that: the gap in milliseconds.
+   */
   trainingTailGapMs?: number
+}
+
+/**
+ * Whether data with these timestamps continues a training tail ending at `tailLast`: its first row after it by at
+ * most MAX_TAIL_GAP_STEPS of the data's median step (a single row has no step to judge by: it continues).
+ */
+export function continuesTail(timestamps: readonly EpochMs[], tailLast: EpochMs): boolean {
+  const first = timestamps[0]
+  if (first === undefined || tailLast >= first) return false
+  const step = medianStep(timestamps)
+  return step === undefined || first - tailLast <= MAX_TAIL_GAP_STEPS * step
 }
 
 /** Median gap between consecutive timestamps (of the first 1,000), or undefined with fewer than two. */
@@ -89,10 +103,8 @@ export function detectBatch(
     firstTimestamp !== undefined &&
     tail.lastTimestamp < firstTimestamp &&
     tail.rows.every((r) => r.length === width)
-  // A single input row has no step of its own to judge the gap by: it is taken to continue the tail.
-  const step = medianStep(series.timestamps)
   const gap = tailFits ? firstTimestamp - tail.lastTimestamp : 0
-  const tailUsable = tailFits && (step === undefined || gap <= MAX_TAIL_GAP_STEPS * step)
+  const tailUsable = tailFits && continuesTail(series.timestamps, tail.lastTimestamp)
   // Virtual row index v: v >= 0 is series.rows[v]; v < 0 is the v-th row counted back from the end of the tail.
   const tailRows = tailUsable
     ? tail.rows.slice(Math.max(0, tail.rows.length - window)).map((r) => Float64Array.from(r))
@@ -118,5 +130,7 @@ export function detectBatch(
     }
     options.onProgress?.((end - lo) / (hi - lo))
   }
-  return tailFits && !tailUsable ? { results, usedTrainingTail, trainingTailGapMs: gap } : { results, usedTrainingTail }
+  // Reported only when it matters: some reported row lacks history the tail would have given.
+  const missedTail = tailFits && !tailUsable && lo < window - 1
+  return missedTail ? { results, usedTrainingTail, trainingTailGapMs: gap } : { results, usedTrainingTail }
 }

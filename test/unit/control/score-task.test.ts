@@ -79,6 +79,17 @@ describe('runScoreTask (the worker-thread part of a detect-batch job)', () => {
     expect(steps.map((p) => p.fraction)).toEqual([0.2, ...[64, 128, 192, 250].map((n) => 0.2 + (0.8 * n) / 250)])
   })
 
+  it('warns when the data starts long after training, so the training tail cannot be its history', async () => {
+    const tail = { rows: state.payload.trainingTail, lastTimestamp: (series.timestamps[0] as number) - 86_400_000 }
+    const early = { ...task, startTime: series.timestamps[0] as number, trainingTail: tail }
+    const outcome = await runScoreTask(early, () => undefined)
+    expect(outcome.warnings).toEqual([
+      `the data starts 1440 min after the training data ended, so the model's training tail is not its history: the first rows need ${W} rows before them in the data`,
+    ])
+    // With history of its own before startTime, nothing was missed: no warning.
+    expect((await runScoreTask({ ...task, trainingTail: tail }, () => undefined)).warnings).toEqual([])
+  })
+
   it('reads a file source itself, as the model was trained', async () => {
     const path = seriesFile()
     const source: ScoreTask['source'] = {

@@ -13,7 +13,10 @@ import { syntheticSeries } from './synthetic.js'
 
 const W = 28
 const train = syntheticSeries(500, 4, 3)
-const validation = syntheticSeries(300, 4, 9)
+// Validation continues training (its first row one step after the last training row), as detect then takes the tail.
+const trainEnd = train.timestamps[train.timestamps.length - 1] as number
+const validation = { ...syntheticSeries(300, 4, 9) }
+validation.timestamps = validation.timestamps.map((_, t) => trainEnd + (t + 1) * 60_000)
 const labels = validation.rows.map((_, t) => (t >= 150 && t < 170 ? 1 : 0))
 for (let t = 150; t < 170; t++) (validation.rows[t] as Float64Array)[2] = 2.5 + (t % 3) // a fault of 20 rows
 
@@ -65,8 +68,31 @@ describe('tune', () => {
     expect(fixed.state.params).toMatchObject({ riskLevel: 0.02, noveltyHold: 5 })
   })
 
-  it('refuses labels that do not match the validation rows', () => {
+  it('refuses labels that do not match the validation rows, or that mark no anomaly', () => {
     expect(() => tune(train, validation, labels.slice(1), { slidingWindow: W })).toThrow(/differ in length/)
+    expect(() =>
+      tune(
+        train,
+        validation,
+        labels.map(() => 0),
+        { slidingWindow: W },
+      ),
+    ).toThrow(/no validation row is labelled/)
+  })
+
+  it('scores validation from the training tail only when it continues training, as detect does', () => {
+    const grid = DEFAULT_TUNE_GRID.slice(0, 1)
+    const continuing = tune(train, validation, labels, { slidingWindow: W }, grid)
+    const later = { ...validation, timestamps: validation.timestamps.map((t) => t + 86_400_000) }
+    // The fault is at rows 150–169, after the first window: flagged either way, but the tail's rows are not there
+    // for the first W − 1 rows, which then count as not flagged.
+    const gap = tune(train, later, labels, { slidingWindow: W }, grid)
+    expect(gap.grid[0]?.recall).toBe(continuing.grid[0]?.recall)
+    const earlyLabels = labels.map((_, t) => (t < 10 ? 1 : 0))
+    const earlyContinuing = tune(train, validation, earlyLabels, { slidingWindow: W }, grid)
+    const earlyGap = tune(train, later, earlyLabels, { slidingWindow: W }, grid)
+    expect(earlyGap.grid[0]?.precision).toBe(0) // nothing flagged among the first rows without history
+    expect(earlyContinuing.grid[0]?.f1).not.toBe(earlyGap.grid[0]?.f1)
   })
 })
 
