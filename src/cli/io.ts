@@ -47,8 +47,13 @@ export async function assertWritable(path: string, flag: string): Promise<void> 
   try {
     await access(existing === undefined ? folder : path, constants.W_OK)
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
     const reason =
-      (err as NodeJS.ErrnoException).code === 'ENOENT' ? `folder ${folder} does not exist` : 'no permission'
+      code === 'ENOENT'
+        ? `folder ${folder} does not exist`
+        : code === 'ENOTDIR'
+          ? `${folder} is not a folder`
+          : `no permission (${code ?? 'unknown'})`
     throw new ServiceError('ReadingFileError', `cannot write ${path} (${flag}): ${reason}`, { cause: err })
   }
 }

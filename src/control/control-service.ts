@@ -130,7 +130,10 @@ export class ControlService {
             const outcome = await this.runner.submit(parsed.command)
             if (outcome === 'conflict') {
               const existing = await this.#deps.jobs.get(parsed.command.jobId)
-              const detail = `jobId ${parsed.command.jobId} names a ${existing?.type ?? ''} job made by another command (created ${existing?.createdTime ?? '?'}); give this command a new jobId`
+              const detail =
+                existing === undefined
+                  ? `jobId ${parsed.command.jobId} named a job made by another command (since forgotten); give this command a new jobId`
+                  : `jobId ${parsed.command.jobId} names a ${existing.type} job made by another command (created ${existing.createdTime}); give this command a new jobId`
               await this.#deadLetter(
                 message.key,
                 message.value,

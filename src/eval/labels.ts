@@ -47,11 +47,12 @@ function records(text: string, source: string, columns: readonly string[]): Numb
       `${source} line 1: expected columns '${columns.join(',')}', got '${header?.join(',') ?? ''}'`,
     )
   }
+  // Extra columns the header names (a note, say) are allowed; a row must have as many as the header.
   return parsed.slice(1).map(({ record, info }) => {
-    if (record.length !== columns.length) {
+    if (record.length !== header.length) {
       throw new ServiceError(
         'NumColumnsMismatch',
-        `${source} line ${info.lines}: ${record.length} columns, expected ${columns.length} (${columns.join(',')})${columns.includes('variables') ? "; separate variables with ';' or quote the field" : ''}`,
+        `${source} line ${info.lines}: ${record.length} columns, the header has ${header.length} (${header.join(',')})${columns.includes('variables') ? "; separate variables with ';' or quote the field" : ''}`,
       )
     }
     return { row: record, line: info.lines }

@@ -128,7 +128,8 @@ export class PartitionWorker {
         deadLetters.push({ message, reason: decoded.reason, detail: decoded.detail })
         continue
       }
-      const maxFutureMs = this.#options.maxFutureMs ?? 0
+      // A record without a timestamp of its own (-1: old message formats) gives no reference: not checked.
+      const maxFutureMs = message.kafkaTimestamp > 0 ? (this.#options.maxFutureMs ?? 0) : 0
       const ahead =
         maxFutureMs > 0 ? decoded.readings.find((r) => r.timestamp - message.kafkaTimestamp > maxFutureMs) : undefined
       if (ahead !== undefined) {

@@ -207,7 +207,7 @@ describe('mvad refuses what would give meaningless output (exit 3)', () => {
     )
     expect(commas.code).toBe(3)
     expect(commas.stderr).toMatch(
-      /^error NumColumnsMismatch: .*commas.csv line 2: 4 columns, expected 3 .*separate variables with ';'/,
+      /^error NumColumnsMismatch: .*commas.csv line 2: 4 columns, the header has 3 \(start,end,variables\); separate variables with ';'/,
     )
   })
 

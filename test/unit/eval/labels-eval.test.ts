@@ -24,6 +24,16 @@ describe('readers', () => {
       /line 4: timestamp '2024-01-01T00:00:00Z' is labelled already on line 2/,
     )
   })
+  it('labels.csv: columns the header adds are allowed; a row must have as many as the header; one row at least', () => {
+    const noted = parseLabelsCsv('timestamp,label,note\n2024-01-01T00:00:00Z,1,pump restarted\n', 'l.csv')
+    expect([...noted.labels]).toEqual([1])
+    expect(() => parseLabelsCsv('timestamp,label,note\n2024-01-01T00:00:00Z,1\n', 'l.csv')).toThrow(
+      'l.csv line 2: 2 columns, the header has 3 (timestamp,label,note)',
+    )
+    expect(() => parseLabelsCsv('timestamp,label\n2024-01-01T00:00:00Z,1,x\n', 'l.csv')).toThrow(/3 columns/)
+    expect(() => parseLabelsCsv('timestamp,label\n', 'l.csv')).toThrow('l.csv holds no label (only a header)')
+  })
+
   it('interpretation.csv', () => {
     const s = parseInterpretationCsv('start,end,variables\n2024-01-01T00:00:00Z,2024-01-01T00:02:00Z,x01;x02\n')
     expect(s).toEqual([{ start: T0, end: T0 + 2 * MIN, variables: ['x01', 'x02'] }])

@@ -196,6 +196,9 @@ describe('PartitionWorker', () => {
       msg('dev-1', { timestamp: T0 + 3 * MINUTE, values: { a: 1, b: 0 } }, T0 + 3 * MINUTE - 86_400_000),
     ])
     expect(sink.deadLetters).toHaveLength(1)
+    // A record without a Kafka timestamp (-1, old message formats) gives no reference: not checked.
+    await worker.processBatch([msg('dev-1', { timestamp: T0 + 4 * MINUTE, values: { a: 1, b: 0 } }, -1)])
+    expect(sink.deadLetters).toHaveLength(1)
   })
 
   it('takes a batch of 200,000 readings of one entity (dead letters appended without spreading them)', async () => {
