@@ -194,6 +194,28 @@ export function rowChanges(
       volatility[j] = (volatility[j] as number) + change * change
     }
   }
+  finishChanges(rows, units, volatility, stillness, largest)
+}
+
+/** Each variable's squared change from `before` to `now` (the terms rowChanges sums), into `out`. */
+export function squaredChanges(now: Float64Array, before: Float64Array, out: Float64Array): void {
+  for (let j = 0; j < out.length; j++) {
+    const change = (now[j] as number) - (before[j] as number)
+    out[j] = change * change
+  }
+}
+
+/**
+ * rowChanges' second half: `volatility` holds each variable's sum of squared changes over `rows` rows (summed
+ * oldest first); turns them into the volatility and stillness parts, in place, and their largest values.
+ */
+export function finishChanges(
+  rows: number,
+  units: ChangeUnits,
+  volatility: Float64Array,
+  stillness: Float64Array,
+  largest: Float64Array,
+): void {
   let mostVolatile = 0
   let stillest = 0
   for (let j = 0; j < volatility.length; j++) {

@@ -24,7 +24,9 @@ import {
   VOLATILITY_WEIGHT,
   meanNovelty,
   noveltyPeak,
+  finishChanges,
   rowChanges,
+  squaredChanges,
   rowErrors,
   scaleRow,
   topMean,
@@ -39,11 +41,13 @@ import { WindowCorrelations } from './window-correlations.js'
 
 /** Most streams whose novelty carry a scorer keeps, and the memory they may take (see noveltyCarries). */
 const MAX_NOVELTY_CARRIES = 64
-const NOVELTY_CARRY_BYTES = 6_000_000
-/** What a carry keeps per row besides the row and its novelty: its scaled values and its errors (rowErrors). */
+const NOVELTY_CARRY_BYTES = 8_000_000
+/** What a carry keeps per row besides the row and its novelty: its scaled values, errors and squared changes. */
 const CARRIED_SCALED = 0
 const CARRIED_ERRORS = 1
-const CARRIED_KINDS = 2
+/** Each variable's squared change from the row before (the volatility and stillness parts sum them). */
+const CARRIED_CHANGES = 2
+const CARRIED_KINDS = 3
 
 export interface Scorer {
   readonly variables: readonly string[]
@@ -95,6 +99,7 @@ export function createScorer(state: ModelState): Scorer {
   // The span's scaled rows (detect-last): each either one of scaledOwn or the followed carry's copy of the same row.
   const scaledOwn = Array.from({ length: span }, () => new Float64Array(d))
   const scaledSpan: Float64Array[] = [...scaledOwn]
+  const changesOwn = Array.from({ length: span }, () => new Float64Array(d))
   const scratch = new Float64Array(d + payload.pcaRank)
   const smoothed = new Float64Array(d)
   const sortBuffer = new Float64Array(d)
@@ -118,8 +123,8 @@ export function createScorer(state: ModelState): Scorer {
   const spanScaled = new Uint8Array(span)
   const spanHashes = new Uint32Array(span)
   const spanHashed = new Uint8Array(span)
-  // Carries of the previous windows' novelty, scaled rows and errors, one per stream (entity) scored with this
-  // model, within ~6 MB (64 streams at 38 variables, 10 at 301).
+  // Carries of the previous windows' novelty, scaled rows, errors and changes, one per stream (entity) scored with this
+  // model, within ~8 MB (64 streams at 38 variables, 10 at 301).
   const noveltyCarries = new SlidingRowsPool(
     d,
     reachRows,
@@ -313,7 +318,7 @@ export function createScorer(state: ModelState): Scorer {
 
   /**
    * Row s of the current detect-last span, scaled on first use: taken from the followed carry when it kept that row
-   * scaled (the same row, bit for bit, so the same scaled values), else computed (and given to the carry).
+   * scaled (the same row, value for value, so the same scaled values), else computed (and given to the carry).
    */
   function scaledAt(s: number): Float64Array {
     if (spanScaled[s] === 1) return scaledSpan[s] as Float64Array
@@ -327,6 +332,17 @@ export function createScorer(state: ModelState): Scorer {
     scaleRow(weights, spanRaw[s] as Float64Array, out)
     if (followed !== undefined && kept >= 0) followed.setDerived(kept, out, CARRIED_SCALED)
     return (scaledSpan[s] = out)
+  }
+
+  /** Row s's squared changes from row s − 1 (detect-last): carried while both rows are, else computed. */
+  function changesAt(s: number): Float64Array {
+    const kept = followed !== undefined ? s - (span - reachRows) : -1
+    const carried = kept >= 1 ? followed?.derived(kept, CARRIED_CHANGES) : undefined
+    if (carried !== undefined) return carried
+    const out = changesOwn[s] as Float64Array
+    squaredChanges(scaledAt(s), scaledAt(s - 1), out)
+    if (kept >= 1) followed?.setDerived(kept, out, CARRIED_CHANGES)
+    return out
   }
 
   /**
@@ -421,8 +437,13 @@ export function createScorer(state: ModelState): Scorer {
       noveltyPeakEnd = end - (noveltyReach - 1 - peak)
     }
     if (changeSpan > 0) {
-      for (let s = span - 1 - changeSpan; s < span; s++) scaledAt(s)
-      rowChanges(scaledSpan, span - 1, changeSpan, changeUnits, volatility, stillness, changeParts)
+      // rowChanges' sum, oldest first, of each row's squared changes (carried, or computed and given to the carry).
+      volatility.fill(0)
+      for (let s = span - changeSpan; s < span; s++) {
+        const squares = changesAt(s)
+        for (let j = 0; j < d; j++) volatility[j] = (volatility[j] as number) + (squares[j] as number)
+      }
+      finishChanges(changeSpan, changeUnits, volatility, stillness, changeParts)
     }
     return finish(window, false, end, noveltyPart, noveltyPeakEnd, topContributorCount)
   }

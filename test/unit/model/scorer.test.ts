@@ -79,6 +79,20 @@ describe('scorer', () => {
     }
   })
 
+  it("reuses a carried row's squared changes only while the row before it is carried too", () => {
+    // Reach 4 rows, span max(7, 4, volatilityWindow 10 + 1) = 11: the change of the oldest carried row reads the row
+    // before the carry (span row 6, window position W − 5), which the carry does not check.
+    const short = fitModel(train, { slidingWindow: W, noveltySmoothing: 2, noveltyHold: 3, volatilityWindow: 10 }).state
+    for (let i = 60; i < 80; i++) {
+      const following = createScorer(short)
+      following.scoreLast(test.slice(i - W - 1, i - 1)) // a fresh carry
+      following.scoreLast(test.slice(i - W, i)) // followed: the carried rows' changes are kept
+      const next = test.slice(i - W + 1, i + 1).map((row) => Float64Array.from(row))
+      ;(next[W - 5] as Float64Array)[i % 4] = 3
+      expect(following.scoreLast(next)).toEqual(createScorer(short).scoreLast(next))
+    }
+  })
+
   it('uses a novelty part: a state never seen in training raises the score', () => {
     expect(state.payload.prototypeCount).toBeGreaterThan(0)
     const window = test.slice(0, W).map((row) => Float64Array.from(row))
