@@ -187,22 +187,23 @@ export function rowChanges(
 ): void {
   volatility.fill(0)
   for (let k = rows - 1; k >= 0; k--) {
-    const now = scaled[t - k] as Float64Array
-    const before = scaled[t - k - 1] as Float64Array
-    for (let j = 0; j < volatility.length; j++) {
-      const change = (now[j] as number) - (before[j] as number)
-      volatility[j] = (volatility[j] as number) + change * change
-    }
+    addSquaredChanges(scaled[t - k] as Float64Array, scaled[t - k - 1] as Float64Array, volatility)
   }
   finishChanges(rows, units, volatility, stillness, largest)
 }
 
-/** Each variable's squared change from `before` to `now` (the terms rowChanges sums), into `out`. */
-export function squaredChanges(now: Float64Array, before: Float64Array, out: Float64Array): void {
-  for (let j = 0; j < out.length; j++) {
+/** Adds each variable's squared change from `before` to `now` to `sums`. */
+function addSquaredChanges(now: Float64Array, before: Float64Array, sums: Float64Array): void {
+  for (let j = 0; j < sums.length; j++) {
     const change = (now[j] as number) - (before[j] as number)
-    out[j] = change * change
+    sums[j] = (sums[j] as number) + change * change
   }
+}
+
+/** Each variable's squared change from `before` to `now` (the terms rowChanges sums, 0 + x being x), into `out`. */
+export function squaredChanges(now: Float64Array, before: Float64Array, out: Float64Array): void {
+  out.fill(0)
+  addSquaredChanges(now, before, out)
 }
 
 /**

@@ -65,32 +65,32 @@ describe('scorer', () => {
     }
   })
 
-  it("reuses a carried row's errors only while the rows they read are carried too (short novelty reach)", () => {
-    // Reach 2 + 3 − 1 = 4 rows, span max(lags 2 + smoothing 5, 4) = 7: the errors of the oldest carried rows read
-    // rows the carry does not check. A window that follows the carry but differs there must not get stale errors.
-    const short = fitModel(train, { slidingWindow: W, noveltySmoothing: 2, noveltyHold: 3, volatilityWindow: 0 }).state
+  /**
+   * Scores windows i − 1 and i (a fresh carry, then one followed), then window i + 1 changed at `positions` (rows the
+   * carry does not check), and compares with a fresh scorer: a carried number that read those rows would differ.
+   */
+  function expectNoStaleCarry(params: Parameters<typeof fitModel>[1], positions: readonly number[]): void {
+    const short = fitModel(train, { slidingWindow: W, noveltySmoothing: 2, noveltyHold: 3, ...params }).state
     for (let i = 60; i < 80; i++) {
       const following = createScorer(short)
-      following.scoreLast(test.slice(i - W - 1, i - 1)) // a fresh carry
-      following.scoreLast(test.slice(i - W, i)) // followed: the newest rows' errors are carried
+      following.scoreLast(test.slice(i - W - 1, i - 1))
+      following.scoreLast(test.slice(i - W, i))
       const next = test.slice(i - W + 1, i + 1).map((row) => Float64Array.from(row))
-      for (const position of [W - 6, W - 5]) (next[position] as Float64Array)[i % 4] = 3 // span rows 1 and 2
+      for (const position of positions) (next[position] as Float64Array)[i % 4] = 3
       expect(following.scoreLast(next)).toEqual(createScorer(short).scoreLast(next))
     }
+  }
+
+  it("reuses a carried row's errors only while the rows they read are carried too (short novelty reach)", () => {
+    // Reach 2 + 3 − 1 = 4 rows, span max(lags 2 + smoothing 5, 4) = 7: the errors of the oldest carried rows read
+    // span rows 1 and 2 (window positions W − 6, W − 5), which the carry does not check.
+    expectNoStaleCarry({ volatilityWindow: 0 }, [W - 6, W - 5])
   })
 
   it("reuses a carried row's squared changes only while the row before it is carried too", () => {
     // Reach 4 rows, span max(7, 4, volatilityWindow 10 + 1) = 11: the change of the oldest carried row reads the row
     // before the carry (span row 6, window position W − 5), which the carry does not check.
-    const short = fitModel(train, { slidingWindow: W, noveltySmoothing: 2, noveltyHold: 3, volatilityWindow: 10 }).state
-    for (let i = 60; i < 80; i++) {
-      const following = createScorer(short)
-      following.scoreLast(test.slice(i - W - 1, i - 1)) // a fresh carry
-      following.scoreLast(test.slice(i - W, i)) // followed: the carried rows' changes are kept
-      const next = test.slice(i - W + 1, i + 1).map((row) => Float64Array.from(row))
-      ;(next[W - 5] as Float64Array)[i % 4] = 3
-      expect(following.scoreLast(next)).toEqual(createScorer(short).scoreLast(next))
-    }
+    expectNoStaleCarry({ volatilityWindow: 10 }, [W - 5])
   })
 
   it('uses a novelty part: a state never seen in training raises the score', () => {
