@@ -140,6 +140,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       rangeReader: new KafkaRangeReader(kafka, {
         groupPrefix: `${config.kafka.groupId}.replay`,
         decode: (payload) => decodeReadingPayload(payload, registry),
+        maxFutureMs: config.stream.maxFutureMs,
       }),
       readingsTopic: config.kafka.topics.readings,
       chartsDir: config.control.chartsDir,

@@ -15,7 +15,7 @@ import type { JobRecord, JobStore } from '../state/job-store.js'
 import { isTransientRegistryError, registryUnavailable, type RegistryCodec } from '../stream/registry-codec.js'
 import { isRegistryEncoded } from '../stream/reading-codec.js'
 import { ConsumerSupervisor } from '../stream/consumer-supervisor.js'
-import { boundedDetail, sendFitting } from '../kafka/dead-letter.js'
+import { boundedDetail, partitionedIfLongKey, sendFitting } from '../kafka/dead-letter.js'
 import {
   CONTROL_COMMAND_SCHEMA_FILE,
   jobIdOf,
@@ -191,7 +191,7 @@ export class ControlService {
       const letter = {
         topic: this.#deps.topics.deadLetter,
         messages: [
-          {
+          partitionedIfLongKey({
             key,
             value,
             headers: {
@@ -202,7 +202,7 @@ export class ControlService {
               'mvad-source-offset': offset,
               ...(jobId === undefined ? {} : { 'mvad-job-id': jobId }),
             },
-          },
+          }),
         ],
       }
       await sendFitting(

@@ -51,6 +51,11 @@ export interface KafkaRangeReaderOptions {
    * fails with DataExceedsLimit instead of exhausting the service's memory. @defaultValue 10,000,000
    */
   maxReadings?: number
+  /**
+   * A reading more than this many ms ahead of its record's Kafka timestamp is rejected (timestamp_in_future), as the
+   * stream dead-letters it: a range must not train on what the stream refused. 0 = no check. @defaultValue 0
+   */
+  maxFutureMs?: number
 }
 
 export const DEFAULT_MAX_RANGE_READINGS = 10_000_000
@@ -114,6 +119,19 @@ export class KafkaRangeReader implements ReadingsRangeReader {
                 offset: message.offset,
                 reason: decoded.reason,
                 detail: decoded.detail,
+              })
+              continue
+            }
+            const kafkaTime = Number(message.timestamp)
+            const maxFutureMs = kafkaTime > 0 ? (this.#options.maxFutureMs ?? 0) : 0
+            const ahead =
+              maxFutureMs > 0 ? decoded.readings.find((r) => r.timestamp - kafkaTime > maxFutureMs) : undefined
+            if (ahead !== undefined) {
+              rejected.push({
+                partition: batch.partition,
+                offset: message.offset,
+                reason: 'timestamp_in_future',
+                detail: `timestamp ${new Date(ahead.timestamp).toISOString()} is more than ${maxFutureMs} ms ahead of the record's Kafka timestamp (MVAD_MAX_FUTURE_MS)`,
               })
               continue
             }

@@ -63,6 +63,21 @@ export function inRequests<T extends { messages: Message[] }>(
   return requests
 }
 
+/**
+ * Longest key left to the producer's partitioner. kafkajs hashes keys with a murmur2 built on long.js whose cost
+ * grows about with the square of the key's length (100 KB: 0.8 s; 600 KB: 80 s of a blocked event loop, the
+ * consumer evicted, the batch retried for ever). Entity ids are at most 256 characters; a longer key is only ever
+ * forwarded in a dead letter, which then names its partition (0) instead.
+ */
+export const MAX_HASHED_KEY_BYTES = 1_024
+
+/** The message with partition 0 set when its key is too long to hash (see MAX_HASHED_KEY_BYTES). */
+export function partitionedIfLongKey(message: Message): Message {
+  const key = message.key
+  const bytes = key === null || key === undefined ? 0 : Buffer.isBuffer(key) ? key.length : Buffer.byteLength(key)
+  return bytes > MAX_HASHED_KEY_BYTES ? { ...message, partition: 0 } : message
+}
+
 /** Longest detail kept in a header (and a log line), in characters. */
 export const MAX_DETAIL_CHARS = 2_000
 

@@ -6,7 +6,7 @@
 import type { Producer, Message } from 'kafkajs'
 import type { DeadLetter, OutgoingEvent, WorkerSink } from './partition-worker.js'
 import type { RegistryCodec } from './registry-codec.js'
-import { boundedDetail, sendFitting } from '../kafka/dead-letter.js'
+import { boundedDetail, partitionedIfLongKey, sendFitting } from '../kafka/dead-letter.js'
 
 export interface KafkaSinkTopics {
   events: string
@@ -54,17 +54,19 @@ export class KafkaSink implements WorkerSink {
       if (isAnomaly) eventMessages.push(message)
       if (this.#publishScores) scoreMessages.push(message)
     }
-    const deadLetterMessages: Message[] = deadLetters.map((letter) => ({
-      key: letter.message.key,
-      value: letter.message.value,
-      headers: {
-        'mvad-dlq-reason': letter.reason,
-        'mvad-dlq-detail': boundedDetail(letter.detail),
-        'mvad-source-topic': this.#topics.sourceReadings,
-        'mvad-source-partition': String(this.#partition),
-        'mvad-source-offset': letter.message.offset.toString(),
-      },
-    }))
+    const deadLetterMessages: Message[] = deadLetters.map((letter) =>
+      partitionedIfLongKey({
+        key: letter.message.key,
+        value: letter.message.value,
+        headers: {
+          'mvad-dlq-reason': letter.reason,
+          'mvad-dlq-detail': boundedDetail(letter.detail),
+          'mvad-source-topic': this.#topics.sourceReadings,
+          'mvad-source-partition': String(this.#partition),
+          'mvad-source-offset': letter.message.offset.toString(),
+        },
+      }),
+    )
     const topicMessages = [
       { topic: this.#topics.events, messages: eventMessages },
       { topic: this.#topics.scores, messages: scoreMessages },

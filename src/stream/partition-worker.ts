@@ -60,6 +60,9 @@ interface EntityState {
   lastIngest: EpochMs
 }
 
+/** Longest entity key, in bytes: 256 characters (the control schema's limit on entity ids) of up to 4 bytes. */
+export const MAX_ENTITY_KEY_BYTES = 1_024
+
 export class PartitionWorker {
   readonly #windows: WindowStore
   readonly #models: ModelResolver
@@ -117,6 +120,16 @@ export class PartitionWorker {
     const deadLetters: DeadLetter[] = []
     const byEntity = new Map<string, { message: InputMessage; readings: PendingReading[] }[]>()
     for (const message of messages) {
+      const keyBytes = message.key?.length ?? 0
+      if (keyBytes > MAX_ENTITY_KEY_BYTES) {
+        // Before any lookup: an entity id is at most 256 characters, so no binding can name it.
+        deadLetters.push({
+          message,
+          reason: 'key_too_long',
+          detail: `message key of ${keyBytes} bytes; an entity id is at most 256 characters (${MAX_ENTITY_KEY_BYTES} bytes)`,
+        })
+        continue
+      }
       const entity = message.key?.toString('utf8') ?? ''
       if (entity === '') {
         deadLetters.push({ message, reason: 'missing_key', detail: 'message key (the entity) is empty' })

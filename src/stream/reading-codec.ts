@@ -17,6 +17,7 @@ export interface DecodedReading {
 
 export const DECODE_FAILURE_REASONS = [
   'missing_key',
+  'key_too_long',
   'malformed_json',
   'wrong_shape',
   'bad_timestamp',

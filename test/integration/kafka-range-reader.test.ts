@@ -52,6 +52,39 @@ describe('KafkaRangeReader (real broker)', () => {
     })
   }, 60_000)
 
+  it('rejects, as the stream does, a reading far ahead of its Kafka timestamp (MVAD_MAX_FUTURE_MS)', async () => {
+    await withTopic('range-future', 1, async (topic, prefix) => {
+      const producer = kafka.producer({ allowAutoTopicCreation: false })
+      await producer.connect()
+      const T0 = Date.UTC(2024, 0, 1)
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: [
+          { key: 'dev-1', value: JSON.stringify({ timestamp: T0, values: { a: 1 } }) },
+          { key: 'dev-1', value: JSON.stringify({ timestamp: '2099-12-31T00:00:00Z', values: { a: 2 } }) },
+          { key: 'dev-1', value: JSON.stringify({ timestamp: T0 + 60_000, values: { a: 3 } }) },
+        ],
+      })
+      await producer.disconnect()
+      const reader = new KafkaRangeReader(kafka, {
+        groupPrefix: `${prefix}.replay`,
+        decode: decodeJsonReading,
+        maxFutureMs: 86_400_000,
+      })
+      const read = await reader.read({ topic, entity: 'dev-1' }, new AbortController().signal)
+      expect(read.readings.count).toBe(2)
+      expect(read.rejected).toEqual([
+        {
+          partition: 0,
+          offset: '1',
+          reason: 'timestamp_in_future',
+          detail: expect.stringContaining('2099-12-31T00:00:00.000Z is more than 86400000 ms ahead') as unknown,
+        },
+      ])
+    })
+  }, 60_000)
+
   it('finishes a range that holds only an aborted transaction (no message of it reaches the reader)', async () => {
     await withTopic('range-tx', 1, async (topic, prefix) => {
       const T0 = Date.UTC(2024, 0, 1)

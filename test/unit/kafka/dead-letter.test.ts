@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { boundedDetail, estimatedBytes, inRequests, isMessageTooLarge } from '../../../src/kafka/dead-letter.js'
+import {
+  boundedDetail,
+  estimatedBytes,
+  inRequests,
+  isMessageTooLarge,
+  partitionedIfLongKey,
+} from '../../../src/kafka/dead-letter.js'
 
 describe('dead-letter sending', () => {
   it('cuts a detail to 2,000 characters, saying how much was left out', () => {
@@ -14,6 +20,16 @@ describe('dead-letter sending', () => {
     expect(isMessageTooLarge({ originalError: { type: 'RECORD_LIST_TOO_LARGE' } })).toBe(true)
     expect(isMessageTooLarge({ type: 'NOT_LEADER_FOR_PARTITION' })).toBe(false)
     expect(isMessageTooLarge(undefined)).toBe(false)
+  })
+
+  it('names partition 0 for a key too long to hash (kafkajs murmur2 is quadratic in it), leaves others alone', () => {
+    expect(partitionedIfLongKey({ key: 'x'.repeat(1_025), value: 'v' })).toEqual({
+      key: 'x'.repeat(1_025),
+      value: 'v',
+      partition: 0,
+    })
+    expect(partitionedIfLongKey({ key: Buffer.alloc(1_024), value: 'v' })).not.toHaveProperty('partition')
+    expect(partitionedIfLongKey({ key: null, value: 'v' })).not.toHaveProperty('partition')
   })
 
   it('cuts sends into requests under a byte budget, keeping order and topics; a large message goes alone', () => {

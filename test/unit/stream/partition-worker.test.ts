@@ -201,6 +201,15 @@ describe('PartitionWorker', () => {
     expect(sink.deadLetters).toHaveLength(1)
   })
 
+  it('dead-letters a key longer than any entity id before anything looks it up, and forwards nothing else', async () => {
+    const { makeWorker, sink } = await setup()
+    await makeWorker().processBatch([msg('x'.repeat(1_025), { timestamp: T0, values: { a: 1, b: 1 } }), frame(0, 1)])
+    expect(sink.deadLetters.map((d) => [d.reason, d.detail])).toEqual([
+      ['key_too_long', 'message key of 1025 bytes; an entity id is at most 256 characters (1024 bytes)'],
+    ])
+    expect(sink.published).toHaveLength(1)
+  })
+
   it('takes a batch of 200,000 readings of one entity (dead letters appended without spreading them)', async () => {
     const { makeWorker, sink } = await setup()
     const body = Buffer.from(JSON.stringify({ timestamp: T0, variable: 'a', value: 1 }))
