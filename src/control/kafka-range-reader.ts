@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Kafka } from 'kafkajs'
 import { ServiceError } from '../errors.js'
-import type { DecodeResult } from '../stream/reading-codec.js'
+import { readingsAhead, type DecodeResult } from '../stream/reading-codec.js'
 import { ReadingsPacker, type PackedReadings } from './readings-series.js'
 
 export interface RejectedRecord {
@@ -122,16 +122,13 @@ export class KafkaRangeReader implements ReadingsRangeReader {
               })
               continue
             }
-            const kafkaTime = Number(message.timestamp)
-            const maxFutureMs = kafkaTime > 0 ? (this.#options.maxFutureMs ?? 0) : 0
-            const ahead =
-              maxFutureMs > 0 ? decoded.readings.find((r) => r.timestamp - kafkaTime > maxFutureMs) : undefined
+            const ahead = readingsAhead(decoded.readings, Number(message.timestamp), this.#options.maxFutureMs ?? 0)
             if (ahead !== undefined) {
               rejected.push({
                 partition: batch.partition,
                 offset: message.offset,
-                reason: 'timestamp_in_future',
-                detail: `timestamp ${new Date(ahead.timestamp).toISOString()} is more than ${maxFutureMs} ms ahead of the record's Kafka timestamp (MVAD_MAX_FUTURE_MS)`,
+                reason: ahead.reason,
+                detail: ahead.detail,
               })
               continue
             }

@@ -27,6 +27,7 @@ import type { WindowStore } from '../state/window-store.js'
 import { toAnomalyEvent, type AnomalyEvent } from './anomaly-event.js'
 import { FrameAssembler, fillMissing, type PendingReading } from './frame-assembler.js'
 import { shadowWindow, type LoadedModel, type ModelResolver, type ShadowModel } from './model-runtime.js'
+import { readingsAhead } from './reading-codec.js'
 import type {
   DeadLetter,
   DeadLetterReason,
@@ -141,16 +142,9 @@ export class PartitionWorker {
         deadLetters.push({ message, reason: decoded.reason, detail: decoded.detail })
         continue
       }
-      // A record without a timestamp of its own (-1: old message formats) gives no reference: not checked.
-      const maxFutureMs = message.kafkaTimestamp > 0 ? (this.#options.maxFutureMs ?? 0) : 0
-      const ahead =
-        maxFutureMs > 0 ? decoded.readings.find((r) => r.timestamp - message.kafkaTimestamp > maxFutureMs) : undefined
+      const ahead = readingsAhead(decoded.readings, message.kafkaTimestamp, this.#options.maxFutureMs ?? 0)
       if (ahead !== undefined) {
-        deadLetters.push({
-          message,
-          reason: 'timestamp_in_future',
-          detail: `timestamp ${new Date(ahead.timestamp).toISOString()} is more than ${maxFutureMs} ms ahead of the record's Kafka timestamp ${new Date(message.kafkaTimestamp).toISOString()} (MVAD_MAX_FUTURE_MS)`,
-        })
+        deadLetters.push({ message, reason: ahead.reason, detail: ahead.detail })
         continue
       }
       const readings = decoded.readings.map((r) => ({ ...r, offset: message.offset }))

@@ -22,6 +22,7 @@ export const DECODE_FAILURE_REASONS = [
   'wrong_shape',
   'bad_timestamp',
   'timestamp_out_of_bounds',
+  'timestamp_in_future',
   'non_finite_value',
   'schema_registry_decode_failed',
 ] as const
@@ -51,6 +52,25 @@ export const DEFAULT_TIMESTAMP_BOUNDS: TimestampBounds = Object.freeze({
   min: Date.UTC(2000, 0, 1),
   max: Date.UTC(2100, 0, 1),
 })
+
+/**
+ * The failure of a record whose readings run more than `maxFutureMs` ahead of its own Kafka timestamp: one reading
+ * from a wrong clock (2099, say) would open a frame nothing later can follow. The stream and topic ranges apply it
+ * alike. Not checked with `maxFutureMs` 0 or a record without a timestamp of its own (-1: old message formats).
+ */
+export function readingsAhead(
+  readings: readonly DecodedReading[],
+  kafkaTimestamp: EpochMs,
+  maxFutureMs: number,
+): DecodeFailure | undefined {
+  if (!(maxFutureMs > 0) || !(kafkaTimestamp > 0)) return undefined
+  const ahead = readings.find((r) => r.timestamp - kafkaTimestamp > maxFutureMs)
+  if (ahead === undefined) return undefined
+  return fail(
+    'timestamp_in_future',
+    `timestamp ${new Date(ahead.timestamp).toISOString()} is more than ${maxFutureMs} ms ahead of the record's Kafka timestamp ${new Date(kafkaTimestamp).toISOString()} (MVAD_MAX_FUTURE_MS)`,
+  )
+}
 
 /** True when the payload is in the Confluent wire format (JSON text never starts with a 0 byte). */
 export function isRegistryEncoded(payload: Buffer): boolean {

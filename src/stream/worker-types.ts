@@ -13,12 +13,7 @@ export interface InputMessage {
 }
 
 export type DeadLetterReason =
-  | DecodeFailureReason
-  | 'timestamp_in_future'
-  | 'unknown_entity'
-  | 'unknown_variable'
-  | 'late_after_emit'
-  | 'late_beyond_lateness'
+  DecodeFailureReason | 'unknown_entity' | 'unknown_variable' | 'late_after_emit' | 'late_beyond_lateness'
 
 export interface DeadLetter {
   message: InputMessage
