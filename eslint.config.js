@@ -5,7 +5,17 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 const ioPackages = ['kafkajs', 'ioredis', 'pino', 'prom-client', 'fastify', '@kafkajs/confluent-schema-registry']
-const pureFolders = ['src/domain/**', 'src/data/**', 'src/model/**', 'src/codec/**']
+// The pure core: numerics, alignment, scoring, thresholds, metrics, and the stream's codecs and frame assembly.
+const pureFiles = [
+  'src/domain/**',
+  'src/data/**',
+  'src/model/**',
+  'src/eval/**',
+  'src/pipeline/**',
+  'src/stream/anomaly-event.ts',
+  'src/stream/frame-assembler.ts',
+  'src/stream/reading-codec.ts',
+]
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tools/**', '.infra/**', 'coverage/**', 'out/**'] },
@@ -21,11 +31,16 @@ export default tseslint.config(
     },
   },
   {
-    files: pureFolders,
+    files: pureFiles,
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: ioPackages.map((name) => ({ name, message: 'Pure core: no I/O libraries here (see STYLE.md).' })) },
+        {
+          paths: ioPackages.map((name) => ({
+            name,
+            message: 'Pure core: no I/O libraries here (see docs/architecture.md).',
+          })),
+        },
       ],
     },
   },

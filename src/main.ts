@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Process entry point: the only place that reads process.env and installs signal handlers.
+ * Process entry point: the service's only reader of process.env (the CLI reads it in cli/program.ts) and installer of signal handlers.
  * Exit codes: 0 clean stop, 1 failed at run time, 2 invalid configuration.
  */
 import { readFileSync } from 'node:fs'

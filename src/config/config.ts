@@ -1,6 +1,6 @@
 /**
  * Configuration compiled once: raw environment → defaults → validated, frozen, typed `Config` (durations in ms,
- * sizes in bytes). Pure: the caller passes the environment (only main.ts reads process.env). Every problem is
+ * sizes in bytes). Pure: the caller passes the environment (main.ts for the service, cli/program.ts for the CLI). Every problem is
  * reported at once, each with the variable name it came from. See docs/config.md for the table.
  */
 import { z } from 'zod'

@@ -1,12 +1,12 @@
 /**
  * Anomaly events (pure). Format on the events topic (JSON; Avro with the registry — schemas/avro/anomaly-event.v1):
  *   {eventId, entity, modelId, modelVersion, timestamp (ISO, no ms), isAnomaly, score, severity, interpretation,
- *    variableStates?, shadow?}
+ *    shadow?}
  * eventId is a UUID-shaped SHA-256 of entity, model id, model version and timestamp: a frame re-scored after a
  * crash or rebalance yields the same id, so consumers can de-duplicate.
  */
 import { createHash } from 'node:crypto'
-import type { AnomalyValue, EpochMs, VariableState } from '../domain/types.js'
+import type { AnomalyValue, EpochMs } from '../domain/types.js'
 
 export interface AnomalyEvent {
   eventId: string
@@ -18,7 +18,6 @@ export interface AnomalyEvent {
   score: number
   severity: number
   interpretation: AnomalyValue['interpretation']
-  variableStates?: VariableState[]
   shadow?: boolean
 }
 

@@ -65,7 +65,6 @@ export class RegistryCodec {
   async encodeEvent(event: AnomalyEvent): Promise<Buffer> {
     if (this.#eventSchemaId === undefined) throw new ServiceError('Internal', 'event schema not registered')
     const avro = { ...event, timestamp: Date.parse(event.timestamp), shadow: event.shadow ?? false }
-    delete (avro as { variableStates?: unknown }).variableStates
     return this.#registry.encode(this.#eventSchemaId, avro)
   }
 
