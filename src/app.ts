@@ -25,6 +25,7 @@ import { keySpace } from './state/keys.js'
 import { RedisBindingStore } from './state/redis-binding-store.js'
 import { RedisModelStore } from './state/redis-model-store.js'
 import { RedisWindowStore } from './state/redis-window-store.js'
+import { StoreMarker } from './state/store-marker.js'
 import { ModelResolver, type ModelLoader } from './stream/model-runtime.js'
 import { RegistryCodec } from './stream/registry-codec.js'
 import { StreamService } from './stream/stream-service.js'
@@ -79,6 +80,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
   const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 2 })
   redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error'))
   const keys = keySpace(config.redis.keyPrefix)
+  const storeMarker = new StoreMarker(redis, keys.storeMarker(), (message) => logger.error(message))
   const bindings = new RedisBindingStore(redis, keys)
   const models = new RedisModelStore(redis, keys)
   const windows = new RedisWindowStore(redis, keys, { idleTtlSeconds: config.stream.windowIdleTtlSeconds })
@@ -210,6 +212,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       check('redis', async () => {
         if (redis.status === 'wait' || redis.status === 'end') await redis.connect()
         await redis.ping()
+        await storeMarker.verify()
       }),
     ]
     const registryUrl = config.schemaRegistryUrl
@@ -220,6 +223,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
             signal: AbortSignal.timeout(3_000),
           })
           if (!response.ok) throw new Error(`HTTP ${response.status}`)
+          await stream.refreshSchemas()
         }),
       )
     }

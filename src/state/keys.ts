@@ -31,6 +31,8 @@ export interface KeySpace {
   modelIndex(): string
   /** String: JSON detect-batch result (summary + rows), with a TTL. */
   batchResult(resultId: string): string
+  /** String: random token written once; its absence means Redis lost the service's data (state/store-marker.ts). */
+  storeMarker(): string
 }
 
 export function keySpace(prefix: string): KeySpace {
@@ -52,5 +54,6 @@ export function keySpace(prefix: string): KeySpace {
     openJobIndex: () => `${p}jobs:open`,
     modelIndex: () => `${p}models`,
     batchResult: (resultId) => `${p}result:{result:${resultId}}`,
+    storeMarker: () => `${p}store:marker`,
   }
 }

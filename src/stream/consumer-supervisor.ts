@@ -39,7 +39,7 @@ export class ConsumerSupervisor {
     this.#delayMs = options.backoff?.initialMs ?? 1000
   }
 
-  /** The error that stopped the consumer, until a restarted one joins its group. */
+  /** The error that stopped the consumer, until a restarted one (ours or kafkajs's own) joins its group. */
   get crashed(): Error | undefined {
     return this.#crashed
   }
@@ -73,9 +73,11 @@ export class ConsumerSupervisor {
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       const { logger, name } = this.#options
       logger.error({ err: payload.error, restart: payload.restart, consumer: name }, 'consumer crashed')
-      if (payload.restart || this.#stopping || consumer !== this.#consumer) return
+      if (this.#stopping || consumer !== this.#consumer) return
+      // Not consuming until a member joins again, whoever restarts it: readiness must not claim a consumer that
+      // kafkajs is still retrying against a broker that is down (it used to stay "up" through a whole outage).
       this.#crashed = payload.error
-      this.#scheduleRestart()
+      if (!payload.restart) this.#scheduleRestart()
     })
     await this.#options.run(consumer)
   }

@@ -86,6 +86,7 @@ export class RegistryCodec {
     return this.#registry.decode(payload)
   }
 
+  /** The id events are encoded with, once registered. */
   get eventSchemaId(): number | undefined {
     return this.#eventSchemaId
   }

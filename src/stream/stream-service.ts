@@ -71,6 +71,26 @@ export class StreamService {
     return this.#supervisor?.crashed
   }
 
+  /**
+   * Registers the schemas again; the registry answers with the ids it has, so normally nothing changes. A registry
+   * that lost its schemas (in-memory storage, restarted) would otherwise leave events stamped for good with an id
+   * that names nothing, or another client's schema registered since. Called by the health check once started.
+   */
+  async refreshSchemas(): Promise<void> {
+    const { registry, options, logger } = this.#deps
+    if (registry === undefined || this.#producer === undefined) return
+    const before = registry.eventSchemaId
+    const after = await registry.registerEventSchema([options.topics.events, options.topics.scores])
+    await registry.registerReadingSchemas(options.topics.readings)
+    if (before !== undefined && after !== before) {
+      logger.error(
+        { before, after },
+        'the schema registry no longer had the event schema under its id (storage lost?); registered it again: ' +
+          'new events carry the new id, events written since the loss name the old one (docs/streaming.md)',
+      )
+    }
+  }
+
   async start(): Promise<void> {
     const { kafka, options, logger } = this.#deps
     await this.#ensureTopics()

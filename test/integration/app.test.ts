@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
+import { Redis } from 'ioredis'
 import { describe, expect, inject, it } from 'vitest'
 import { createApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config/config.js'
@@ -57,6 +58,42 @@ describe('service shell against real Kafka, Redis and registry', () => {
     }
     expect(app.lifecycle.state).toBe('stopped')
   })
+
+  it('reports Redis down on /readyz while Redis has lost its data, and up again once it is restored', async () => {
+    const env = { ...realEnv(), MVAD_REDIS_KEY_PREFIX: `${prefix}-lost` }
+    const app = makeApp(env)
+    const redis = new Redis(inject('redisUrl'))
+    await app.start()
+    const readiness = async (): Promise<{ status: number; redis?: { up: boolean; detail?: string } }> => {
+      const response = await fetch(`${app.url()}/readyz`)
+      const body = (await response.json()) as { dependencies: { name: string; up: boolean; detail?: string }[] }
+      const entry = body.dependencies.find((d) => d.name === 'redis')
+      return { status: response.status, ...(entry === undefined ? {} : { redis: entry }) }
+    }
+    const waitFor = async (status: number): Promise<{ redis?: { up: boolean; detail?: string } }> => {
+      const deadline = Date.now() + 25_000 // the health check runs every 10 s
+      for (;;) {
+        const state = await readiness()
+        if (state.status === status) return state
+        if (Date.now() > deadline) throw new Error(`/readyz stayed ${state.status}`)
+        await new Promise((resolve) => setTimeout(resolve, 250))
+      }
+    }
+    try {
+      const marker = `${env.MVAD_REDIS_KEY_PREFIX}:store:marker`
+      const token = await redis.get(marker)
+      expect(token).not.toBeNull()
+      await redis.del(marker) // as a Redis restarted without persistence would leave it
+      const down = await waitFor(503)
+      expect(down.redis?.up).toBe(false)
+      expect(down.redis?.detail).toMatch(/Redis lost this service's data/)
+      await redis.set(marker, token ?? '') // restored from a backup
+      expect((await waitFor(200)).redis?.up).toBe(true)
+    } finally {
+      await app.stop('test done')
+      await redis.quit()
+    }
+  }, 70_000)
 
   it('fails start-up with a message naming each unreachable dependency', async () => {
     const app = makeApp({

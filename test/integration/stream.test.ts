@@ -180,4 +180,41 @@ describe('stream service on real Kafka + Redis', () => {
     expect(decoded.map((e) => e.timestamp)).toEqual([T0, T0 + MINUTE, T0 + 2 * MINUTE])
     expect(decoded[2]?.isAnomaly).toBe(true)
   })
+
+  it('registers its schemas again when the registry lost them (in-memory storage restarted)', async () => {
+    const h = (harness = await createHarness('avro-lost', windowMeanModel, 1))
+    await h.models.registerReady('m', state(5), { variables: VARIABLES, slidingWindow: 4 })
+    await h.bindings.set('dev-1', { modelId: 'm' })
+    const scores = await h.collect(h.topics.scores)
+    const service = await h.startService({ registry: true })
+    const url = inject('schemaRegistryUrl').replace(/\/$/, '')
+    const subjects = [
+      `${h.topics.events}-value`,
+      `${h.topics.scores}-value`,
+      `${h.topics.readings}-io.mvadstream.v1.Reading`,
+      `${h.topics.readings}-io.mvadstream.v1.Frame`,
+    ]
+    const listed = async (): Promise<string[]> =>
+      ((await (await fetch(`${url}/subjects`)).json()) as string[]).filter((s) => subjects.includes(s))
+    expect((await listed()).sort()).toEqual([...subjects].sort())
+    for (const subject of subjects) {
+      for (const query of ['', '?permanent=true']) {
+        const response = await fetch(`${url}/subjects/${subject}${query}`, { method: 'DELETE' })
+        expect(response.ok).toBe(true)
+      }
+    }
+    expect(await listed()).toEqual([])
+
+    await service.refreshSchemas() // what the health check calls every 10 s
+    expect((await listed()).sort()).toEqual([...subjects].sort())
+    const registry = new SchemaRegistry({ host: inject('schemaRegistryUrl') })
+    const frameId = await registry.getLatestSchemaId(`${h.topics.readings}-io.mvadstream.v1.Frame`)
+    await h.produce([
+      { key: 'dev-1', value: await registry.encode(frameId, { timestamp: T0, values: { a: 1, b: 0 } }) },
+    ])
+    const [event] = await scores.waitFor(1)
+    const eventId = event?.value.readInt32BE(1)
+    expect(eventId).toBe(await registry.getLatestSchemaId(`${h.topics.scores}-value`))
+    expect(await registry.decode(event?.value ?? Buffer.alloc(0))).toMatchObject({ timestamp: T0, entity: 'dev-1' })
+  })
 })

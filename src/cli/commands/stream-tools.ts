@@ -98,8 +98,10 @@ export async function eventsCommand(opts: EventsOptions, ctx: CliContext, env: R
   await consumer.subscribe({ topic: config.kafka.topics.events, fromBeginning: opts.fromBeginning ?? false })
   // Events are Avro (Confluent wire format) when the service has a registry, JSON otherwise.
   const registry = config.schemaRegistryUrl === undefined ? undefined : new RegistryCodec(config.schemaRegistryUrl)
+  const max = opts.max ?? Number.POSITIVE_INFINITY
   await consumer.run({
     eachMessage: async ({ message }) => {
+      if (count >= max) return // the rest of a fetched batch, while the consumer disconnects
       last = Date.now()
       count++
       const value = message.value ?? Buffer.alloc(0)
@@ -130,7 +132,7 @@ export async function eventsCommand(opts: EventsOptions, ctx: CliContext, env: R
     },
   })
   const idleMs = (opts.idle ?? Number.POSITIVE_INFINITY) * 1000
-  while (count < (opts.max ?? Number.POSITIVE_INFINITY) && Date.now() - last < idleMs) {
+  while (count < max && Date.now() - last < idleMs) {
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
   await consumer.disconnect()

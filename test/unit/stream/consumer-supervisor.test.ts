@@ -77,12 +77,15 @@ describe('ConsumerSupervisor', () => {
     await supervisor.stop()
   })
 
-  it('leaves crashes that kafkajs restarts itself to kafkajs', async () => {
+  it('leaves crashes that kafkajs restarts itself to kafkajs, and reports them until the consumer rejoins', async () => {
     const { supervisor, consumers } = supervised()
     await supervisor.start()
     consumers[0]?.crash('Connection timeout', true)
     await sleep(30)
-    expect(consumers).toHaveLength(1)
+    expect(consumers).toHaveLength(1) // no second consumer: kafkajs restarts this one
+    expect(supervisor.restarts).toBe(0)
+    expect(supervisor.crashed?.message).toBe('Connection timeout') // readiness: not consuming meanwhile
+    consumers[0]?.join()
     expect(supervisor.crashed).toBeUndefined()
     await supervisor.stop()
   })
