@@ -9,6 +9,8 @@ export const SERVICE_ERROR_CODES = [
   'InfrastructureUnavailable',
   'KafkaError',
   'RedisError',
+  /** A window store that came back with older data than this worker wrote (the partition is read again). */
+  'StoreBehind',
   'SchemaRegistryError',
   'DecodeFailed',
   'ShutdownInProgress',

@@ -21,6 +21,7 @@ export interface StreamMetrics {
   modelsLoaded: Gauge
   eventsPublished: Counter<'topic'>
   framesFlushedIdle: Counter
+  partitionsReadAgain: Counter
 }
 
 export function createStreamMetrics(registry: Registry): StreamMetrics {
@@ -91,6 +92,11 @@ export function createStreamMetrics(registry: Registry): StreamMetrics {
       name: 'mvad_events_published_total',
       help: 'Messages acknowledged by Kafka, by topic kind (events, scores, dead_letters).',
       labelNames: ['topic'],
+      registers,
+    }),
+    partitionsReadAgain: new Counter({
+      name: 'mvad_partitions_read_again_total',
+      help: 'Partitions read again from the offset the window store reflects, because it was behind the Kafka commit (Redis lost acknowledged writes).',
       registers,
     }),
     framesFlushedIdle: new Counter({

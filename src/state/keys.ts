@@ -31,6 +31,8 @@ export interface KeySpace {
   modelIndex(): string
   /** String: JSON detect-batch result (summary + rows), with a TTL. */
   batchResult(resultId: string): string
+  /** String: the input offset a partition's windows reflect (WindowStore.saveProgress). */
+  partitionProgress(scope: string, partition: number): string
   /** String: random token written once; its absence means Redis lost the service's data (state/store-marker.ts). */
   storeMarker(): string
 }
@@ -55,5 +57,6 @@ export function keySpace(prefix: string): KeySpace {
     modelIndex: () => `${p}models`,
     batchResult: (resultId) => `${p}result:{result:${resultId}}`,
     storeMarker: () => `${p}store:marker`,
+    partitionProgress: (scope, partition) => `${p}progress:{progress:${scope}}:${partition}`,
   }
 }

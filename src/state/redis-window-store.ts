@@ -98,6 +98,15 @@ export class RedisWindowStore implements WindowStore {
     for (const [error] of results) if (error) throw error
   }
 
+  async saveProgress(scope: string, partition: number, offset: bigint): Promise<void> {
+    await this.#redis.set(this.#keys.partitionProgress(scope, partition), offset.toString())
+  }
+
+  async loadProgress(scope: string, partition: number): Promise<bigint | undefined> {
+    const stored = await this.#redis.get(this.#keys.partitionProgress(scope, partition))
+    return stored === null ? undefined : BigInt(stored)
+  }
+
   async delete(entity: string): Promise<void> {
     await this.#redis.del(
       this.#keys.windowRows(entity),

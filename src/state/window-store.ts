@@ -40,11 +40,20 @@ export interface WindowStore {
    */
   clearPendingEvents(acknowledged: readonly { entity: string; coveredOffset: bigint }[]): Promise<void>
   delete(entity: string): Promise<void>
+  /**
+   * The input offset a partition's windows reflect: saved after every window of a batch is written and before the
+   * offset is committed to Kafka, so it is never behind the commit while the store keeps its writes. A store that
+   * came back with older data shows an older one, which is where the partition is read again from
+   * (stream-service.ts). `scope` names the consumer group and topic.
+   */
+  saveProgress(scope: string, partition: number, offset: bigint): Promise<void>
+  loadProgress(scope: string, partition: number): Promise<bigint | undefined>
 }
 
 /** In-memory WindowStore: the reference behaviour for the contract suite, and for tests and the offline replay. */
 export class MemoryWindowStore implements WindowStore {
   readonly #windows = new Map<string, StoredWindow>()
+  readonly #progress = new Map<string, bigint>()
 
   load(entity: string): Promise<StoredWindow | undefined> {
     const window = this.#windows.get(entity)
@@ -81,6 +90,15 @@ export class MemoryWindowStore implements WindowStore {
   delete(entity: string): Promise<void> {
     this.#windows.delete(entity)
     return Promise.resolve()
+  }
+
+  saveProgress(scope: string, partition: number, offset: bigint): Promise<void> {
+    this.#progress.set(`${scope}\u0000${partition}`, offset)
+    return Promise.resolve()
+  }
+
+  loadProgress(scope: string, partition: number): Promise<bigint | undefined> {
+    return Promise.resolve(this.#progress.get(`${scope}\u0000${partition}`))
   }
 }
 

@@ -272,6 +272,17 @@ export class PartitionWorker {
           },
         }
       }
+      // Another owner's write leaves the stored window ahead of ours; one that is behind (or gone) means the store
+      // lost writes it had acknowledged (Redis back with older data): redoing this entity on the older window would
+      // leave a hole in it, so the partition is read again from the offset the store reflects (stream-service.ts).
+      if (state.persisted && appended.currentCoveredOffset < state.coveredOffset) {
+        throw new ServiceError(
+          'StoreBehind',
+          `window of entity "${entity}" is stored at offset ${appended.currentCoveredOffset}, behind the ` +
+            `${state.coveredOffset} this worker wrote: the window store lost acknowledged writes`,
+          { retriable: true },
+        )
+      }
       // The dead letters of this attempt are dropped with it (the retry redoes them); the readings that were waiting
       // before it are not: they were read from Kafka in earlier batches.
       this.#entities.delete(entity)

@@ -5,6 +5,7 @@
  * Partitions taken away in a rebalance drop their workers: the new owner resumes from Redis and the committed offset.
  */
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs'
+import { isServiceError } from '../errors.js'
 import type { Logger } from '../observability/logger.js'
 import type { StreamMetrics } from '../observability/stream-metrics.js'
 import { workerObserver } from '../observability/stream-metrics.js'
@@ -51,6 +52,8 @@ export class StreamService {
   #joined = false
   #assigned: number[] = []
   #supervisor: ConsumerSupervisor | undefined
+  /** Partitions whose stored progress was compared with Kafka's commit since they were assigned or Redis returned. */
+  readonly #progressChecked = new Set<number>()
 
   constructor(deps: StreamServiceDeps) {
     this.#deps = deps
@@ -109,6 +112,7 @@ export class StreamService {
       () => {
         const entities = this.#deps.models.invalidateAll()
         for (const worker of this.#workers.values()) for (const entity of entities) worker.forget(entity)
+        this.#progressChecked.clear() // Redis may be back with older data: compare again before the next batch
         logger.warn(
           { entities: entities.length },
           'binding notices may have been missed (Redis reconnected); every entity reloads its model',
@@ -134,6 +138,7 @@ export class StreamService {
             if (!assigned.has(partition)) this.#removeLag(options.topics.readings, partition)
           this.#assigned = [...assigned].sort((a, b) => a - b)
           for (const partition of this.#workers.keys()) if (!assigned.has(partition)) this.#workers.delete(partition)
+          this.#progressChecked.clear()
           this.#joined = true
           logger.info({ partitions: [...assigned] }, 'joined consumer group')
         })
@@ -170,6 +175,14 @@ export class StreamService {
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload
     if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return
+    if (!this.#progressChecked.has(batch.partition)) {
+      const { stored, committed } = await this.#progress(batch.partition)
+      this.#progressChecked.add(batch.partition)
+      if (stored !== undefined && committed !== undefined && stored < committed) {
+        this.#readAgain(batch.partition, stored, committed)
+        return
+      }
+    }
     const worker = this.#worker(batch.partition)
     const messages: InputMessage[] = batch.messages.map((m) => ({
       key: m.key,
@@ -177,8 +190,25 @@ export class StreamService {
       offset: BigInt(m.offset),
       kafkaTimestamp: Number(m.timestamp),
     }))
-    const commit = await worker.processBatch(messages)
+    let commit: bigint | undefined
+    try {
+      commit = await worker.processBatch(messages)
+    } catch (error) {
+      if (!(isServiceError(error) && error.code === 'StoreBehind')) throw error
+      this.#deps.logger.error({ err: error, partition: batch.partition }, 'window store behind this worker')
+      const { stored, committed } = await this.#progress(batch.partition)
+      const from = stored !== undefined && (committed === undefined || stored < committed) ? stored : committed
+      if (from === undefined) {
+        // Nothing to say where the store stands: the batch fails and kafkajs fetches it again, for a worker that
+        // starts over from the stored windows (the one that knew better would fail the same way for ever).
+        this.#workers.delete(batch.partition)
+        throw error
+      }
+      this.#readAgain(batch.partition, from, committed)
+      return
+    }
     if (commit !== undefined) {
+      await this.#deps.windows.saveProgress(this.#progressScope(), batch.partition, commit)
       await this.#consumer?.commitOffsets([
         { topic: batch.topic, partition: batch.partition, offset: commit.toString() },
       ])
@@ -189,6 +219,43 @@ export class StreamService {
     )
     this.#deps.metrics?.modelsLoaded.set(this.#deps.models.loadedModelCount)
     await payload.heartbeat()
+  }
+
+  #progressScope(): string {
+    return `${this.#deps.options.groupId}/${this.#deps.options.topics.readings}`
+  }
+
+  /** The offset the window store reflects for a partition, and the one committed in Kafka. */
+  async #progress(partition: number): Promise<{ stored: bigint | undefined; committed: bigint | undefined }> {
+    const { kafka, options, windows } = this.#deps
+    const stored = await windows.loadProgress(this.#progressScope(), partition)
+    if (stored === undefined) return { stored, committed: undefined } // nothing to compare (first run, older data)
+    const admin = kafka.admin()
+    await admin.connect()
+    try {
+      const [topic] = await admin.fetchOffsets({ groupId: options.groupId, topics: [options.topics.readings] })
+      const offset = topic?.partitions.find((p) => p.partition === partition)?.offset
+      return { stored, committed: offset === undefined || BigInt(offset) < 0n ? undefined : BigInt(offset) }
+    } finally {
+      await admin.disconnect()
+    }
+  }
+
+  /**
+   * The window store is behind what was committed (Redis came back with older data: a snapshot, a promoted replica):
+   * the readings in between are in no window. Forget this partition's in-memory state and read it again from the
+   * offset the store reflects; windows skip what they already cover, events come again with the same eventIds.
+   */
+  #readAgain(partition: number, from: bigint, committed: bigint | undefined): void {
+    const { logger, options, metrics } = this.#deps
+    logger.error(
+      { partition, from: from.toString(), committed: committed?.toString() },
+      'the window store is behind the offsets committed in Kafka (Redis lost acknowledged writes?): reading the ' +
+        'partition again from the offset it reflects',
+    )
+    metrics?.partitionsReadAgain.inc()
+    this.#workers.delete(partition)
+    this.#consumer?.seek({ topic: options.topics.readings, partition, offset: from.toString() })
   }
 
   #worker(partition: number): PartitionWorker {

@@ -139,6 +139,19 @@ export function windowStoreContract(name: string, makeStore: () => { store: Wind
       expect(await store.load(e)).toBeUndefined()
     })
 
+    it('keeps the input progress of each partition of each scope', async () => {
+      const { store, entity } = makeStore()
+      const scope = `group-${entity()}/readings`
+      expect(await store.loadProgress(scope, 0)).toBeUndefined()
+      await store.saveProgress(scope, 0, 41n)
+      await store.saveProgress(scope, 1, 7n)
+      await store.saveProgress(`${scope}-other`, 0, 3n)
+      await store.saveProgress(scope, 0, 9_007_199_254_740_993n) // beyond a double's exact integers
+      expect(await store.loadProgress(scope, 0)).toBe(9_007_199_254_740_993n)
+      expect(await store.loadProgress(scope, 1)).toBe(7n)
+      expect(await store.loadProgress(`${scope}-other`, 0)).toBe(3n)
+    })
+
     it('does not share row buffers with the caller', async () => {
       const { store, entity } = makeStore()
       const e = entity()

@@ -52,6 +52,8 @@ function loggingStore(inner: WindowStore, log: string[]): WindowStore {
       log.push('clear')
     },
     delete: (entity) => inner.delete(entity),
+    saveProgress: (scope, partition, offset) => inner.saveProgress(scope, partition, offset),
+    loadProgress: (scope, partition) => inner.loadProgress(scope, partition),
   }
 }
 
@@ -139,6 +141,41 @@ describe('PartitionWorker', () => {
     const clean = await setup()
     await clean.makeWorker().processBatch([frame(0, 0), frame(1, 50)])
     expect(clean.sink.published.map((e) => e.event.eventId)).toEqual(sink.published.map((e) => e.event.eventId))
+  })
+
+  it('refuses to go on over a window the store holds older than it wrote it (Redis back with older data)', async () => {
+    const windows = new MemoryWindowStore()
+    const { makeWorker, sink } = await setup(windows)
+    const worker = makeWorker()
+    await worker.processBatch([frame(0, 1), frame(1, 2)])
+    const snapshot = await windows.load('dev-1') // what an older RDB snapshot would hold
+    await worker.processBatch([frame(2, 3), frame(3, 4)])
+    const ahead = await windows.load('dev-1')
+    if (snapshot === undefined || ahead === undefined) throw new Error('window not stored')
+    await windows.append('dev-1', WINDOW, {
+      modelKey: snapshot.modelKey,
+      expectedCoveredOffset: ahead.coveredOffset,
+      replace: true,
+      timestamps: snapshot.timestamps,
+      rows: snapshot.rows,
+      coveredOffset: snapshot.coveredOffset,
+      pendingEvents: [],
+    })
+    const published = sink.published.length
+    await expect(worker.processBatch([frame(4, 5)])).rejects.toMatchObject({ code: 'StoreBehind', retriable: true })
+    expect(sink.published).toHaveLength(published) // nothing scored on the window with a hole in it
+    expect((await windows.load('dev-1'))?.timestamps).toEqual(snapshot.timestamps) // and nothing written
+  })
+
+  it('still redoes an entity whose stored window another owner moved ahead (a lost race, not a loss)', async () => {
+    const windows = new MemoryWindowStore()
+    const { makeWorker, sink } = await setup(windows)
+    const first = makeWorker()
+    const second = makeWorker()
+    await first.processBatch([frame(0, 1)])
+    await second.processBatch([frame(1, 2)]) // the partition moved; this owner loaded and appended
+    await first.processBatch([frame(2, 3)]) // the old owner, still running, finds the window ahead: reloads, redoes
+    expect(sink.published.map((e) => e.event.timestamp)).toContain('2024-01-01T00:02:00Z')
   })
 
   it('dead-letters bad records with a reason and keeps going', async () => {
