@@ -212,7 +212,11 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       check('redis', async () => {
         if (redis.status === 'wait' || redis.status === 'end') await redis.connect()
         await redis.ping()
-        await storeMarker.verify()
+        try {
+          await storeMarker.verify()
+        } finally {
+          stream.setStoreLost(storeMarker.lost)
+        }
       }),
     ]
     const registryUrl = config.schemaRegistryUrl

@@ -54,6 +54,8 @@ export class StreamService {
   #supervisor: ConsumerSupervisor | undefined
   /** Partitions whose stored progress was compared with Kafka's commit since they were assigned or Redis returned. */
   readonly #progressChecked = new Set<number>()
+  /** Redis lost the service's data (state/store-marker.ts): readings wait in Kafka instead of being dead-lettered. */
+  #storeLost = false
 
   constructor(deps: StreamServiceDeps) {
     this.#deps = deps
@@ -91,6 +93,33 @@ export class StreamService {
         'the schema registry no longer had the event schema under its id (storage lost?); registered it again: ' +
           'new events carry the new id, events written since the loss name the old one (docs/streaming.md)',
       )
+    }
+  }
+
+  /**
+   * Told by the health check whether Redis has lost the service's data. While it has, no model or binding can be
+   * found, so every reading would be dead-lettered `unknown_entity`; the readings topic is paused instead, and the
+   * readings wait in Kafka until the data is back (a restored Redis) or the instances restart with models redeployed.
+   */
+  setStoreLost(lost: boolean): void {
+    if (lost === this.#storeLost) return
+    this.#storeLost = lost
+    this.#applyStorePause()
+    this.#deps.logger.warn(
+      lost
+        ? 'consuming of readings paused: Redis lost the models and windows (they wait in Kafka)'
+        : 'consuming of readings resumed: Redis has its data again',
+    )
+  }
+
+  #applyStorePause(): void {
+    const topics = [{ topic: this.#deps.options.topics.readings }]
+    try {
+      if (this.#storeLost) this.#consumer?.pause(topics)
+      else this.#consumer?.resume(topics)
+    } catch (error) {
+      // A consumer between restarts cannot pause yet; the next group join applies it.
+      this.#deps.logger.debug({ err: error }, 'pause/resume of the readings topic deferred to the next group join')
     }
   }
 
@@ -139,6 +168,7 @@ export class StreamService {
           this.#assigned = [...assigned].sort((a, b) => a - b)
           for (const partition of this.#workers.keys()) if (!assigned.has(partition)) this.#workers.delete(partition)
           this.#progressChecked.clear()
+          if (this.#storeLost) this.#applyStorePause() // a restarted consumer starts unpaused
           this.#joined = true
           logger.info({ partitions: [...assigned] }, 'joined consumer group')
         })

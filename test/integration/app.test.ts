@@ -2,12 +2,14 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { Redis } from 'ioredis'
+import { logLevel } from 'kafkajs'
 import { describe, expect, inject, it } from 'vitest'
 import { createApp } from '../../src/app.js'
+import { createKafka } from '../../src/kafka/client.js'
 import { loadConfig } from '../../src/config/config.js'
 import { createLogger } from '../../src/observability/logger.js'
 import { createMetrics } from '../../src/observability/metrics.js'
-import { isolatedEnv, uniquePrefix } from '../support/names.js'
+import { isolatedEnv, topicNames, uniquePrefix } from '../support/names.js'
 import { windowMeanModel } from '../support/window-mean-model.js'
 import { freePort } from '../support/ports.js'
 
@@ -59,11 +61,38 @@ describe('service shell against real Kafka, Redis and registry', () => {
     expect(app.lifecycle.state).toBe('stopped')
   })
 
-  it('reports Redis down on /readyz while Redis has lost its data, and up again once it is restored', async () => {
-    const env = { ...realEnv(), MVAD_REDIS_KEY_PREFIX: `${prefix}-lost` }
+  it('reports Redis down on /readyz while Redis has lost its data, keeps readings in Kafka meanwhile, and recovers once it is restored', async () => {
+    const own = uniquePrefix('app-lost')
+    const env = { ...realEnv(), ...isolatedEnv(own) }
     const app = makeApp(env)
     const redis = new Redis(inject('redisUrl'))
+    const kafka = createKafka({ clientId: own, brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.NOTHING })
+    const deadLetters: string[] = []
+    const dlqConsumer = kafka.consumer({ groupId: `${own}.dlq-reader` })
     await app.start()
+    await dlqConsumer.connect()
+    await dlqConsumer.subscribe({ topic: topicNames(own).dlq, fromBeginning: true })
+    await dlqConsumer.run({
+      eachMessage: ({ message }) => {
+        deadLetters.push(message.key?.toString() ?? '')
+        return Promise.resolve()
+      },
+    })
+    const producer = kafka.producer()
+    await producer.connect()
+    const send = (entity: string): Promise<unknown> =>
+      producer.send({
+        topic: topicNames(own).readings,
+        acks: -1,
+        messages: [{ key: entity, value: JSON.stringify({ timestamp: Date.now(), values: { a: 1 } }) }],
+      })
+    const until = async (what: string, condition: () => boolean): Promise<void> => {
+      const deadline = Date.now() + 20_000
+      while (!condition()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+        await new Promise((resolve) => setTimeout(resolve, 250))
+      }
+    }
     const readiness = async (): Promise<{ status: number; redis?: { up: boolean; detail?: string } }> => {
       const response = await fetch(`${app.url()}/readyz`)
       const body = (await response.json()) as { dependencies: { name: string; up: boolean; detail?: string }[] }
@@ -83,13 +112,21 @@ describe('service shell against real Kafka, Redis and registry', () => {
       const marker = `${env.MVAD_REDIS_KEY_PREFIX}:store:marker`
       const token = await redis.get(marker)
       expect(token).not.toBeNull()
+      await send('ghost-before') // no binding: dead-lettered unknown_entity, as usual
+      await until('the first dead letter', () => deadLetters.includes('ghost-before'))
       await redis.del(marker) // as a Redis restarted without persistence would leave it
       const down = await waitFor(503)
       expect(down.redis?.up).toBe(false)
       expect(down.redis?.detail).toMatch(/Redis lost this service's data/)
+      await send('ghost-during') // would be dead-lettered like every reading: it waits in Kafka instead
+      await new Promise((resolve) => setTimeout(resolve, 3_000))
+      expect(deadLetters).toEqual(['ghost-before'])
       await redis.set(marker, token ?? '') // restored from a backup
       expect((await waitFor(200)).redis?.up).toBe(true)
+      await until('the reading that waited', () => deadLetters.includes('ghost-during'))
     } finally {
+      await producer.disconnect()
+      await dlqConsumer.disconnect()
       await app.stop('test done')
       await redis.quit()
     }
