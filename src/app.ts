@@ -227,7 +227,6 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
             signal: AbortSignal.timeout(3_000),
           })
           if (!response.ok) throw new Error(`HTTP ${response.status}`)
-          await stream.refreshSchemas()
         }),
       )
     }
@@ -276,6 +275,14 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       if (checking) return // a probe still waits (bounded): do not pile checks up
       checking = true
       checkDependencies()
+        .then(async (results) => {
+          // Outside the probes (their 3 s bound is for answering, not for four registrations): a registry that lost
+          // the schemas gets them again; a failure here is logged, readiness is the probe's to say.
+          if (!results.some((r) => r.name === 'schema_registry' && r.up)) return
+          await stream
+            .refreshSchemas()
+            .catch((error: unknown) => logger.warn({ err: error }, 'could not register the schemas again'))
+        })
         .catch((error: unknown) => logger.error({ err: error }, 'health check failed'))
         .finally(() => (checking = false))
     }, HEALTH_CHECK_INTERVAL_MS)

@@ -96,7 +96,7 @@ export function createStreamMetrics(registry: Registry): StreamMetrics {
     }),
     partitionsReadAgain: new Counter({
       name: 'mvad_partitions_read_again_total',
-      help: 'Partitions read again from the offset the window store reflects, because it was behind the Kafka commit (Redis lost acknowledged writes).',
+      help: 'Partitions read again from the offset the window store reflects, because it was behind a commit made after saving it (Redis lost acknowledged writes).',
       registers,
     }),
     framesFlushedIdle: new Counter({

@@ -272,10 +272,15 @@ export class PartitionWorker {
           },
         }
       }
-      // Another owner's write leaves the stored window ahead of ours; one that is behind (or gone) means the store
-      // lost writes it had acknowledged (Redis back with older data): redoing this entity on the older window would
-      // leave a hole in it, so the partition is read again from the offset the store reflects (stream-service.ts).
-      if (state.persisted && appended.currentCoveredOffset < state.coveredOffset) {
+      // Another owner's write leaves the stored window ahead of ours; one that is behind means the store lost writes
+      // it had acknowledged (Redis back with older data): redoing this entity on the older window would leave a hole
+      // in it, so the partition is read again (stream-service.ts). A window that is gone expired after its idle TTL
+      // or was deleted: reloaded and redone as before.
+      if (
+        state.persisted &&
+        appended.currentCoveredOffset >= 0n &&
+        appended.currentCoveredOffset < state.coveredOffset
+      ) {
         throw new ServiceError(
           'StoreBehind',
           `window of entity "${entity}" is stored at offset ${appended.currentCoveredOffset}, behind the ` +

@@ -206,10 +206,10 @@ export class StreamService {
     const { batch } = payload
     if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return
     if (!this.#progressChecked.has(batch.partition)) {
-      const { stored, committed } = await this.#progress(batch.partition)
+      const progress = await this.#progress(batch.partition)
       this.#progressChecked.add(batch.partition)
-      if (stored !== undefined && committed !== undefined && stored < committed) {
-        this.#readAgain(batch.partition, stored, committed)
+      if (storeBehind(progress)) {
+        this.#readAgain(batch.partition, progress.stored, progress.committed, true)
         return
       }
     }
@@ -225,22 +225,26 @@ export class StreamService {
       commit = await worker.processBatch(messages)
     } catch (error) {
       if (!(isServiceError(error) && error.code === 'StoreBehind')) throw error
-      this.#deps.logger.error({ err: error, partition: batch.partition }, 'window store behind this worker')
-      const { stored, committed } = await this.#progress(batch.partition)
-      const from = stored !== undefined && (committed === undefined || stored < committed) ? stored : committed
-      if (from === undefined) {
-        // Nothing to say where the store stands: the batch fails and kafkajs fetches it again, for a worker that
-        // starts over from the stored windows (the one that knew better would fail the same way for ever).
+      const progress = await this.#progress(batch.partition)
+      if (storeBehind(progress)) {
+        this.#readAgain(batch.partition, progress.stored, progress.committed, true)
+        return
+      }
+      // The store is not behind the commit (the window was older than this worker wrote it, but the readings in
+      // between are not committed yet): start the partition over from the commit, or let kafkajs fetch the batch
+      // again if there is none; either way for a worker that knows only the stored windows.
+      this.#deps.logger.warn({ err: error, partition: batch.partition }, 'stored window older than written')
+      if (progress.committed === undefined) {
         this.#workers.delete(batch.partition)
         throw error
       }
-      this.#readAgain(batch.partition, from, committed)
+      this.#readAgain(batch.partition, progress.committed, progress.committed, false)
       return
     }
     if (commit !== undefined) {
       await this.#deps.windows.saveProgress(this.#progressScope(), batch.partition, commit)
       await this.#consumer?.commitOffsets([
-        { topic: batch.topic, partition: batch.partition, offset: commit.toString() },
+        { topic: batch.topic, partition: batch.partition, offset: commit.toString(), metadata: PROGRESS_SAVED },
       ])
     }
     this.#deps.metrics?.consumerLag.set(
@@ -255,35 +259,41 @@ export class StreamService {
     return `${this.#deps.options.groupId}/${this.#deps.options.topics.readings}`
   }
 
-  /** The offset the window store reflects for a partition, and the one committed in Kafka. */
-  async #progress(partition: number): Promise<{ stored: bigint | undefined; committed: bigint | undefined }> {
+  /** The offset the window store reflects for a partition, and the one committed in Kafka (with its metadata). */
+  async #progress(partition: number): Promise<Progress> {
     const { kafka, options, windows } = this.#deps
     const stored = await windows.loadProgress(this.#progressScope(), partition)
-    if (stored === undefined) return { stored, committed: undefined } // nothing to compare (first run, older data)
+    if (stored === undefined) return { stored, committed: undefined, committedAfterSave: false } // nothing saved yet
     const admin = kafka.admin()
     await admin.connect()
     try {
       const [topic] = await admin.fetchOffsets({ groupId: options.groupId, topics: [options.topics.readings] })
-      const offset = topic?.partitions.find((p) => p.partition === partition)?.offset
-      return { stored, committed: offset === undefined || BigInt(offset) < 0n ? undefined : BigInt(offset) }
+      const found = topic?.partitions.find((p) => p.partition === partition)
+      const committed = found === undefined || BigInt(found.offset) < 0n ? undefined : BigInt(found.offset)
+      return { stored, committed, committedAfterSave: found?.metadata === PROGRESS_SAVED }
     } finally {
       await admin.disconnect()
     }
   }
 
   /**
-   * The window store is behind what was committed (Redis came back with older data: a snapshot, a promoted replica):
-   * the readings in between are in no window. Forget this partition's in-memory state and read it again from the
-   * offset the store reflects; windows skip what they already cover, events come again with the same eventIds.
+   * Forgets this partition's in-memory state and reads it again from `from`: windows skip what they already cover,
+   * events come again with the same eventIds. With `storeLost` the window store is behind what was committed (Redis
+   * came back with older data: a snapshot, a promoted replica), so the readings in between are in no window.
    */
-  #readAgain(partition: number, from: bigint, committed: bigint | undefined): void {
+  #readAgain(partition: number, from: bigint, committed: bigint | undefined, storeLost: boolean): void {
     const { logger, options, metrics } = this.#deps
-    logger.error(
-      { partition, from: from.toString(), committed: committed?.toString() },
-      'the window store is behind the offsets committed in Kafka (Redis lost acknowledged writes?): reading the ' +
-        'partition again from the offset it reflects',
-    )
-    metrics?.partitionsReadAgain.inc()
+    const context = { partition, from: from.toString(), committed: committed?.toString() }
+    if (storeLost) {
+      logger.error(
+        context,
+        'the window store is behind the offsets committed in Kafka (Redis lost acknowledged writes): reading the ' +
+          'partition again from the offset it reflects',
+      )
+      metrics?.partitionsReadAgain.inc()
+    } else {
+      logger.warn(context, 'reading the partition again from its committed offset')
+    }
     // Checked: until the re-read commits, a check would find the same gap and count this loss twice.
     this.#progressChecked.add(partition)
     this.#workers.delete(partition)
@@ -353,4 +363,22 @@ export class StreamService {
       await admin.disconnect()
     }
   }
+}
+
+/**
+ * Commit metadata meaning "the window store's progress was saved before this commit". A commit without it (an offset
+ * reset with kafka-consumer-groups, a version that saved no progress) says nothing about the store, so a stored
+ * progress behind it is not a loss: an operator who skipped a backlog must not see it read again.
+ */
+const PROGRESS_SAVED = 'mvad:progress-saved'
+
+interface Progress {
+  stored: bigint | undefined
+  committed: bigint | undefined
+  committedAfterSave: boolean
+}
+
+function storeBehind(progress: Progress): progress is Progress & { stored: bigint; committed: bigint } {
+  const { stored, committed, committedAfterSave } = progress
+  return committedAfterSave && stored !== undefined && committed !== undefined && stored < committed
 }
