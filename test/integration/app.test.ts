@@ -12,6 +12,7 @@ import { createMetrics } from '../../src/observability/metrics.js'
 import { isolatedEnv, topicNames, uniquePrefix } from '../support/names.js'
 import { windowMeanModel } from '../support/window-mean-model.js'
 import { freePort } from '../support/ports.js'
+import { pollUntil } from '../support/poll.js'
 
 const prefix = uniquePrefix('app')
 
@@ -86,13 +87,6 @@ describe('service shell against real Kafka, Redis and registry', () => {
         acks: -1,
         messages: [{ key: entity, value: JSON.stringify({ timestamp: Date.now(), values: { a: 1 } }) }],
       })
-    const until = async (what: string, condition: () => boolean): Promise<void> => {
-      const deadline = Date.now() + 20_000
-      while (!condition()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-        await new Promise((resolve) => setTimeout(resolve, 250))
-      }
-    }
     const readiness = async (): Promise<{ status: number; redis?: { up: boolean; detail?: string } }> => {
       const response = await fetch(`${app.url()}/readyz`)
       const body = (await response.json()) as { dependencies: { name: string; up: boolean; detail?: string }[] }
@@ -100,20 +94,20 @@ describe('service shell against real Kafka, Redis and registry', () => {
       return { status: response.status, ...(entry === undefined ? {} : { redis: entry }) }
     }
     const waitFor = async (status: number): Promise<{ redis?: { up: boolean; detail?: string } }> => {
-      const deadline = Date.now() + 25_000 // the health check runs every 10 s
-      for (;;) {
-        const state = await readiness()
-        if (state.status === status) return state
-        if (Date.now() > deadline) throw new Error(`/readyz stayed ${state.status}`)
-        await new Promise((resolve) => setTimeout(resolve, 250))
-      }
+      let state = await readiness()
+      // The health check runs every 10 s.
+      await pollUntil(`/readyz ${status}`, async () => (state = await readiness()).status === status, {
+        timeoutMs: 25_000,
+        intervalMs: 250,
+      })
+      return state
     }
     try {
       const marker = `${env.MVAD_REDIS_KEY_PREFIX}:store:marker`
       const token = await redis.get(marker)
       expect(token).not.toBeNull()
       await send('ghost-before') // no binding: dead-lettered unknown_entity, as usual
-      await until('the first dead letter', () => deadLetters.includes('ghost-before'))
+      await pollUntil('the first dead letter', () => deadLetters.includes('ghost-before'), { intervalMs: 250 })
       await redis.del(marker) // as a Redis restarted without persistence would leave it
       const down = await waitFor(503)
       expect(down.redis?.up).toBe(false)
@@ -123,7 +117,7 @@ describe('service shell against real Kafka, Redis and registry', () => {
       expect(deadLetters).toEqual(['ghost-before'])
       await redis.set(marker, token ?? '') // restored from a backup
       expect((await waitFor(200)).redis?.up).toBe(true)
-      await until('the reading that waited', () => deadLetters.includes('ghost-during'))
+      await pollUntil('the reading that waited', () => deadLetters.includes('ghost-during'), { intervalMs: 250 })
     } finally {
       await producer.disconnect()
       await dlqConsumer.disconnect()

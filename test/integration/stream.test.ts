@@ -3,6 +3,7 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import { inject } from 'vitest'
 import type { AnomalyEvent } from '../../src/stream/anomaly-event.js'
 import { keySpace } from '../../src/state/keys.js'
+import { pollUntil } from '../support/poll.js'
 import { createHarness, type Harness } from '../support/stream-harness.js'
 import { windowMeanModel } from '../support/window-mean-model.js'
 
@@ -225,13 +226,8 @@ describe('stream service on real Kafka + Redis', () => {
     await h.bindings.set('dev-1', { modelId: 'm' })
     const scores = await h.collect(h.topics.scores)
     const progressKey = keySpace(h.prefix).partitionProgress(`${h.prefix}.group/${h.topics.readings}`, 0)
-    const progressReaches = async (offset: string): Promise<void> => {
-      const deadline = Date.now() + 30_000
-      while ((await h.redis.get(progressKey)) !== offset) {
-        if (Date.now() > deadline) throw new Error(`progress never reached ${offset}`)
-        await new Promise((resolve) => setTimeout(resolve, 100))
-      }
-    }
+    const progressReaches = (offset: string): Promise<void> =>
+      pollUntil(`progress ${offset}`, async () => (await h.redis.get(progressKey)) === offset, { timeoutMs: 30_000 })
     const values = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
     const first = await h.startService()
     await h.produce(values.slice(0, 4).map((a, i) => frame('dev-1', i, a)))
@@ -249,13 +245,9 @@ describe('stream service on real Kafka + Redis', () => {
 
     await h.startService()
     await h.produce(values.slice(8).map((a, i) => frame('dev-1', i + 8, a)))
-    const deadline = Date.now() + 60_000
     const latest = (): Map<number, AnomalyEvent> =>
       new Map(scores.messages.map((m) => parse(m.value)).map((e) => [Date.parse(e.timestamp), e]))
-    while (latest().size < values.length || !latest().has(T0 + 9 * MINUTE)) {
-      if (Date.now() > deadline) throw new Error('frames 8 and 9 were not scored')
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
+    await pollUntil('scores of frames 8 and 9', () => latest().size === values.length, { timeoutMs: 60_000 })
     // Scores as an uninterrupted stream gives them: frames 8 and 9 see a window with frames 5–7 in it (read
     // again from offset 4; without that the window would jump from frame 3 to frame 8).
     const rows = [0, 0, 0, ...values].map((a) => Float64Array.from([a, 0]))
