@@ -12,7 +12,8 @@
 #
 # A service whose variable (KAFKA_BROKERS, REDIS_URL, SCHEMA_REGISTRY_URL) is already set in the environment is
 # treated as configured elsewhere and left alone. Logs, pids and data live in .infra/ (git-ignored); jars are cached
-# in ~/.m2 and .infra/cache. Ports can be moved with MVAD_KAFKA_PORT, MVAD_REDIS_PORT, MVAD_REGISTRY_PORT.
+# in ~/.m2 and .infra/cache. Ports can be moved with MVAD_KAFKA_PORT, MVAD_REDIS_PORT, MVAD_REGISTRY_PORT (and
+# MVAD_KAFKA_CONTROLLER_PORT, MVAD_REGISTRY_MANAGEMENT_PORT).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,6 +25,7 @@ KAFKA_PORT="${MVAD_KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${MVAD_KAFKA_CONTROLLER_PORT:-19093}"
 REDIS_PORT="${MVAD_REDIS_PORT:-16379}"
 REGISTRY_PORT="${MVAD_REGISTRY_PORT:-18081}"
+REGISTRY_MANAGEMENT_PORT="${MVAD_REGISTRY_MANAGEMENT_PORT:-$((REGISTRY_PORT + 1))}"
 READY_TIMEOUT="${MVAD_INFRA_TIMEOUT:-120}"
 
 log() { printf '[infra] %s\n' "$*" >&2; }
@@ -191,14 +193,19 @@ registry_ready() { curl -fsS --max-time 2 "$(registry_url)/subjects" | grep -q '
 registry_up() {
   local dir="$STATE/registry"
   claim_service registry "$REGISTRY_PORT" "MVAD_REGISTRY_PORT or SCHEMA_REGISTRY_URL" "$(registry_url)" || return 0
+  port_open "$REGISTRY_MANAGEMENT_PORT" &&
+    die "port $REGISTRY_MANAGEMENT_PORT (registry management) is taken by another process; set MVAD_REGISTRY_MANAGEMENT_PORT"
   registry_fetch
   local java_bin start
   java_bin="$(registry_java)"
   start="$(now_ms)"
-  # In-memory H2 storage (Apicurio's default): nothing survives a restart, which suits tests.
+  # In-memory H2 storage (Apicurio's default): nothing survives a restart, which suits tests. The management
+  # interface (health, metrics) is on in Apicurio's build and cannot be turned off at run time: without a host and
+  # port of its own it listens on 0.0.0.0:9000, and a second checkout's registry dies on that port.
   setsid nohup "$java_bin" -Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
     -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
-    -Dquarkus.management.enabled=false -Dquarkus.log.level=WARN \
+    -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$REGISTRY_MANAGEMENT_PORT" \
+    -Dquarkus.log.level=WARN \
     -jar "$registry_home/quarkus-run.jar" >"$dir/registry.log" 2>&1 </dev/null &
   echo $! >"$dir/pid"
   log "apicurio registry $APICURIO_VERSION starting on Java $(java_major "$java_bin") (pid $(cat "$dir/pid"), $(registry_url))"
