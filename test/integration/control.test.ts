@@ -21,6 +21,7 @@ import { RedisResultStore } from '../../src/state/redis-result-store.js'
 import { loadCoreModel } from '../../src/stream/core-model-loader.js'
 import { ControlClient, TopicCollector, csvText, frameMessages, readCsvRows } from '../support/control-harness.js'
 import { isolatedEnv, topicNames, uniquePrefix } from '../support/names.js'
+import { jsonSchemaProblems } from '../support/json-schema.js'
 import { freePort } from '../support/ports.js'
 
 const run = promisify(execFile)
@@ -467,4 +468,18 @@ describe('control topic: jobs on real Kafka and Redis', () => {
     expect(failed).toMatchObject({ status: 'FAILED', errors: [{ code: 'JobInterrupted' }] })
     expect((await models.getInfo('smd-crash', 1))?.status).toBe('FAILED')
   }, 120_000)
+
+  it('publishes status messages that match schemas/json/job-status.v1.json, for every job type and outcome', () => {
+    const problems = jsonSchemaProblems('job-status.v1.json')
+    const messages = status.messages.map((m) => JSON.parse(m.value) as { jobId: string; type: string; status: string })
+    expect(new Set(messages.map((m) => m.type))).toEqual(
+      new Set(['train', 'detect-batch', 'deploy', 'delete-model', 'cancel']),
+    )
+    expect(new Set(messages.map((m) => m.status))).toEqual(new Set(['CREATED', 'RUNNING', 'READY', 'FAILED']))
+    const invalid = messages.flatMap((m) => {
+      const found = problems(m)
+      return found.length === 0 ? [] : [{ jobId: m.jobId, status: m.status, problems: found }]
+    })
+    expect(invalid).toEqual([])
+  })
 })
