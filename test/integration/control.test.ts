@@ -319,6 +319,8 @@ describe('control topic: jobs on real Kafka and Redis', () => {
     while (results.messages.length < 440 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
     expect(results.messages).toHaveLength(440)
     expect(JSON.parse(results.messages[0]?.value ?? '{}')).toMatchObject({ resultId: 'batch-topic', modelVersion: 1 })
+    const rowProblems = jsonSchemaProblems('detect-batch-output-row.v1.json')
+    expect(results.messages.flatMap((m) => rowProblems(JSON.parse(m.value)))).toEqual([])
   }, 90_000)
 
   it('runs a command delivered twice once', async () => {
