@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream'
 import { logLevel } from 'kafkajs'
 import { describe, expect, inject, it } from 'vitest'
-import { eventsCommand } from '../../src/cli/commands/stream-tools.js'
+import { submitCommand, watchCommand } from '../../src/cli/commands/jobs.js'
+import { eventsCommand, simulateCommand } from '../../src/cli/commands/stream-tools.js'
 import { createKafka } from '../../src/kafka/client.js'
 import type { AnomalyEvent } from '../../src/stream/anomaly-event.js'
 import { RegistryCodec } from '../../src/stream/registry-codec.js'
@@ -59,4 +60,41 @@ describe('mvad events (real Kafka and Schema Registry)', () => {
       `2024-01-07T12:41:00Z  pump-1  ${line}\n2024-01-07T12:41:00Z  pump-2  ${line}\n2 anomaly events\n`,
     )
   }, 60_000)
+
+  it('answers a missing topic with an error naming it and its variable, and does not wait for it', async () => {
+    const prefix = uniquePrefix('events-cli-missing')
+    const brokers = inject('kafkaBrokers')
+    const env = {
+      KAFKA_BROKERS: brokers,
+      MVAD_TOPIC_EVENTS: `${prefix}.events`,
+      MVAD_TOPIC_READINGS: `${prefix}.readings`,
+      MVAD_TOPIC_CONTROL: `${prefix}.control`,
+    }
+    const ctx = { stdout: new Capture(), stderr: new Capture(), env }
+    const started = Date.now()
+    await expect(eventsCommand({ idle: 1 }, ctx, env)).rejects.toMatchObject({
+      code: 'KafkaError',
+      message: expect.stringContaining(`topic ${prefix}.events (MVAD_TOPIC_EVENTS) does not exist`),
+    })
+    const input = new URL('../fixtures/data/onetable.csv', import.meta.url).pathname
+    await expect(simulateCommand({ input, entity: 'pump-1' }, ctx, env)).rejects.toMatchObject({
+      code: 'KafkaError',
+      message: expect.stringContaining(`topic ${prefix}.readings (MVAD_TOPIC_READINGS) does not exist`),
+    })
+    const command = JSON.stringify({ type: 'cancel', jobId: 'c-1', targetJobId: 'x' })
+    await expect(submitCommand({ json: command }, ctx, env)).rejects.toMatchObject({
+      code: 'KafkaError',
+      message: expect.stringContaining(`topic ${prefix}.control (MVAD_TOPIC_CONTROL) does not exist`),
+    })
+    expect(Date.now() - started).toBeLessThan(15_000)
+  }, 30_000)
+
+  it('says a job that never appeared was not found, not that infrastructure is down', async () => {
+    const env = { REDIS_URL: inject('redisUrl'), MVAD_REDIS_KEY_PREFIX: uniquePrefix('watch-missing') }
+    const ctx = { stdout: new Capture(), stderr: new Capture(), env }
+    await expect(watchCommand({ jobId: 'nosuch', timeout: 1 }, ctx, env)).rejects.toMatchObject({
+      code: 'JobNotFound',
+      message: expect.stringContaining('did not appear in 1 s'),
+    })
+  })
 })

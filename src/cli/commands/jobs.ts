@@ -6,13 +6,12 @@
  */
 import { readFile } from 'node:fs/promises'
 import cliProgress from 'cli-progress'
-import { logLevel } from 'kafkajs'
-import { createKafka } from '../../kafka/client.js'
-import { loadConfig, type RawEnv } from '../../config/config.js'
+import type { RawEnv } from '../../config/config.js'
 import { parseJsonCommand, sameCommand, type ControlCommand } from '../../control/commands.js'
 import { ServiceError } from '../../errors.js'
 import type { JobRecord, JobStatus } from '../../state/job-store.js'
 import { UsageError } from '../exit.js'
+import { cliKafka, producerFor } from '../kafka-access.js'
 import type { CliContext } from './context.js'
 import { withStores } from './registry.js'
 
@@ -34,19 +33,9 @@ export async function submitCommand(opts: SubmitOptions, ctx: CliContext, env: R
   const parsed = parseJsonCommand(text)
   if (!parsed.ok)
     throw new ServiceError('InvalidJsonFormat', `the command is not valid (${parsed.reason}): ${parsed.detail}`)
-  const config = loadConfig(env)
-  const kafka = createKafka({
-    clientId: 'mvad-submit',
-    brokers: [...config.kafka.brokers],
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3_000,
-  })
-  const producer = kafka.producer()
-  try {
-    await producer.connect()
-  } catch (error) {
-    throw new ServiceError('KafkaError', `cannot reach Kafka at ${config.kafka.brokers.join(',')}: ${String(error)}`)
-  }
+  const access = cliKafka(env, 'mvad-submit')
+  const { config } = access
+  const producer = await producerFor(access, config.kafka.topics.control, 'MVAD_TOPIC_CONTROL')
   try {
     await producer.send({
       topic: config.kafka.topics.control,
@@ -124,11 +113,18 @@ export async function watchCommand(
         last = summary
         if (job.status === 'READY' || job.status === 'FAILED') return job
       }
-      if (Date.now() > deadline)
+      if (Date.now() > deadline) {
+        if (job === undefined)
+          throw new ServiceError(
+            'JobNotFound',
+            `job ${opts.jobId} did not appear in ${opts.timeout ?? 3600} s: check the jobId, and that the service ` +
+              'runs and consumes the control topic (MVAD_TOPIC_CONTROL)',
+          )
         throw new ServiceError(
           'InfrastructureUnavailable',
-          `job ${opts.jobId} did not finish in ${opts.timeout ?? 3600} s (last: ${last || 'not created yet'})`,
+          `job ${opts.jobId} did not finish in ${opts.timeout ?? 3600} s (last: ${last})`,
         )
+      }
       await new Promise((resolve) => setTimeout(resolve, 300))
     }
   }).finally(() => bar?.stop())

@@ -3,31 +3,15 @@
  * `mvad events` prints anomaly events from the events topic as they arrive. Kafka and topics come from the same
  * variables as the service (KAFKA_BROKERS, MVAD_TOPIC_READINGS, MVAD_TOPIC_EVENTS; see docs/config.md).
  */
-import type { Kafka } from 'kafkajs'
-import { logLevel } from 'kafkajs'
-import { createKafka } from '../../kafka/client.js'
-import { loadConfig, type RawEnv } from '../../config/config.js'
+import type { RawEnv } from '../../config/config.js'
 import { alignTable } from '../../data/align.js'
 import { readTable } from '../../data/files.js'
-import { ServiceError } from '../../errors.js'
 import type { AnomalyEvent } from '../../stream/anomaly-event.js'
 import { isoTimestamp } from '../../stream/anomaly-event.js'
 import { isRegistryEncoded } from '../../stream/reading-codec.js'
 import { RegistryCodec } from '../../stream/registry-codec.js'
+import { cliKafka, producerFor, requireTopic } from '../kafka-access.js'
 import type { CliContext } from './context.js'
-
-function kafkaFor(env: RawEnv, clientId: string): { kafka: Kafka; config: ReturnType<typeof loadConfig> } {
-  const config = loadConfig(env)
-  return {
-    config,
-    kafka: createKafka({
-      clientId,
-      brokers: [...config.kafka.brokers],
-      logLevel: logLevel.NOTHING,
-      connectionTimeout: 3_000,
-    }),
-  }
-}
 
 export interface SimulateOptions {
   input: string
@@ -40,13 +24,9 @@ export interface SimulateOptions {
 
 export async function simulateCommand(opts: SimulateOptions, ctx: CliContext, env: RawEnv): Promise<void> {
   const series = alignTable(await readTable(opts.input))
-  const { kafka, config } = kafkaFor(env, 'mvad-simulate')
-  const producer = kafka.producer({ allowAutoTopicCreation: false })
-  try {
-    await producer.connect()
-  } catch (error) {
-    throw new ServiceError('KafkaError', `cannot reach Kafka at ${config.kafka.brokers.join(',')}: ${String(error)}`)
-  }
+  const access = cliKafka(env, 'mvad-simulate')
+  const { config } = access
+  const producer = await producerFor(access, config.kafka.topics.readings, 'MVAD_TOPIC_READINGS')
   const rate = opts.rate ?? 0
   const batchRows = rate > 0 ? Math.max(1, Math.ceil(rate / 20)) : 500
   const started = performance.now()
@@ -90,7 +70,10 @@ export interface EventsOptions {
 }
 
 export async function eventsCommand(opts: EventsOptions, ctx: CliContext, env: RawEnv): Promise<void> {
-  const { kafka, config } = kafkaFor(env, 'mvad-events')
+  const access = cliKafka(env, 'mvad-events')
+  const { kafka, config } = access
+  // A consumer of a missing topic waits for it for ever, whatever --idle says.
+  await requireTopic(access, config.kafka.topics.events, 'MVAD_TOPIC_EVENTS')
   const consumer = kafka.consumer({ groupId: `mvad-events-${process.pid}-${Date.now()}` })
   let count = 0
   let last = Date.now()

@@ -1,0 +1,73 @@
+/**
+ * Kafka for the CLI's stream tools (`simulate`, `events`, `submit`): the service's own settings (KAFKA_BROKERS,
+ * MVAD_TOPIC_*), and errors a shell user can act on. The service creates its topics and brokers refuse to create
+ * them on demand, so a tool run before the service's first start, or with a mistyped topic variable, would otherwise
+ * end in a kafkajs stack trace reported as a bug (or, for a consumer, wait for ever).
+ */
+import type { Kafka, Producer } from 'kafkajs'
+import { logLevel } from 'kafkajs'
+import { loadConfig, type RawEnv } from '../config/config.js'
+import { ServiceError } from '../errors.js'
+import { createKafka } from '../kafka/client.js'
+
+export interface CliKafka {
+  kafka: Kafka
+  config: ReturnType<typeof loadConfig>
+}
+
+export function cliKafka(env: RawEnv, clientId: string): CliKafka {
+  const config = loadConfig(env)
+  return {
+    config,
+    kafka: createKafka({
+      clientId,
+      brokers: [...config.kafka.brokers],
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 3_000,
+    }),
+  }
+}
+
+function unreachable({ config }: CliKafka, error: unknown): ServiceError {
+  return new ServiceError(
+    'KafkaError',
+    `cannot reach Kafka at ${config.kafka.brokers.join(',')} (set KAFKA_BROKERS; start local servers with npm run ` +
+      `infra:up): ${String(error)}`,
+  )
+}
+
+/**
+ * Fails with a clear KafkaError unless `topic` exists. `variable` names the setting that chose it (e.g.
+ * MVAD_TOPIC_READINGS), for the message.
+ */
+export async function requireTopic(access: CliKafka, topic: string, variable: string): Promise<void> {
+  const admin = access.kafka.admin()
+  let topics: string[]
+  try {
+    await admin.connect()
+    topics = await admin.listTopics()
+  } catch (error) {
+    throw unreachable(access, error)
+  } finally {
+    await admin.disconnect().catch(() => undefined)
+  }
+  if (!topics.includes(topic)) {
+    throw new ServiceError(
+      'KafkaError',
+      `topic ${topic} (${variable}) does not exist on Kafka at ${access.config.kafka.brokers.join(',')}: the ` +
+        `service creates its topics when it starts, so start it once first, or check ${variable}`,
+    )
+  }
+}
+
+/** A connected producer for `topic`, which must exist. */
+export async function producerFor(access: CliKafka, topic: string, variable: string): Promise<Producer> {
+  await requireTopic(access, topic, variable)
+  const producer = access.kafka.producer({ allowAutoTopicCreation: false })
+  try {
+    await producer.connect()
+  } catch (error) {
+    throw unreachable(access, error)
+  }
+  return producer
+}
