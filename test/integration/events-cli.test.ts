@@ -16,6 +16,15 @@ class Capture extends Writable {
   }
 }
 
+/** "<code>: <message>" of the error `promise` rejects with. */
+async function failure(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(
+    () => new Error('resolved'),
+    (e: unknown) => e,
+  )
+  return `${String((error as { code?: unknown }).code)}: ${String((error as Error).message)}`
+}
+
 describe('mvad events (real Kafka and Schema Registry)', () => {
   it('prints Avro events (the service with a registry) and JSON events alike', async () => {
     const prefix = uniquePrefix('events-cli')
@@ -72,29 +81,25 @@ describe('mvad events (real Kafka and Schema Registry)', () => {
     }
     const ctx = { stdout: new Capture(), stderr: new Capture(), env }
     const started = Date.now()
-    await expect(eventsCommand({ idle: 1 }, ctx, env)).rejects.toMatchObject({
-      code: 'KafkaError',
-      message: expect.stringContaining(`topic ${prefix}.events (MVAD_TOPIC_EVENTS) does not exist`),
-    })
+    expect(await failure(eventsCommand({ idle: 1 }, ctx, env))).toContain(
+      `KafkaError: topic ${prefix}.events (MVAD_TOPIC_EVENTS) does not exist`,
+    )
     const input = new URL('../fixtures/data/onetable.csv', import.meta.url).pathname
-    await expect(simulateCommand({ input, entity: 'pump-1' }, ctx, env)).rejects.toMatchObject({
-      code: 'KafkaError',
-      message: expect.stringContaining(`topic ${prefix}.readings (MVAD_TOPIC_READINGS) does not exist`),
-    })
+    expect(await failure(simulateCommand({ input, entity: 'pump-1' }, ctx, env))).toContain(
+      `KafkaError: topic ${prefix}.readings (MVAD_TOPIC_READINGS) does not exist`,
+    )
     const command = JSON.stringify({ type: 'cancel', jobId: 'c-1', targetJobId: 'x' })
-    await expect(submitCommand({ json: command }, ctx, env)).rejects.toMatchObject({
-      code: 'KafkaError',
-      message: expect.stringContaining(`topic ${prefix}.control (MVAD_TOPIC_CONTROL) does not exist`),
-    })
+    expect(await failure(submitCommand({ json: command }, ctx, env))).toContain(
+      `KafkaError: topic ${prefix}.control (MVAD_TOPIC_CONTROL) does not exist`,
+    )
     expect(Date.now() - started).toBeLessThan(15_000)
   }, 30_000)
 
   it('says a job that never appeared was not found, not that infrastructure is down', async () => {
     const env = { REDIS_URL: inject('redisUrl'), MVAD_REDIS_KEY_PREFIX: uniquePrefix('watch-missing') }
     const ctx = { stdout: new Capture(), stderr: new Capture(), env }
-    await expect(watchCommand({ jobId: 'nosuch', timeout: 1 }, ctx, env)).rejects.toMatchObject({
-      code: 'JobNotFound',
-      message: expect.stringContaining('did not appear in 1 s'),
-    })
+    expect(await failure(watchCommand({ jobId: 'nosuch', timeout: 1 }, ctx, env))).toContain(
+      'JobNotFound: did not appear in 1 s',
+    )
   })
 })
