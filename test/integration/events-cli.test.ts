@@ -99,7 +99,7 @@ describe('mvad events (real Kafka and Schema Registry)', () => {
     const env = { REDIS_URL: inject('redisUrl'), MVAD_REDIS_KEY_PREFIX: uniquePrefix('watch-missing') }
     const ctx = { stdout: new Capture(), stderr: new Capture(), env }
     expect(await failure(watchCommand({ jobId: 'nosuch', timeout: 1 }, ctx, env))).toContain(
-      'JobNotFound: did not appear in 1 s',
+      'JobNotFound: job nosuch did not appear in 1 s',
     )
   })
 })
