@@ -1,12 +1,14 @@
 /** CLI file I/O: results JSONL in/out, ground-truth files, model files. */
+import { randomBytes } from 'node:crypto'
 import { constants, createReadStream, createWriteStream } from 'node:fs'
-import { access, readFile, stat, writeFile } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { access, readFile, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises'
+import { basename, dirname, join, sep } from 'node:path'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import type { AnomalyState } from '../domain/types.js'
 import { ServiceError } from '../errors.js'
 import { parseWireAnomalyState, toWireAnomalyState } from '../pipeline/result-json.js'
+import { UsageError } from './exit.js'
 
 export async function readText(path: string, what: string): Promise<string> {
   try {
@@ -25,53 +27,102 @@ export async function readJson(path: string, what: string): Promise<unknown> {
   }
 }
 
-/** Writes an output file (text or bytes); a failure names the path (ReadingFileError, exit 3). */
-export async function writeText(path: string, text: string | Uint8Array): Promise<void> {
+/**
+ * Output files are written beside their final path under a temporary name and renamed into place once complete, so
+ * a failed write (a full disk, a file-size limit) leaves neither a truncated file nor a damaged earlier result.
+ * Devices and pipes are written directly.
+ */
+async function writeAtomically(path: string, write: (temporary: string) => Promise<void>): Promise<void> {
+  const existing = await stat(path).catch(() => undefined)
+  if (existing !== undefined && !existing.isFile()) {
+    // /dev/stdout, /dev/null, a named pipe: written in place (a rename would replace the device or pipe itself).
+    try {
+      await write(path)
+      return
+    } catch (err) {
+      if (err instanceof ServiceError) throw err
+      throw new ServiceError('ReadingFileError', `cannot write ${path}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`)
   try {
-    await writeFile(path, text)
+    await write(temporary)
+    await rename(temporary, path)
   } catch (err) {
+    await unlink(temporary).catch(() => undefined)
+    if (err instanceof ServiceError) throw err
     throw new ServiceError('ReadingFileError', `cannot write ${path}: ${(err as Error).message}`, { cause: err })
   }
+}
+
+/** Writes an output file (text or bytes); a failure names the path (ReadingFileError, exit 3). */
+export async function writeText(path: string, text: string | Uint8Array): Promise<void> {
+  await writeAtomically(path, (temporary) => writeFile(temporary, text))
 }
 
 /**
- * Checks, before any work, that an output file can be written: its folder exists and is writable, and the path is
- * not a folder. (The write itself still reports what this cannot foresee, a full disk say.)
+ * Checks, before any work, that an output file can be written: its folder exists, is a folder and is writable, the
+ * path is not a folder, and it is none of `inputs` (which the run would overwrite: a usage error, exit 2). The write
+ * itself still reports what this cannot foresee, a full disk say.
  */
-export async function assertWritable(path: string, flag: string): Promise<void> {
+export async function assertWritable(path: string, flag: string, inputs: readonly string[] = []): Promise<void> {
   const existing = await stat(path).catch(() => undefined)
-  if (existing?.isDirectory() === true) {
-    throw new ServiceError('ReadingFileError', `cannot write ${path} (${flag}): it is a folder`)
+  if (existing?.isDirectory() === true || path.endsWith(sep) || path.endsWith('/')) {
+    throw new ServiceError('ReadingFileError', `cannot write ${path} (${flag}): it names a folder, not a file`)
+  }
+  if (existing !== undefined) {
+    const target = await realpath(path)
+    for (const input of inputs) {
+      if ((await realpath(input).catch(() => undefined)) === target)
+        throw new UsageError(`${flag} ${path} is the input ${input}: writing it would destroy the input`)
+    }
   }
   const folder = dirname(path)
+  const folderStat = await stat(folder).catch((err: unknown) => err as NodeJS.ErrnoException)
+  if (folderStat instanceof Error) {
+    const reason =
+      folderStat.code === 'ENOENT'
+        ? `folder ${folder} does not exist`
+        : folderStat.code === 'ENOTDIR'
+          ? `${folder} is not a folder`
+          : `cannot read folder ${folder} (${folderStat.code ?? 'unknown'})`
+    throw new ServiceError('ReadingFileError', `cannot write ${path} (${flag}): ${reason}`, { cause: folderStat })
+  }
+  if (!folderStat.isDirectory()) {
+    throw new ServiceError('ReadingFileError', `cannot write ${path} (${flag}): ${folder} is not a folder`)
+  }
   try {
-    await access(existing === undefined ? folder : path, constants.W_OK)
+    // The folder, not the file: the file is replaced by a rename, which needs the folder writable.
+    await access(folder, constants.W_OK)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    const reason =
-      code === 'ENOENT'
-        ? `folder ${folder} does not exist`
-        : code === 'ENOTDIR'
-          ? `${folder} is not a folder`
-          : `no permission (${code ?? 'unknown'})`
-    throw new ServiceError('ReadingFileError', `cannot write ${path} (${flag}): ${reason}`, { cause: err })
+    throw new ServiceError('ReadingFileError', `cannot write ${path} (${flag}): no permission (${code ?? 'unknown'})`, {
+      cause: err,
+    })
   }
 }
 
-/** Streams results to `path`, one MVAD AnomalyState per line. */
+/** Streams results to `path`, one MVAD AnomalyState per line (written whole or not at all). */
 export async function writeResultsJsonl(path: string, results: readonly AnomalyState[]): Promise<void> {
-  const out = createWriteStream(path)
-  const failed = once(out, 'error').then(([err]) => {
-    throw new ServiceError('ReadingFileError', `cannot write ${path}: ${(err as Error).message}`, { cause: err })
-  })
-  const write = async (): Promise<void> => {
-    for (const r of results) {
-      if (!out.write(`${JSON.stringify(toWireAnomalyState(r))}\n`)) await once(out, 'drain')
+  await writeAtomically(path, async (temporary) => {
+    const out = createWriteStream(temporary)
+    const failed = once(out, 'error').then(([err]) => {
+      throw err as Error
+    })
+    const write = async (): Promise<void> => {
+      for (const r of results) {
+        if (!out.write(`${JSON.stringify(toWireAnomalyState(r))}\n`)) await once(out, 'drain')
+      }
+      out.end()
+      await once(out, 'finish')
     }
-    out.end()
-    await once(out, 'finish')
-  }
-  await Promise.race([write(), failed])
+    try {
+      await Promise.race([write(), failed])
+    } finally {
+      out.destroy()
+      failed.catch(() => undefined) // settled or never: not an unhandled rejection
+    }
+  })
 }
 
 /**

@@ -20,7 +20,7 @@ export interface ChartOptions {
 export async function chartCommand(opts: ChartOptions, ctx: CliContext): Promise<void> {
   const ext = extname(opts.out).toLowerCase()
   if (ext !== '.svg' && ext !== '.png') throw new UsageError(`--out must end in .svg or .png, got '${opts.out}'`)
-  await assertWritable(opts.out, '--out')
+  await assertWritable(opts.out, '--out', [opts.results, ...(opts.labels === undefined ? [] : [opts.labels])])
   const results = await readResultsJsonl(opts.results)
   const labels =
     opts.labels === undefined ? undefined : parseLabelsCsv(await readText(opts.labels, 'labels file'), opts.labels)

@@ -23,7 +23,7 @@ export interface DetectOptions {
 export async function detectCommand(opts: DetectOptions, ctx: CliContext): Promise<void> {
   const started = performance.now()
   const range = rangeFrom(opts)
-  await assertWritable(opts.out, '--out')
+  await assertWritable(opts.out, '--out', [opts.input, opts.model])
   const model = fromModelFile(await readJson(opts.model, 'model file'), opts.model)
   const table = await readTable(opts.input)
   // No range here: rows before --start-time are the history the first reported rows need.

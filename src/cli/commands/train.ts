@@ -69,7 +69,7 @@ export async function trainCommand(opts: TrainOptions, ctx: CliContext): Promise
   const alignPolicy = policyFrom(opts)
   const params = modelParamsFrom(opts)
   const range = rangeFrom(opts)
-  await assertWritable(opts.out, '--out')
+  await assertWritable(opts.out, '--out', [opts.input])
   const table = await readTable(opts.input)
   const series = alignTable(table, alignPolicy, { range })
   assertTrainingInput(series, params, opts.input)

@@ -34,7 +34,7 @@ export async function tuneCommand(opts: TuneOptions, ctx: CliContext): Promise<v
   const alignPolicy = policyFrom(opts)
   const params = modelParamsFrom(opts)
   const slidingWindow = params.slidingWindow
-  await assertWritable(opts.out, '--out')
+  await assertWritable(opts.out, '--out', [opts.train, opts.validation, opts.labels])
   const train = alignTable(await readTable(opts.train), alignPolicy)
   assertTrainingInput(train, params, opts.train)
   const validation = alignForModel(await readTable(opts.validation), train.variables, alignPolicy)

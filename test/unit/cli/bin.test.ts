@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
 
 // The built bin (npm run build): checks what only a real process shows — shebang, process exit codes, stdio.
@@ -19,6 +20,15 @@ describe.skipIf(!existsSync(bin))('mvad bin (built)', () => {
     const bad = mvad('train', '--input', `${F}interpretation.csv`, '--out', '/dev/null')
     expect(bad.status).toBe(3)
     expect(bad.stderr).toMatch(/^error ColumnNotFound: .*interpretation\.csv line 1: no 'timestamp' column/)
+  })
+  it('stops quietly (status 141, no stack) when the reader of its output goes away', () => {
+    const tune = [bin, 'tune', '--train', `${F}train.csv`, '--validation', `${F}test.csv`, '--labels', `${F}labels.csv`]
+    const out = `${tmpdir()}/mvad-bin-${process.pid}.json`
+    const script = `"$0" "$@" --out ${out} --sliding-window 28 | true; echo "status \${PIPESTATUS[0]}" >&2`
+    const r = spawnSync('bash', ['-c', script, process.execPath, ...tune], { encoding: 'utf8', timeout: 60_000 })
+    rmSync(out, { force: true })
+    expect(r.stderr).toMatch(/status 141\n$/)
+    expect(r.stderr).not.toMatch(/EPIPE/)
   })
   it('evaluates a results file', () => {
     const r = mvad('evaluate', '--results', `${F}results.jsonl`, '--labels', `${F}labels.csv`, '--json')

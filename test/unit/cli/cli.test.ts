@@ -252,7 +252,7 @@ describe('mvad refuses what would give meaningless output (exit 3)', () => {
       ])
     }
     const folder = await mvad('train', '--input', '/no-such.csv', '--out', dir)
-    expect(folder.stderr).toBe(`error ReadingFileError: cannot write ${dir} (--out): it is a folder\n`)
+    expect(folder.stderr).toBe(`error ReadingFileError: cannot write ${dir} (--out): it names a folder, not a file\n`)
   })
 
   it('tune: validation rows with no labelled anomaly', async () => {
