@@ -119,7 +119,8 @@ export function fromModelFile(json: unknown, path: string): LoadedModel {
     alignPolicy,
   }
   if (trainingEnd !== undefined && tailRows.length > 0) {
-    loaded.trainingTail = { rows: tailRows, lastTimestamp: trainingEnd }
+    const step = state.payload.trainingStep
+    loaded.trainingTail = { rows: tailRows, lastTimestamp: trainingEnd, ...(step === null ? {} : { step }) }
   }
   return loaded
 }

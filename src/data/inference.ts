@@ -10,7 +10,8 @@ import type { RawTable } from './table.js'
 /**
  * Aligns `table` for a model trained on `modelVariables`, in the model's column order.
  * Missing variable → `FileNotExist` (MultiTable) / `ColumnNotFound` (OneTable);
- * extra variable → `RedundantFile` (MultiTable) / `UnknownVariable` (OneTable).
+ * extra variable → `RedundantFile` (MultiTable) / `UnknownVariable` (OneTable); a variable with no value at all →
+ * `NoData`.
  */
 export function alignForModel(
   table: RawTable,
@@ -41,7 +42,17 @@ export function alignForModel(
     ...table,
     variables: order.map((i) => table.variables[i]).filter((v) => v !== undefined),
   }
-  return alignTable(reordered, policy, options)
+  const series = alignTable(reordered, policy, options)
+  // Filled throughout, such a variable is a made-up constant the model never saw: most rows would be flagged for it.
+  const empty = series.variableStates.filter((v) => v.effectiveCount === 0).map((v) => `'${v.variable}'`)
+  if (empty.length > 0 && series.timestamps.length > 0) {
+    throw new ServiceError(
+      'NoData',
+      `${table.source}: no value at all for ${empty.join(', ')} (every row would be filled with made-up values); ` +
+        'give such a variable data',
+    )
+  }
+  return series
 }
 
 /** MVAD `NotEnoughInput`: fewer rows than one sliding window. */

@@ -46,6 +46,20 @@ function isLeapYear(year: number): boolean {
 }
 
 /** MVAD's wire format: `2021-01-02T02:29:00Z`; milliseconds only when non-zero so sub-second data stays distinct. */
+/**
+ * Median gap between consecutive timestamps (of the first 1,000): the data's sampling step, or undefined with fewer
+ * than two.
+ */
+export function medianStep(timestamps: readonly EpochMs[]): number | undefined {
+  const steps: number[] = []
+  for (let i = 1; i < Math.min(timestamps.length, 1001); i++) {
+    steps.push((timestamps[i] as number) - (timestamps[i - 1] as number))
+  }
+  if (steps.length === 0) return undefined
+  steps.sort((a, b) => a - b)
+  return steps[steps.length >> 1]
+}
+
 export function formatIsoTimestamp(ms: EpochMs): string {
   const iso = new Date(ms).toISOString()
   return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso

@@ -7,6 +7,7 @@
 import { EigenvalueDecomposition, Matrix, solve } from 'ml-matrix'
 import type { AlignedSeries } from '../domain/types.js'
 import { ServiceError } from '../errors.js'
+import { medianStep } from '../data/timestamp.js'
 import {
   STILLNESS_WEIGHT,
   VOLATILITY_WEIGHT,
@@ -395,6 +396,7 @@ export function calibrate(
       threshold: thresholdFit.threshold,
       trainingTail: tail,
       trainingEnd: series.timestamps[n - 1] ?? null,
+      trainingStep: medianStep(series.timestamps) ?? null,
     },
   }
   const diagnostics: TrainingDiagnostics = {

@@ -56,6 +56,8 @@ export interface ModelPayload {
   trainingTail: number[][]
   /** Timestamp (epoch ms) of the last training row. */
   trainingEnd: number | null
+  /** The training data's sampling step in ms (median gap); null when unknown (states saved before it was kept). */
+  trainingStep: number | null
 }
 
 export interface ModelState {
@@ -172,6 +174,9 @@ export function loadModelState(json: unknown): ModelState {
   if (!positive(stillnessTau)) fail('payload.scoreScale.stillness must be a positive number')
   const end = p.trainingEnd
   if (end !== null && end !== undefined && typeof end !== 'number') fail('payload.trainingEnd must be a number or null')
+  const step = p.trainingStep
+  if (step !== null && step !== undefined && !positive(step))
+    fail('payload.trainingStep must be a positive number or null')
   return {
     kind: MODEL_KIND,
     version: MODEL_STATE_VERSION,
@@ -203,6 +208,7 @@ export function loadModelState(json: unknown): ModelState {
       threshold: p.threshold,
       trainingTail: tail as number[][],
       trainingEnd: end ?? null,
+      trainingStep: step ?? null,
     },
   }
 }

@@ -82,7 +82,11 @@ export function tune(
     const scorer = createScorer(state)
     // The training tail is the validation rows' history only where detect would take it (validation continuing
     // training): otherwise their first rows are unscored there, and counted so here.
-    const continues = continuesTail(validation.timestamps, train.timestamps[train.timestamps.length - 1] ?? Infinity)
+    const continues = continuesTail(
+      validation.timestamps,
+      train.timestamps[train.timestamps.length - 1] ?? Infinity,
+      state.payload.trainingStep ?? undefined,
+    )
     const history = continues ? state.payload.trainingTail.map((row) => Float64Array.from(row)) : []
     const scored = scorer.scoreSeries([...history, ...validation.rows]).slice(history.length)
     const { f1, precision, recall } = pointMetrics(

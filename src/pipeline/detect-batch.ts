@@ -7,6 +7,7 @@
 import type { AlignedSeries, AnomalyState, AnomalyValue, EpochMs } from '../domain/types.js'
 import { rangeIndices } from '../data/align.js'
 import type { TimeRange } from '../data/table.js'
+import { medianStep } from '../data/timestamp.js'
 
 /** What batch detection needs from a model scorer. */
 export interface BatchScorer {
@@ -22,6 +23,8 @@ export interface TrainingTail {
    * by no more than MAX_TAIL_GAP_STEPS of the input's own (median) step.
    */
   lastTimestamp: EpochMs
+  /** The training data's sampling step (median), to judge the gap by when the input is one row and has none. */
+  step?: number
 }
 
 /**
@@ -65,24 +68,14 @@ export interface DetectBatchResult {
 
 /**
  * Whether data with these timestamps continues a training tail ending at `tailLast`: its first row after it by at
- * most MAX_TAIL_GAP_STEPS of the data's median step (a single row has no step to judge by: it continues).
+ * most MAX_TAIL_GAP_STEPS of the data's median step, or of the training data's step (`tailStep`) for a single row.
+ * A single row with no training step known (a model saved before the step was kept) continues.
  */
-export function continuesTail(timestamps: readonly EpochMs[], tailLast: EpochMs): boolean {
+export function continuesTail(timestamps: readonly EpochMs[], tailLast: EpochMs, tailStep?: number): boolean {
   const first = timestamps[0]
   if (first === undefined || tailLast >= first) return false
-  const step = medianStep(timestamps)
+  const step = medianStep(timestamps) ?? tailStep
   return step === undefined || first - tailLast <= MAX_TAIL_GAP_STEPS * step
-}
-
-/** Median gap between consecutive timestamps (of the first 1,000), or undefined with fewer than two. */
-function medianStep(timestamps: readonly EpochMs[]): number | undefined {
-  const steps: number[] = []
-  for (let i = 1; i < Math.min(timestamps.length, 1001); i++) {
-    steps.push((timestamps[i] as number) - (timestamps[i - 1] as number))
-  }
-  if (steps.length === 0) return undefined
-  steps.sort((a, b) => a - b)
-  return steps[steps.length >> 1]
 }
 
 export function detectBatch(
@@ -104,7 +97,7 @@ export function detectBatch(
     tail.lastTimestamp < firstTimestamp &&
     tail.rows.every((r) => r.length === width)
   const gap = tailFits ? firstTimestamp - tail.lastTimestamp : 0
-  const tailUsable = tailFits && continuesTail(series.timestamps, tail.lastTimestamp)
+  const tailUsable = tailFits && continuesTail(series.timestamps, tail.lastTimestamp, tail.step)
   // Virtual row index v: v >= 0 is series.rows[v]; v < 0 is the v-th row counted back from the end of the tail.
   const tailRows = tailUsable
     ? tail.rows.slice(Math.max(0, tail.rows.length - window)).map((r) => Float64Array.from(r))

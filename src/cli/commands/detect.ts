@@ -47,9 +47,18 @@ export async function detectCommand(opts: DetectOptions, ctx: CliContext): Promi
     const to = opts.endTime === undefined ? 'the end' : formatIsoTimestamp(opts.endTime)
     throw new ServiceError('NoData', `${opts.input}: no rows between ${from} and ${to}`)
   }
+  const unscored = results.filter((r) => r.value === undefined).length
+  const needed = `a row is scored with the ${model.slidingWindow - 1} rows before it (slidingWindow ${model.slidingWindow})`
+  if (unscored === results.length) {
+    // As MVAD's NotEnoughInput, and the service's detect-batch: a results file of errors only is no result.
+    const tail = batch.trainingTailGapMs === undefined ? '' : ' and it does not continue the training period'
+    throw new ServiceError(
+      'NotEnoughInput',
+      `${opts.input}: no row can be scored: ${needed}, the input has ${series.timestamps.length}${tail}`,
+    )
+  }
   await writeResultsJsonl(opts.out, results)
   const anomalies = results.filter((r) => r.value?.isAnomaly === true).length
-  const unscored = results.filter((r) => r.value === undefined).length
   const history = usedTrainingTail
     ? ' (continuing from the training tail)'
     : batch.trainingTailGapMs !== undefined
@@ -57,10 +66,10 @@ export async function detectCommand(opts: DetectOptions, ctx: CliContext): Promi
       : ''
   const hint =
     unscored > 0
-      ? `; ${unscored} rows lack history (InsufficientHistoricalData): include ${model.slidingWindow} rows before the first row to score`
+      ? `; ${unscored} rows lack history (InsufficientHistoricalData): include ${model.slidingWindow - 1} rows before the first row to score`
       : ''
   ctx.stderr.write(
-    `scored ${results.length} rows${history}: ${anomalies} anomalous${hint}; written to ${opts.out} in ${seconds(started)} s\n`,
+    `scored ${results.length - unscored} of ${results.length} rows${history}: ${anomalies} anomalous${hint}; written to ${opts.out} in ${seconds(started)} s\n`,
   )
 }
 

@@ -40,11 +40,45 @@ beforeAll(async () => {
 afterAll(async () => rm(dir, { recursive: true, force: true }))
 
 describe('mvad detect', () => {
+  it('judges a one-row input by the training step: the next minute continues, a year later is NotEnoughInput', async () => {
+    const model = join(dir, 'model.json')
+    const next = join(dir, 'one-next.csv')
+    await writeFile(next, 'timestamp,x05,x07,x09,x10\n2024-01-07T10:40:00Z,0.46,0.77,0.23,0.21\n')
+    const ok = await mvad('detect', '--model', model, '--input', next, '--out', join(dir, 'one-next.jsonl'))
+    expect([ok.code, ok.stderr]).toEqual([
+      0,
+      expect.stringMatching(/^scored 1 of 1 rows \(continuing from the training tail\)/),
+    ])
+    const late = join(dir, 'one-late.csv')
+    await writeFile(late, 'timestamp,x05,x07,x09,x10\n2025-01-07T10:40:00Z,0.46,0.77,0.23,0.21\n')
+    const out = join(dir, 'one-late.jsonl')
+    const r = await mvad('detect', '--model', model, '--input', late, '--out', out)
+    expect([r.code, r.stderr]).toEqual([
+      3,
+      `error NotEnoughInput: ${late}: no row can be scored: a row is scored with the 27 rows before it (slidingWindow 28), the input has 1 and it does not continue the training period\n`,
+    ])
+    await expect(readFile(out)).rejects.toThrow('ENOENT')
+  })
+
+  it('refuses a variable with no value at all (NoData) instead of scoring made-up values', async () => {
+    const blank = join(dir, 'blank-x07.csv')
+    const text = await readFile(`${F}test.csv`, 'utf8')
+    await writeFile(
+      blank,
+      text.replace(/^([^,]+,[^,]+,)[^,]+,/gm, (m, head: string, offset: number) => (offset === 0 ? m : `${head},`)),
+    )
+    const r = await mvad('detect', '--model', join(dir, 'model.json'), '--input', blank, '--out', join(dir, 'x.jsonl'))
+    expect([r.code, r.stderr]).toEqual([
+      3,
+      `error NoData: ${blank}: no value at all for 'x07' (every row would be filled with made-up values); give such a variable data\n`,
+    ])
+  })
+
   it('continues from the training tail: every test row is scored, MVAD result shape', async () => {
     const out = join(dir, 'results.jsonl')
     const r = await mvad('detect', '--model', join(dir, 'model.json'), '--input', `${F}test.csv`, '--out', out)
     expect(r.code).toBe(0)
-    expect(r.stderr).toMatch(/scored 260 rows \(continuing from the training tail\)/)
+    expect(r.stderr).toMatch(/scored 260 of 260 rows \(continuing from the training tail\)/)
     const rows = await lines(out)
     expect(rows).toHaveLength(260)
     expect(rows[0]?.timestamp).toBe('2024-01-07T10:40:00Z')

@@ -203,6 +203,34 @@ describe('alignForModel', () => {
     expect(extra.code).toBe('UnknownVariable')
     expect(extra.message).toMatch(/\bb\b/)
   })
+  it('a variable with no value at all is NoData (filled throughout it would be a made-up constant)', () => {
+    const empty = table({
+      a: [
+        [0, 1],
+        [1, 2],
+      ],
+      b: [
+        [0, null],
+        [1, null],
+      ],
+    })
+    const err = thrown(() => alignForModel(empty, ['a', 'b']))
+    expect(err.code).toBe('NoData')
+    expect(err.message).toBe(
+      "src: no value at all for 'b' (every row would be filled with made-up values); give such a variable data",
+    )
+    const some = table({
+      a: [
+        [0, 1],
+        [1, 2],
+      ],
+      b: [
+        [0, null],
+        [1, 5],
+      ],
+    })
+    expect(alignForModel(some, ['a', 'b']).rows[0]).toEqual(Float64Array.from([1, 5]))
+  })
 })
 
 describe('assertEnoughInput', () => {

@@ -36,6 +36,14 @@ describe('fitModel', () => {
     expect(state.payload.trainingTail).toHaveLength(40)
     expect(state.payload.trainingTail[39]).toEqual([...(series.rows[299] as Float64Array)])
     expect(state.payload.trainingEnd).toBe(series.timestamps[299])
+    expect(state.payload.trainingStep).toBe(60_000) // the median gap: a one-row input is judged by it
+    const saved = JSON.parse(JSON.stringify(state)) as { payload: Record<string, unknown> }
+    expect(loadModelState(saved).payload.trainingStep).toBe(60_000)
+    delete saved.payload.trainingStep // a state saved before the step was kept
+    expect(loadModelState(saved).payload.trainingStep).toBeNull()
+    expect(() => loadModelState({ ...saved, payload: { ...saved.payload, trainingStep: -1 } })).toThrow(
+      'payload.trainingStep must be a positive number or null',
+    )
     expect(Object.keys(diagnostics.stageSeconds)).toEqual([
       'scaling',
       'forecaster',

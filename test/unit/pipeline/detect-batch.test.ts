@@ -64,12 +64,14 @@ describe('detectBatch', () => {
     expect(later.usedTrainingTail).toBe(false)
     expect(later.trainingTailGapMs).toBe(3 * MIN)
     expect(later.results[0]?.errors[0]?.code).toBe('InsufficientHistoricalData')
-    // One input row has no step to judge by: it continues the tail (detect-last on a model's own tail).
-    expect(detectBatch(fakeScorer(3), series(1, T0 + 9 * MIN), { slidingWindow: 3, trainingTail: tail })).toMatchObject(
-      {
-        usedTrainingTail: true,
-      },
-    )
+    // One input row has no step of its own: the training data's is the judge (9 minutes after is not continuing; the
+    // next minute is), and a model saved without its step lets it continue (detect-last on a model's own tail).
+    const stepped = { ...tail, step: MIN }
+    const oneRow = (start: number, trainingTail: typeof tail): ReturnType<typeof detectBatch> =>
+      detectBatch(fakeScorer(3), series(1, start), { slidingWindow: 3, trainingTail })
+    expect(oneRow(T0 + 9 * MIN, stepped)).toMatchObject({ usedTrainingTail: false, trainingTailGapMs: 10 * MIN })
+    expect(oneRow(T0, stepped)).toMatchObject({ usedTrainingTail: true })
+    expect(oneRow(T0 + 9 * MIN, tail)).toMatchObject({ usedTrainingTail: true })
   })
 
   it('ignores a tail that does not precede the input', () => {
