@@ -144,7 +144,8 @@ export async function readResultsJsonl(path: string): Promise<AnomalyState[]> {
     for await (const line of lines) {
       n++
       if (line.trim() === '') continue
-      const result = parseWireAnomalyState(line, path, n)
+      // A byte-order mark (an editor's save) is not part of the first record, as in CSV inputs.
+      const result = parseWireAnomalyState(n === 1 ? line.replace(/^\uFEFF/, '') : line, path, n)
       const earlier = lineOf.get(result.timestamp)
       if (earlier !== undefined) {
         throw new ServiceError('DuplicatedTimestamps', `${path} line ${n}: timestamp is on line ${earlier} already`)

@@ -29,7 +29,7 @@ export function formatReport(r: EvaluationReport): string {
     return `${key.padEnd(10)} ${Number.isFinite(v) ? v.toFixed(3) : '    –'}  ${meaning}`
   })
   lines.push(
-    `rows ${r.rows} (labelled anomalous ${r.positives}, detected ${r.detected}, unscored ${r.unscored}); best threshold ${r.bestThreshold.toPrecision(4)}`,
+    `rows ${r.rows} (labelled anomalous ${r.positives}, detected ${r.detected}, unscored ${r.unscored}); best threshold ${Number.isFinite(r.bestThreshold) ? r.bestThreshold.toPrecision(4) : '–'}`,
   )
   return `${lines.join('\n')}\n`
 }
@@ -71,9 +71,20 @@ function warnIfTooFewContributors(
   const listed = results.reduce((most, r) => Math.max(most, r.value?.interpretation.length ?? 0), 0)
   const mostCauses = causes.reduce((most, c) => Math.max(most, c.variables.length), 0)
   const needed = Math.ceil(1.5 * mostCauses)
-  if (listed > 0 && listed < needed && listed < 30) {
-    ctx.stderr.write(
-      `warning: the results list at most ${listed} contributors per row; HitRate@150% needs ${needed} for the segments with ${mostCauses} causes (if the model has more variables, detect with --top-contributors 30)\n`,
-    )
-  }
+  if (listed === 0 || listed >= needed || listed >= 30) return
+  // Variables named anywhere (contributors and their changed correlations): more than one row lists means the model
+  // has more than it listed, so asking for more helps; otherwise the model may have only these.
+  const named = new Set<string>()
+  for (const r of results)
+    for (const c of r.value?.interpretation ?? []) {
+      named.add(c.variable)
+      for (const v of c.correlationChanges.changedVariables) named.add(v)
+    }
+  const advice =
+    named.size > listed
+      ? `detect with --top-contributors ${Math.min(30, needed)}`
+      : `if the model has more than ${listed} variables, detect with --top-contributors ${Math.min(30, needed)}; with ${listed}, every row lists them all already`
+  ctx.stderr.write(
+    `warning: the results list at most ${listed} contributors per row; HitRate@150% needs ${needed} for the segments with ${mostCauses} causes (${advice})\n`,
+  )
 }

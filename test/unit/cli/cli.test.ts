@@ -330,6 +330,28 @@ describe('mvad evaluate --interpretation', () => {
     expect(r.stderr).toContain('warning: the results list at most 2 contributors per row; HitRate@150% needs 6')
     const all = await mvad('evaluate', '--results', `${F}results.jsonl`, '--labels', `${F}labels.csv`)
     expect(all.stderr).toBe('')
+    // Every variable listed (4 of 4, --top-contributors 30): asking for more would not help, and the warning says so.
+    const every = join(dir, 'every.jsonl')
+    const listed = await mvad(
+      'detect',
+      ...['--model', join(dir, 'model.json'), '--input', `${F}test.csv`, '--out', every, '--top-contributors', '30'],
+    )
+    expect(listed.code).toBe(0)
+    const wide = join(dir, 'causes-wide.csv')
+    await writeFile(wide, 'start,end,variables\n2024-01-07T12:40:00Z,2024-01-07T12:45:00Z,x05;x07;x09;x10;x11\n')
+    const quiet = await mvad('evaluate', '--results', every, '--labels', `${F}labels.csv`, '--interpretation', wide)
+    expect([quiet.code, quiet.stderr]).toEqual([
+      0,
+      'warning: the results list at most 4 contributors per row; HitRate@150% needs 8 for the segments with 5 causes (if the model has more than 4 variables, detect with --top-contributors 8; with 4, every row lists them all already)\n',
+    ])
+  })
+
+  it('reads a results file saved with a byte-order mark', async () => {
+    const bom = join(dir, 'bom.jsonl')
+    await writeFile(bom, `\uFEFF${await readFile(`${F}results.jsonl`, 'utf8')}`)
+    const r = await mvad('evaluate', '--results', bom, '--labels', `${F}labels.csv`, '--json')
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({ rows: 260 })
   })
 })
 
