@@ -75,6 +75,30 @@ export function modelFileForSeries(
   })
 }
 
+/**
+ * What a model file (the envelope `mvad train` writes) says about its training, in the model store's terms: the
+ * request (source, period, align policy) and the variable states, so a model uploaded from a file reads as MVAD
+ * describes a trained model (REST GET model). Empty for a bare state.
+ */
+export function modelFileProvenance(json: unknown): { trainingRequest?: unknown; diagnosticsInfo?: unknown } {
+  if (!isRecord(json) || json.format !== MODEL_FILE_FORMAT || !isRecord(json.modelInfo)) return {}
+  const info = json.modelInfo
+  const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
+  const source = text(info.source)
+  const startTime = text(info.startTime)
+  const endTime = text(info.endTime)
+  const trainingRequest = {
+    ...(source === undefined ? {} : { dataSource: source }),
+    ...(startTime === undefined ? {} : { startTime }),
+    ...(endTime === undefined ? {} : { endTime }),
+    ...(isRecord(info.alignPolicy) ? { alignPolicy: info.alignPolicy } : {}),
+  }
+  return {
+    trainingRequest,
+    ...(Array.isArray(info.variableStates) ? { diagnosticsInfo: { variableStates: info.variableStates } } : {}),
+  }
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }

@@ -29,6 +29,8 @@ export interface ModelVersionMeta {
   slidingWindow: number
   jobId?: string
   trainingRequest?: unknown
+  /** For a version registered READY from a model file: the training outcome the file records. */
+  diagnosticsInfo?: unknown
 }
 
 /** A change to a version's lifecycle; READY needs the state. */
@@ -61,6 +63,7 @@ export function versionInfo(
     errors: [],
     ...(meta.jobId === undefined ? {} : { jobId: meta.jobId }),
     ...(meta.trainingRequest === undefined ? {} : { trainingRequest: meta.trainingRequest }),
+    ...(meta.diagnosticsInfo === undefined ? {} : { diagnosticsInfo: meta.diagnosticsInfo }),
   }
 }
 

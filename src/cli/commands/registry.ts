@@ -12,6 +12,7 @@ import { RedisBindingStore } from '../../state/redis-binding-store.js'
 import { RedisModelStore } from '../../state/redis-model-store.js'
 import { RedisJobStore } from '../../state/redis-job-store.js'
 import { loadCoreModel } from '../../stream/core-model-loader.js'
+import { modelFileProvenance } from '../model-file.js'
 import type { CliContext } from './context.js'
 
 export async function withStores<T>(
@@ -64,11 +65,13 @@ export async function modelUploadCommand(opts: ModelUploadOptions, ctx: CliConte
     if (error instanceof ServiceError) throw error
     throw new ServiceError('InvalidModelState', `${opts.model} is not a model file: ${String(error)}`)
   }
+  const provenance = modelFileProvenance(JSON.parse(text) as unknown)
   const info = await withStores(env, ({ models }) =>
     models.registerReady(opts.name, text, {
       variables: [...loaded.variables],
       slidingWindow: loaded.slidingWindow,
       ...(opts.displayName === undefined ? {} : { displayName: opts.displayName }),
+      ...provenance,
     }),
   )
   ctx.stdout.write(

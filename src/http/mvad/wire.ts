@@ -48,11 +48,14 @@ function modelInfo(
   fields: { displayName: string; slidingWindow: number; status: string; errors: unknown[]; diagnostics?: Diagnostics },
 ): Record<string, unknown> {
   const alignPolicy = { ...DEFAULT_ALIGN_POLICY, ...(request.alignPolicy ?? {}) }
+  // MVAD always states the training period. A model trained without one (a whole file or topic range, a model
+  // file uploaded) reads it from its variables' first and last timestamps.
+  const period = periodOf(fields.diagnostics?.variableStates)
   return {
     dataSource: request.dataSource ?? '',
     dataSchema: request.dataSchema ?? 'OneTable',
-    startTime: mvadTime(request.startTime),
-    endTime: mvadTime(request.endTime),
+    startTime: mvadTime(request.startTime ?? period?.startTime),
+    endTime: mvadTime(request.endTime ?? period?.endTime),
     displayName: fields.displayName,
     slidingWindow: fields.slidingWindow,
     alignPolicy,
@@ -63,6 +66,22 @@ function modelInfo(
       variableStates: fields.diagnostics?.variableStates ?? [],
     },
   }
+}
+
+/** Earliest firstTimestamp and latest lastTimestamp of MVAD variableStates; undefined when they give none. */
+function periodOf(variableStates: unknown[] | undefined): { startTime: string; endTime: string } | undefined {
+  let first: number | undefined
+  let last: number | undefined
+  for (const state of variableStates ?? []) {
+    const { firstTimestamp, lastTimestamp } = (state ?? {}) as { firstTimestamp?: unknown; lastTimestamp?: unknown }
+    const a = typeof firstTimestamp === 'string' ? parseIsoTimestamp(firstTimestamp) : undefined
+    const b = typeof lastTimestamp === 'string' ? parseIsoTimestamp(lastTimestamp) : undefined
+    if (a !== undefined && (first === undefined || a < first)) first = a
+    if (b !== undefined && (last === undefined || b > last)) last = b
+  }
+  return first === undefined || last === undefined
+    ? undefined
+    : { startTime: formatIsoTimestamp(first), endTime: formatIsoTimestamp(last) }
 }
 
 /** AnomalyDetectionModel of a stored version. */

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { MODEL_FILE_FORMAT, modelFileProvenance } from '../../../../src/cli/model-file.js'
 import { MVAD_BASE, MVAD_SERVER_OPTIONS, registerMvadApi, restDataIdOf } from '../../../../src/http/mvad/routes.js'
 import { MemoryBindingStore } from '../../../../src/state/binding-store.js'
 import { MemoryJobStore, newJobRecord, type JobRecord } from '../../../../src/state/job-store.js'
@@ -218,6 +219,29 @@ describe('MVAD routes', () => {
     const body = reply.json<{ createdTime: string; lastUpdatedTime: string }>()
     expect(body.createdTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
     expect(body.lastUpdatedTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+  })
+
+  it('states the training period of a model trained or uploaded without one, from its variables (MVAD requires it)', async () => {
+    const variableStates = [
+      { variable: 'a', firstTimestamp: '2024-01-01T00:05:00Z', lastTimestamp: '2024-01-02T00:00:00Z' },
+      { variable: 'b', firstTimestamp: '2024-01-01T00:00:00Z', lastTimestamp: '2024-01-01T23:00:00Z' },
+    ]
+    const info = await models.registerReady('m-period', '{}', {
+      variables: ['a', 'b'],
+      slidingWindow: 28,
+      ...modelFileProvenance({
+        format: MODEL_FILE_FORMAT,
+        modelInfo: { source: '/data/train.csv', alignPolicy: { alignMode: 'Inner' }, variableStates },
+      }),
+    })
+    const reply = await app.inject({ method: 'GET', url: `${MVAD_BASE}/multivariate/models/${info.modelId}` })
+    expect(reply.json<{ modelInfo: unknown }>().modelInfo).toMatchObject({
+      dataSource: '/data/train.csv',
+      startTime: '2024-01-01T00:00:00Z',
+      endTime: '2024-01-02T00:00:00Z',
+      alignPolicy: { alignMode: 'Inner' },
+      diagnosticsInfo: { variableStates },
+    })
   })
 
   it('writes links with the address the client used when the proxy is trusted (X-Forwarded-Proto/-Host)', async () => {
