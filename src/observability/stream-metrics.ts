@@ -21,6 +21,8 @@ export interface StreamMetrics {
   modelsLoaded: Gauge
   eventsPublished: Counter<'topic'>
   framesFlushedIdle: Counter
+  framesFilled: Counter
+  framesPending: Gauge<'topic' | 'partition'>
   partitionsReadAgain: Counter
 }
 
@@ -99,6 +101,17 @@ export function createStreamMetrics(registry: Registry): StreamMetrics {
       help: 'Partitions read again from the offset the window store reflects, because it was behind a commit made after saving it (Redis lost acknowledged writes).',
       registers,
     }),
+    framesFilled: new Counter({
+      name: 'mvad_frames_filled_total',
+      help: 'Frames scored with at least one variable filled (fillNAMethod) because its reading had not arrived: past MVAD_ALLOWED_LATENESS_MS, or flushed idle.',
+      registers,
+    }),
+    framesPending: new Gauge({
+      name: 'mvad_frames_pending',
+      help: 'Frames waiting for readings of some variables, by partition; their readings are not committed while they wait.',
+      labelNames: ['topic', 'partition'],
+      registers,
+    }),
     framesFlushedIdle: new Counter({
       name: 'mvad_frames_idle_flushed_total',
       help: 'Incomplete frames of an entity that fell silent, scored with their missing values filled (MVAD_FRAME_IDLE_FLUSH_MS).',
@@ -140,6 +153,9 @@ export function workerObserver(metrics: StreamMetrics): WorkerObserver {
     },
     framesFlushedIdle(count) {
       if (count > 0) metrics.framesFlushedIdle.inc(count)
+    },
+    framesFilled(count) {
+      metrics.framesFilled.inc(count)
     },
   }
 }

@@ -115,6 +115,13 @@ export class PartitionWorker {
     return this.#entities.size
   }
 
+  /** Frames waiting for readings, over every entity of the partition (they hold its commit while they wait). */
+  get pendingFrameCount(): number {
+    let pending = 0
+    for (const state of this.#entities.values()) pending += state.assembler.pendingFrames
+    return pending
+  }
+
   /** Processes one batch (all from this worker's partition, in offset order); returns the offset to commit. */
   async processBatch(messages: readonly InputMessage[]): Promise<bigint | undefined> {
     if (messages.length === 0) return undefined
@@ -363,6 +370,8 @@ export class PartitionWorker {
     let coveredOffset = state.coveredOffset
     const frames = flushIdle ? assembler.flush() : assembler.drain()
     if (flushIdle) this.#observer?.framesFlushedIdle(frames.length)
+    const filled = frames.reduce((n, frame) => (frame.missing > 0 ? n + 1 : n), 0)
+    if (filled > 0) this.#observer?.framesFilled(filled)
     for (const frame of frames) {
       const previous = state.rows[state.rows.length - 1]
       const row =

@@ -200,6 +200,7 @@ export class StreamService {
 
   #removeLag(topic: string, partition: number): void {
     this.#deps.metrics?.consumerLag.remove({ topic, partition: String(partition) })
+    this.#deps.metrics?.framesPending.remove({ topic, partition: String(partition) })
   }
 
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -250,6 +251,10 @@ export class StreamService {
     this.#deps.metrics?.consumerLag.set(
       { topic: batch.topic, partition: String(batch.partition) },
       Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n),
+    )
+    this.#deps.metrics?.framesPending.set(
+      { topic: batch.topic, partition: String(batch.partition) },
+      worker.pendingFrameCount,
     )
     this.#deps.metrics?.modelsLoaded.set(this.#deps.models.loadedModelCount)
     await payload.heartbeat()

@@ -43,6 +43,11 @@ export interface WorkerObserver {
   endToEndSeconds(seconds: number): void
   /** Incomplete frames of a silent entity scored with their missing values filled (see frameIdleFlushMs). */
   framesFlushedIdle(count: number): void
+  /**
+   * Frames that left with variables missing (filled by the model's fillNAMethod): past the allowed lateness, or
+   * flushed idle. Counted so a producer whose readings arrive out of order sees its scores rest on filled values.
+   */
+  framesFilled(count: number): void
 }
 
 export interface PartitionWorkerOptions {

@@ -9,6 +9,7 @@ import {
   type DeadLetter,
   type InputMessage,
   type OutgoingEvent,
+  type WorkerObserver,
   type WorkerSink,
 } from '../../../src/stream/partition-worker.js'
 import { decodeJsonReading } from '../../../src/stream/reading-codec.js'
@@ -60,7 +61,7 @@ function loggingStore(inner: WindowStore, log: string[]): WindowStore {
 async function setup(
   windows: WindowStore = new MemoryWindowStore(),
   log: string[] = [],
-  extra: { frameIdleFlushMs?: number; maxFutureMs?: number } = {},
+  { observer, ...extra }: { frameIdleFlushMs?: number; maxFutureMs?: number; observer?: WorkerObserver } = {},
 ) {
   const bindings = new MemoryBindingStore()
   const models = new MemoryModelStore()
@@ -82,6 +83,7 @@ async function setup(
         ...extra,
         decode: (message) => Promise.resolve(decodeJsonReading(message.value ?? Buffer.alloc(0))),
       },
+      ...(observer === undefined ? {} : { observer }),
     })
   return { windows, sink, log, makeWorker, bindings, models }
 }
@@ -308,6 +310,26 @@ describe('PartitionWorker', () => {
     // The missing reading arriving now is late, and a dead letter says so.
     await worker.processBatch([msg('dev-1', { timestamp: T0 + MINUTE, variable: 'b', value: 5 }, at + 62_000)])
     expect(sink.deadLetters.map((d) => d.reason)).toEqual(['late_after_emit'])
+  })
+
+  it('counts the frames waiting for readings, and the frames that left with variables filled', async () => {
+    const filled: number[] = []
+    const observer: WorkerObserver = {
+      readings: () => undefined,
+      frameScored: () => undefined,
+      shadowScored: () => undefined,
+      windowStoreSeconds: () => undefined,
+      endToEndSeconds: () => undefined,
+      framesFlushedIdle: () => undefined,
+      framesFilled: (count) => void filled.push(count),
+    }
+    const { makeWorker } = await setup(new MemoryWindowStore(), [], { observer })
+    const worker = makeWorker()
+    await worker.processBatch([frame(0, 1, 1), msg('dev-1', { timestamp: T0 + MINUTE, variable: 'a', value: 2 })])
+    expect([worker.pendingFrameCount, filled]).toEqual([1, []])
+    // The next timestamp moves the watermark past the waiting frame (allowed lateness 0): it leaves with b filled.
+    await worker.processBatch([frame(2, 3, 3)])
+    expect([worker.pendingFrameCount, filled]).toEqual([0, [1]])
   })
 
   it('with frameIdleFlushMs 0 a silent entity keeps its frame waiting and the commit with it', async () => {
