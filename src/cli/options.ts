@@ -1,13 +1,18 @@
 /** Option parsers for commander: each rejects bad values with a message naming the accepted range (exit code 2). */
+import { readFileSync } from 'node:fs'
 import { InvalidArgumentError } from 'commander'
 import { ALIGN_MODES, FILL_NA_METHODS, type AlignMode, type FillNAMethod } from '../domain/types.js'
 import { parseIsoTimestamp } from '../data/timestamp.js'
 import { MVAD_LIMITS } from '../data/limits.js'
 
+/** Written as people write numbers on a command line: decimal, no 0x/0b/0o prefix, no Infinity. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
+const INTEGER = /^[+-]?\d+$/
+
 export function intInRange(min: number, max: number): (value: string) => number {
   return (value) => {
     const n = Number(value)
-    if (!Number.isInteger(n) || n < min || n > max) {
+    if (!INTEGER.test(value.trim()) || !Number.isInteger(n) || n < min || n > max) {
       throw new InvalidArgumentError(`expected an integer between ${min} and ${max}`)
     }
     return n
@@ -19,7 +24,7 @@ export const parseTopContributors = intInRange(MVAD_LIMITS.minTopContributors, M
 
 export function parseNumber(value: string): number {
   const n = Number(value)
-  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number')
+  if (!DECIMAL.test(value.trim()) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a decimal number')
   return n
 }
 
@@ -37,6 +42,31 @@ function oneOf<T extends string>(allowed: readonly T[]): (value: string) => T {
   }
 }
 
+const JOB_STATUSES = ['CREATED', 'RUNNING', 'READY', 'FAILED'] as const
+
+/** `--status`: a job status in any case (`failed` as `FAILED`). */
+export function parseJobStatus(value: string): (typeof JOB_STATUSES)[number] {
+  const match = JOB_STATUSES.find((s) => s === value.trim().toUpperCase())
+  if (match === undefined) throw new InvalidArgumentError(`expected one of ${JOB_STATUSES.join(', ')}`)
+  return match
+}
+
+/** The package's version (package.json beside the code: dist/src/cli → ../../../, src/cli → ../../). */
+export function packageVersion(): string {
+  for (const relative of ['../../../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as {
+        name?: string
+        version?: string
+      }
+      if (pkg.name === 'mvad-stream' && pkg.version !== undefined) return pkg.version
+    } catch {
+      // next layout
+    }
+  }
+  return 'unknown'
+}
+
 export const parseAlignMode: (value: string) => AlignMode = oneOf(ALIGN_MODES)
 export const parseFillNAMethod: (value: string) => FillNAMethod = oneOf(FILL_NA_METHODS)
 
@@ -49,7 +79,8 @@ export function collectParam(value: string, previous: Record<string, number> = {
   if (match === null) throw new InvalidArgumentError('expected name=value, e.g. noveltyHold=1')
   const [, name, raw] = match as unknown as [string, string, string]
   const n = Number(raw)
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`expected a number for ${name}, got '${raw}'`)
+  if (!DECIMAL.test(raw.trim()) || !Number.isFinite(n))
+    throw new InvalidArgumentError(`expected a decimal number for ${name}, got '${raw}'`)
   if (Object.hasOwn(previous, name)) throw new InvalidArgumentError(`${name} is given twice`)
   return { ...previous, [name]: n }
 }

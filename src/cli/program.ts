@@ -17,6 +17,8 @@ import {
   parseFillNAMethod,
   parseNumber,
   parseSlidingWindow,
+  packageVersion,
+  parseJobStatus,
   parseTimestampOption,
   parseTopContributors,
 } from './options.js'
@@ -52,6 +54,7 @@ export function buildProgram(ctx: CliContext): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) })
     .exitOverride()
+    .version(packageVersion(), '-V, --version', 'print the version')
 
   const train = program
     .command('train')
@@ -178,7 +181,10 @@ export function buildProgram(ctx: CliContext): Command {
     .command('list')
     .description('newest jobs first')
     .addOption(
-      new Option('--status <status>', 'only jobs in this status').choices(['CREATED', 'RUNNING', 'READY', 'FAILED']),
+      new Option(
+        '--status <status>',
+        'only jobs in this status: CREATED, RUNNING, READY or FAILED (any case)',
+      ).argParser(parseJobStatus),
     )
     .addOption(new Option('--limit <n>', 'at most n jobs (default 50)').argParser(intInRange(1, 10_000)))
     .action((opts: Parameters<typeof jobsListCommand>[0]) => jobsListCommand(opts, ctx, ctx.env ?? process.env))

@@ -13,6 +13,7 @@ import { RedisModelStore } from '../../state/redis-model-store.js'
 import { RedisJobStore } from '../../state/redis-job-store.js'
 import { loadCoreModel } from '../../stream/core-model-loader.js'
 import { modelFileProvenance } from '../model-file.js'
+import { UsageError } from '../exit.js'
 import type { CliContext } from './context.js'
 
 export async function withStores<T>(
@@ -50,7 +51,7 @@ export interface ModelUploadOptions {
 
 export async function modelUploadCommand(opts: ModelUploadOptions, ctx: CliContext, env: RawEnv): Promise<void> {
   if (!/^[A-Za-z0-9._-]{1,128}$/.test(opts.name)) {
-    throw new ServiceError('InvalidModelState', `model name "${opts.name}" must be 1–128 letters, digits, . _ -`)
+    throw new UsageError(`--name "${opts.name}" must be 1–128 letters, digits, . _ -`)
   }
   let text: string
   try {

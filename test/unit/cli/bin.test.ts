@@ -16,6 +16,13 @@ describe.skipIf(!existsSync(bin))('mvad bin (built)', () => {
   })
   it('exits 0 for --help, 2 for usage errors, 3 for bad data', () => {
     expect(mvad('--help').status).toBe(0)
+    const version = mvad('--version')
+    expect([version.status, version.stdout]).toEqual([
+      0,
+      `${(JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version}\n`,
+    ])
+    expect(mvad('train', '--input', 'x.csv', '--out', 'm.json', '--sliding-window', '0x20').status).toBe(2)
+    expect(mvad('chart', '--results', 'r.jsonl', '--out', 'c.svg', '--threshold', 'Infinity').status).toBe(2)
     expect(mvad('detect').status).toBe(2)
     const bad = mvad('train', '--input', `${F}interpretation.csv`, '--out', '/dev/null')
     expect(bad.status).toBe(3)

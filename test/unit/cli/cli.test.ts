@@ -408,7 +408,7 @@ describe('mvad train --param', () => {
     expect(malformed.code).toBe(2)
     expect(malformed.stderr).toMatch(/expected name=value/)
     const notNumber = await mvad('train', '--input', missing, '--out', out, '--param', 'riskLevel=low')
-    expect(notNumber.stderr).toMatch(/expected a number for riskLevel, got 'low'/)
+    expect(notNumber.stderr).toMatch(/expected a decimal number for riskLevel, got 'low'/)
     const twice = await mvad('train', '--input', missing, '--out', out, '--param', 'lags=2', '--param', 'lags=3')
     expect(twice.stderr).toMatch(/lags is given twice/)
     const window = await mvad('train', '--input', missing, '--out', out, '--param', 'slidingWindow=100')
