@@ -238,7 +238,16 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
 
   async function start(): Promise<void> {
     address = await http.listen({ host: config.http.host, port: config.http.port })
-    logger.info({ address }, 'ops HTTP server listening')
+    // Fastify answers with one address; the bind address says who can reach the server (0.0.0.0: every interface).
+    logger.info({ address, bind: config.http.host }, 'ops HTTP server listening')
+    const loopback = ['127.0.0.1', '::1', 'localhost'].includes(config.http.host)
+    if (control !== undefined && config.rest.apiKey === undefined && !loopback) {
+      logger.warn(
+        { bind: config.http.host },
+        'the MVAD REST API takes requests without a key on every interface it listens on: set MVAD_API_KEY, ' +
+          'or MVAD_HTTP_HOST=127.0.0.1 behind a proxy that authenticates',
+      )
+    }
     const deadline = Date.now() + config.startupTimeoutMs
     for (;;) {
       const results = await checkDependencies()

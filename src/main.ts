@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { createApp } from './app.js'
-import { loadConfig, type Config } from './config/config.js'
+import { loadConfig, unknownSettings, type Config } from './config/config.js'
 import { isServiceError } from './errors.js'
 import { createLogger } from './observability/logger.js'
 import { createMetrics } from './observability/metrics.js'
@@ -30,6 +30,12 @@ async function main(): Promise<number> {
     return 2
   }
   const logger = createLogger({ serviceName: config.serviceName, level: config.logLevel })
+  for (const { name, closest } of unknownSettings(process.env)) {
+    logger.warn(
+      { variable: name, ...(closest === undefined ? {} : { closest }) },
+      `${name} is not a setting of the service${closest === undefined ? '' : ` (did you mean ${closest}?)`}; it is ignored`,
+    )
+  }
   routeProcessWarnings(logger, process)
   const metrics = createMetrics({ serviceName: config.serviceName, version: packageVersion() })
   const app = createApp({ config, logger, metrics, loadModel: loadCoreModel })

@@ -178,6 +178,56 @@ export interface Config {
 
 export type RawEnv = Readonly<Record<string, string | undefined>>
 
+/** MVAD_* variables read by the repository's scripts (infra.sh, demo.sh, tests), not by the service. */
+const SCRIPT_VARIABLES: ReadonlySet<string> = new Set([
+  'MVAD_APICURIO_VERSION',
+  'MVAD_DEMO_ENTITY',
+  'MVAD_DEMO_ONCE',
+  'MVAD_DEMO_RATE',
+  'MVAD_INFRA_DIR',
+  'MVAD_INFRA_TIMEOUT',
+  'MVAD_KAFKA_CONTROLLER_PORT',
+  'MVAD_KAFKA_PORT',
+  'MVAD_REDIS_PORT',
+  'MVAD_REGISTRY_JAVA',
+  'MVAD_REGISTRY_MANAGEMENT_PORT',
+  'MVAD_REGISTRY_PORT',
+  'MVAD_TEST_SHOW_LOGS',
+])
+
+/**
+ * MVAD_* variables set in `env` that the service does not read: most likely misspelled (a setting that silently
+ * keeps its default). Each with the known name closest to it, when one is close.
+ */
+export function unknownSettings(env: RawEnv): { name: string; closest?: string }[] {
+  const known = Object.keys(envSchema.shape)
+  return Object.keys(env)
+    .filter((name) => name.startsWith('MVAD_') && !known.includes(name) && !SCRIPT_VARIABLES.has(name))
+    .sort()
+    .map((name) => {
+      let closest: string | undefined
+      let best = 4 // at most 3 edits away
+      for (const candidate of known) {
+        const distance = editDistance(name, candidate)
+        if (distance < best) [best, closest] = [distance, candidate]
+      }
+      return closest === undefined ? { name } : { name, closest }
+    })
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1)
+      current.push(Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution))
+    }
+    previous = current
+  }
+  return previous[b.length] as number
+}
+
 /**
  * @throws ServiceError('ConfigInvalid') listing every problem as `VARIABLE: message`.
  */
@@ -191,7 +241,13 @@ export function loadConfig(env: RawEnv): Config {
   )
   const parsed = envSchema.safeParse(present)
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    const problems = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.') || '(root)'
+      const value = present[String(issue.path[0])]
+      // The value helps find a typo; keys and URLs (which may carry a password) are not repeated into logs.
+      const shown = value === undefined || /KEY|SECRET|PASSWORD|TOKEN|URL/.test(name) ? '' : ` (got "${value}")`
+      return `${name}: ${issue.message}${shown}`
+    })
     throw new ServiceError('ConfigInvalid', `Invalid configuration (${problems.length}):\n  ${problems.join('\n  ')}`)
   }
   const e = parsed.data

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { CONFIG_VARIABLES, loadConfig } from '../../../src/config/config.js'
+import { CONFIG_VARIABLES, loadConfig, unknownSettings } from '../../../src/config/config.js'
 import { ServiceError } from '../../../src/errors.js'
 
 describe('loadConfig', () => {
@@ -53,6 +53,24 @@ describe('loadConfig', () => {
       expect(error.message).toContain(name)
     }
     expect(error.message).toContain('Invalid configuration (5)')
+    expect(error.message).toContain('MVAD_HTTP_PORT: Invalid input: expected number, received NaN (got "eighty")')
+    expect(error.message).toContain('MVAD_LOG_LEVEL:')
+    expect(error.message).toContain('(got "loud")')
+    // Keys and URLs (a password may be in one) are not repeated.
+    expect(error.message).not.toContain('http://x')
+    expect(() => loadConfig({ MVAD_API_KEY: 'short-secret' })).toThrow(/MVAD_API_KEY: use at least 16 characters\n?$/)
+  })
+
+  it('names MVAD_* variables it does not read, with the setting they were probably meant to be', () => {
+    expect(
+      unknownSettings({
+        MVAD_TOPIC_READING: 'x', // a letter short
+        MVAD_HTTP_PORT: '1',
+        MVAD_KAFKA_PORT: '29092', // infra.sh's, not the service's
+        MVAD_SOMETHING_ELSE: '1',
+        KAFKA_BROKERZ: 'x', // not ours to judge
+      }),
+    ).toEqual([{ name: 'MVAD_SOMETHING_ELSE' }, { name: 'MVAD_TOPIC_READING', closest: 'MVAD_TOPIC_READINGS' }])
   })
 
   it('returns a deeply frozen object', () => {
