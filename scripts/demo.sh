@@ -39,14 +39,14 @@ mkdir -p .infra/demo
 
 port="${MVAD_HTTP_PORT:-8080}"
 step "service: node dist/src/main.js (http://127.0.0.1:$port)"
-MVAD_HTTP_PORT="$port" node dist/src/main.js >.infra/demo/service.log 2>&1 &
+MVAD_HTTP_HOST=127.0.0.1 MVAD_HTTP_PORT="$port" node dist/src/main.js >.infra/demo/service.log 2>&1 &
 service_pid=$!
 events_pid=""
 stop_all() {
   [ -n "$events_pid" ] && kill "$events_pid" 2>/dev/null || true
   if kill -0 "$service_pid" 2>/dev/null; then
     kill -TERM "$service_pid" && wait "$service_pid" || true
-    echo "service stopped (infrastructure keeps running; stop it with: npm run infra:down)"
+    echo "service stopped (infrastructure keeps running; stop it with: npm run infra:down, with the same MVAD_*_PORT variables if you moved the ports)"
   fi
 }
 trap stop_all EXIT INT TERM
