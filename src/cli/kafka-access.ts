@@ -4,7 +4,7 @@
  * them on demand, so a tool run before the service's first start, or with a mistyped topic variable, would otherwise
  * end in a kafkajs stack trace reported as a bug (or, for a consumer, wait for ever).
  */
-import type { Kafka, Producer } from 'kafkajs'
+import type { KafkaMessage, Kafka, Producer } from 'kafkajs'
 import { logLevel } from 'kafkajs'
 import { loadConfig, type RawEnv } from '../config/config.js'
 import { ServiceError } from '../errors.js'
@@ -70,4 +70,51 @@ export async function producerFor(access: CliKafka, topic: string, variable: str
     throw unreachable(access, error)
   }
   return producer
+}
+
+export interface ConsumeOptions {
+  fromBeginning?: boolean
+  /** Stop after this many messages. */
+  max?: number
+  /** Stop after this many seconds without a new message. */
+  idle?: number
+}
+
+/**
+ * Reads `topic` (which must exist: a consumer of a missing topic waits for it for ever, whatever --idle says) with a
+ * throwaway group, handing each message to `onMessage` until `max` messages or `idle` seconds without one; returns
+ * how many were handed over. Messages after the max in a fetched batch are skipped while the consumer stops.
+ */
+export async function consumeTopic(
+  access: CliKafka,
+  topic: { name: string; variable: string },
+  opts: ConsumeOptions,
+  onMessage: (message: KafkaMessage, partition: number) => Promise<void> | void,
+): Promise<number> {
+  await requireTopic(access, topic.name, topic.variable)
+  const consumer = access.kafka.consumer({ groupId: `mvad-cli-${process.pid}-${Date.now()}` })
+  let count = 0
+  let last = Date.now()
+  const max = opts.max ?? Number.POSITIVE_INFINITY
+  try {
+    await consumer.connect()
+    await consumer.subscribe({ topic: topic.name, fromBeginning: opts.fromBeginning ?? false })
+  } catch (error) {
+    await consumer.disconnect().catch(() => undefined)
+    throw unreachable(access, error)
+  }
+  await consumer.run({
+    eachMessage: async ({ message, partition }) => {
+      if (count >= max) return
+      last = Date.now()
+      count++
+      await onMessage(message, partition)
+    },
+  })
+  const idleMs = (opts.idle ?? Number.POSITIVE_INFINITY) * 1000
+  while (count < max && Date.now() - last < idleMs) {
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  await consumer.disconnect()
+  return count
 }

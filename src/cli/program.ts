@@ -6,7 +6,7 @@ import type { CliContext } from './commands/context.js'
 import { detectCommand } from './commands/detect.js'
 import { evaluateCommand } from './commands/evaluate.js'
 import { bindCommand, modelListCommand, modelUploadCommand } from './commands/registry.js'
-import { eventsCommand, simulateCommand } from './commands/stream-tools.js'
+import { deadLettersCommand, eventsCommand, simulateCommand } from './commands/stream-tools.js'
 import { trainCommand } from './commands/train.js'
 import { tuneCommand } from './commands/tune.js'
 import { EXIT, reportError, type ExitCode } from './exit.js'
@@ -162,6 +162,16 @@ export function buildProgram(ctx: CliContext): Command {
     .addOption(new Option('--max <n>', 'stop after n events').argParser(intInRange(1, 1_000_000_000)))
     .addOption(new Option('--idle <seconds>', 'stop after this long without an event').argParser(intInRange(1, 86_400)))
     .action((opts: Parameters<typeof eventsCommand>[0]) => eventsCommand(opts, ctx, ctx.env ?? process.env))
+
+  program
+    .command('dead-letters')
+    .description('print dead letters (KAFKA_BROKERS, MVAD_TOPIC_DLQ) as JSON lines: reason, detail, source, key, value')
+    .option('--from-beginning', 'start at the oldest dead letter')
+    .addOption(new Option('--max <n>', 'stop after n dead letters').argParser(intInRange(1, 1_000_000_000)))
+    .addOption(
+      new Option('--idle <seconds>', 'stop after this long without a dead letter').argParser(intInRange(1, 86_400)),
+    )
+    .action((opts: Parameters<typeof deadLettersCommand>[0]) => deadLettersCommand(opts, ctx, ctx.env ?? process.env))
 
   program
     .command('submit')

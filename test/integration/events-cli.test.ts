@@ -2,7 +2,7 @@ import { Writable } from 'node:stream'
 import { logLevel } from 'kafkajs'
 import { describe, expect, inject, it } from 'vitest'
 import { submitCommand, watchCommand } from '../../src/cli/commands/jobs.js'
-import { eventsCommand, simulateCommand } from '../../src/cli/commands/stream-tools.js'
+import { deadLettersCommand, eventsCommand, simulateCommand } from '../../src/cli/commands/stream-tools.js'
 import { createKafka } from '../../src/kafka/client.js'
 import type { AnomalyEvent } from '../../src/stream/anomaly-event.js'
 import { RegistryCodec } from '../../src/stream/registry-codec.js'
@@ -68,6 +68,60 @@ describe('mvad events (real Kafka and Schema Registry)', () => {
     expect(stdout.text).toBe(
       `2024-01-07T12:41:00Z  pump-1  ${line}\n2024-01-07T12:41:00Z  pump-2  ${line}\n2 anomaly events\n`,
     )
+  }, 60_000)
+
+  it('mvad dead-letters prints what was refused, why, and where the original is, as JSON lines', async () => {
+    const prefix = uniquePrefix('dlq-cli')
+    const topic = `${prefix}.dlq`
+    const brokers = inject('kafkaBrokers')
+    const kafka = createKafka({ clientId: 'mvad-it', brokers: brokers.split(','), logLevel: logLevel.NOTHING })
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
+    await admin.disconnect()
+    const headers = (reason: string, offset: string) => ({
+      'mvad-dlq-reason': reason,
+      'mvad-dlq-detail': `detail of ${reason}`,
+      'mvad-source-topic': `${prefix}.readings`,
+      'mvad-source-partition': '2',
+      'mvad-source-offset': offset,
+    })
+    const producer = kafka.producer()
+    await producer.connect()
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [
+        {
+          key: 'pump-9',
+          value: '{"variable":"x","timestamp":"2024-01-01T00:00:00Z","value":1}',
+          headers: headers('unknown_entity', '17'),
+        },
+        { key: null, value: Buffer.from([0xff, 0x00, 0xfe]), headers: headers('malformed_json', '18') },
+        { key: 'pump-9', value: 'not printed: --max 2', headers: headers('wrong_shape', '19') },
+      ],
+    })
+    await producer.disconnect()
+    const stdout = new Capture()
+    const stderr = new Capture()
+    const env = { KAFKA_BROKERS: brokers, MVAD_TOPIC_DLQ: topic }
+    await deadLettersCommand({ fromBeginning: true, max: 2, idle: 30 }, { stdout, stderr, env }, env)
+    const lines = stdout.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(lines).toMatchObject([
+      {
+        reason: 'unknown_entity',
+        detail: 'detail of unknown_entity',
+        source: { topic: `${prefix}.readings`, partition: 2, offset: '17' },
+        key: 'pump-9',
+        value: '{"variable":"x","timestamp":"2024-01-01T00:00:00Z","value":1}',
+        at: { partition: 0, offset: '0' },
+      },
+      { reason: 'malformed_json', key: null, value: '/wD+', valueEncoding: 'base64', source: { offset: '18' } },
+    ])
+    expect(stderr.text).toBe('2 dead letters\n')
   }, 60_000)
 
   it('answers a missing topic with an error naming it and its variable, and does not wait for it', async () => {

@@ -10,7 +10,7 @@ import type { AnomalyEvent } from '../../stream/anomaly-event.js'
 import { isoTimestamp } from '../../stream/anomaly-event.js'
 import { isRegistryEncoded } from '../../stream/reading-codec.js'
 import { RegistryCodec } from '../../stream/registry-codec.js'
-import { cliKafka, producerFor, requireTopic } from '../kafka-access.js'
+import { cliKafka, consumeTopic, producerFor, type ConsumeOptions } from '../kafka-access.js'
 import type { CliContext } from './context.js'
 
 export interface SimulateOptions {
@@ -61,63 +61,76 @@ export async function simulateCommand(opts: SimulateOptions, ctx: CliContext, en
   )
 }
 
-export interface EventsOptions {
-  fromBeginning?: boolean
-  /** Stop after this many events. */
-  max?: number
-  /** Stop after this many seconds without a new event. */
-  idle?: number
-}
+/** `events` and `dead-letters`: where to start, and when to stop (after max messages, or idle seconds without one). */
+export type EventsOptions = ConsumeOptions
 
 export async function eventsCommand(opts: EventsOptions, ctx: CliContext, env: RawEnv): Promise<void> {
   const access = cliKafka(env, 'mvad-events')
-  const { kafka, config } = access
-  // A consumer of a missing topic waits for it for ever, whatever --idle says.
-  await requireTopic(access, config.kafka.topics.events, 'MVAD_TOPIC_EVENTS')
-  const consumer = kafka.consumer({ groupId: `mvad-events-${process.pid}-${Date.now()}` })
-  let count = 0
-  let last = Date.now()
-  await consumer.connect()
-  await consumer.subscribe({ topic: config.kafka.topics.events, fromBeginning: opts.fromBeginning ?? false })
+  const { config } = access
   // Events are Avro (Confluent wire format) when the service has a registry, JSON otherwise.
   const registry = config.schemaRegistryUrl === undefined ? undefined : new RegistryCodec(config.schemaRegistryUrl)
-  const max = opts.max ?? Number.POSITIVE_INFINITY
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      if (count >= max) return // the rest of a fetched batch, while the consumer disconnects
-      last = Date.now()
-      count++
-      const value = message.value ?? Buffer.alloc(0)
-      let event: AnomalyEvent
-      try {
-        if (isRegistryEncoded(value)) {
-          if (registry === undefined) {
-            ctx.stdout.write(`(registry-encoded event, ${value.length} bytes: set SCHEMA_REGISTRY_URL to decode it)\n`)
-            return
-          }
-          const decoded = (await registry.decode(value)) as Omit<AnomalyEvent, 'timestamp'> & { timestamp: number }
-          event = { ...decoded, timestamp: isoTimestamp(decoded.timestamp) }
-        } else {
-          event = JSON.parse(value.toString('utf8')) as AnomalyEvent
+  const topic = { name: config.kafka.topics.events, variable: 'MVAD_TOPIC_EVENTS' }
+  const count = await consumeTopic(access, topic, opts, async (message) => {
+    const value = message.value ?? Buffer.alloc(0)
+    let event: AnomalyEvent
+    try {
+      if (isRegistryEncoded(value)) {
+        if (registry === undefined) {
+          ctx.stdout.write(`(registry-encoded event, ${value.length} bytes: set SCHEMA_REGISTRY_URL to decode it)\n`)
+          return
         }
-      } catch (error) {
-        ctx.stdout.write(`(undecodable event, ${value.length} bytes: ${(error as Error).message})\n`)
-        return
+        const decoded = (await registry.decode(value)) as Omit<AnomalyEvent, 'timestamp'> & { timestamp: number }
+        event = { ...decoded, timestamp: isoTimestamp(decoded.timestamp) }
+      } else {
+        event = JSON.parse(value.toString('utf8')) as AnomalyEvent
       }
-      const top = event.interpretation
-        .slice(0, 3)
-        .map((c) => `${c.variable} ${(c.contributionScore * 100).toFixed(0)}%`)
-        .join(', ')
-      ctx.stdout.write(
-        `${event.timestamp}  ${event.entity}  severity ${event.severity.toFixed(2)}  score ${event.score.toFixed(3)}  ` +
-          `model ${event.modelId}@v${event.modelVersion}  top: ${top}\n`,
-      )
-    },
+    } catch (error) {
+      ctx.stdout.write(`(undecodable event, ${value.length} bytes: ${(error as Error).message})\n`)
+      return
+    }
+    const top = event.interpretation
+      .slice(0, 3)
+      .map((c) => `${c.variable} ${(c.contributionScore * 100).toFixed(0)}%`)
+      .join(', ')
+    ctx.stdout.write(
+      `${event.timestamp}  ${event.entity}  severity ${event.severity.toFixed(2)}  score ${event.score.toFixed(3)}  ` +
+        `model ${event.modelId}@v${event.modelVersion}  top: ${top}\n`,
+    )
   })
-  const idleMs = (opts.idle ?? Number.POSITIVE_INFINITY) * 1000
-  while (count < max && Date.now() - last < idleMs) {
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  await consumer.disconnect()
   ctx.stdout.write(`${count} anomaly events\n`)
+}
+
+/**
+ * `mvad dead-letters`: what the service refused and why, one JSON object per line (jq-friendly): reason, detail,
+ * where the original is (source topic, partition, offset), key and value (UTF-8 text, or base64 when it is not text).
+ */
+export async function deadLettersCommand(opts: EventsOptions, ctx: CliContext, env: RawEnv): Promise<void> {
+  const access = cliKafka(env, 'mvad-dead-letters')
+  const topic = { name: access.config.kafka.topics.deadLetter, variable: 'MVAD_TOPIC_DLQ' }
+  const count = await consumeTopic(access, topic, opts, (message, partition) => {
+    const header = (name: string): string | undefined => message.headers?.[name]?.toString()
+    const value = message.value
+    const text = value === null ? null : value.toString('utf8')
+    const isText = text !== null && Buffer.from(text, 'utf8').equals(value as Buffer)
+    const line = {
+      reason: header('mvad-dlq-reason') ?? null,
+      detail: header('mvad-dlq-detail') ?? null,
+      source: {
+        topic: header('mvad-source-topic') ?? null,
+        partition: header('mvad-source-partition') === undefined ? null : Number(header('mvad-source-partition')),
+        offset: header('mvad-source-offset') ?? null,
+      },
+      key: message.key?.toString('utf8') ?? null,
+      ...(value === null
+        ? { value: null }
+        : isText
+          ? { value: text }
+          : { value: value.toString('base64'), valueEncoding: 'base64' }),
+      ...(header('mvad-dlq-value-dropped') === undefined ? {} : { valueDropped: header('mvad-dlq-value-dropped') }),
+      deadLetteredAt: new Date(Number(message.timestamp)).toISOString(),
+      at: { partition, offset: message.offset },
+    }
+    ctx.stdout.write(`${JSON.stringify(line)}\n`)
+  })
+  ctx.stderr.write(`${count} dead letters\n`)
 }
