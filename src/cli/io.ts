@@ -14,7 +14,14 @@ export async function readText(path: string, what: string): Promise<string> {
   try {
     return await readFile(path, 'utf8')
   } catch (err) {
-    throw new ServiceError('FileNotExist', `${what} ${path} does not exist or cannot be read`, { cause: err })
+    const code = (err as NodeJS.ErrnoException).code
+    const why =
+      code === 'EISDIR'
+        ? 'is a folder, not a file'
+        : code === 'ENOENT'
+          ? 'does not exist'
+          : `cannot be read (${code ?? 'unknown'})`
+    throw new ServiceError('FileNotExist', `${what} ${path} ${why}`, { cause: err })
   }
 }
 

@@ -165,7 +165,10 @@ export async function parseOneTable(input: CsvInput, source: string, limits: Rea
       if (tsIndex < 0) {
         throw new ServiceError(
           'ColumnNotFound',
-          `${source} line ${line}: no 'timestamp' column (case-sensitive) in header [${header.join(', ')}]`,
+          `${source} line ${line}: no 'timestamp' column (case-sensitive) in header [${header.join(', ')}]` +
+            (header.length === 1 && /[;\t|]/.test(header[0] ?? '')
+              ? ': the header is one column, so the file seems separated by something other than commas; MVAD CSVs use commas'
+              : ''),
         )
       }
       const variableCount = header.length - 1

@@ -356,7 +356,9 @@ export class PartitionWorker {
         const detail =
           reason === 'unknown_variable'
             ? `${named} not in model ${model.modelId}@${model.version}`
-            : `reading of ${named} at ${at} arrived after its frame was scored or beyond the allowed lateness`
+            : reason === 'late_after_emit'
+              ? `reading of ${named} at ${at} arrived after its frame was scored`
+              : `reading of ${named} at ${at} is older than the entity's newest timestamp minus the allowed lateness (MVAD_ALLOWED_LATENESS_MS)`
         deadLetters.push({ message, reason, detail })
       }
     }

@@ -136,7 +136,7 @@ export function trainHandler(deps: HandlerDeps): JobHandler {
           version,
           variables: trained.variables,
           rows: trained.rows,
-          trainingSeconds: trained.trainingSeconds,
+          trainingSeconds: Math.round(trained.trainingSeconds * 1000) / 1000,
           ...(trained.charts === undefined ? {} : { charts: trained.charts }),
         }
       } catch (error) {

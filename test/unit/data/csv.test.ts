@@ -68,6 +68,17 @@ describe('parseOneTable', () => {
     expect(err.message).toMatch(message)
   })
 
+  it('says a one-column header looks separated by something else than commas', async () => {
+    const semicolons = await codeOf(parseOneTable('timestamp;a;b\n2024-01-01T00:00:00Z;1;2\n', 'x.csv'))
+    expect(semicolons).toEqual({
+      code: 'ColumnNotFound',
+      message:
+        "x.csv line 1: no 'timestamp' column (case-sensitive) in header [timestamp;a;b]: the header is one column, so the file seems separated by something other than commas; MVAD CSVs use commas",
+    })
+    const commas = await codeOf(parseOneTable('time,a\n2024-01-01T00:00:00Z,1\n', 'x.csv'))
+    expect(commas.message).toBe("x.csv line 1: no 'timestamp' column (case-sensitive) in header [time, a]")
+  })
+
   it('reads mixed line endings (CRLF with LF-only lines) row by row', async () => {
     const t = await parseOneTable(
       'timestamp,a\r\n2024-01-01T00:00:00Z,1\n2024-01-01T00:01:00Z,2\r\n2024-01-01T00:02:00Z,3\r2024-01-01T00:03:00Z,4\n',
