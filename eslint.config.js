@@ -14,6 +14,7 @@ const pureFiles = [
   'src/pipeline/**',
   'src/stream/anomaly-event.ts',
   'src/stream/frame-assembler.ts',
+  'src/stream/dead-letter-log.ts',
   'src/stream/reading-codec.ts',
 ]
 

@@ -17,7 +17,7 @@ export interface KafkaSinkTopics {
 
 export interface SinkObserver {
   published(kind: 'events' | 'scores' | 'dead_letters', count: number): void
-  deadLetter(reason: string): void
+  deadLetter(reason: string, detail: string, key: string | null): void
   /** Dead letters sent without their original bytes, the broker having refused them as too large. */
   deadLetterValuesDropped?(count: number): void
 }
@@ -82,7 +82,8 @@ export class KafkaSink implements WorkerSink {
     this.#observer?.published('events', eventMessages.length)
     this.#observer?.published('scores', scoreMessages.length)
     this.#observer?.published('dead_letters', deadLetterMessages.length)
-    for (const letter of deadLetters) this.#observer?.deadLetter(letter.reason)
+    for (const letter of deadLetters)
+      this.#observer?.deadLetter(letter.reason, letter.detail, letter.message.key?.toString('utf8') ?? null)
   }
 
   async #encode(entity: string, event: OutgoingEvent['event']): Promise<Message> {

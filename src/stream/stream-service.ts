@@ -13,6 +13,7 @@ import type { BindingStore } from '../state/binding-store.js'
 import type { WindowStore } from '../state/window-store.js'
 import { ConsumerSupervisor } from './consumer-supervisor.js'
 import { KafkaSink } from './kafka-sink.js'
+import { DeadLetterLog } from './dead-letter-log.js'
 import type { ModelResolver } from './model-runtime.js'
 import { PartitionWorker, type InputMessage } from './partition-worker.js'
 import type { DecodeResult } from './reading-codec.js'
@@ -56,9 +57,18 @@ export class StreamService {
   readonly #progressChecked = new Set<number>()
   /** Redis lost the service's data (state/store-marker.ts): readings wait in Kafka instead of being dead-lettered. */
   #storeLost = false
+  /** One warning a minute at most about dead letters: how many by reason, and an example of each. */
+  readonly #deadLetterLog: DeadLetterLog
+  #deadLetterTimer: NodeJS.Timeout | undefined
 
   constructor(deps: StreamServiceDeps) {
     this.#deps = deps
+    this.#deadLetterLog = new DeadLetterLog((summary) =>
+      deps.logger.warn(
+        summary,
+        'records dead-lettered (mvad dead-letters shows them all; docs/streaming.md lists the reasons)',
+      ),
+    )
   }
 
   /** True once the consumer joined its group and is fetching. */
@@ -187,9 +197,12 @@ export class StreamService {
       },
     })
     await this.#supervisor.start()
+    this.#deadLetterTimer = setInterval(() => this.#deadLetterLog.flushIfDue(), 10_000)
+    this.#deadLetterTimer.unref()
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.#deadLetterTimer)
     await this.#supervisor?.stop()
     await this.#producer?.disconnect()
     await this.#unsubscribe?.()
@@ -319,7 +332,10 @@ export class StreamService {
         published: (kind, count) => {
           if (count > 0) metrics?.eventsPublished.inc({ topic: kind }, count)
         },
-        deadLetter: (reason) => metrics?.deadLetters.inc({ reason }),
+        deadLetter: (reason, detail, key) => {
+          metrics?.deadLetters.inc({ reason })
+          this.#deadLetterLog.add(reason, detail, key)
+        },
         deadLetterValuesDropped: (count) =>
           this.#deps.logger.warn(
             { partition, count },

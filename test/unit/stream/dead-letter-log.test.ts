@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest'
+import { DeadLetterLog, type DeadLetterSummary } from '../../../src/stream/dead-letter-log.js'
+
+describe('DeadLetterLog', () => {
+  it('summarises dead letters at most once an interval: counts by reason and the first example of each', () => {
+    let now = 0
+    const emitted: DeadLetterSummary[] = []
+    const log = new DeadLetterLog(
+      (s) => emitted.push(s),
+      60_000,
+      () => now,
+    )
+    log.add('unknown_entity', 'no model bound to pump-9', 'pump-9')
+    log.add('unknown_entity', 'no model bound to pump-8', 'pump-8')
+    now = 30_000
+    log.add('malformed_json', 'Unexpected token', null)
+    log.flushIfDue()
+    expect(emitted).toEqual([]) // within the first minute
+    now = 61_000
+    log.flushIfDue()
+    expect(emitted).toEqual([
+      {
+        seconds: 61,
+        counts: { unknown_entity: 2, malformed_json: 1 },
+        examples: {
+          unknown_entity: { detail: 'no model bound to pump-9', key: 'pump-9' },
+          malformed_json: { detail: 'Unexpected token', key: null },
+        },
+      },
+    ])
+    // Quiet: nothing to say. The next dead letter after a quiet minute is said at once.
+    now = 200_000
+    log.flushIfDue()
+    expect(emitted).toHaveLength(1)
+    log.add('wrong_shape', 'x'.repeat(1_000), 'k'.repeat(1_000))
+    expect(emitted).toHaveLength(2)
+    expect(emitted[1]?.counts).toEqual({ wrong_shape: 1 })
+    expect(emitted[1]?.examples.wrong_shape?.detail).toHaveLength(300)
+    expect(emitted[1]?.examples.wrong_shape?.key).toHaveLength(256)
+  })
+})
