@@ -78,7 +78,13 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
   })
   let admin: Admin | undefined
   const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 2 })
-  redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error'))
+  // The last connection error, for the health check: a command that gave up says only "max retries per request".
+  let redisConnectionError: Error | undefined
+  redis.on('error', (error: Error) => {
+    redisConnectionError = error
+    logger.debug({ err: error }, 'redis connection error')
+  })
+  redis.on('ready', () => (redisConnectionError = undefined))
   const keys = keySpace(config.redis.keyPrefix)
   const storeMarker = new StoreMarker(redis, keys.storeMarker(), (message) => logger.error(message))
   const bindings = new RedisBindingStore(redis, keys)
@@ -210,8 +216,13 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
         await admin.describeCluster()
       }),
       check('redis', async () => {
-        if (redis.status === 'wait' || redis.status === 'end') await redis.connect()
-        await redis.ping()
+        try {
+          if (redis.status === 'wait' || redis.status === 'end') await redis.connect()
+          await redis.ping()
+        } catch (error) {
+          const cause = redisConnectionError === undefined ? String(error) : redisConnectionError.message
+          throw new Error(`cannot reach Redis at ${redactedUrl(config.redis.url)}: ${cause}`, { cause: error })
+        }
         try {
           await storeMarker.verify()
         } finally {
@@ -338,5 +349,16 @@ async function check(name: string, probe: () => Promise<void>): Promise<Dependen
     return { name, up: false, detail: error instanceof Error ? error.message : String(error) }
   } finally {
     clearTimeout(timer)
+  }
+}
+
+/** A URL without its password, for messages. */
+function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== '') parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return '(unparsable URL)'
   }
 }
