@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream'
-import { logLevel } from 'kafkajs'
+import { logLevel, type Message } from 'kafkajs'
 import { describe, expect, inject, it } from 'vitest'
 import { submitCommand, watchCommand } from '../../src/cli/commands/jobs.js'
 import { deadLettersCommand, eventsCommand, simulateCommand } from '../../src/cli/commands/stream-tools.js'
@@ -25,17 +25,29 @@ async function failure(promise: Promise<unknown>): Promise<string> {
   return `${String((error as { code?: unknown }).code)}: ${String((error as Error).message)}`
 }
 
+/** A one-partition topic `<unique prefix>.<suffix>` on the test broker, and a client for it. */
+async function freshTopic(name: string, suffix: string) {
+  const prefix = uniquePrefix(name)
+  const topic = `${prefix}.${suffix}`
+  const brokers = inject('kafkaBrokers')
+  const kafka = createKafka({ clientId: 'mvad-it', brokers: brokers.split(','), logLevel: logLevel.NOTHING })
+  const admin = kafka.admin()
+  await admin.connect()
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
+  await admin.disconnect()
+  const produce = async (messages: Message[]): Promise<void> => {
+    const producer = kafka.producer()
+    await producer.connect()
+    await producer.send({ topic, acks: -1, messages })
+    await producer.disconnect()
+  }
+  return { prefix, topic, brokers, produce }
+}
+
 describe('mvad events (real Kafka and Schema Registry)', () => {
   it('prints Avro events (the service with a registry) and JSON events alike', async () => {
-    const prefix = uniquePrefix('events-cli')
-    const topic = `${prefix}.events`
-    const brokers = inject('kafkaBrokers')
+    const { topic, brokers, produce } = await freshTopic('events-cli', 'events')
     const registryUrl = inject('schemaRegistryUrl')
-    const kafka = createKafka({ clientId: 'mvad-it', brokers: brokers.split(','), logLevel: logLevel.NOTHING })
-    const admin = kafka.admin()
-    await admin.connect()
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
-    await admin.disconnect()
     const codec = new RegistryCodec(registryUrl)
     await codec.registerEventSchema([topic])
     const event = (entity: string): AnomalyEvent => ({
@@ -49,18 +61,11 @@ describe('mvad events (real Kafka and Schema Registry)', () => {
       severity: 0.25,
       interpretation: [{ variable: 'x05', contributionScore: 0.6, correlationChanges: { changedVariables: [] } }],
     })
-    const producer = kafka.producer()
-    await producer.connect()
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: [
-        { key: 'pump-1', value: await codec.encodeEvent(event('pump-1')) },
-        { key: 'pump-2', value: JSON.stringify(event('pump-2')) },
-        { key: 'pump-3', value: '{not json' }, // fetched in the same batch: --max 2 must not print it
-      ],
-    })
-    await producer.disconnect()
+    await produce([
+      { key: 'pump-1', value: await codec.encodeEvent(event('pump-1')) },
+      { key: 'pump-2', value: JSON.stringify(event('pump-2')) },
+      { key: 'pump-3', value: '{not json' }, // fetched in the same batch: --max 2 must not print it
+    ])
     const stdout = new Capture()
     const env = { KAFKA_BROKERS: brokers, SCHEMA_REGISTRY_URL: registryUrl, MVAD_TOPIC_EVENTS: topic }
     await eventsCommand({ fromBeginning: true, max: 2, idle: 30 }, { stdout, stderr: new Capture(), env }, env)
@@ -71,14 +76,7 @@ describe('mvad events (real Kafka and Schema Registry)', () => {
   }, 60_000)
 
   it('mvad dead-letters prints what was refused, why, and where the original is, as JSON lines', async () => {
-    const prefix = uniquePrefix('dlq-cli')
-    const topic = `${prefix}.dlq`
-    const brokers = inject('kafkaBrokers')
-    const kafka = createKafka({ clientId: 'mvad-it', brokers: brokers.split(','), logLevel: logLevel.NOTHING })
-    const admin = kafka.admin()
-    await admin.connect()
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
-    await admin.disconnect()
+    const { prefix, topic, brokers, produce } = await freshTopic('dlq-cli', 'dlq')
     const headers = (reason: string, offset: string) => ({
       'mvad-dlq-reason': reason,
       'mvad-dlq-detail': `detail of ${reason}`,
@@ -86,22 +84,15 @@ describe('mvad events (real Kafka and Schema Registry)', () => {
       'mvad-source-partition': '2',
       'mvad-source-offset': offset,
     })
-    const producer = kafka.producer()
-    await producer.connect()
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: [
-        {
-          key: 'pump-9',
-          value: '{"variable":"x","timestamp":"2024-01-01T00:00:00Z","value":1}',
-          headers: headers('unknown_entity', '17'),
-        },
-        { key: null, value: Buffer.from([0xff, 0x00, 0xfe]), headers: headers('malformed_json', '18') },
-        { key: 'pump-9', value: 'not printed: --max 2', headers: headers('wrong_shape', '19') },
-      ],
-    })
-    await producer.disconnect()
+    await produce([
+      {
+        key: 'pump-9',
+        value: '{"variable":"x","timestamp":"2024-01-01T00:00:00Z","value":1}',
+        headers: headers('unknown_entity', '17'),
+      },
+      { key: null, value: Buffer.from([0xff, 0x00, 0xfe]), headers: headers('malformed_json', '18') },
+      { key: 'pump-9', value: 'not printed: --max 2', headers: headers('wrong_shape', '19') },
+    ])
     const stdout = new Capture()
     const stderr = new Capture()
     const env = { KAFKA_BROKERS: brokers, MVAD_TOPIC_DLQ: topic }
