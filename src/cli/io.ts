@@ -1,7 +1,7 @@
 /** CLI file I/O: results JSONL in/out, ground-truth files, model files. */
 import { randomBytes } from 'node:crypto'
 import { constants, createReadStream, createWriteStream } from 'node:fs'
-import { access, readFile, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises'
+import { access, chmod, readFile, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, sep } from 'node:path'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
@@ -36,53 +36,86 @@ export async function readJson(path: string, what: string): Promise<unknown> {
 
 /**
  * Output files are written beside their final path under a temporary name and renamed into place once complete, so
- * a failed write (a full disk, a file-size limit) leaves neither a truncated file nor a damaged earlier result.
- * Devices and pipes are written directly.
+ * a failed write (a full disk, a file-size limit) leaves neither a truncated file nor a damaged earlier result. The
+ * rename goes to the link's target when the path is a symbolic link (the link stays), and the new file takes the old
+ * one's permissions (a model kept private stays private). Written in place instead: devices, pipes and /dev, /proc
+ * paths (`--out /dev/stdout`: a rename would replace the device or the link itself), and a file whose folder takes
+ * no new files (read-only folder, a single-file mount).
  */
-async function writeAtomically(path: string, write: (temporary: string) => Promise<void>): Promise<void> {
-  const existing = await stat(path).catch(() => undefined)
-  if (existing !== undefined && !existing.isFile()) {
-    // /dev/stdout, /dev/null, a named pipe: written in place (a rename would replace the device or pipe itself).
+async function writeAtomically(path: string, write: (target: string) => Promise<void>): Promise<void> {
+  const failed = (err: unknown): ServiceError =>
+    err instanceof ServiceError
+      ? err
+      : new ServiceError('ReadingFileError', `cannot write ${path}: ${(err as Error).message}`, { cause: err })
+  const inPlace = async (): Promise<void> => {
     try {
       await write(path)
-      return
     } catch (err) {
-      if (err instanceof ServiceError) throw err
-      throw new ServiceError('ReadingFileError', `cannot write ${path}: ${(err as Error).message}`, { cause: err })
+      throw failed(err)
     }
   }
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`)
+  if (isSpecialPath(path)) return inPlace()
+  const target = await realpath(path).catch(() => path)
+  const existing = await stat(target).catch(() => undefined)
+  if (existing !== undefined && !existing.isFile()) return inPlace()
+  const temporary = join(dirname(target), `.${basename(target)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`)
   try {
     await write(temporary)
-    await rename(temporary, path)
   } catch (err) {
     await unlink(temporary).catch(() => undefined)
-    if (err instanceof ServiceError) throw err
-    throw new ServiceError('ReadingFileError', `cannot write ${path}: ${(err as Error).message}`, { cause: err })
+    const code = (err as NodeJS.ErrnoException).code
+    if (existing !== undefined && (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')) return inPlace()
+    throw failed(err)
   }
+  try {
+    if (existing !== undefined) await chmod(temporary, existing.mode & 0o7777)
+    await rename(temporary, target)
+  } catch (err) {
+    await unlink(temporary).catch(() => undefined)
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EBUSY' || code === 'EXDEV') return inPlace() // a bind-mounted file cannot be renamed over
+    throw failed(err)
+  }
+}
+
+/** Paths of the system's own (devices, process files): never renamed over. */
+function isSpecialPath(path: string): boolean {
+  return /^\/(dev|proc)\//.test(path)
 }
 
 /** Writes an output file (text or bytes); a failure names the path (ReadingFileError, exit 3). */
 export async function writeText(path: string, text: string | Uint8Array): Promise<void> {
-  await writeAtomically(path, (temporary) => writeFile(temporary, text))
+  await writeAtomically(path, (target) => writeFile(target, text))
 }
 
 /**
- * Checks, before any work, that an output file can be written: its folder exists, is a folder and is writable, the
- * path is not a folder, and it is none of `inputs` (which the run would overwrite: a usage error, exit 2). The write
- * itself still reports what this cannot foresee, a full disk say.
+ * Checks, before any work, that an output file can be written: the path is not a folder and none of `inputs` (which
+ * the run would overwrite: a usage error, exit 2), and it exists writable or its folder exists and takes new files.
+ * The write itself still reports what this cannot foresee, a full disk say.
  */
 export async function assertWritable(path: string, flag: string, inputs: readonly string[] = []): Promise<void> {
   const existing = await stat(path).catch(() => undefined)
   if (existing?.isDirectory() === true || path.endsWith(sep) || path.endsWith('/')) {
     throw new ServiceError('ReadingFileError', `cannot write ${path} (${flag}): it names a folder, not a file`)
   }
+  const noPermission = (err: unknown): ServiceError =>
+    new ServiceError(
+      'ReadingFileError',
+      `cannot write ${path} (${flag}): no permission (${(err as NodeJS.ErrnoException).code ?? 'unknown'})`,
+      { cause: err },
+    )
   if (existing !== undefined) {
-    const target = await realpath(path)
+    // realpath fails for some special files (/dev/stdout on a pipe): those are no input.
+    const target = await realpath(path).catch(() => undefined)
     for (const input of inputs) {
-      if ((await realpath(input).catch(() => undefined)) === target)
+      if (target !== undefined && (await realpath(input).catch(() => undefined)) === target)
         throw new UsageError(`${flag} ${path} is the input ${input}: writing it would destroy the input`)
     }
+    // An existing file is replaced, or written in place when its folder takes no new file: it must be writable.
+    await access(path, constants.W_OK).catch((err: unknown) => {
+      throw noPermission(err)
+    })
+    return
   }
   const folder = dirname(path)
   const folderStat = await stat(folder).catch((err: unknown) => err as NodeJS.ErrnoException)
@@ -98,15 +131,9 @@ export async function assertWritable(path: string, flag: string, inputs: readonl
   if (!folderStat.isDirectory()) {
     throw new ServiceError('ReadingFileError', `cannot write ${path} (${flag}): ${folder} is not a folder`)
   }
-  try {
-    // The folder, not the file: the file is replaced by a rename, which needs the folder writable.
-    await access(folder, constants.W_OK)
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    throw new ServiceError('ReadingFileError', `cannot write ${path} (${flag}): no permission (${code ?? 'unknown'})`, {
-      cause: err,
-    })
-  }
+  await access(folder, constants.W_OK).catch((err: unknown) => {
+    throw noPermission(err)
+  })
 }
 
 /** Streams results to `path`, one MVAD AnomalyState per line (written whole or not at all). */
@@ -121,7 +148,7 @@ export async function writeResultsJsonl(path: string, results: readonly AnomalyS
         if (!out.write(`${JSON.stringify(toWireAnomalyState(r))}\n`)) await once(out, 'drain')
       }
       out.end()
-      await once(out, 'finish')
+      await once(out, 'close') // flushed and the descriptor closed, before the rename
     }
     try {
       await Promise.race([write(), failed])

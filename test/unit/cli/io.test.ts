@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { access, chmod, lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile, mkdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -45,6 +46,34 @@ describe('CLI output files', () => {
     await writeResultsJsonl('/dev/null', [result(0)])
     expect((await stat('/dev/null')).isCharacterDevice()).toBe(true)
     expect((await readdir('/dev')).filter((n) => n.endsWith('.tmp'))).toEqual([])
+  })
+
+  it("replaces a symbolic link's target, not the link, and keeps the old file's permissions", async () => {
+    const real = join(dir, 'private-model.json')
+    await writeFile(real, 'old', { mode: 0o600 })
+    await chmod(real, 0o600)
+    const link = join(dir, 'model-link.json')
+    await symlink(real, link)
+    await writeText(link, 'new')
+    expect((await lstat(link)).isSymbolicLink()).toBe(true)
+    expect(await readFile(real, 'utf8')).toBe('new')
+    expect((await stat(real)).mode & 0o777).toBe(0o600)
+    await rm(link)
+    await rm(real)
+  })
+
+  it('refuses an existing output it may not write, before any work', async () => {
+    const locked = join(dir, 'locked.json')
+    await writeFile(locked, 'x')
+    await chmod(locked, 0o444)
+    // root may write anything: the check follows what access() says for this user.
+    const writable = await access(locked, constants.W_OK).then(
+      () => true,
+      () => false,
+    )
+    if (writable) await expect(assertWritable(locked, '--out')).resolves.toBeUndefined()
+    else await expect(assertWritable(locked, '--out')).rejects.toThrow('no permission')
+    await rm(locked)
   })
 
   it('writeText replaces a file whole', async () => {
