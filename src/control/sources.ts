@@ -141,11 +141,31 @@ export function topicFailedRecords(read: TopicRead, variables: readonly string[]
   return failed
 }
 
+/**
+ * A model variable without a single reading in the range would be filled throughout, a made-up constant the model
+ * never saw (as alignForModel refuses for files). A range with no reading at all is left to the "no data" answer.
+ */
+function assertEveryVariableRead(read: TopicRead, variables: readonly string[]): void {
+  const { readings } = read
+  if (readings.count === 0) return
+  const seen = new Set<string>()
+  for (let i = 0; i < readings.count; i++) seen.add(readings.names[readings.variable[i] as number] as string)
+  const empty = variables.filter((v) => !seen.has(v)).map((v) => `'${v}'`)
+  if (empty.length > 0) {
+    throw new ServiceError(
+      'NoData',
+      `${read.dataSource}: no reading at all for ${empty.join(', ')} (every row would be filled with made-up ` +
+        'values); give such a variable data',
+    )
+  }
+}
+
 /** A topic read → the series, with the live pipeline's alignment (pure: runs on worker threads). */
 export function alignTopicRead(
   read: TopicRead,
   options: Omit<LoadSourceOptions, 'signal' | 'onProgress'>,
 ): LoadedSource {
+  if (options.exactVariables && options.variables !== undefined) assertEveryVariableRead(read, options.variables)
   // The states describe the rows kept (training's range), or the detection's output range.
   const statesRange = options.statesRange ?? options.range
   const full = seriesFromReadings(read.readings, {

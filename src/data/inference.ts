@@ -42,17 +42,17 @@ export function alignForModel(
     ...table,
     variables: order.map((i) => table.variables[i]).filter((v) => v !== undefined),
   }
-  const series = alignTable(reordered, policy, options)
   // Filled throughout, such a variable is a made-up constant the model never saw: most rows would be flagged for it.
-  const empty = series.variableStates.filter((v) => v.effectiveCount === 0).map((v) => `'${v.variable}'`)
-  if (empty.length > 0 && series.timestamps.length > 0) {
+  // Judged over every row read (history included), not only the rows a range reports.
+  const empty = reordered.variables.filter((v) => !v.values.some(Number.isFinite)).map((v) => `'${v.variable}'`)
+  if (empty.length > 0 && reordered.variables.some((v) => v.values.length > 0)) {
     throw new ServiceError(
       'NoData',
       `${table.source}: no value at all for ${empty.join(', ')} (every row would be filled with made-up values); ` +
         'give such a variable data',
     )
   }
-  return series
+  return alignTable(reordered, policy, options)
 }
 
 /** MVAD `NotEnoughInput`: fewer rows than one sliding window. */

@@ -145,6 +145,25 @@ describe('runScoreTask (the worker-thread part of a detect-batch job)', () => {
     const strict = { ...task, source: { kind: 'loaded' as const, loaded: failed as never }, errorThreshold: 1 }
     await expect(runScoreTask(strict, () => undefined)).rejects.toMatchObject({ code: 'ErrorThresholdExceeded' })
   })
+
+  it('refuses a topic range with no reading at all of a model variable (NoData), as files are refused', async () => {
+    const read = seriesTopicRead()
+    const missing = series.variables[1] as string
+    const kept = packReadings(
+      Array.from({ length: read.readings.count }, (_, i) => ({
+        variable: read.readings.names[read.readings.variable[i] as number] as string,
+        timestamp: read.readings.timestamp[i] as number,
+        value: read.readings.value[i] as number,
+        offset: read.readings.offset[i] as bigint,
+        partition: 0,
+      })).filter((r) => r.variable !== missing),
+    )
+    const source = { ...(topicSource() as object), read: { ...read, readings: kept } } as ScoreTask['source']
+    await expect(runScoreTask({ ...task, source }, () => undefined)).rejects.toMatchObject({
+      code: 'NoData',
+      message: `kafka://readings/e1: no reading at all for '${missing}' (every row would be filled with made-up values); give such a variable data`,
+    })
+  })
 })
 
 describe('scoreInWorker', () => {

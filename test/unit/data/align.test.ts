@@ -230,6 +230,19 @@ describe('alignForModel', () => {
       ],
     })
     expect(alignForModel(some, ['a', 'b']).rows[0]).toEqual(Float64Array.from([1, 5]))
+    // Values only in the history before a reported range still count (the range's states would say none).
+    const early = table({
+      a: [
+        [0, 1],
+        [1, 2],
+      ],
+      b: [
+        [0, 7],
+        [1, null],
+      ],
+    })
+    const range = { statesRange: { startTime: MIN, endTime: MIN } }
+    expect(alignForModel(early, ['a', 'b'], {}, range).rows[1]).toEqual(Float64Array.from([2, 7]))
   })
 })
 
