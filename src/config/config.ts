@@ -202,7 +202,13 @@ const SCRIPT_VARIABLES: ReadonlySet<string> = new Set([
 export function unknownSettings(env: RawEnv): { name: string; closest?: string }[] {
   const known = Object.keys(envSchema.shape)
   return Object.keys(env)
-    .filter((name) => name.startsWith('MVAD_') && !known.includes(name) && !SCRIPT_VARIABLES.has(name))
+    .filter(
+      (name) =>
+        name.startsWith('MVAD_') &&
+        !known.includes(name) &&
+        !SCRIPT_VARIABLES.has(name) &&
+        !isServiceLink(name, env[name]),
+    )
     .sort()
     .map((name) => {
       let closest: string | undefined
@@ -213,6 +219,16 @@ export function unknownSettings(env: RawEnv): { name: string; closest?: string }
       }
       return closest === undefined ? { name } : { name, closest }
     })
+}
+
+/**
+ * Kubernetes "service links": a Service named mvad-stream gives every pod MVAD_STREAM_SERVICE_HOST,
+ * MVAD_STREAM_PORT_8080_TCP_ADDR and the like. Not settings, and not the user's typos.
+ */
+function isServiceLink(name: string, value: string | undefined): boolean {
+  if (/_SERVICE_(HOST|PORT)(_[A-Z0-9_]+)?$|_PORT_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?$/.test(name)) return true
+  // <NAME>_PORT holds an address (tcp://10.0.0.1:8080); a misspelt MVAD_…_PORT setting holds a number.
+  return name.endsWith('_PORT') && /^(tcp|udp|sctp):\/\//.test(value ?? '')
 }
 
 function editDistance(a: string, b: string): number {
