@@ -220,8 +220,14 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
           if (redis.status === 'wait' || redis.status === 'end') await redis.connect()
           await redis.ping()
         } catch (error) {
-          const cause = redisConnectionError === undefined ? String(error) : redisConnectionError.message
-          throw new Error(`cannot reach Redis at ${redactedUrl(config.redis.url)}: ${cause}`, { cause: error })
+          const at = redactedUrl(config.redis.url)
+          // A connection error seen since the last ready says why; otherwise Redis answered (NOAUTH, LOADING, …).
+          throw new Error(
+            redisConnectionError === undefined
+              ? `Redis at ${at} failed the check: ${String(error)}`
+              : `cannot reach Redis at ${at}: ${redisConnectionError.message}`,
+            { cause: error },
+          )
         }
         try {
           await storeMarker.verify()
@@ -352,11 +358,12 @@ async function check(name: string, probe: () => Promise<void>): Promise<Dependen
   }
 }
 
-/** A URL without its password, for messages. */
+/** A URL without its password or query (ioredis takes ?password=), for messages. */
 function redactedUrl(url: string): string {
   try {
     const parsed = new URL(url)
     if (parsed.password !== '') parsed.password = '***'
+    parsed.search = ''
     return parsed.toString()
   } catch {
     return '(unparsable URL)'

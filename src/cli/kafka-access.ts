@@ -29,10 +29,15 @@ export function cliKafka(env: RawEnv, clientId: string): CliKafka {
 }
 
 function unreachable({ config }: CliKafka, error: unknown): ServiceError {
+  const brokers = config.kafka.brokers.join(',')
+  // Refused credentials or ACLs are not a server to start: say what Kafka answered.
+  const refused = error instanceof Error && /SASL|Authenticat|Authoriz|ACL/i.test(`${error.name} ${error.message}`)
   return new ServiceError(
     'KafkaError',
-    `cannot reach Kafka at ${config.kafka.brokers.join(',')} (set KAFKA_BROKERS; start local servers with npm run ` +
-      `infra:up): ${String(error)}`,
+    refused
+      ? `Kafka at ${brokers} refused the request: ${String(error)}`
+      : `cannot reach Kafka at ${brokers} (set KAFKA_BROKERS; start local servers with npm run infra:up): ${String(error)}`,
+    { cause: error },
   )
 }
 
@@ -94,27 +99,47 @@ export async function consumeTopic(
   await requireTopic(access, topic.name, topic.variable)
   const consumer = access.kafka.consumer({ groupId: `mvad-cli-${process.pid}-${Date.now()}` })
   let count = 0
+  // The idle clock starts when the group is joined: a broker may hold a new group back a few seconds
+  // (group.initial.rebalance.delay.ms), and --idle 1 must not end before the first fetch.
+  let joined = false
   let last = Date.now()
-  const max = opts.max ?? Number.POSITIVE_INFINITY
-  try {
-    await consumer.connect()
-    await consumer.subscribe({ topic: topic.name, fromBeginning: opts.fromBeginning ?? false })
-  } catch (error) {
-    await consumer.disconnect().catch(() => undefined)
-    throw unreachable(access, error)
-  }
-  await consumer.run({
-    eachMessage: async ({ message, partition }) => {
-      if (count >= max) return
-      last = Date.now()
-      count++
-      await onMessage(message, partition)
-    },
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joined = true
+    last = Date.now()
   })
+  const max = opts.max ?? Number.POSITIVE_INFINITY
   const idleMs = (opts.idle ?? Number.POSITIVE_INFINITY) * 1000
-  while (count < max && Date.now() - last < idleMs) {
-    await new Promise((resolve) => setTimeout(resolve, 200))
+  try {
+    try {
+      await consumer.connect()
+      await consumer.subscribe({ topic: topic.name, fromBeginning: opts.fromBeginning ?? false })
+    } catch (error) {
+      throw unreachable(access, error)
+    }
+    await consumer.run({
+      autoCommit: false, // a throwaway group: nothing to resume
+      eachMessage: async ({ message, partition }) => {
+        if (count >= max) return
+        last = Date.now()
+        count++
+        await onMessage(message, partition)
+      },
+    })
+    const joinBy = Date.now() + JOIN_TIMEOUT_MS
+    for (;;) {
+      if (count >= max || (joined && Date.now() - last >= idleMs)) break
+      if (!joined && Date.now() > joinBy)
+        throw new ServiceError(
+          'KafkaError',
+          `could not join a consumer group on ${topic.name} within ${JOIN_TIMEOUT_MS / 1000} s`,
+        )
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  } finally {
+    await consumer.disconnect().catch(() => undefined)
   }
-  await consumer.disconnect()
   return count
 }
+
+/** How long a tool waits for its throwaway consumer group to be joined. */
+const JOIN_TIMEOUT_MS = 60_000

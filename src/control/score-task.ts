@@ -117,7 +117,7 @@ export async function runScoreTask(task: ScoreTask, progress: (p: ScoreProgress)
     if (i === lo && chunk.trainingTailGapMs !== undefined) {
       // Said, as the CLI says it: rows the training tail would have scored carry InsufficientHistoricalData instead.
       warnings.push(
-        `the data starts ${Math.round(chunk.trainingTailGapMs / 60_000)} min after the training data ended, so the model's training tail is not its history: the first rows need ${task.slidingWindow} rows before them in the data`,
+        `the data starts ${Math.round(chunk.trainingTailGapMs / 60_000)} min after the training data ended, so the model's training tail is not its history: the first rows need ${task.slidingWindow - 1} rows before them in the data`,
       )
     }
     progress({ fraction: READ_SHARE + ((1 - READ_SHARE) * (j - lo)) / (hi - lo), results: chunk.results })

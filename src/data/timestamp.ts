@@ -45,7 +45,6 @@ function isLeapYear(year: number): boolean {
   return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
 }
 
-/** MVAD's wire format: `2021-01-02T02:29:00Z`; milliseconds only when non-zero so sub-second data stays distinct. */
 /**
  * Median gap between consecutive timestamps (of the first 1,000): the data's sampling step, or undefined with fewer
  * than two.
@@ -60,6 +59,7 @@ export function medianStep(timestamps: readonly EpochMs[]): number | undefined {
   return steps[steps.length >> 1]
 }
 
+/** MVAD's wire format: `2021-01-02T02:29:00Z`; milliseconds only when non-zero so sub-second data stays distinct. */
 export function formatIsoTimestamp(ms: EpochMs): string {
   const iso = new Date(ms).toISOString()
   return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso

@@ -28,8 +28,8 @@ export interface TrainingTail {
 }
 
 /**
- * Largest gap, in the input's median steps, between the training tail and the first input row for the tail to count
- * as the input's history (one missing row tolerated). Across a longer gap the tail is not the rows before the
+ * Largest gap, in the input's median steps (the training data's for a one-row input), between the training tail and
+ * the first input row for the tail to count as the input's history (one missing row tolerated). Across a longer gap the tail is not the rows before the
  * input, and the first windows would join two different periods: scores there would be made up.
  */
 export const MAX_TAIL_GAP_STEPS = 2

@@ -26,6 +26,8 @@ export class DeadLetterLog {
 
   /** Counts one dead letter; emits the summary when the interval since the last one has passed. */
   add(reason: string, detail: string, key: string | null): void {
+    // After a quiet spell the window starts with this letter, and a letter after a full quiet interval is said at once.
+    if (this.#counts.size === 0 && this.#now() - this.#since < this.#intervalMs) this.#since = this.#now()
     this.#counts.set(reason, (this.#counts.get(reason) ?? 0) + 1)
     // Keys and details are bounded upstream (1 KB keys, 2,000-character details); a short example is enough here.
     if (!this.#examples.has(reason))
@@ -33,9 +35,10 @@ export class DeadLetterLog {
     this.flushIfDue()
   }
 
-  flushIfDue(): void {
+  /** Emits the summary if the interval has passed (or, with `force`, at once: the service is stopping). */
+  flushIfDue(force = false): void {
     const now = this.#now()
-    if (this.#counts.size === 0 || now - this.#since < this.#intervalMs) return
+    if (this.#counts.size === 0 || (!force && now - this.#since < this.#intervalMs)) return
     this.#emit({
       seconds: Math.round((now - this.#since) / 1000),
       counts: Object.fromEntries(this.#counts),

@@ -203,6 +203,7 @@ export class StreamService {
 
   async stop(): Promise<void> {
     clearInterval(this.#deadLetterTimer)
+    this.#deadLetterLog.flushIfDue(true) // the last minute's dead letters are said before the process goes
     await this.#supervisor?.stop()
     await this.#producer?.disconnect()
     await this.#unsubscribe?.()

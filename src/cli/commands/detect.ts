@@ -54,7 +54,7 @@ export async function detectCommand(opts: DetectOptions, ctx: CliContext): Promi
     const tail = batch.trainingTailGapMs === undefined ? '' : ' and it does not continue the training period'
     throw new ServiceError(
       'NotEnoughInput',
-      `${opts.input}: no row can be scored: ${needed}, the input has ${series.timestamps.length}${tail}`,
+      `${opts.input}: no row can be scored: ${needed}, the input has ${series.timestamps.length} row${series.timestamps.length === 1 ? '' : 's'}${tail}`,
     )
   }
   await writeResultsJsonl(opts.out, results)

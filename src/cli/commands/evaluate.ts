@@ -72,8 +72,9 @@ function warnIfTooFewContributors(
   const mostCauses = causes.reduce((most, c) => Math.max(most, c.variables.length), 0)
   const needed = Math.ceil(1.5 * mostCauses)
   if (listed === 0 || listed >= needed || listed >= 30) return
-  // Variables named anywhere (contributors and their changed correlations): more than one row lists means the model
-  // has more than it listed, so asking for more helps; otherwise the model may have only these.
+  // Variables named anywhere (contributors and their changed correlations). If they are more than the most any row
+  // lists, the model has more variables than were listed, and asking for more contributors helps; if not, the model
+  // may have only these.
   const named = new Set<string>()
   for (const r of results)
     for (const c of r.value?.interpretation ?? []) {

@@ -55,7 +55,7 @@ describe('mvad detect', () => {
     const r = await mvad('detect', '--model', model, '--input', late, '--out', out)
     expect([r.code, r.stderr]).toEqual([
       3,
-      `error NotEnoughInput: ${late}: no row can be scored: a row is scored with the 27 rows before it (slidingWindow 28), the input has 1 and it does not continue the training period\n`,
+      `error NotEnoughInput: ${late}: no row can be scored: a row is scored with the 27 rows before it (slidingWindow 28), the input has 1 row and it does not continue the training period\n`,
     ])
     await expect(readFile(out)).rejects.toThrow('ENOENT')
   })

@@ -84,7 +84,7 @@ describe('runScoreTask (the worker-thread part of a detect-batch job)', () => {
     const early = { ...task, startTime: series.timestamps[0] as number, trainingTail: tail }
     const outcome = await runScoreTask(early, () => undefined)
     expect(outcome.warnings).toEqual([
-      `the data starts 1440 min after the training data ended, so the model's training tail is not its history: the first rows need ${W} rows before them in the data`,
+      `the data starts 1440 min after the training data ended, so the model's training tail is not its history: the first rows need ${W - 1} rows before them in the data`,
     ])
     // With history of its own before startTime, nothing was missed: no warning.
     expect((await runScoreTask({ ...task, trainingTail: tail }, () => undefined)).warnings).toEqual([])

@@ -38,4 +38,26 @@ describe('DeadLetterLog', () => {
     expect(emitted[1]?.examples.wrong_shape?.detail).toHaveLength(300)
     expect(emitted[1]?.examples.wrong_shape?.key).toHaveLength(256)
   })
+
+  it('says the last dead letters when the service stops, and starts a new window with the first letter after a summary', () => {
+    let now = 0
+    const emitted: DeadLetterSummary[] = []
+    const log = new DeadLetterLog(
+      (s) => emitted.push(s),
+      60_000,
+      () => now,
+    )
+    now = 100_000
+    log.add('unknown_entity', 'a', 'k') // a quiet minute before it: said at once
+    now = 130_000
+    log.add('unknown_entity', 'b', 'k') // 30 s after the summary: waits
+    log.flushIfDue()
+    expect(emitted.map((e) => e.counts)).toEqual([{ unknown_entity: 1 }])
+    now = 150_000
+    log.flushIfDue(true) // stopping
+    expect(emitted.map((e) => [e.seconds, e.counts])).toEqual([
+      [100, { unknown_entity: 1 }],
+      [20, { unknown_entity: 1 }],
+    ])
+  })
 })
