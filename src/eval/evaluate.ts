@@ -60,18 +60,20 @@ export function evaluateResults(
   })
   const point = pointMetrics(predicted, labels.labels)
   const best = bestF1(scores, labels.labels)
+  // Without a labelled anomaly, recall and every F1 have nothing to measure: not applicable, not 0.
+  const ifPositives = (value: number): number => (point.tp + point.fn === 0 ? Number.NaN : value)
   return {
     rows: n,
     unscored,
     positives: point.tp + point.fn,
     detected: point.tp + point.fp,
-    bestF1: best.f1,
-    bestThreshold: best.threshold,
-    aucPR: averagePrecision(scores, labels.labels),
+    bestF1: ifPositives(best.f1),
+    bestThreshold: ifPositives(best.threshold),
+    aucPR: ifPositives(averagePrecision(scores, labels.labels)),
     precision: point.precision,
-    recall: point.recall,
-    f1: point.f1,
-    paF1: pointAdjustedMetrics(predicted, labels.labels).f1,
+    recall: ifPositives(point.recall),
+    f1: ifPositives(point.f1),
+    paF1: ifPositives(pointAdjustedMetrics(predicted, labels.labels).f1),
     hit100: causes === undefined ? Number.NaN : hitRate(interpreted, causes, 100),
     hit150: causes === undefined ? Number.NaN : hitRate(interpreted, causes, 150),
   }

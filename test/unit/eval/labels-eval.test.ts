@@ -106,6 +106,12 @@ describe('evaluateResults', () => {
     expect(r.hit100).toBe(0) // top1 = b, cause a
     expect(r.hit150).toBe(1) // top ⌈1.5⌉=2 = {b,a} ∋ a
   })
+  it('reports recall and every F1 as not applicable (NaN) when nothing is labelled anomalous', () => {
+    const results = [state(1, 0.9, true), state(2, 0.2, false)]
+    const r = evaluateResults(results, { timestamps: [1, 2], labels: Uint8Array.from([0, 0]) })
+    expect(r).toMatchObject({ positives: 0, detected: 1, precision: 0 })
+    for (const key of ['recall', 'f1', 'paF1', 'bestF1', 'aucPR', 'bestThreshold'] as const) expect(r[key]).toBeNaN()
+  })
   it('meanFinite skips NaN', () => {
     expect(meanFinite([1, NaN, 3])).toBe(2)
     expect(meanFinite([NaN])).toBeNaN()
