@@ -24,6 +24,14 @@ export async function chartCommand(opts: ChartOptions, ctx: CliContext): Promise
   const results = await readResultsJsonl(opts.results)
   const labels =
     opts.labels === undefined ? undefined : parseLabelsCsv(await readText(opts.labels, 'labels file'), opts.labels)
+  if (labels !== undefined && labels.timestamps.length > 0) {
+    // Labels from another period draw nothing: say so rather than leave an empty band to puzzle over.
+    const times = new Set(results.map((r) => r.timestamp))
+    if (!labels.timestamps.some((t) => times.has(t)))
+      ctx.stderr.write(
+        `warning: none of the ${labels.timestamps.length} timestamps of ${opts.labels} is in ${opts.results} (do they cover the same period?); the chart shows no labels\n`,
+      )
+  }
   const svg = renderChartSvg(
     {
       timestamps: results.map((r) => r.timestamp),

@@ -155,6 +155,18 @@ describe('mvad evaluate and chart', () => {
     expect(bad.code).toBe(2)
     expect(bad.stderr).toMatch(/\.svg or \.png/)
   })
+
+  it('warns when the labels cover another period (the chart would show none)', async () => {
+    const ok = await mvad('chart', '--results', results, '--labels', `${F}labels.csv`, '--out', join(dir, 'd.svg'))
+    expect(ok.stderr).not.toContain('warning')
+    const other = join(dir, 'labels-2030.csv')
+    await writeFile(other, 'timestamp,label\n2030-01-01T00:00:00Z,1\n')
+    const r = await mvad('chart', '--results', results, '--labels', other, '--out', join(dir, 'e.svg'))
+    expect([r.code, r.stderr]).toEqual([
+      0,
+      `warning: none of the 1 timestamps of ${other} is in ${results} (do they cover the same period?); the chart shows no labels\nchart of 260 rows written to ${join(dir, 'e.svg')}\n`,
+    ])
+  })
 })
 
 describe('mvad answers bad input with a clear message and exit code', () => {
