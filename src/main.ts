@@ -3,23 +3,14 @@
  * Process entry point: the service's only reader of process.env (the CLI reads it in cli/program.ts) and installer of signal handlers.
  * Exit codes: 0 clean stop, 1 failed at run time, 2 invalid configuration.
  */
-import { readFileSync } from 'node:fs'
 import { createApp } from './app.js'
 import { loadConfig, unknownSettings, type Config } from './config/config.js'
 import { isServiceError } from './errors.js'
 import { createLogger } from './observability/logger.js'
 import { createMetrics } from './observability/metrics.js'
+import { packageVersion } from './package-version.js'
 import { routeProcessWarnings } from './observability/process-warnings.js'
 import { loadCoreModel } from './stream/core-model-loader.js'
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }
-    return pkg.version ?? 'unknown'
-  } catch {
-    return 'unknown'
-  }
-}
 
 async function main(): Promise<number> {
   let config: Config

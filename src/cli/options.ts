@@ -1,5 +1,4 @@
 /** Option parsers for commander: each rejects bad values with a message naming the accepted range (exit code 2). */
-import { readFileSync } from 'node:fs'
 import { InvalidArgumentError } from 'commander'
 import { ALIGN_MODES, FILL_NA_METHODS, type AlignMode, type FillNAMethod } from '../domain/types.js'
 import { parseIsoTimestamp } from '../data/timestamp.js'
@@ -49,22 +48,6 @@ export function parseJobStatus(value: string): (typeof JOB_STATUSES)[number] {
   const match = JOB_STATUSES.find((s) => s === value.trim().toUpperCase())
   if (match === undefined) throw new InvalidArgumentError(`expected one of ${JOB_STATUSES.join(', ')}`)
   return match
-}
-
-/** The package's version (package.json beside the code: dist/src/cli → ../../../, src/cli → ../../). */
-export function packageVersion(): string {
-  for (const relative of ['../../../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as {
-        name?: string
-        version?: string
-      }
-      if (pkg.name === 'mvad-stream' && pkg.version !== undefined) return pkg.version
-    } catch {
-      // next layout
-    }
-  }
-  return 'unknown'
 }
 
 export const parseAlignMode: (value: string) => AlignMode = oneOf(ALIGN_MODES)

@@ -17,11 +17,11 @@ import {
   parseFillNAMethod,
   parseNumber,
   parseSlidingWindow,
-  packageVersion,
   parseJobStatus,
   parseTimestampOption,
   parseTopContributors,
 } from './options.js'
+import { packageVersion } from '../package-version.js'
 
 const alignOptions = (cmd: Command): Command =>
   cmd

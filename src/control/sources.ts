@@ -7,7 +7,7 @@
 import type { AlignPolicy, AlignedSeries } from '../domain/types.js'
 import { alignTable, rangeIndices } from '../data/align.js'
 import { readTable } from '../data/files.js'
-import { alignForModel } from '../data/inference.js'
+import { alignForModel, variablesWithoutData } from '../data/inference.js'
 import type { TimeRange } from '../data/table.js'
 import { parseIsoTimestamp } from '../data/timestamp.js'
 import { ServiceError } from '../errors.js'
@@ -141,23 +141,14 @@ export function topicFailedRecords(read: TopicRead, variables: readonly string[]
   return failed
 }
 
-/**
- * A model variable without a single reading in the range would be filled throughout, a made-up constant the model
- * never saw (as alignForModel refuses for files). A range with no reading at all is left to the "no data" answer.
- */
+/** As alignForModel refuses files (variablesWithoutData); a range with no reading at all keeps its "no data" answer. */
 function assertEveryVariableRead(read: TopicRead, variables: readonly string[]): void {
   const { readings } = read
   if (readings.count === 0) return
   const seen = new Set<string>()
   for (let i = 0; i < readings.count; i++) seen.add(readings.names[readings.variable[i] as number] as string)
-  const empty = variables.filter((v) => !seen.has(v)).map((v) => `'${v}'`)
-  if (empty.length > 0) {
-    throw new ServiceError(
-      'NoData',
-      `${read.dataSource}: no reading at all for ${empty.join(', ')} (every row would be filled with made-up ` +
-        'values); give such a variable data',
-    )
-  }
+  const empty = variables.filter((v) => !seen.has(v))
+  if (empty.length > 0) throw variablesWithoutData(read.dataSource, empty, 'reading')
 }
 
 /** A topic read → the series, with the live pipeline's alignment (pure: runs on worker threads). */

@@ -44,15 +44,27 @@ export function alignForModel(
   }
   // Filled throughout, such a variable is a made-up constant the model never saw: most rows would be flagged for it.
   // Judged over every row read (history included), not only the rows a range reports.
-  const empty = reordered.variables.filter((v) => !v.values.some(Number.isFinite)).map((v) => `'${v.variable}'`)
+  const empty = reordered.variables.filter((v) => !v.values.some(Number.isFinite)).map((v) => v.variable)
   if (empty.length > 0 && reordered.variables.some((v) => v.values.length > 0)) {
-    throw new ServiceError(
-      'NoData',
-      `${table.source}: no value at all for ${empty.join(', ')} (every row would be filled with made-up values); ` +
-        'give such a variable data',
-    )
+    throw variablesWithoutData(table.source, empty, 'value')
   }
   return alignTable(reordered, policy, options)
+}
+
+/**
+ * `NoData` for model variables with no value (file) or reading (topic range) at all in the data to score: filled
+ * throughout, each would be a made-up constant the model never saw, and most rows would be flagged for it.
+ */
+export function variablesWithoutData(
+  source: string,
+  variables: readonly string[],
+  noun: 'value' | 'reading',
+): ServiceError {
+  return new ServiceError(
+    'NoData',
+    `${source}: no ${noun} at all for ${variables.map((v) => `'${v}'`).join(', ')} (every row would be filled ` +
+      'with made-up values); give such a variable data',
+  )
 }
 
 /** MVAD `NotEnoughInput`: fewer rows than one sliding window. */

@@ -372,10 +372,10 @@ export class PartitionWorker {
     let coveredOffset = state.coveredOffset
     const frames = flushIdle ? assembler.flush() : assembler.drain()
     if (flushIdle) this.#observer?.framesFlushedIdle(frames.length)
-    const filled = frames.reduce((n, frame) => (frame.missing > 0 ? n + 1 : n), 0)
-    if (filled > 0) this.#observer?.framesFilled(filled)
+    let filled = 0
     for (const frame of frames) {
       const previous = state.rows[state.rows.length - 1]
+      if (frame.missing > 0) filled++
       const row =
         frame.missing > 0 ? fillMissing(frame.values, previous, model.fillNAMethod, model.paddingValue) : frame.values
       state.timestamps.push(frame.timestamp)
@@ -393,6 +393,7 @@ export class PartitionWorker {
       }
       if (state.shadow !== undefined) this.#scoreShadow(entity, state.rows, state.shadow, frame.timestamp, events)
     }
+    if (filled > 0) this.#observer?.framesFilled(filled)
     return { newTimestamps, newRows, events, coveredOffset, ingestTimes: scoredIngestTimes }
   }
 

@@ -48,8 +48,8 @@ export async function detectCommand(opts: DetectOptions, ctx: CliContext): Promi
     throw new ServiceError('NoData', `${opts.input}: no rows between ${from} and ${to}`)
   }
   const unscored = results.filter((r) => r.value === undefined).length
-  const needed = `a row is scored with the ${model.slidingWindow - 1} rows before it (slidingWindow ${model.slidingWindow})`
   if (unscored === results.length) {
+    const needed = `a row is scored with the ${model.slidingWindow - 1} rows before it (slidingWindow ${model.slidingWindow})`
     // As MVAD's NotEnoughInput, and the service's detect-batch: a results file of errors only is no result.
     const tail = batch.trainingTailGapMs === undefined ? '' : ' and it does not continue the training period'
     throw new ServiceError(
