@@ -25,9 +25,9 @@ import type { EpochMs } from '../domain/types.js'
 import { ServiceError } from '../errors.js'
 import type { WindowStore } from '../state/window-store.js'
 import { toAnomalyEvent, type AnomalyEvent } from './anomaly-event.js'
+import { carriedItem, groupByEntity, rejectedDeadLetters, withRejected, type EntityItem } from './batch-decode.js'
 import { FrameAssembler, fillMissing, type PendingReading } from './frame-assembler.js'
 import { shadowWindow, type LoadedModel, type ModelResolver, type ShadowModel } from './model-runtime.js'
-import { readingsAhead } from './reading-codec.js'
 import type {
   DeadLetter,
   DeadLetterReason,
@@ -61,8 +61,7 @@ interface EntityState {
   lastIngest: EpochMs
 }
 
-/** Longest entity key, in bytes: 256 characters (the control schema's limit on entity ids) of up to 4 bytes. */
-export const MAX_ENTITY_KEY_BYTES = 1_024
+export { MAX_ENTITY_KEY_BYTES } from './batch-decode.js'
 
 export class PartitionWorker {
   readonly #windows: WindowStore
@@ -125,40 +124,7 @@ export class PartitionWorker {
   /** Processes one batch (all from this worker's partition, in offset order); returns the offset to commit. */
   async processBatch(messages: readonly InputMessage[]): Promise<bigint | undefined> {
     if (messages.length === 0) return undefined
-    const deadLetters: DeadLetter[] = []
-    const byEntity = new Map<string, { message: InputMessage; readings: PendingReading[] }[]>()
-    for (const message of messages) {
-      const keyBytes = message.key?.length ?? 0
-      if (keyBytes > MAX_ENTITY_KEY_BYTES) {
-        // Before any lookup: an entity id is at most 256 characters, so no binding can name it.
-        deadLetters.push({
-          message,
-          reason: 'key_too_long',
-          detail: `message key of ${keyBytes} bytes; an entity id is at most 256 characters (${MAX_ENTITY_KEY_BYTES} bytes)`,
-        })
-        continue
-      }
-      const entity = message.key?.toString('utf8') ?? ''
-      if (entity === '') {
-        deadLetters.push({ message, reason: 'missing_key', detail: 'message key (the entity) is empty' })
-        continue
-      }
-      const pending = this.#options.decode(message)
-      const decoded = pending instanceof Promise ? await pending : pending
-      if (!decoded.ok) {
-        deadLetters.push({ message, reason: decoded.reason, detail: decoded.detail })
-        continue
-      }
-      const ahead = readingsAhead(decoded.readings, message.kafkaTimestamp, this.#options.maxFutureMs ?? 0)
-      if (ahead !== undefined) {
-        deadLetters.push({ message, reason: ahead.reason, detail: ahead.detail })
-        continue
-      }
-      const readings = decoded.readings.map((r) => ({ ...r, offset: message.offset }))
-      const list = byEntity.get(entity) ?? []
-      list.push({ message, readings })
-      byEntity.set(entity, list)
-    }
+    const { byEntity, deadLetters } = await groupByEntity(messages, this.#options)
 
     // Entities are independent (own window, own keys): their window appends run concurrently; results are
     // gathered in first-seen order (then the idle ones) so the output of a batch is deterministic.
@@ -228,7 +194,7 @@ export class PartitionWorker {
 
   async #processEntity(
     entity: string,
-    items: { message: InputMessage; readings: PendingReading[] }[],
+    items: EntityItem[],
     flushIdle: boolean,
   ): Promise<{
     deadLetters: DeadLetter[]
@@ -308,7 +274,7 @@ export class PartitionWorker {
   #assembleAndScore(
     entity: string,
     state: EntityState,
-    items: { message: InputMessage; readings: PendingReading[] }[],
+    items: EntityItem[],
     deadLetters: DeadLetter[],
     flushIdle: boolean,
   ): {
@@ -350,17 +316,9 @@ export class PartitionWorker {
           ingestTimes.set(reading.timestamp, message.kafkaTimestamp)
       }
       if (rejected === undefined) continue
-      const at = new Date(readings[0]?.timestamp ?? 0).toISOString()
-      for (const [reason, variables] of rejected) {
-        const named = `${variables.length === 1 ? 'variable' : 'variables'} ${variables.map((v) => `"${v}"`).join(', ')}`
-        const detail =
-          reason === 'unknown_variable'
-            ? `${named} not in model ${model.modelId}@${model.version}`
-            : reason === 'late_after_emit'
-              ? `reading of ${named} at ${at} arrived after its frame was scored`
-              : `reading of ${named} at ${at} is older than the entity's newest timestamp minus the allowed lateness (MVAD_ALLOWED_LATENESS_MS)`
-        deadLetters.push({ message, reason, detail })
-      }
+      const modelName = `${model.modelId}@${model.version}`
+      for (const letter of rejectedDeadLetters(message, readings[0]?.timestamp ?? 0, rejected, modelName))
+        deadLetters.push(letter)
     }
     this.#observer?.readings('accepted', accepted)
     this.#observer?.readings('replayed', replayed)
@@ -488,40 +446,6 @@ export class PartitionWorker {
       }
     }
     return state
-  }
-}
-
-/** `rejected` (made on first use) with `variable` added under `reason`. */
-function withRejected(
-  rejected: Map<DeadLetterReason, string[]> | undefined,
-  reason: DeadLetterReason,
-  variable: string,
-): Map<DeadLetterReason, string[]> {
-  const map = rejected ?? new Map<DeadLetterReason, string[]>()
-  const variables = map.get(reason)
-  if (variables === undefined) map.set(reason, [variable])
-  else variables.push(variable)
-  return map
-}
-
-/**
- * A carried reading as an input item: its own message (entity key, the reading as JSON, the smallest offset of the
- * frame it waited in), so a dead letter still says what was dropped.
- */
-function carriedItem(entity: string, reading: PendingReading): { message: InputMessage; readings: PendingReading[] } {
-  const body = {
-    variable: reading.variable,
-    timestamp: new Date(reading.timestamp).toISOString(),
-    value: reading.value,
-  }
-  return {
-    message: {
-      key: Buffer.from(entity),
-      value: Buffer.from(JSON.stringify(body)),
-      offset: reading.offset,
-      kafkaTimestamp: Date.now(),
-    },
-    readings: [reading],
   }
 }
 
