@@ -2,7 +2,8 @@
 # The README's main command, end to end on real servers:
 #   set up → start Kafka/Redis/Apicurio (infra/) → build → run the service → train a model on a bench entity
 #   and deploy it to the entity through the control topic (mvad submit --wait: train, then deploy jobs) → stream
-#   the entity's test rows through Kafka (mvad simulate) → print anomaly events as they arrive (mvad events).
+#   the entity's test rows through Kafka (mvad simulate) → print anomaly events as they arrive (mvad events; they
+#   are Avro, schema in Apicurio) → list the schema subjects the run registered.
 # The service keeps running afterwards (Ctrl-C stops it); MVAD_DEMO_ONCE=1 stops after the stream is scored.
 # MVAD_DEMO_ENTITY picks another bench entity (default asd/omi-1); MVAD_DEMO_RATE rows per second (default 500).
 set -euo pipefail
@@ -33,7 +34,7 @@ run_id="demo-$(date +%s)"
 export MVAD_REDIS_KEY_PREFIX="$run_id" KAFKA_GROUP_ID="$run_id" MVAD_TOPIC_READINGS="$run_id.readings" \
   MVAD_TOPIC_EVENTS="$run_id.events" MVAD_TOPIC_SCORES="$run_id.scores" MVAD_TOPIC_DLQ="$run_id.dlq" \
   MVAD_TOPIC_CONTROL="$run_id.control" MVAD_TOPIC_STATUS="$run_id.status" MVAD_CHARTS_DIR=.infra/demo/charts \
-  MVAD_TOPIC_PARTITIONS=2 SCHEMA_REGISTRY_URL=''
+  MVAD_TOPIC_PARTITIONS=2
 mvad() { node dist/src/cli/main.js "$@"; }
 mkdir -p .infra/demo
 
@@ -79,6 +80,10 @@ events_pid=""
 step "service metrics"
 curl -fsS "http://127.0.0.1:$port/metrics" |
   grep -E '^mvad_(readings_total|frames_scored_total|anomalies_total|dead_letters_total|events_published_total)' || true
+
+step "schema registry: subjects of this run (events in Avro; mvad events decoded them)"
+curl -fsS "${SCHEMA_REGISTRY_URL%/}/subjects" | tr -d '[]"' | tr ',' '\n' | grep -F "$run_id" || true
+grep -F '"eventSchemaId"' .infra/demo/service.log | sed -E 's/.*"eventSchemaId":([0-9]+).*/event schema id \1/' || true
 
 if [ "${MVAD_DEMO_ONCE:-0}" = 1 ]; then exit 0; fi
 step "service running on http://127.0.0.1:$port (Ctrl-C to stop); logs follow"

@@ -136,9 +136,18 @@ export class StreamService {
   async start(): Promise<void> {
     const { kafka, options, logger } = this.#deps
     await this.#ensureTopics()
-    if (this.#deps.registry !== undefined) {
-      await this.#deps.registry.registerEventSchema([options.topics.events, options.topics.scores])
-      await this.#deps.registry.registerReadingSchemas(options.topics.readings)
+    if (this.#deps.registry === undefined) {
+      logger.info('events are written as JSON (no SCHEMA_REGISTRY_URL); readings are read as JSON')
+    } else {
+      const eventSchemaId = await this.#deps.registry.registerEventSchema([
+        options.topics.events,
+        options.topics.scores,
+      ])
+      const readingSchemaIds = await this.#deps.registry.registerReadingSchemas(options.topics.readings)
+      logger.info(
+        { eventSchemaId, readingSchemaIds },
+        'events are written in Avro (Confluent wire format, schema anomaly-event.v1); readings are read as JSON or Avro',
+      )
     }
     this.#producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 1 })
     await this.#producer.connect()
