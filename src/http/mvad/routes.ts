@@ -21,7 +21,7 @@ import type { JobRecord, JobStore } from '../../state/job-store.js'
 import type { ModelStore } from '../../state/model-store.js'
 import type { ResultStore } from '../../state/result-store.js'
 import { checkApiKey, sendMvadError, toMvadError } from './errors.js'
-import { resolveDataSource, type DataSourceLimits } from './data-source.js'
+import { resolveDataSource, type DataSchema, type DataSourceLimits } from './data-source.js'
 import { detectLast, type LastDetectionVariable } from './detect-last.js'
 import { modelToWire, pendingModelToWire, pendingResultToWire, resultToWire } from './wire.js'
 
@@ -218,7 +218,7 @@ async function train(deps: MvadApiDeps, request: FastifyRequest<{ Body: TrainBod
   resolveParams({ slidingWindow }) // InvalidSlidingWindow now, not later in the job
   const alignPolicy = resolveAlignPolicy((body.alignPolicy ?? {}) as never) // InvalidAlignMode, RequiredPaddingValue, …
   const modelId = randomUUID()
-  const path = await resolveDataSource(body.dataSource, modelId, deps.dataSource)
+  const path = await resolveDataSource(body.dataSource, modelId, deps.dataSource, body.dataSchema)
   const command: TrainCommand = {
     type: 'train',
     jobId: trainJobId(modelId),
@@ -354,7 +354,13 @@ async function detectBatchRequest(
   checkTimes(body)
   const topContributorCount = topContributors(body.topContributorCount)
   const resultId = randomUUID()
-  const path = await resolveDataSource(body.dataSource, resultId, deps.dataSource)
+  // The data has the layout the model was trained from (MVAD's detect request carries no dataSchema).
+  const path = await resolveDataSource(
+    body.dataSource,
+    resultId,
+    deps.dataSource,
+    await trainedDataSchema(deps, modelId),
+  )
   const command: DetectBatchCommand = {
     type: 'detect-batch',
     jobId: resultId,
@@ -372,6 +378,12 @@ async function detectBatchRequest(
     .header('operation-id', resultId)
     .header('operation-location', absolute(request, `/multivariate/detect-batch/${resultId}`))
     .send(pendingResultToWire(command))
+}
+
+/** The dataSchema a model was trained with (OneTable when its training request did not say). */
+async function trainedDataSchema(deps: MvadApiDeps, modelId: string): Promise<DataSchema> {
+  const request = (await deps.models.getInfo(modelId))?.trainingRequest as { dataSchema?: unknown } | undefined
+  return request?.dataSchema === 'MultiTable' ? 'MultiTable' : 'OneTable'
 }
 
 async function getResult(deps: MvadApiDeps, resultId: string): Promise<Record<string, unknown>> {

@@ -21,10 +21,11 @@ describe('MVAD dataSource resolution', () => {
     fetchPrivateHosts: true, // the test server is on 127.0.0.1
   }
   const server = createServer((request, response) => {
-    if (request.url === '/big.csv') response.end('x'.repeat(20_000))
-    else if (request.url === '/data.csv' || request.url === '/odd%zz.csv') response.end(CSV)
-    else if (request.url === '/moved') response.writeHead(302, { location: '/data.csv' }).end()
-    else if (request.url === '/to-ftp') response.writeHead(302, { location: 'ftp://host/x.csv' }).end()
+    const path = (request.url ?? '').split('?')[0]
+    if (path === '/big.csv') response.end('x'.repeat(20_000))
+    else if (path === '/data.csv' || path === '/odd%zz.csv') response.end(CSV)
+    else if (path === '/moved') response.writeHead(302, { location: '/data.csv' }).end()
+    else if (path === '/to-ftp') response.writeHead(302, { location: 'ftp://host/x.csv' }).end()
     else response.writeHead(404).end()
   })
   let base = ''
@@ -128,6 +129,9 @@ describe('MVAD dataSource resolution', () => {
     writeFileSync(one, zipSync({ 'series.csv': strToU8(CSV) }))
     const single = await resolveDataSource(one, 'g', limits)
     expect(readFileSync(single, 'utf8')).toBe(CSV)
+    // dataSchema MultiTable: a folder of one variable, named after its file (not a OneTable file of a `value` column).
+    const oneVariable = await resolveDataSource(one, 'g2', limits, 'MultiTable')
+    expect(readFileSync(join(oneVariable, 'series.csv'), 'utf8')).toBe(CSV)
     const many = join(dir, 'many.bin') // no .zip name: recognised by its signature
     writeFileSync(many, zipSync({ 'a.csv': strToU8(CSV), 'b.csv': strToU8(CSV), 'sub/c.csv': strToU8(CSV) }))
     const folder = await resolveDataSource(many, 'h', limits)
@@ -143,6 +147,18 @@ describe('MVAD dataSource resolution', () => {
     expect(() => statSync(join(limits.dataDir, 'j-unzipped'))).toThrow() // no empty folder left
     await expect(resolveDataSource(join(dir, 'missing.zip'), 'k', limits)).rejects.toMatchObject({
       code: 'FileNotExist',
+    })
+  })
+
+  it('leaves nothing behind for a download that failed, and hides SAS signatures in its messages', async () => {
+    await expect(resolveDataSource(`${base}/big.csv?sv=1&sig=secret`, 'm', limits)).rejects.toMatchObject({
+      code: 'InvalidFileSize',
+      message: expect.not.stringContaining('secret') as unknown,
+    })
+    expect(() => statSync(join(limits.dataDir, 'm'))).toThrow()
+    await expect(resolveDataSource(`${base}/gone.csv?sig=secret`, 'n', limits)).rejects.toMatchObject({
+      code: 'FileNotExist',
+      message: expect.stringMatching(/gone\.csv\?sig=….*HTTP 404/) as unknown,
     })
   })
 

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest'
+import { blobFolder, folderCsvFiles, parseBlobList, redactSas } from '../../../../src/http/mvad/blob-folder.js'
+import { ServiceError } from '../../../../src/errors.js'
+
+const SAS = 'sv=2024-11-04&sp=rl&sr=c&se=2030-01-01T00%3A00%3A00Z&sig=abc%2Bdef%3D'
+
+describe('blobFolder', () => {
+  it('reads an account URL as <container>/<folder> and keeps the SAS on the listing and on each blob', () => {
+    const folder = blobFolder(
+      new URL(`https://acct.blob.core.windows.net/sample-multitable/sample_data_20_3000?${SAS}`),
+    )
+    expect(folder.prefix).toBe('sample_data_20_3000/')
+    const list = folder.listUrl()
+    expect(list.origin + list.pathname).toBe('https://acct.blob.core.windows.net/sample-multitable')
+    expect(Object.fromEntries(list.searchParams)).toEqual({
+      sv: '2024-11-04',
+      sp: 'rl',
+      sr: 'c',
+      se: '2030-01-01T00:00:00Z',
+      sig: 'abc+def=',
+      restype: 'container',
+      comp: 'list',
+      prefix: 'sample_data_20_3000/',
+      delimiter: '/',
+    })
+    expect(folder.listUrl('2!84!MDAw').searchParams.get('marker')).toBe('2!84!MDAw')
+    const blob = folder.blobUrl('sample_data_20_3000/series 1.csv')
+    expect(blob.origin + blob.pathname).toBe(
+      'https://acct.blob.core.windows.net/sample-multitable/sample_data_20_3000/series%201.csv',
+    )
+    expect(blob.searchParams.get('sig')).toBe('abc+def=')
+    expect(blob.searchParams.has('comp')).toBe(false)
+  })
+
+  it('reads emulator and IP URLs path-style (<account>/<container>/<folder>), as the Azure SDK does', () => {
+    for (const href of [
+      'http://127.0.0.1:41234/devstoreaccount1/data/a/b',
+      'http://localhost:8080/devstoreaccount1/data/a/b',
+      'http://[::1]:41234/devstoreaccount1/data/a/b',
+      'http://storage.example:10000/devstoreaccount1/data/a/b',
+    ]) {
+      const folder = blobFolder(new URL(href))
+      expect(folder.prefix, href).toBe('a/b/')
+      expect(folder.listUrl().pathname, href).toBe('/devstoreaccount1/data')
+    }
+  })
+
+  it('takes a container URL as its root folder, decodes folder names, and refuses a URL without a container', () => {
+    expect(blobFolder(new URL('https://acct.blob.core.windows.net/data')).prefix).toBe('')
+    expect(blobFolder(new URL('https://acct.blob.core.windows.net/data/my%20folder/')).prefix).toBe('my folder/')
+    expect(() => blobFolder(new URL(`https://acct.blob.core.windows.net/?${SAS}`))).toThrow(
+      /names a blob container and a folder in it/,
+    )
+  })
+})
+
+describe('parseBlobList', () => {
+  it('reads the names and the next marker of a List Blobs page (the documented XML)', () => {
+    const xml = `<?xml version="1.0" encoding="utf-8"?>
+<EnumerationResults ServiceEndpoint="https://acct.blob.core.windows.net/" ContainerName="data">
+  <Prefix>f/</Prefix><MaxResults>3</MaxResults><Delimiter>/</Delimiter>
+  <Blobs>
+    <Blob><Name>f/007.csv</Name><Properties><Content-Length>12</Content-Length></Properties></Blob>
+    <Blob><Name>f/a &amp; b.csv</Name><Properties /></Blob>
+    <BlobPrefix><Name>f/sub/</Name></BlobPrefix>
+    <Blob><Name Encoded="true">f/%EF%BF%BEodd.csv</Name></Blob>
+  </Blobs>
+  <NextMarker>2!96!MDAwMDQ2</NextMarker>
+</EnumerationResults>`
+    expect(parseBlobList(xml)).toEqual({
+      names: ['f/007.csv', 'f/a & b.csv', 'f/\uFFFEodd.csv'],
+      nextMarker: '2!96!MDAwMDQ2',
+    })
+  })
+
+  it('reads a last page (empty NextMarker) and an empty folder, and refuses what is not a listing', () => {
+    const last = '<EnumerationResults><Blobs><Blob><Name>x.csv</Name></Blob></Blobs><NextMarker /></EnumerationResults>'
+    expect(parseBlobList(last)).toEqual({ names: ['x.csv'], nextMarker: undefined })
+    expect(parseBlobList('<EnumerationResults><Blobs /><NextMarker/></EnumerationResults>')).toEqual({
+      names: [],
+      nextMarker: undefined,
+    })
+    expect(() => parseBlobList('<html><body>index of /</body></html>')).toThrow(/no <EnumerationResults>/)
+    expect(() => parseBlobList('timestamp,value\n')).toThrow()
+  })
+})
+
+describe('folderCsvFiles', () => {
+  it('keeps the CSV files directly in the folder, sorted by file name', () => {
+    const names = ['f/b.csv', 'f/a.CSV', 'f/notes.txt', 'f/sub/c.csv', 'f-2/d.csv', 'other/e.csv']
+    expect(folderCsvFiles(names, 'f/')).toEqual([
+      { name: 'f/a.CSV', file: 'a.CSV' },
+      { name: 'f/b.csv', file: 'b.csv' },
+    ])
+    expect(folderCsvFiles(['x.csv', 'f/y.csv'], '')).toEqual([{ name: 'x.csv', file: 'x.csv' }])
+  })
+
+  it('refuses a file name that cannot be a local file', () => {
+    expect(() => folderCsvFiles(['f/a\\b.csv'], 'f/')).toThrow(ServiceError)
+  })
+})
+
+describe('redactSas', () => {
+  it('hides the signature and keeps the rest of the token', () => {
+    expect(redactSas(`https://acct.blob.core.windows.net/data/f?${SAS}`)).toBe(
+      'https://acct.blob.core.windows.net/data/f?sv=2024-11-04&sp=rl&sr=c&se=2030-01-01T00%3A00%3A00Z&sig=…',
+    )
+    expect(redactSas('https://h/x?a=1&SIG=zz&b=2')).toBe('https://h/x?a=1&SIG=…&b=2')
+  })
+})
