@@ -202,6 +202,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
         localRoots: config.rest.localRoots,
         fetchPrivateHosts: config.rest.fetchPrivateHosts,
       },
+      trustProxy: config.http.trustProxy,
     })
   }
   let healthTimer: NodeJS.Timeout | undefined

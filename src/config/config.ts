@@ -77,7 +77,7 @@ const envSchema = z.object({
     .number()
     .int()
     .min(1024)
-    .default(32 * 1024 * 1024),
+    .default(64 * 1024 * 1024), // MVAD's largest detect-last (2,880 timestamps × 300 variables, full-precision values) is ~38 MiB of JSON
   MVAD_REST_FETCH_MAX_BYTES: z.coerce
     .number()
     .int()

@@ -49,6 +49,8 @@ export interface MvadApiDeps {
   /** When set, requests must carry it in `Ocp-Apim-Subscription-Key`. */
   apiKey: string | undefined
   dataSource: DataSourceLimits
+  /** Behind a trusted proxy (MVAD_HTTP_TRUST_PROXY): links also carry the path prefix of X-Forwarded-Prefix. */
+  trustProxy?: boolean
 }
 
 interface TrainBody {
@@ -124,10 +126,19 @@ function topContributors(value: number | undefined): number {
 }
 
 /** Absolute URL of a path under the API base, for Location headers and nextLink. */
-function absolute(request: FastifyRequest, path: string): string {
+function absolute(request: FastifyRequest, path: string, deps: Pick<MvadApiDeps, 'trustProxy'>): string {
   // request.host and request.protocol follow X-Forwarded-Host/-Proto when the server trusts its proxy
-  // (MVAD_HTTP_TRUST_PROXY), else the Host header and the socket.
-  return `${request.protocol}://${request.host}${MVAD_BASE}${path}`
+  // (MVAD_HTTP_TRUST_PROXY), else the Host header and the socket. A gateway that mounts the service under a path
+  // says so in X-Forwarded-Prefix; without it the SDK's paginate would follow a nextLink the gateway does not route.
+  const prefix = deps.trustProxy === true ? forwardedPrefix(request.headers['x-forwarded-prefix']) : ''
+  return `${request.protocol}://${request.host}${prefix}${MVAD_BASE}${path}`
+}
+
+/** The X-Forwarded-Prefix path (first value; "/" and anything but a plain absolute path give no prefix). */
+export function forwardedPrefix(header: string | string[] | undefined): string {
+  const value = (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim() ?? ''
+  if (!/^(\/[A-Za-z0-9._~!$&'()*+;=:@%-]+)+\/?$/.test(value)) return ''
+  return value.replace(/\/$/, '')
 }
 
 export function registerMvadApi(app: FastifyInstance, deps: MvadApiDeps): void {
@@ -240,7 +251,7 @@ async function train(deps: MvadApiDeps, request: FastifyRequest<{ Body: TrainBod
   ;(created.modelInfo as Record<string, unknown>).dataSchema = body.dataSchema ?? 'OneTable'
   return reply
     .code(201)
-    .header('location', absolute(request, `/multivariate/models/${modelId}`))
+    .header('location', absolute(request, `/multivariate/models/${modelId}`, deps))
     .send(created)
 }
 
@@ -321,7 +332,7 @@ async function listModels(
     currentCount: all.length,
     maxCount: MAX_MODELS,
     // Never null: the GA SDK's paginate throws on null; "" ends paging as the real service did.
-    nextLink: more ? absolute(request, `/multivariate/models?skip=${skip + top}&top=${top}`) : '',
+    nextLink: more ? absolute(request, `/multivariate/models?skip=${skip + top}&top=${top}`, deps) : '',
   }
 }
 
@@ -376,7 +387,7 @@ async function detectBatchRequest(
   return reply
     .code(202)
     .header('operation-id', resultId)
-    .header('operation-location', absolute(request, `/multivariate/detect-batch/${resultId}`))
+    .header('operation-location', absolute(request, `/multivariate/detect-batch/${resultId}`, deps))
     .send(pendingResultToWire(command))
 }
 

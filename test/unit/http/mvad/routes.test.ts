@@ -244,7 +244,7 @@ describe('MVAD routes', () => {
     })
   })
 
-  it('writes links with the address the client used when the proxy is trusted (X-Forwarded-Proto/-Host)', async () => {
+  it('writes links with the address the client used when the proxy is trusted (X-Forwarded-Proto/-Host/-Prefix)', async () => {
     const store = new MemoryModelStore()
     await store.registerReady('a', '{}', { variables: ['a'], slidingWindow: 28 })
     await store.registerReady('b', '{}', { variables: ['a'], slidingWindow: 28 })
@@ -256,24 +256,34 @@ describe('MVAD routes', () => {
       bindings: new MemoryBindingStore(),
       submit: () => Promise.resolve(),
       ...CLOSED_DATA,
+      trustProxy: true,
     })
     await proxied.ready()
     try {
-      const reply = await proxied.inject({
-        method: 'GET',
-        url: `${MVAD_BASE}/multivariate/models?top=1`,
-        headers: { host: 'internal:8080', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'ad.example.com' },
-      })
-      expect(reply.json<{ nextLink: string }>().nextLink).toBe(
+      const forwarded = { host: 'internal:8080', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'ad.example.com' }
+      const nextLink = async (target: typeof app, headers: Record<string, string>): Promise<string> =>
+        (await target.inject({ method: 'GET', url: `${MVAD_BASE}/multivariate/models?top=1`, headers })).json<{
+          nextLink: string
+        }>().nextLink
+      expect(await nextLink(proxied, forwarded)).toBe(
         `https://ad.example.com${MVAD_BASE}/multivariate/models?skip=1&top=1`,
       )
+      // A gateway that mounts the service under a path says so in X-Forwarded-Prefix; only a plain path is taken.
+      for (const [prefix, expected] of [
+        ['/anomaly', '/anomaly'],
+        ['/eu/ad/', '/eu/ad'],
+        ['/', ''],
+        ['//evil.example', ''],
+        ['https://evil.example', ''],
+        ['/a b', ''],
+      ]) {
+        expect(await nextLink(proxied, { ...forwarded, 'x-forwarded-prefix': prefix as string }), prefix).toBe(
+          `https://ad.example.com${expected as string}${MVAD_BASE}/multivariate/models?skip=1&top=1`,
+        )
+      }
       await models.registerReady('m3', '{}', { variables: ['a'], slidingWindow: 28 }) // two at least: a next page
-      const direct = await app.inject({
-        method: 'GET',
-        url: `${MVAD_BASE}/multivariate/models?top=1`,
-        headers: { host: 'internal:8080', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'ad.example.com' },
-      })
-      expect(direct.json<{ nextLink: string }>().nextLink).toMatch(/^http:\/\/internal:8080\//) // not trusted
+      const direct = await nextLink(app, { ...forwarded, 'x-forwarded-prefix': '/anomaly' })
+      expect(direct).toMatch(/^http:\/\/internal:8080\/anomalydetector\//) // not trusted: no host, no prefix
     } finally {
       await proxied.close()
     }
