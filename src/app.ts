@@ -18,7 +18,7 @@ import { Lifecycle } from './lifecycle.js'
 import type { Logger } from './observability/logger.js'
 import type { ServiceMetrics } from './observability/metrics.js'
 import { createOpsServer, type DependencyStatus } from './http/server.js'
-import { registerMvadApi, restDataIdOf } from './http/mvad/routes.js'
+import { registerMvadApi, registerMvadApiElsewhere, restDataIdOf } from './http/mvad/routes.js'
 import { removeDataSourceFiles } from './http/mvad/data-source.js'
 import { createStreamMetrics, dropModelSeries } from './observability/stream-metrics.js'
 import { keySpace } from './state/keys.js'
@@ -204,6 +204,8 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       },
       trustProxy: config.http.trustProxy,
     })
+  } else {
+    registerMvadApiElsewhere(http)
   }
   let healthTimer: NodeJS.Timeout | undefined
   let address = ''

@@ -141,6 +141,22 @@ export function forwardedPrefix(header: string | string[] | undefined): string {
   return value.replace(/\/$/, '')
 }
 
+/**
+ * On an instance without the control plane (MVAD_CONTROL_ENABLED=false) the API is not served: its paths answer with
+ * an MVAD error saying where it is, not Fastify's own 404 body, which MVAD clients cannot read.
+ */
+export function registerMvadApiElsewhere(app: FastifyInstance): void {
+  app.all('/anomalydetector/*', async (_request, reply) =>
+    sendMvadError(
+      reply,
+      404,
+      'NotFound',
+      'this instance does not serve the MVAD API (MVAD_CONTROL_ENABLED=false): its jobs run on the control plane, ' +
+        'so send MVAD requests to an instance that runs it',
+    ),
+  )
+}
+
 export function registerMvadApi(app: FastifyInstance, deps: MvadApiDeps): void {
   // Older SDK (v1.1-preview.1, @azure/ai-anomaly-detector 3.0.0-beta.x): refused with a message that says what to use.
   for (const base of PREVIEW_BASES) {

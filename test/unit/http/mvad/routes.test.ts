@@ -1,7 +1,13 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MODEL_FILE_FORMAT, modelFileProvenance } from '../../../../src/cli/model-file.js'
-import { MVAD_BASE, MVAD_SERVER_OPTIONS, registerMvadApi, restDataIdOf } from '../../../../src/http/mvad/routes.js'
+import {
+  MVAD_BASE,
+  MVAD_SERVER_OPTIONS,
+  registerMvadApi,
+  registerMvadApiElsewhere,
+  restDataIdOf,
+} from '../../../../src/http/mvad/routes.js'
 import { MemoryBindingStore } from '../../../../src/state/binding-store.js'
 import { MemoryJobStore, newJobRecord, type JobRecord } from '../../../../src/state/job-store.js'
 import { MemoryModelStore } from '../../../../src/state/model-store.js'
@@ -286,6 +292,21 @@ describe('MVAD routes', () => {
       expect(direct).toMatch(/^http:\/\/internal:8080\/anomalydetector\//) // not trusted: no host, no prefix
     } finally {
       await proxied.close()
+    }
+  })
+
+  it('answers MVAD paths with an MVAD error on an instance without the control plane (no API there)', async () => {
+    const elsewhere = Fastify()
+    registerMvadApiElsewhere(elsewhere)
+    await elsewhere.ready()
+    try {
+      const reply = await elsewhere.inject({ method: 'POST', url: `${MVAD_BASE}/multivariate/models`, payload: {} })
+      expect(reply.statusCode).toBe(404)
+      expect(reply.headers['x-ms-error-code']).toBe('NotFound')
+      expect(reply.json<{ code: string; message: string }>()).toMatchObject({ code: 'NotFound' })
+      expect(reply.json<{ message: string }>().message).toMatch(/MVAD_CONTROL_ENABLED=false/)
+    } finally {
+      await elsewhere.close()
     }
   })
 
