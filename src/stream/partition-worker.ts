@@ -61,7 +61,6 @@ interface EntityState {
   lastIngest: EpochMs
 }
 
-export { MAX_ENTITY_KEY_BYTES } from './batch-decode.js'
 
 export class PartitionWorker {
   readonly #windows: WindowStore

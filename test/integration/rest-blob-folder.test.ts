@@ -128,7 +128,9 @@ describe('MVAD MultiTable data source: an Azure Blob Storage folder URL (Azurite
     const local = join(work, 'local')
     mkdirSync(local)
     writeFileSync(join(local, 'train.csv'), csvText(train))
-    plainHttp = createServer((_request, response) => response.writeHead(200).end('<html>a folder listing</html>'))
+    plainHttp = createServer((_request, response) =>
+      response.writeHead(200, { 'content-type': 'text/html' }).end('<html>a folder listing</html>'),
+    )
     await new Promise<void>((resolve) => plainHttp?.listen(0, '127.0.0.1', resolve))
 
     app = createApp({
@@ -248,7 +250,7 @@ describe('MVAD MultiTable data source: an Azure Blob Storage folder URL (Azurite
       [
         `http://127.0.0.1:${(plainHttp?.address() as AddressInfo).port}/some/folder`,
         'FileNotExist',
-        /not an Azure Blob Storage folder/,
+        /answered a web page .*read as an Azure Blob Storage folder, listing it answered text\/html/,
       ],
     ]
     for (const [dataSource, code, message] of cases) {

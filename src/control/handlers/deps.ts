@@ -1,4 +1,5 @@
 /** What the job handlers use: stores, the topic reader, the results sink, and where charts go. */
+import { withoutQuery } from '../../domain/redact.js'
 import { ServiceError } from '../../errors.js'
 import type { ResultStore } from '../../state/result-store.js'
 import type { SourceDeps } from '../sources.js'
@@ -19,7 +20,8 @@ export interface HandlerDeps extends SourceDeps {
 
 /**
  * A failure of a job whose file was fetched or unpacked for a REST request, naming the request's dataSource where
- * the message names the server folder it went to (callers know their URL or zip, not our data folder).
+ * the message names the server folder it went to (callers know their URL or zip, not our data folder). An http(s)
+ * URL is named without its query: `https://…/folder/x03.csv line 6`, no SAS token in stored errors or logs.
  */
 export function inRequestTerms(
   failure: ServiceError,
@@ -30,7 +32,8 @@ export function inRequestTerms(
   if (internal === undefined || given === undefined || internal === given || !failure.message.includes(internal)) {
     return failure
   }
-  return new ServiceError(failure.code, failure.message.replaceAll(internal, given), {
+  // Without the URL's query: a SAS token is a secret, and a file of a folder reads better before it than after.
+  return new ServiceError(failure.code, failure.message.replaceAll(internal, withoutQuery(given)), {
     cause: failure,
     retriable: failure.retriable,
   })

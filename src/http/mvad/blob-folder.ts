@@ -6,14 +6,18 @@
  * Pure: URLs and the listing's XML in, URLs and names out (data-source.ts does the requests).
  */
 import { XMLParser } from 'fast-xml-parser'
+import { redactSas } from '../../domain/redact.js'
 import { ServiceError } from '../../errors.js'
 
 /** Where a folder URL's container and folder are, and how to list and read its blobs. */
 export interface BlobFolder {
   /** Blob-name prefix of the folder: its path inside the container with a trailing "/", or "" for the root. */
   prefix: string
-  /** The List Blobs request for one page (`marker` from the page before), keeping the URL's query (the SAS). */
-  listUrl(marker?: string): URL
+  /**
+   * The List Blobs request for one page (`marker` from the page before) of at most `maxResults` blobs (fewer if the
+   * URL's own `maxresults` says so), keeping the URL's query (the SAS).
+   */
+  listUrl(marker: string | undefined, maxResults: number): URL
   /** A blob of the container, by its full name, with the URL's query (the SAS). */
   blobUrl(name: string): URL
 }
@@ -21,16 +25,20 @@ export interface BlobFolder {
 /**
  * Path-style URLs name the account in their path (`http://127.0.0.1:10000/<account>/<container>/…`): the Azure SDK
  * takes a URL as path-style when its host is an IP address, localhost or host.docker.internal, or its port is one
- * of the emulator's (10000–10009); every other host is `<account>.blob.core.windows.net`-like, the path starting
+ * of the emulators' (the SDK's PathStylePorts list); every other host is `<account>.blob.core.windows.net`-like, the path starting
  * with the container.
  */
+const PATH_STYLE_PORTS = new Set(
+  ['1000', '1010', '1100', '1110'].flatMap((head) => ['0', '1', '2', '3', '4'].map((tail) => head + tail)),
+)
+
 function isPathStyle(url: URL): boolean {
   const host = url.hostname.replace(/^\[|\]$/g, '')
   return (
     host.includes(':') ||
     /^(localhost|host\.docker\.internal)$/i.test(host) ||
     /^\d{1,3}(\.\d{1,3}){3}$/.test(host) ||
-    /^1000\d$/.test(url.port)
+    PATH_STYLE_PORTS.has(url.port)
   )
 }
 
@@ -58,14 +66,18 @@ export function blobFolder(url: URL): BlobFolder {
   }
   return {
     prefix,
-    listUrl: (marker) =>
-      withQuery(base, {
+    listUrl: (marker, maxResults) => {
+      const asked = Number(url.searchParams.get('maxresults'))
+      const pageSize = Number.isInteger(asked) && asked > 0 ? Math.min(asked, maxResults) : maxResults
+      return withQuery(base, {
         restype: 'container',
         comp: 'list',
         prefix,
         delimiter: '/',
+        maxresults: String(pageSize),
         ...(marker === undefined ? {} : { marker }),
-      }),
+      })
+    },
     blobUrl: (name) => withQuery(`${base}/${name.split('/').map(encodeURIComponent).join('/')}`, {}),
   }
 }
@@ -82,6 +94,8 @@ const parser = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: '@',
   parseTagValue: false, // a blob named "007" stays "007"
+  trimValues: false, // nor "a.csv " "a.csv"
+  htmlEntities: true, // numeric character references (&#x20;) too
   isArray: (name) => name === 'Blob',
 })
 
@@ -89,7 +103,7 @@ const parser = new XMLParser({
 export function parseBlobList(xml: string): { names: string[]; nextMarker: string | undefined } {
   let parsed: unknown
   try {
-    parsed = parser.parse(xml, true)
+    parsed = parser.parse(xml)
   } catch (error) {
     throw new Error(`not XML (${(error as Error).message.split('\n')[0]})`, { cause: error })
   }
@@ -127,9 +141,4 @@ export function folderCsvFiles(names: readonly string[], prefix: string): { name
     files.push({ name, file })
   }
   return files.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))
-}
-
-/** The URL with a SAS signature hidden, for messages and logs (the rest of the token says what it allows). */
-export function redactSas(href: string): string {
-  return href.replace(/([?&]sig=)[^&#]*/gi, '$1…')
 }

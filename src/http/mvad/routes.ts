@@ -134,9 +134,12 @@ function absolute(request: FastifyRequest, path: string, deps: Pick<MvadApiDeps,
   return `${request.protocol}://${request.host}${prefix}${MVAD_BASE}${path}`
 }
 
-/** The X-Forwarded-Prefix path (first value; "/" and anything but a plain absolute path give no prefix). */
+/**
+ * The X-Forwarded-Prefix path: its last value, the one the proxy nearest to us wrote (as Fastify reads
+ * X-Forwarded-Host); "/" and anything but a plain absolute path give no prefix.
+ */
 export function forwardedPrefix(header: string | string[] | undefined): string {
-  const value = (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim() ?? ''
+  const value = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').pop()?.trim() ?? ''
   if (!/^(\/[A-Za-z0-9._~!$&'()*+;=:@%-]+)+\/?$/.test(value)) return ''
   return value.replace(/\/$/, '')
 }
@@ -377,7 +380,7 @@ async function detectBatchRequest(
 ) {
   const { modelId } = request.params
   const body = request.body
-  await restReadyModel(deps, modelId) // ModelNotExist 404, ModelNotReady / ModelFailed 400, as MVAD answered
+  const ready = await restReadyModel(deps, modelId) // ModelNotExist 404, ModelNotReady / ModelFailed 400, as MVAD
   checkTimes(body)
   const topContributorCount = topContributors(body.topContributorCount)
   const resultId = randomUUID()
@@ -386,7 +389,7 @@ async function detectBatchRequest(
     body.dataSource,
     resultId,
     deps.dataSource,
-    await trainedDataSchema(deps, modelId),
+    await trainedDataSchema(deps, modelId, ready.version),
   )
   const command: DetectBatchCommand = {
     type: 'detect-batch',
@@ -408,8 +411,8 @@ async function detectBatchRequest(
 }
 
 /** The dataSchema a model was trained with (OneTable when its training request did not say). */
-async function trainedDataSchema(deps: MvadApiDeps, modelId: string): Promise<DataSchema> {
-  const request = (await deps.models.getInfo(modelId))?.trainingRequest as { dataSchema?: unknown } | undefined
+async function trainedDataSchema(deps: MvadApiDeps, modelId: string, version: number): Promise<DataSchema> {
+  const request = (await deps.models.getInfo(modelId, version))?.trainingRequest as { dataSchema?: unknown } | undefined
   return request?.dataSchema === 'MultiTable' ? 'MultiTable' : 'OneTable'
 }
 

@@ -27,7 +27,7 @@ describe.skipIf(!existsSync(bin))('mvad bin (built)', () => {
     const bad = mvad('train', '--input', `${F}interpretation.csv`, '--out', '/dev/null')
     expect(bad.status).toBe(3)
     expect(bad.stderr).toMatch(/^error ColumnNotFound: .*interpretation\.csv line 1: no 'timestamp' column/)
-  })
+  }, 30_000) // seven processes of ~0.7 s each on a 2-core machine: over vitest's default 5 s when it is busy
   it('stops quietly (status 141, no stack) when the reader of its output goes away', () => {
     const tune = [bin, 'tune', '--train', `${F}train.csv`, '--validation', `${F}test.csv`, '--labels', `${F}labels.csv`]
     const out = `${tmpdir()}/mvad-bin-${process.pid}.json`

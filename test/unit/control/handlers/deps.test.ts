@@ -13,6 +13,16 @@ describe('inRequestTerms', () => {
     expect([shown.code, shown.retriable, shown.cause]).toEqual(['VariableParseError', false, failure])
   })
 
+  it('names a URL without its query: no SAS token in stored errors or logs, the file after the folder', () => {
+    const folder = '/srv/mvad-data/rest/0b9e'
+    const failure = new ServiceError('VariableParseError', `${folder}/x03.csv line 6, column 'value': 'x'`)
+    const shown = inRequestTerms(failure, {
+      source: { kind: 'file', path: folder },
+      dataSource: 'https://acct.blob.core.windows.net/data/omi?sv=2024-11-04&sp=rl&sig=SECRET',
+    })
+    expect(shown.message).toBe("https://acct.blob.core.windows.net/data/omi/x03.csv line 6, column 'value': 'x'")
+  })
+
   it('leaves other failures, and jobs not from a REST request, as they are', () => {
     const other = new ServiceError('ModelNotExist', 'model m does not exist')
     expect(inRequestTerms(other, command)).toBe(other)

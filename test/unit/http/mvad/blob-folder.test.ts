@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { blobFolder, folderCsvFiles, parseBlobList, redactSas } from '../../../../src/http/mvad/blob-folder.js'
+import { blobFolder, folderCsvFiles, parseBlobList } from '../../../../src/http/mvad/blob-folder.js'
 import { ServiceError } from '../../../../src/errors.js'
 
 const SAS = 'sv=2024-11-04&sp=rl&sr=c&se=2030-01-01T00%3A00%3A00Z&sig=abc%2Bdef%3D'
@@ -10,7 +10,7 @@ describe('blobFolder', () => {
       new URL(`https://acct.blob.core.windows.net/sample-multitable/sample_data_20_3000?${SAS}`),
     )
     expect(folder.prefix).toBe('sample_data_20_3000/')
-    const list = folder.listUrl()
+    const list = folder.listUrl(undefined, 1000)
     expect(list.origin + list.pathname).toBe('https://acct.blob.core.windows.net/sample-multitable')
     expect(Object.fromEntries(list.searchParams)).toEqual({
       sv: '2024-11-04',
@@ -22,8 +22,15 @@ describe('blobFolder', () => {
       comp: 'list',
       prefix: 'sample_data_20_3000/',
       delimiter: '/',
+      maxresults: '1000',
     })
-    expect(folder.listUrl('2!84!MDAw').searchParams.get('marker')).toBe('2!84!MDAw')
+    expect(folder.listUrl('2!84!MDAw', 1000).searchParams.get('marker')).toBe('2!84!MDAw')
+    // The URL's own maxresults is kept when smaller than ours (pages of 7 in the Azurite test), never larger.
+    const sized = (given: string): string | null =>
+      blobFolder(new URL(`https://acct.blob.core.windows.net/c/f?maxresults=${given}`))
+        .listUrl(undefined, 1000)
+        .searchParams.get('maxresults')
+    expect([sized('7'), sized('5000'), sized('x')]).toEqual(['7', '1000', '1000'])
     const blob = folder.blobUrl('sample_data_20_3000/series 1.csv')
     expect(blob.origin + blob.pathname).toBe(
       'https://acct.blob.core.windows.net/sample-multitable/sample_data_20_3000/series%201.csv',
@@ -38,11 +45,17 @@ describe('blobFolder', () => {
       'http://localhost:8080/devstoreaccount1/data/a/b',
       'http://[::1]:41234/devstoreaccount1/data/a/b',
       'http://storage.example:10000/devstoreaccount1/data/a/b',
+      'http://storage.example:11104/devstoreaccount1/data/a/b',
     ]) {
       const folder = blobFolder(new URL(href))
       expect(folder.prefix, href).toBe('a/b/')
-      expect(folder.listUrl().pathname, href).toBe('/devstoreaccount1/data')
+      expect(folder.listUrl(undefined, 1000).pathname, href).toBe('/devstoreaccount1/data')
     }
+  })
+
+  it('reads other ports of a named host as an account URL (the SDK lists 10000–10004, 10100–10104, 11000–11004, 11100–11104)', () => {
+    expect(blobFolder(new URL('http://storage.example:10005/data/a')).prefix).toBe('a/')
+    expect(blobFolder(new URL('https://storage.example:8443/data/a')).listUrl(undefined, 1).pathname).toBe('/data')
   })
 
   it('takes a container URL as its root folder, decodes folder names, and refuses a URL without a container', () => {
@@ -62,13 +75,15 @@ describe('parseBlobList', () => {
   <Blobs>
     <Blob><Name>f/007.csv</Name><Properties><Content-Length>12</Content-Length></Properties></Blob>
     <Blob><Name>f/a &amp; b.csv</Name><Properties /></Blob>
+    <Blob><Name> f/spaced.csv </Name></Blob>
+    <Blob><Name>f/caf&#xE9;.csv</Name></Blob>
     <BlobPrefix><Name>f/sub/</Name></BlobPrefix>
     <Blob><Name Encoded="true">f/%EF%BF%BEodd.csv</Name></Blob>
   </Blobs>
   <NextMarker>2!96!MDAwMDQ2</NextMarker>
 </EnumerationResults>`
     expect(parseBlobList(xml)).toEqual({
-      names: ['f/007.csv', 'f/a & b.csv', 'f/\uFFFEodd.csv'],
+      names: ['f/007.csv', 'f/a & b.csv', ' f/spaced.csv ', 'f/café.csv', 'f/\uFFFEodd.csv'],
       nextMarker: '2!96!MDAwMDQ2',
     })
   })
@@ -97,14 +112,5 @@ describe('folderCsvFiles', () => {
 
   it('refuses a file name that cannot be a local file', () => {
     expect(() => folderCsvFiles(['f/a\\b.csv'], 'f/')).toThrow(ServiceError)
-  })
-})
-
-describe('redactSas', () => {
-  it('hides the signature and keeps the rest of the token', () => {
-    expect(redactSas(`https://acct.blob.core.windows.net/data/f?${SAS}`)).toBe(
-      'https://acct.blob.core.windows.net/data/f?sv=2024-11-04&sp=rl&sr=c&se=2030-01-01T00%3A00%3A00Z&sig=…',
-    )
-    expect(redactSas('https://h/x?a=1&SIG=zz&b=2')).toBe('https://h/x?a=1&SIG=…&b=2')
   })
 })

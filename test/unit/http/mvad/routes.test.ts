@@ -279,6 +279,7 @@ describe('MVAD routes', () => {
         ['/anomaly', '/anomaly'],
         ['/eu/ad/', '/eu/ad'],
         ['/', ''],
+        ['/from-client, /gateway', '/gateway'], // the value the nearest proxy appended
         ['//evil.example', ''],
         ['https://evil.example', ''],
         ['/a b', ''],
