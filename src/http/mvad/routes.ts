@@ -21,7 +21,7 @@ import type { JobRecord, JobStore } from '../../state/job-store.js'
 import type { ModelStore } from '../../state/model-store.js'
 import type { ResultStore } from '../../state/result-store.js'
 import { checkApiKey, sendMvadError, toMvadError } from './errors.js'
-import { resolveDataSource, type DataSchema, type DataSourceLimits } from './data-source.js'
+import { removeDataSourceFiles, resolveDataSource, type DataSchema, type DataSourceLimits } from './data-source.js'
 import { detectLast, type LastDetectionVariable } from './detect-last.js'
 import { modelToWire, pendingModelToWire, pendingResultToWire, resultToWire } from './wire.js'
 
@@ -262,7 +262,7 @@ async function train(deps: MvadApiDeps, request: FastifyRequest<{ Body: TrainBod
     slidingWindow,
     alignPolicy,
   }
-  await deps.submit(command)
+  await submitFetched(deps, command)
   const job = await deps.jobs.get(command.jobId)
   const info = await deps.models.getInfo(modelId)
   const created =
@@ -402,12 +402,33 @@ async function detectBatchRequest(
     topContributorCount,
     output: { store: true },
   }
-  await deps.submit(command)
+  await submitFetched(deps, command)
   return reply
     .code(202)
     .header('operation-id', resultId)
     .header('operation-location', absolute(request, `/multivariate/detect-batch/${resultId}`, deps))
     .send(pendingResultToWire(command))
+}
+
+/**
+ * Queues the job of a request whose data was fetched under the job's id. A job that is not queued (the control
+ * plane failed, and its store has no such job) would never remove those files, so they are removed here.
+ */
+async function submitFetched(deps: MvadApiDeps, command: TrainCommand | DetectBatchCommand): Promise<void> {
+  try {
+    await deps.submit(command)
+  } catch (error) {
+    let queued = true // unknown (the job store failing too): the job may run, its files stay for it
+    try {
+      queued = (await deps.jobs.get(command.jobId)) !== undefined
+    } catch {
+      // keep them
+    }
+    // Fetched under the model id (train) or the result id (detect-batch: the job id).
+    const id = command.type === 'train' ? command.modelId : command.jobId
+    if (!queued) await removeDataSourceFiles(deps.dataSource.dataDir, id)
+    throw error
+  }
 }
 
 /** The dataSchema a model was trained with (OneTable when its training request did not say). */

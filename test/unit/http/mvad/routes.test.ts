@@ -1,4 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify'
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { strToU8, zipSync } from 'fflate'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MODEL_FILE_FORMAT, modelFileProvenance } from '../../../../src/cli/model-file.js'
 import {
@@ -8,6 +12,7 @@ import {
   registerMvadApiElsewhere,
   restDataIdOf,
 } from '../../../../src/http/mvad/routes.js'
+import { ServiceError } from '../../../../src/errors.js'
 import { MemoryBindingStore } from '../../../../src/state/binding-store.js'
 import { MemoryJobStore, newJobRecord, type JobRecord } from '../../../../src/state/job-store.js'
 import { MemoryModelStore } from '../../../../src/state/model-store.js'
@@ -293,6 +298,39 @@ describe('MVAD routes', () => {
       expect(direct).toMatch(/^http:\/\/internal:8080\/anomalydetector\//) // not trusted: no host, no prefix
     } finally {
       await proxied.close()
+    }
+  })
+
+  it('removes the files it fetched or unpacked for a request whose job could not be queued', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'mvad-routes-'))
+    const dataDir = join(root, 'data')
+    writeFileSync(join(root, 'train.zip'), zipSync({ 'a.csv': strToU8('timestamp,value\n'), 'b.csv': strToU8('x') }))
+    const failing = Fastify(MVAD_SERVER_OPTIONS)
+    registerMvadApi(failing, {
+      models: new MemoryModelStore(),
+      results,
+      jobs: new MemoryJobStore(),
+      bindings: new MemoryBindingStore(),
+      submit: () => Promise.reject(new ServiceError('KafkaError', 'control topic unreachable', { retriable: true })),
+      apiKey: undefined,
+      dataSource: { ...CLOSED_DATA.dataSource, dataDir, localRoots: [root] },
+    })
+    await failing.ready()
+    try {
+      const reply = await failing.inject({
+        method: 'POST',
+        url: `${MVAD_BASE}/multivariate/models`,
+        payload: {
+          dataSource: join(root, 'train.zip'),
+          dataSchema: 'MultiTable',
+          startTime: '2024-01-01T00:00:00Z',
+          endTime: '2024-01-02T00:00:00Z',
+        },
+      })
+      expect([reply.statusCode, reply.json<{ code: string }>().code]).toEqual([503, 'KafkaError'])
+      expect(readdirSync(dataDir)).toEqual([]) // the zip was unpacked under the model id, and removed again
+    } finally {
+      await failing.close()
     }
   })
 
