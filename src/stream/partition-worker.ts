@@ -61,7 +61,6 @@ interface EntityState {
   lastIngest: EpochMs
 }
 
-
 export class PartitionWorker {
   readonly #windows: WindowStore
   readonly #models: ModelResolver

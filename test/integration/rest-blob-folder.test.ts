@@ -12,8 +12,7 @@ import { createServer, type Server } from 'node:http'
 import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import AnomalyDetectorRest, { isUnexpected } from '@azure-rest/ai-anomaly-detector'
-import { AzureKeyCredential } from '@azure/core-auth'
+import { isUnexpected } from '@azure-rest/ai-anomaly-detector'
 import {
   BlobServiceClient,
   ContainerSASPermissions,
@@ -22,23 +21,17 @@ import {
 } from '@azure/storage-blob'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { createApp, type App } from '../../src/app.js'
-import { loadConfig } from '../../src/config/config.js'
-import { createLogger } from '../../src/observability/logger.js'
-import { createMetrics } from '../../src/observability/metrics.js'
-import { loadCoreModel } from '../../src/stream/core-model-loader.js'
+import type { App } from '../../src/app.js'
 import { csvText, readCsvRows, type CsvRows } from '../support/control-harness.js'
-import { isolatedEnv, uniquePrefix } from '../support/names.js'
+import { uniquePrefix } from '../support/names.js'
+import { startRestApp, type MvadClient } from '../support/rest-app.js'
 
-const createClient: typeof AnomalyDetectorRest.default =
-  typeof AnomalyDetectorRest === 'function' ? AnomalyDetectorRest : AnomalyDetectorRest.default
 const ROOT = new URL('../../', import.meta.url).pathname
 const AZURITE = join(ROOT, 'node_modules/.bin/azurite-blob')
 const OMI = join(ROOT, '../shared/data/bench/asd/omi-1')
 // Azurite's well-known development account (documented by Microsoft; it guards nothing).
 const ACCOUNT = 'devstoreaccount1'
 const ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
-const KEY = 'test-key-0123456789abcdef'
 const WINDOW = 60
 const prefix = uniquePrefix('blob')
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
@@ -69,7 +62,7 @@ describe('MVAD MultiTable data source: an Azure Blob Storage folder URL (Azurite
   let azurite: ChildProcess | undefined
   let plainHttp: Server | undefined
   let app: App
-  let client: ReturnType<typeof createClient>
+  let client: MvadClient
   let containerUrl = ''
   let sas = ''
   let readOnlySas = ''
@@ -133,26 +126,10 @@ describe('MVAD MultiTable data source: an Azure Blob Storage folder URL (Azurite
     )
     await new Promise<void>((resolve) => plainHttp?.listen(0, '127.0.0.1', resolve))
 
-    app = createApp({
-      config: loadConfig({
-        KAFKA_BROKERS: inject('kafkaBrokers'),
-        REDIS_URL: inject('redisUrl'),
-        ...isolatedEnv(prefix),
-        MVAD_TOPIC_PARTITIONS: '1',
-        MVAD_HTTP_HOST: '127.0.0.1',
-        MVAD_HTTP_PORT: '0',
-        MVAD_API_KEY: KEY,
-        MVAD_REST_DATA_DIR: join(work, 'rest'),
-        MVAD_REST_LOCAL_ROOTS: local,
-        MVAD_REST_FETCH_PRIVATE_HOSTS: 'true', // Azurite listens on 127.0.0.1
-        MVAD_CHARTS_DIR: join(work, 'charts'),
-      }),
-      logger: createLogger({ serviceName: 'it', level: 'silent' }),
-      metrics: createMetrics({ serviceName: 'it', version: 'test', collectDefaults: false }),
-      loadModel: loadCoreModel,
-    })
-    await app.start()
-    client = createClient(app.url(), new AzureKeyCredential(KEY), { allowInsecureConnection: true })
+    ;({ app, client } = await startRestApp(prefix, work, {
+      MVAD_REST_LOCAL_ROOTS: local,
+      MVAD_REST_FETCH_PRIVATE_HOSTS: 'true', // Azurite listens on 127.0.0.1
+    }))
   }, 120_000)
 
   afterAll(async () => {

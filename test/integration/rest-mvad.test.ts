@@ -10,34 +10,25 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
-import AnomalyDetectorRest, {
+import {
   isUnexpected,
   paginate,
   type AnomalyDetectionModelOutput,
   type MultivariateDetectionResultOutput,
 } from '@azure-rest/ai-anomaly-detector'
-import { AzureKeyCredential } from '@azure/core-auth'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { createApp, type App } from '../../src/app.js'
-import { loadConfig } from '../../src/config/config.js'
-import { createLogger } from '../../src/observability/logger.js'
-import { createMetrics } from '../../src/observability/metrics.js'
+import type { App } from '../../src/app.js'
 import { keySpace } from '../../src/state/keys.js'
 import { RedisModelStore } from '../../src/state/redis-model-store.js'
-import { loadCoreModel } from '../../src/stream/core-model-loader.js'
 import { readCsvRows } from '../support/control-harness.js'
-import { isolatedEnv, uniquePrefix } from '../support/names.js'
+import { uniquePrefix } from '../support/names.js'
+import { REST_TEST_KEY as KEY, startRestApp, type MvadClient } from '../support/rest-app.js'
 
 const run = promisify(execFile)
-// A CommonJS package: under Node's ESM rules its default import is the module object (whose `default` is
-// createClient), under vitest's interop createClient itself.
-const createClient: typeof AnomalyDetectorRest.default =
-  typeof AnomalyDetectorRest === 'function' ? AnomalyDetectorRest : AnomalyDetectorRest.default
 const ROOT = new URL('../../', import.meta.url).pathname
 const CLI = join(ROOT, 'dist/src/cli/main.js')
 const OMI = join(ROOT, '../shared/data/bench/asd/omi-1')
-const KEY = 'test-key-0123456789abcdef'
 const WINDOW = 60
 const prefix = uniquePrefix('rest')
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
@@ -51,32 +42,15 @@ describe('MVAD v1.1 REST API with the GA JavaScript SDK', () => {
   const work = mkdtempSync(join(tmpdir(), 'mvad-rest-'))
   const redis = new Redis(inject('redisUrl'))
   let app: App
-  let client: ReturnType<typeof createClient>
+  let client: MvadClient
   const test = readCsvRows(join(OMI, 'test.csv'))
   const train = readCsvRows(join(OMI, 'train.csv'))
 
   beforeAll(async () => {
-    app = createApp({
-      config: loadConfig({
-        KAFKA_BROKERS: inject('kafkaBrokers'),
-        REDIS_URL: inject('redisUrl'),
-        ...isolatedEnv(prefix),
-        MVAD_TOPIC_PARTITIONS: '1',
-        MVAD_HTTP_HOST: '127.0.0.1',
-        MVAD_HTTP_PORT: '0',
-        MVAD_API_KEY: KEY,
-        MVAD_REST_BODY_LIMIT_BYTES: String(1024 * 1024),
-        MVAD_REST_DATA_DIR: join(work, 'rest'),
-        MVAD_REST_LOCAL_ROOTS: OMI, // the bench files the requests name by path
-        MVAD_CHARTS_DIR: join(work, 'charts'),
-      }),
-      logger: createLogger({ serviceName: 'it', level: 'silent' }),
-      metrics: createMetrics({ serviceName: 'it', version: 'test', collectDefaults: false }),
-      loadModel: loadCoreModel,
-    })
-    await app.start()
-    // Plain http needs allowInsecureConnection with today's Azure core (documented in docs/rest.md).
-    client = createClient(app.url(), new AzureKeyCredential(KEY), { allowInsecureConnection: true })
+    ;({ app, client } = await startRestApp(prefix, work, {
+      MVAD_REST_BODY_LIMIT_BYTES: String(1024 * 1024),
+      MVAD_REST_LOCAL_ROOTS: OMI, // the bench files the requests name by path
+    }))
   }, 120_000)
 
   afterAll(async () => {

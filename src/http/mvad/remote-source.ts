@@ -131,11 +131,7 @@ async function listBlobFolder(url: URL, fetching: Fetching): Promise<Listing> {
 async function readListingPage(url: URL, fetching: Fetching): Promise<string | { reason: string }> {
   let outcome: Awaited<ReturnType<typeof publicGet>>
   try {
-    outcome = await publicGet(url, {
-      signal: fetching.signal,
-      allowPrivate: fetching.limits.fetchPrivateHosts,
-      maxRedirects: MAX_REDIRECTS,
-    })
+    outcome = await get(url, fetching)
   } catch (error) {
     return { reason: `listing it failed: ${failureText(error, fetching)}` }
   }
@@ -198,6 +194,15 @@ async function downloadFolder(
   return dir
 }
 
+/** A GET of one of the data source's requests: public addresses only (unless allowed), within its time limit. */
+function get(url: URL, fetching: Fetching): ReturnType<typeof publicGet> {
+  return publicGet(url, {
+    signal: fetching.signal,
+    allowPrivate: fetching.limits.fetchPrivateHosts,
+    maxRedirects: MAX_REDIRECTS,
+  })
+}
+
 /** A GET through publicGet that answered 2xx (and where it ended, after redirects); else the MVAD error. */
 async function successfulResponse(
   url: URL,
@@ -206,11 +211,7 @@ async function successfulResponse(
 ): Promise<{ response: IncomingMessage; finalUrl: URL }> {
   let outcome: Awaited<ReturnType<typeof publicGet>>
   try {
-    outcome = await publicGet(url, {
-      signal: fetching.signal,
-      allowPrivate: fetching.limits.fetchPrivateHosts,
-      maxRedirects: MAX_REDIRECTS,
-    })
+    outcome = await get(url, fetching)
   } catch (error) {
     throw new ServiceError('FileNotExist', `dataSource ${shown} cannot be fetched: ${failureText(error, fetching)}`)
   }

@@ -1,0 +1,52 @@
+/**
+ * The service with its MVAD REST API on real Kafka and Redis, for the REST integration tests, and Microsoft's GA
+ * client pointed at it.
+ */
+import { join } from 'node:path'
+import AnomalyDetectorRest from '@azure-rest/ai-anomaly-detector'
+import { AzureKeyCredential } from '@azure/core-auth'
+import { inject } from 'vitest'
+import { createApp, type App } from '../../src/app.js'
+import { loadConfig } from '../../src/config/config.js'
+import { createLogger } from '../../src/observability/logger.js'
+import { createMetrics } from '../../src/observability/metrics.js'
+import { loadCoreModel } from '../../src/stream/core-model-loader.js'
+import { isolatedEnv } from './names.js'
+
+// A CommonJS package: under Node's ESM rules its default import is the module object (whose `default` is
+// createClient), under vitest's interop createClient itself.
+const createClient: typeof AnomalyDetectorRest.default =
+  typeof AnomalyDetectorRest === 'function' ? AnomalyDetectorRest : AnomalyDetectorRest.default
+
+export type MvadClient = ReturnType<typeof createClient>
+
+export const REST_TEST_KEY = 'test-key-0123456789abcdef'
+
+/** Starts the service (topics and keys under `prefix`, files under `work`) with `env` on top; stop it with app.stop. */
+export async function startRestApp(
+  prefix: string,
+  work: string,
+  env: Record<string, string>,
+): Promise<{ app: App; client: MvadClient }> {
+  const app = createApp({
+    config: loadConfig({
+      KAFKA_BROKERS: inject('kafkaBrokers'),
+      REDIS_URL: inject('redisUrl'),
+      ...isolatedEnv(prefix),
+      MVAD_TOPIC_PARTITIONS: '1',
+      MVAD_HTTP_HOST: '127.0.0.1',
+      MVAD_HTTP_PORT: '0',
+      MVAD_API_KEY: REST_TEST_KEY,
+      MVAD_REST_DATA_DIR: join(work, 'rest'),
+      MVAD_CHARTS_DIR: join(work, 'charts'),
+      ...env,
+    }),
+    logger: createLogger({ serviceName: 'it', level: 'silent' }),
+    metrics: createMetrics({ serviceName: 'it', version: 'test', collectDefaults: false }),
+    loadModel: loadCoreModel,
+  })
+  await app.start()
+  // Plain http needs allowInsecureConnection with today's Azure core (documented in docs/rest.md).
+  const client = createClient(app.url(), new AzureKeyCredential(REST_TEST_KEY), { allowInsecureConnection: true })
+  return { app, client }
+}
