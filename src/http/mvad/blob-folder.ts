@@ -100,7 +100,7 @@ const parser = new XMLParser({
 })
 
 /** One page of a List Blobs answer: the blob names in it and the marker of the next page, if any. */
-export function parseBlobList(xml: string): { names: string[]; nextMarker: string | undefined } {
+export function parseBlobList(xml: string): { names: string[]; subFolders: number; nextMarker: string | undefined } {
   let parsed: unknown
   try {
     parsed = parser.parse(xml)
@@ -109,9 +109,14 @@ export function parseBlobList(xml: string): { names: string[]; nextMarker: strin
   }
   const results = (parsed as { EnumerationResults?: unknown }).EnumerationResults
   if (typeof results !== 'object' || results === null) throw new Error('no <EnumerationResults> element')
-  const { Blobs: blobs, NextMarker: next } = results as { Blobs?: { Blob?: unknown[] } | ''; NextMarker?: unknown }
+  const { Blobs: blobs, NextMarker: next } = results as {
+    Blobs?: { Blob?: unknown[]; BlobPrefix?: unknown } | ''
+    NextMarker?: unknown
+  }
   const names = (typeof blobs === 'object' ? (blobs.Blob ?? []) : []).map((blob) => blobName(blob))
-  return { names, nextMarker: typeof next === 'string' && next !== '' ? next : undefined }
+  const prefixes = typeof blobs === 'object' ? blobs.BlobPrefix : undefined
+  const subFolders = prefixes === undefined ? 0 : Array.isArray(prefixes) ? prefixes.length : 1
+  return { names, subFolders, nextMarker: typeof next === 'string' && next !== '' ? next : undefined }
 }
 
 /** A <Blob>'s <Name>; `Encoded="true"` (a name with characters XML cannot carry) is percent-encoded. */

@@ -15,6 +15,7 @@ import { join, relative, resolve, isAbsolute } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
 import { openPromise as openZip, type Entry, type ZipFile } from 'yauzl'
+import { redactSas, withoutQuery } from '../../domain/redact.js'
 import { ServiceError } from '../../errors.js'
 import { byteLimit, fetchRemoteSource } from './remote-source.js'
 
@@ -55,26 +56,38 @@ export async function resolveDataSource(
 ): Promise<string> {
   let path: string
   if (/^https?:\/\//i.test(dataSource)) {
-    const dir = join(limits.dataDir, id)
+    let url: URL
     try {
-      const fetched = await fetchRemoteSource(new URL(dataSource), dir, limits, dataSchema === 'MultiTable')
+      url = new URL(dataSource)
+    } catch {
+      throw new ServiceError('InvalidRequestParameterError', `dataSource ${redactSas(dataSource)} is not a valid URL`)
+    }
+    const dir = join(limits.dataDir, id)
+    let fetched: string | undefined
+    try {
+      fetched = await fetchRemoteSource(url, dir, limits, dataSchema === 'MultiTable')
       return await unpackIfZip(fetched, id, limits, dataSchema)
     } catch (error) {
       await rm(dir, { recursive: true, force: true }) // nothing fetched is left for a request that failed
-      throw error
+      // An unpacking error names the downloaded file: the caller knows the URL, not the server's data folder.
+      if (!(error instanceof ServiceError) || fetched === undefined || !error.message.includes(fetched)) throw error
+      throw new ServiceError(error.code, error.message.replaceAll(fetched, withoutQuery(dataSource)), { cause: error })
     }
   } else if (/^file:\/\//i.test(dataSource)) {
     let local: string
     try {
       local = fileURLToPath(dataSource)
     } catch (error) {
-      throw new ServiceError('InvalidRequestParameterError', `dataSource ${dataSource}: ${(error as Error).message}`)
+      throw new ServiceError(
+        'InvalidRequestParameterError',
+        `dataSource ${redactSas(dataSource)}: ${(error as Error).message}`,
+      )
     }
     path = await checkLocal(local, dataSource, limits)
   } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(dataSource)) {
     throw new ServiceError(
       'InvalidRequestParameterError',
-      `dataSource ${dataSource}: only local paths, file:// and http(s):// URLs are supported`,
+      `dataSource ${redactSas(dataSource)}: only local paths, file:// and http(s):// URLs are supported`,
     )
   } else {
     path = await checkLocal(dataSource, dataSource, limits)

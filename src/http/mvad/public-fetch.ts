@@ -149,7 +149,7 @@ export async function publicGet(url: URL, options: PublicGetOptions): Promise<Pu
     const location = response.headers.location
     const status = response.statusCode ?? 0
     if (status < 300 || status >= 400 || location === undefined) return { kind: 'response', response, url: current }
-    response.resume() // the redirect's own body is not wanted
+    response.destroy() // the redirect's own body is not wanted (nor read: it could be endless)
     if (hop === options.maxRedirects) return { kind: 'too_many_redirects' }
     current = new URL(location, current)
   }

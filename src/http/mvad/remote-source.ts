@@ -35,6 +35,9 @@ const MAX_LIST_PAGE_BYTES = 4 * 1024 * 1024
 /** Blob names listed at most: a folder of data has up to 301 CSVs, not tens of thousands of files. */
 const MAX_LISTED_BLOBS = 10_000
 
+/** Listing pages read at most (a folder of only sub-folders lists no blob names, page after page). */
+const MAX_LIST_PAGES = 10
+
 /** Blobs of one folder downloaded at the same time. */
 const PARALLEL_DOWNLOADS = 6
 
@@ -64,16 +67,19 @@ export async function fetchRemoteSource(
     abort: (reason) => controller.abort(reason),
     written: { bytes: 0 },
   }
-  if (!multiTable || url.pathname.toLowerCase().endsWith('.zip')) return download(url, dir, fetching)
-  const listing = await listBlobFolder(url, fetching)
-  if (listing.kind === 'folder') return downloadFolder(listing.folder, listing.files, dir, fetching)
   try {
-    return await download(url, dir, fetching)
-  } catch (error) {
-    if (!(error instanceof ServiceError)) throw error
-    throw new ServiceError(error.code, `${error.message}; read as an Azure Blob Storage folder, ${listing.reason}`, {
-      cause: error,
-    })
+    if (!multiTable || url.pathname.toLowerCase().endsWith('.zip')) return await download(url, dir, fetching)
+    const listing = await listBlobFolder(url, fetching)
+    if (listing.kind === 'folder') return await downloadFolder(listing.folder, listing.files, dir, fetching)
+    try {
+      return await download(url, dir, fetching)
+    } catch (error) {
+      if (!(error instanceof ServiceError)) throw error
+      const message = `${error.message}; read as an Azure Blob Storage folder, ${listing.reason}`
+      throw new ServiceError(error.code, message, { cause: error })
+    }
+  } finally {
+    controller.abort(new Error('data source done')) // whatever a request still reads (an error's body) ends here
   }
 }
 
@@ -91,8 +97,12 @@ async function listBlobFolder(url: URL, fetching: Fetching): Promise<Listing> {
     return { kind: 'not-a-folder', reason: 'its path names no blob container' }
   }
   const names: string[] = []
+  let subFolders = 0
   let marker: string | undefined
-  do {
+  for (let pages = 0; pages === 0 || marker !== undefined; pages++) {
+    if (pages === MAX_LIST_PAGES) {
+      throw new ServiceError('TooManyVariables', `dataSource ${shown}: the folder lists over ${MAX_LIST_PAGES} pages`)
+    }
     const page = await readListingPage(folder.listUrl(marker, LIST_PAGE_BLOBS), fetching)
     if (typeof page !== 'string') return { kind: 'not-a-folder', reason: page.reason }
     let parsed: ReturnType<typeof parseBlobList>
@@ -102,6 +112,7 @@ async function listBlobFolder(url: URL, fetching: Fetching): Promise<Listing> {
       return { kind: 'not-a-folder', reason: `its List Blobs answer is ${(error as Error).message}` }
     }
     for (const name of parsed.names) names.push(name)
+    subFolders += parsed.subFolders
     if (names.length > MAX_LISTED_BLOBS) {
       throw new ServiceError('TooManyVariables', `dataSource ${shown}: the folder holds over ${MAX_LISTED_BLOBS} blobs`)
     }
@@ -113,7 +124,9 @@ async function listBlobFolder(url: URL, fetching: Fetching): Promise<Listing> {
       )
     }
     marker = parsed.nextMarker
-  } while (marker !== undefined)
+  }
+  // Nothing under the prefix at all: the URL names a blob (a zip behind a link), not a folder.
+  if (names.length === 0 && subFolders === 0) return { kind: 'not-a-folder', reason: 'it lists nothing' }
   const files = folderCsvFiles(names, folder.prefix)
   if (files.length === 0) {
     throw new ServiceError(
@@ -231,7 +244,7 @@ async function successfulResponse(
     throw new ServiceError('FileNotExist', `dataSource ${shown}: too many redirects`)
   const status = outcome.response.statusCode ?? 0
   if (status < 200 || status >= 300) {
-    outcome.response.resume()
+    outcome.response.destroy() // its body is not read (it could be endless)
     throw new ServiceError('FileNotExist', `dataSource ${shown} answered HTTP ${status}`)
   }
   if (/^text\/html/i.test(String(outcome.response.headers['content-type'] ?? ''))) {

@@ -84,17 +84,21 @@ describe('parseBlobList', () => {
 </EnumerationResults>`
     expect(parseBlobList(xml)).toEqual({
       names: ['f/007.csv', 'f/a & b.csv', ' f/spaced.csv ', 'f/café.csv', 'f/\uFFFEodd.csv'],
+      subFolders: 1,
       nextMarker: '2!96!MDAwMDQ2',
     })
   })
 
   it('reads a last page (empty NextMarker) and an empty folder, and refuses what is not a listing', () => {
     const last = '<EnumerationResults><Blobs><Blob><Name>x.csv</Name></Blob></Blobs><NextMarker /></EnumerationResults>'
-    expect(parseBlobList(last)).toEqual({ names: ['x.csv'], nextMarker: undefined })
+    expect(parseBlobList(last)).toEqual({ names: ['x.csv'], subFolders: 0, nextMarker: undefined })
     expect(parseBlobList('<EnumerationResults><Blobs /><NextMarker/></EnumerationResults>')).toEqual({
       names: [],
+      subFolders: 0,
       nextMarker: undefined,
     })
+    const twoFolders = '<BlobPrefix><Name>a/</Name></BlobPrefix><BlobPrefix><Name>b/</Name></BlobPrefix>'
+    expect(parseBlobList(`<EnumerationResults><Blobs>${twoFolders}</Blobs></EnumerationResults>`).subFolders).toBe(2)
     expect(() => parseBlobList('<html><body>index of /</body></html>')).toThrow(/no <EnumerationResults>/)
     expect(() => parseBlobList('timestamp,value\n')).toThrow()
   })

@@ -8,6 +8,7 @@ import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { strToU8, zipSync } from 'fflate'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resolveDataSource } from '../../../../src/http/mvad/data-source.js'
 
@@ -20,6 +21,7 @@ const FOLDERS: Record<string, Record<string, string>> = {
   broken: { 'a.csv': csv(1), 'b.csv': 'missing', 'c.csv': 'hang', 'd.csv': 'hang' },
   slow: { 'a.csv': 'hang' },
   big: { 'a.csv': 'big', 'b.csv': 'big' },
+  text: { 'notes.txt': 'no CSV here' },
 }
 
 describe('http(s) data sources: Azure Blob Storage folders and plain files', () => {
@@ -51,7 +53,11 @@ describe('http(s) data sources: Azure Blob Storage folders and plain files', () 
     }
     const [, folderName = '', name = ''] = /^\/acct\/cont\/([^/]+)\/(.+)$/.exec(url.pathname) ?? []
     const content = FOLDERS[folderName]?.[decodeURIComponent(name)]
-    if (content === 'hang') {
+    if (url.pathname === '/files/broken.zip') {
+      response.end(Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(64, 7)]))
+    } else if (url.pathname === '/acct/cont/files/zipped') {
+      response.end(Buffer.from(zipSync({ 'a.csv': strToU8(csv(6)), 'b.csv': strToU8(csv(7)) })))
+    } else if (content === 'hang') {
       response.writeHead(200, { 'content-type': 'text/csv' })
       response.write('timestamp,value\n')
       hanging.push(response)
@@ -112,8 +118,27 @@ describe('http(s) data sources: Azure Blob Storage folders and plain files', () 
       code: 'FileNotExist',
       message: expect.stringMatching(/page\?sig=… answered a web page .*as an Azure Blob Storage folder/) as unknown,
     })
+    // A blob behind a folder-like URL: its listing has nothing under it, so it is downloaded (and a zip unpacked).
+    const unzipped = await resolveDataSource(`${base}/acct/cont/files/zipped`, 'zipped', limits, 'MultiTable')
+    expect(readdirSync(unzipped).sort()).toEqual(['a.csv', 'b.csv'])
     await expect(resolveDataSource(`${base}/acct/cont/none`, 'none', limits, 'MultiTable')).rejects.toMatchObject({
+      code: 'FileNotExist',
+      message: expect.stringMatching(
+        /none answered HTTP 404; read as an Azure Blob Storage folder, it lists nothing/,
+      ) as unknown,
+    })
+    await expect(resolveDataSource(`${base}/acct/cont/text`, 'text', limits, 'MultiTable')).rejects.toMatchObject({
       code: 'NoVariablesFound',
+    })
+    // What goes wrong unpacking a download is told in the caller's terms: the URL, not the server's data folder.
+    await expect(resolveDataSource(`${base}/files/broken.zip?sig=secret`, 'broken-zip', limits)).rejects.toMatchObject({
+      code: 'ReadingFileError',
+      message: expect.stringMatching(new RegExp(`^${base}/files/broken\\.zip is not a readable zip`)) as unknown,
+    })
+    expect(existsSync(join(limits.dataDir, 'broken-zip'))).toBe(false)
+    await expect(resolveDataSource('http://exa mple/x.csv?sig=secret', 'bad', limits)).rejects.toMatchObject({
+      code: 'InvalidRequestParameterError',
+      message: 'dataSource http://exa mple/x.csv?sig=… is not a valid URL',
     })
   })
 
