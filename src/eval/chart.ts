@@ -61,6 +61,37 @@ function niceStep(span: number, target: number): number {
   return (n < 1.5 ? 1 : n < 3 ? 2 : n < 7 ? 5 : 10) * pow
 }
 
+const SECOND = 1000
+const MINUTE = 60 * SECOND
+const HOUR = 60 * MINUTE
+const DAY = 24 * HOUR
+
+/** Tick spacings a reader counts in: seconds, minutes, hours, days (UTC). */
+const TIME_STEPS = [
+  ...[1, 2, 5, 10, 15, 30].map((s) => s * SECOND),
+  ...[1, 2, 5, 10, 15, 30].map((m) => m * MINUTE),
+  ...[1, 2, 3, 6, 12].map((h) => h * HOUR),
+  ...[1, 2, 7, 14, 28, 91, 182, 364].map((d) => d * DAY),
+]
+
+/**
+ * Time-axis ticks for [t0, t1] (epoch ms): at most `maxTicks` of them, on round UTC times — the smallest spacing of
+ * TIME_STEPS that fits, each tick a multiple of it (a week's ticks fall on multiples of 7 days from the epoch) — so
+ * labels read 10:00, 10:30, 11:00 rather than 10:07, 10:41. Labels carry seconds only when the spacing needs them.
+ */
+export function timeTicks(t0: number, t1: number, maxTicks: number): { time: number; label: string }[] {
+  if (!(t1 > t0) || maxTicks < 1) return []
+  const span = t1 - t0
+  const step =
+    TIME_STEPS.find((s) => Math.floor(t1 / s) - Math.ceil(t0 / s) + 1 <= maxTicks) ?? niceStep(span, maxTicks)
+  const ticks: { time: number; label: string }[] = []
+  for (let time = Math.ceil(t0 / step) * step; time <= t1; time += step) {
+    const iso = formatIsoTimestamp(time).replace('T', ' ')
+    ticks.push({ time, label: step < MINUTE ? iso.slice(0, 19) : iso.slice(0, 16) })
+  }
+  return ticks
+}
+
 export function renderChartSvg(input: ChartInput, options: ChartOptions = {}): string {
   const width = options.width ?? 1200
   const height = options.height ?? 420
@@ -104,15 +135,13 @@ export function renderChartSvg(input: ChartInput, options: ChartOptions = {}): s
   parts.push(
     `<rect x="${m.left}" y="${m.top}" width="${plotW}" height="${plotH}" fill="none" stroke="${COLORS.axis}"/>`,
   )
-  const ticks = Math.max(2, Math.floor(plotW / 180))
-  for (let k = 0; k <= ticks; k++) {
-    const t = t0 + (tSpan * k) / ticks
-    const label = formatIsoTimestamp(Math.round(t / 60_000) * 60_000)
-      .slice(0, 16)
-      .replace('T', ' ')
+  // Round times, one label per ~180 px; a label near an edge is anchored to stay inside the picture.
+  for (const { time, label } of timeTicks(t0, t0 + tSpan, Math.max(2, Math.floor(plotW / 180)))) {
+    const px = x(time)
+    const anchor = px - m.left < 60 ? 'start' : m.left + plotW - px < 60 ? 'end' : 'middle'
     parts.push(
-      `<line x1="${fmt(x(t))}" x2="${fmt(x(t))}" y1="${m.top + plotH}" y2="${m.top + plotH + 4}" stroke="${COLORS.axis}"/>`,
-      `<text x="${fmt(x(t))}" y="${height - 8}" text-anchor="${k === 0 ? 'start' : k === ticks ? 'end' : 'middle'}" fill="${COLORS.axis}">${label}</text>`,
+      `<line x1="${fmt(px)}" x2="${fmt(px)}" y1="${m.top + plotH}" y2="${m.top + plotH + 4}" stroke="${COLORS.axis}"/>`,
+      `<text x="${fmt(px)}" y="${height - 8}" text-anchor="${anchor}" fill="${COLORS.axis}">${label}</text>`,
     )
   }
 
