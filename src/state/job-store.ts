@@ -85,13 +85,17 @@ export function applyJobUpdate(record: JobRecord, update: JobUpdate, now: Date):
   const status = update.status ?? record.status
   if (status !== record.status && !canMoveJob(record.status, status)) return undefined
   if (status === record.status && isFinished(status)) return undefined
+  // A finished job keeps its owner (who ran it); its lease meant something only while it ran.
+  const { leaseUntil, ...kept } = record
   return {
-    ...record,
+    ...(isFinished(status) ? kept : { ...kept, ...(leaseUntil === undefined ? {} : { leaseUntil }) }),
     status,
     progress: Math.max(0, Math.min(100, update.progress ?? (status === 'READY' ? 100 : record.progress))),
     errors: update.errors ?? record.errors,
     ...(update.result === undefined ? {} : { result: update.result }),
-    ...(update.lease === undefined ? {} : { owner: update.lease.owner, leaseUntil: update.lease.until.toISOString() }),
+    ...(update.lease === undefined || isFinished(status)
+      ? {}
+      : { owner: update.lease.owner, leaseUntil: update.lease.until.toISOString() }),
     ...(update.cancelRequested === undefined ? {} : { cancelRequested: true }),
     lastUpdatedTime: now.toISOString(),
   }

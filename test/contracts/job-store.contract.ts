@@ -69,6 +69,10 @@ export function jobStoreContract(
       expect((await store.update(id, { cancelRequested: true }, t(3))).ok).toBe(true)
       expect(await store.get(id)).toMatchObject({ cancelRequested: true, status: 'RUNNING' })
       expect((await store.update(id, { status: 'FAILED' }, t(7), () => true)).ok).toBe(true)
+      // A finished job keeps who ran it; its lease meant something only while it ran.
+      const finished = await store.get(id)
+      expect(finished).toMatchObject({ status: 'FAILED', owner: 'a' })
+      expect(finished).not.toHaveProperty('leaseUntil')
     })
 
     it('lists newest first, filtered by status', async () => {
