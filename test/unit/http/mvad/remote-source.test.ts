@@ -22,6 +22,8 @@ const FOLDERS: Record<string, Record<string, string>> = {
   slow: { 'a.csv': 'hang' },
   big: { 'a.csv': 'big', 'b.csv': 'big' },
   text: { 'notes.txt': 'no CSV here' },
+  // 302 CSVs, one more than MVAD allows (listed in one page: see the server).
+  many: Object.fromEntries(Array.from({ length: 302 }, (_, i) => [`v${i}.csv`, csv(i)])),
 }
 
 describe('http(s) data sources: Azure Blob Storage folders and plain files', () => {
@@ -44,8 +46,9 @@ describe('http(s) data sources: Azure Blob Storage folders and plain files', () 
       // Top-level entries only (delimiter "/"), two per page, the marker being the index of the next entry.
       const entries = Object.keys(folder).filter((name) => !name.includes('/'))
       const start = Number(url.searchParams.get('marker') ?? '0')
-      const page = entries.slice(start, start + 2)
-      const next = start + 2 < entries.length ? String(start + 2) : ''
+      const size = prefix === 'many/' ? entries.length : 2
+      const page = entries.slice(start, start + size)
+      const next = start + size < entries.length ? String(start + size) : ''
       const blobs = page.map((name) => `<Blob><Name>${prefix}${name}</Name></Blob>`).join('')
       response.writeHead(200, { 'content-type': 'application/xml' })
       response.end(`<EnumerationResults><Blobs>${blobs}</Blobs><NextMarker>${next}</NextMarker></EnumerationResults>`)
@@ -130,6 +133,12 @@ describe('http(s) data sources: Azure Blob Storage folders and plain files', () 
     await expect(resolveDataSource(`${base}/acct/cont/text`, 'text', limits, 'MultiTable')).rejects.toMatchObject({
       code: 'NoVariablesFound',
     })
+    const roomy = { ...limits, fetchMaxBytes: 100_000 } // the listing page alone is 12 kB
+    await expect(resolveDataSource(`${base}/acct/cont/many`, 'many', roomy, 'MultiTable')).rejects.toMatchObject({
+      code: 'TooManyVariables',
+      message: expect.stringMatching(/over 301 CSV files/) as unknown,
+    })
+    expect(existsSync(join(limits.dataDir, 'many'))).toBe(false) // refused before any download
     // What goes wrong unpacking a download is told in the caller's terms: the URL, not the server's data folder.
     await expect(resolveDataSource(`${base}/files/broken.zip?sig=secret`, 'broken-zip', limits)).rejects.toMatchObject({
       code: 'ReadingFileError',
