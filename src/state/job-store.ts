@@ -86,9 +86,9 @@ export function applyJobUpdate(record: JobRecord, update: JobUpdate, now: Date):
   if (status !== record.status && !canMoveJob(record.status, status)) return undefined
   if (status === record.status && isFinished(status)) return undefined
   // A finished job keeps its owner (who ran it); its lease meant something only while it ran.
-  const { leaseUntil, ...kept } = record
+  const { leaseUntil: _lease, ...withoutLease } = record
   return {
-    ...(isFinished(status) ? kept : { ...kept, ...(leaseUntil === undefined ? {} : { leaseUntil }) }),
+    ...(isFinished(status) ? withoutLease : record),
     status,
     progress: Math.max(0, Math.min(100, update.progress ?? (status === 'READY' ? 100 : record.progress))),
     errors: update.errors ?? record.errors,

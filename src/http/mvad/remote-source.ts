@@ -98,6 +98,7 @@ async function listBlobFolder(url: URL, fetching: Fetching): Promise<Listing> {
   }
   const names: string[] = []
   let subFolders = 0
+  let csvCount = 0
   let marker: string | undefined
   for (let pages = 0; pages === 0 || marker !== undefined; pages++) {
     if (pages === MAX_LIST_PAGES) {
@@ -116,7 +117,7 @@ async function listBlobFolder(url: URL, fetching: Fetching): Promise<Listing> {
     if (names.length > MAX_LISTED_BLOBS) {
       throw new ServiceError('TooManyVariables', `dataSource ${shown}: the folder holds over ${MAX_LISTED_BLOBS} blobs`)
     }
-    const csvCount = folderCsvFiles(names, folder.prefix).length
+    csvCount += folderCsvFiles(parsed.names, folder.prefix).length // this page's only: not all pages again
     if (csvCount > MVAD_LIMITS.maxVariables) {
       throw new ServiceError(
         'TooManyVariables',
