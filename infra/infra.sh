@@ -3,11 +3,13 @@
 #   Kafka 3.9 (single KRaft node, jars from Maven Central), Redis (Debian's redis-server),
 #   Apicurio Registry 3 (Maven Central runnable tarball; Confluent-compatible API at /apis/ccompat/v7).
 #
-# Usage: infra/infra.sh up|down [registry|kafka|redis …]|status|env|reset
+# Usage: infra/infra.sh up|down [registry|kafka|redis …]|status|env|secure-env|reset
 #   up      start what is not running (idempotent; a second call is a no-op), wait until each answers
 #   down    stop what this script started (SIGTERM, then SIGKILL after a timeout); leaves no process behind
 #   status  one line per service; exit 0 only when all three answer
 #   env     print KAFKA_BROKERS / REDIS_URL / SCHEMA_REGISTRY_URL for the local servers (eval-able)
+#   secure-env  the same service settings for the secured listeners: Kafka SASL_SSL (SCRAM-SHA-512; PLAIN takes the
+#           same user) and Redis over TLS, both with a certificate from a local CA made here (.infra/tls)
 #   reset   down, then delete data (downloads stay cached)
 #
 # A service whose variable (KAFKA_BROKERS, REDIS_URL, SCHEMA_REGISTRY_URL) is already set in the environment is
@@ -23,7 +25,13 @@ KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$ROO
 APICURIO_VERSION="${MVAD_APICURIO_VERSION:-3.3.3}"
 KAFKA_PORT="${MVAD_KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${MVAD_KAFKA_CONTROLLER_PORT:-19093}"
+KAFKA_SECURE_PORT="${MVAD_KAFKA_SECURE_PORT:-$((KAFKA_PORT + 2))}"
 REDIS_PORT="${MVAD_REDIS_PORT:-16379}"
+REDIS_TLS_PORT="${MVAD_REDIS_TLS_PORT:-$((REDIS_PORT + 1))}"
+# Credentials of the local secured listeners: loopback-only test servers, not secrets.
+SECURE_USER="mvad"
+SECURE_PASSWORD="mvad-local-secret"
+TLS="$STATE/tls"
 REGISTRY_PORT="${MVAD_REGISTRY_PORT:-18081}"
 REGISTRY_MANAGEMENT_PORT="${MVAD_REGISTRY_MANAGEMENT_PORT:-$((REGISTRY_PORT + 1))}"
 READY_TIMEOUT="${MVAD_INFRA_TIMEOUT:-120}"
@@ -115,6 +123,26 @@ claim_service() {
   return 0
 }
 
+# ---------------------------------------------------------------- TLS material for the secured listeners
+# A local CA and one server certificate for 127.0.0.1/localhost, made once with openssl. Kafka reads the key and chain
+# as a PEM keystore; Redis reads the same files; clients trust ca.crt (KAFKA_SSL_CA_FILE, REDIS_TLS_CA_FILE).
+tls_material() {
+  [ -s "$TLS/server-keystore.pem" ] && return 0
+  command -v openssl >/dev/null 2>&1 || die "openssl is needed for the local TLS listeners: apt-get install -y openssl"
+  mkdir -p "$TLS"
+  (
+    cd "$TLS"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=mvad-stream local CA" \
+      -keyout ca.key -out ca.crt -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server.key -out server.csr
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -extfile server.ext \
+      -out server.crt
+    cat server.key server.crt ca.crt >server-keystore.pem.tmp && mv server-keystore.pem.tmp server-keystore.pem
+  ) >"$STATE/tls.log" 2>&1 || { cat "$STATE/tls.log" >&2; die "could not make the local TLS certificates"; }
+  log "made a local CA and server certificate in $TLS"
+}
+
 # ---------------------------------------------------------------- Kafka
 kafka_lib="$CACHE/kafka-$KAFKA_VERSION/lib"
 kafka_fetch() {
@@ -129,13 +157,17 @@ kafka_fetch() {
   }
   touch "$kafka_lib/.complete"
 }
-kafka_ready() { grep -q 'Kafka Server started' "$STATE/kafka/broker.log" && port_open "$KAFKA_PORT"; }
+kafka_ready() { grep -q 'Kafka Server started' "$STATE/kafka/broker.log" && port_open "$KAFKA_PORT" && port_open "$KAFKA_SECURE_PORT"; }
 kafka_up() {
   local dir="$STATE/kafka"
   claim_service kafka "$KAFKA_PORT" "MVAD_KAFKA_PORT or KAFKA_BROKERS" "127.0.0.1:$KAFKA_PORT" || return 0
+  port_open "$KAFKA_SECURE_PORT" && die "port $KAFKA_SECURE_PORT is taken by another process; set MVAD_KAFKA_SECURE_PORT"
   need_java
   kafka_fetch
+  tls_material
   sed -e "s|@PORT@|$KAFKA_PORT|g" -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" -e "s|@DATA_DIR@|$dir/data|g" \
+    -e "s|@SECURE_PORT@|$KAFKA_SECURE_PORT|g" -e "s|@KEYSTORE@|$TLS/server-keystore.pem|g" \
+    -e "s|@USER@|$SECURE_USER|g" -e "s|@PASSWORD@|$SECURE_PASSWORD|g" \
     "$ROOT/infra/kafka/server.properties" >"$dir/server.properties"
   local log4j="-Dlog4j.configuration=file:$ROOT/infra/kafka/log4j.properties"
   [ -f "$dir/cluster-id" ] || java -cp "$kafka_lib/*" $log4j kafka.tools.StorageTool random-uuid >"$dir/cluster-id"
@@ -150,20 +182,37 @@ kafka_up() {
   setsid nohup java -Xms256m -Xmx768m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true $log4j \
     -cp "$kafka_lib/*" kafka.Kafka "$dir/server.properties" >>"$dir/broker.log" 2>&1 </dev/null &
   echo $! >"$dir/pid"
-  log "kafka $KAFKA_VERSION starting (pid $!, 127.0.0.1:$KAFKA_PORT)"
+  log "kafka $KAFKA_VERSION starting (pid $!, 127.0.0.1:$KAFKA_PORT, SASL_SSL 127.0.0.1:$KAFKA_SECURE_PORT)"
   wait_ready kafka kafka_ready "$dir/pid" "$dir/broker.log" "$start"
+  kafka_scram_user
+}
+
+# The SCRAM user lives in the cluster metadata, so it is added once per data directory (KRaft takes it through the
+# admin API; PLAIN users are listed in server.properties instead).
+kafka_scram_user() {
+  local marker="$STATE/kafka/data/.mvad-scram-user"
+  [ -f "$marker" ] && return 0
+  java -Xmx128m -Dlog4j.configuration=file:"$ROOT/infra/kafka/log4j.properties" -cp "$kafka_lib/*" \
+    kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --alter --entity-type users \
+    --entity-name "$SECURE_USER" --add-config "SCRAM-SHA-512=[iterations=4096,password=$SECURE_PASSWORD]" \
+    >"$STATE/kafka/scram.log" 2>&1 || { cat "$STATE/kafka/scram.log" >&2; die "could not add the Kafka SCRAM user"; }
+  touch "$marker"
 }
 
 # ---------------------------------------------------------------- Redis
-redis_ready() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping | grep -q PONG; }
+redis_ready() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping | grep -q PONG && port_open "$REDIS_TLS_PORT"; }
 redis_up() {
   local dir="$STATE/redis"
   claim_service redis "$REDIS_PORT" "MVAD_REDIS_PORT or REDIS_URL" "127.0.0.1:$REDIS_PORT" || return 0
+  port_open "$REDIS_TLS_PORT" && die "port $REDIS_TLS_PORT is taken by another process; set MVAD_REDIS_TLS_PORT"
   need_redis
+  tls_material
   local start
   start="$(now_ms)"
-  # No persistence: tests start from nothing and the demo can rebuild its state.
+  # No persistence: tests start from nothing and the demo can rebuild its state. One server, two ports: plain and TLS.
   redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+    --tls-port "$REDIS_TLS_PORT" --tls-cert-file "$TLS/server.crt" --tls-key-file "$TLS/server.key" \
+    --tls-ca-cert-file "$TLS/ca.crt" --tls-auth-clients no \
     --dir "$dir" --pidfile "$dir/pid" --logfile "$dir/redis.log" >/dev/null
   local waited=0
   until [ -s "$dir/pid" ] || [ "$waited" -ge 50 ]; do sleep 0.1; waited=$((waited + 1)); done
@@ -269,11 +318,23 @@ cmd_env() {
   echo "SCHEMA_REGISTRY_URL=${SCHEMA_REGISTRY_URL:-$(registry_url)}"
 }
 
+# The local servers' secured listeners, as service settings (docs/config.md). Only for servers this script runs.
+cmd_secure_env() {
+  echo "KAFKA_BROKERS=127.0.0.1:$KAFKA_SECURE_PORT"
+  echo "KAFKA_SSL_CA_FILE=$TLS/ca.crt"
+  echo "KAFKA_SASL_MECHANISM=scram-sha-512"
+  echo "KAFKA_SASL_USERNAME=$SECURE_USER"
+  echo "KAFKA_SASL_PASSWORD=$SECURE_PASSWORD"
+  echo "REDIS_URL=rediss://127.0.0.1:$REDIS_TLS_PORT"
+  echo "REDIS_TLS_CA_FILE=$TLS/ca.crt"
+}
+
 case "${1:-}" in
   up) cmd_up ;;
   down) shift; cmd_down "$@" ;;
   status) cmd_status ;;
   env) cmd_env ;;
-  reset) cmd_down && rm -rf "$STATE/kafka" "$STATE/redis" "$STATE/registry" && log "data removed" ;;
-  *) echo "usage: infra/infra.sh up|down|status|env|reset" >&2; exit 2 ;;
+  secure-env) cmd_secure_env ;;
+  reset) cmd_down && rm -rf "$STATE/kafka" "$STATE/redis" "$STATE/registry" "$TLS" && log "data removed" ;;
+  *) echo "usage: infra/infra.sh up|down|status|env|secure-env|reset" >&2; exit 2 ;;
 esac

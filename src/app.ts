@@ -28,6 +28,7 @@ import { RedisWindowStore } from './state/redis-window-store.js'
 import { StoreMarker } from './state/store-marker.js'
 import { ModelResolver, type ModelLoader } from './stream/model-runtime.js'
 import { RegistryCodec } from './stream/registry-codec.js'
+import { clientOptions, registryAuthorization } from './connections.js'
 import { StreamService } from './stream/stream-service.js'
 import { decodeReadingPayload } from './stream/registry-codec.js'
 import { ControlService } from './control/control-service.js'
@@ -35,6 +36,7 @@ import { KafkaRangeReader } from './control/kafka-range-reader.js'
 import { RedisJobStore } from './state/redis-job-store.js'
 import { RedisResultStore } from './state/redis-result-store.js'
 import { Counter } from 'prom-client'
+import { redactedUrl } from './domain/redact.js'
 
 const HEALTH_CHECK_INTERVAL_MS = 10_000
 
@@ -69,15 +71,20 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
 
   let dependencyStatus: DependencyStatus[] = []
 
+  const clients = clientOptions(config)
   const kafka = createKafka({
     clientId: config.kafka.clientId,
-    brokers: [...config.kafka.brokers],
+    ...clients.kafka,
     logLevel: kafkaLogLevel.NOTHING,
     connectionTimeout: 3_000,
     retry: { retries: 2, initialRetryTime: 300 },
   })
   let admin: Admin | undefined
-  const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 2 })
+  const redis = new Redis(clients.redis.url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+    ...(clients.redis.tls === undefined ? {} : { tls: clients.redis.tls }),
+  })
   // The last connection error, for the health check: a command that gave up says only "max retries per request".
   let redisConnectionError: Error | undefined
   redis.on('error', (error: Error) => {
@@ -90,7 +97,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
   const bindings = new RedisBindingStore(redis, keys)
   const models = new RedisModelStore(redis, keys)
   const windows = new RedisWindowStore(redis, keys, { idleTtlSeconds: config.stream.windowIdleTtlSeconds })
-  const registry = config.schemaRegistryUrl === undefined ? undefined : new RegistryCodec(config.schemaRegistryUrl)
+  const registry = clients.registry === undefined ? undefined : new RegistryCodec(clients.registry)
   const streamMetrics = createStreamMetrics(metrics.registry)
   const stream = new StreamService({
     kafka,
@@ -239,12 +246,14 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
         }
       }),
     ]
-    const registryUrl = config.schemaRegistryUrl
-    if (registryUrl !== undefined) {
+    const registryAccess = clients.registry
+    if (registryAccess !== undefined) {
+      const authorization = registryAuthorization(registryAccess)
       checks.push(
         check('schema_registry', async () => {
-          const response = await fetch(`${registryUrl.replace(/\/$/, '')}/subjects`, {
+          const response = await fetch(`${registryAccess.url.replace(/\/$/, '')}/subjects`, {
             signal: AbortSignal.timeout(3_000),
+            ...(authorization === undefined ? {} : { headers: { authorization } }),
           })
           if (!response.ok) throw new Error(`HTTP ${response.status}`)
         }),
@@ -267,6 +276,9 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
         'the MVAD REST API takes requests without a key on every interface it listens on: set MVAD_API_KEY, ' +
           'or MVAD_HTTP_HOST=127.0.0.1 behind a proxy that authenticates',
       )
+    }
+    if (config.kafka.tls?.rejectUnauthorized === false) {
+      logger.warn('KAFKA_SSL_REJECT_UNAUTHORIZED=false: any broker certificate is accepted (for testing only)')
     }
     const deadline = Date.now() + config.startupTimeoutMs
     for (;;) {
@@ -358,17 +370,5 @@ async function check(name: string, probe: () => Promise<void>): Promise<Dependen
     return { name, up: false, detail: error instanceof Error ? error.message : String(error) }
   } finally {
     clearTimeout(timer)
-  }
-}
-
-/** A URL without its password or query (ioredis takes ?password=), for messages. */
-function redactedUrl(url: string): string {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password !== '') parsed.password = '***'
-    parsed.search = ''
-    return parsed.toString()
-  } catch {
-    return '(unparsable URL)'
   }
 }

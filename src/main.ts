@@ -29,7 +29,15 @@ async function main(): Promise<number> {
   }
   routeProcessWarnings(logger, process)
   const metrics = createMetrics({ serviceName: config.serviceName, version: packageVersion() })
-  const app = createApp({ config, logger, metrics, loadModel: loadCoreModel })
+  let app: ReturnType<typeof createApp>
+  try {
+    app = createApp({ config, logger, metrics, loadModel: loadCoreModel })
+  } catch (error) {
+    // An unreadable TLS file (KAFKA_SSL_CA_FILE, …) is a configuration problem like the others.
+    if (!isServiceError(error) || error.code !== 'ConfigInvalid') throw error
+    process.stderr.write(`mvad-stream: ${error.message}\n`)
+    return 2
+  }
 
   let exitCode = 0
   let shuttingDown = false

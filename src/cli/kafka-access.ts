@@ -9,19 +9,24 @@ import { logLevel } from 'kafkajs'
 import { loadConfig, type RawEnv } from '../config/config.js'
 import { ServiceError } from '../errors.js'
 import { createKafka } from '../kafka/client.js'
+import { clientOptions, type RegistryAccess } from '../connections.js'
 
 export interface CliKafka {
   kafka: Kafka
   config: ReturnType<typeof loadConfig>
+  /** The registry the service uses (URL and credentials), when it has one. */
+  registry: RegistryAccess | undefined
 }
 
 export function cliKafka(env: RawEnv, clientId: string): CliKafka {
   const config = loadConfig(env)
+  const clients = clientOptions(config)
   return {
     config,
+    registry: clients.registry,
     kafka: createKafka({
       clientId,
-      brokers: [...config.kafka.brokers],
+      ...clients.kafka,
       logLevel: logLevel.NOTHING,
       connectionTimeout: 3_000,
     }),

@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { ServiceError } from '../errors.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const
 
 const port = z.coerce.number().int().min(0).max(65_535)
 const positiveMs = z.coerce.number().int().positive()
@@ -22,6 +23,11 @@ const brokerList = nonEmpty.transform((value, ctx) => {
 })
 const redisUrl = nonEmpty.refine((value) => /^rediss?:\/\//.test(value), 'must start with redis:// or rediss://')
 const httpUrl = nonEmpty.refine((value) => /^https?:\/\//.test(value), 'must start with http:// or https://')
+const flag = (fallback: 'true' | 'false') =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(fallback)
+    .transform((value) => value === 'true' || value === '1')
 const topicName = nonEmpty.regex(/^[a-zA-Z0-9._-]{1,249}$/, 'Kafka topic names use letters, digits, . _ - (≤249)')
 
 /** Environment variable → config path. The variable names are the public contract (docs/config.md). */
@@ -29,16 +35,22 @@ const envSchema = z.object({
   MVAD_SERVICE_NAME: nonEmpty.default('mvad-stream'),
   MVAD_HTTP_HOST: nonEmpty.default('0.0.0.0'),
   MVAD_HTTP_PORT: port.default(8080),
-  MVAD_HTTP_TRUST_PROXY: z
-    .enum(['true', 'false', '1', '0'])
-    .default('false')
-    .transform((value) => value === 'true' || value === '1'),
+  MVAD_HTTP_TRUST_PROXY: flag('false'),
   MVAD_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   MVAD_SHUTDOWN_GRACE_MS: positiveMs.default(30_000),
   MVAD_STARTUP_TIMEOUT_MS: positiveMs.default(60_000),
   KAFKA_BROKERS: brokerList.default(['127.0.0.1:19092']),
   KAFKA_CLIENT_ID: nonEmpty.default('mvad-stream'),
   KAFKA_GROUP_ID: nonEmpty.default('mvad-stream'),
+  KAFKA_SSL: flag('false'),
+  KAFKA_SSL_CA_FILE: nonEmpty.optional(),
+  KAFKA_SSL_CERT_FILE: nonEmpty.optional(),
+  KAFKA_SSL_KEY_FILE: nonEmpty.optional(),
+  KAFKA_SSL_REJECT_UNAUTHORIZED: flag('true'),
+  // kafkajs names mechanisms in lower case, Kafka's own clients (sasl.mechanism) in upper case: both are taken.
+  KAFKA_SASL_MECHANISM: z.preprocess((value) => String(value).toLowerCase(), z.enum(SASL_MECHANISMS)).optional(),
+  KAFKA_SASL_USERNAME: nonEmpty.optional(),
+  KAFKA_SASL_PASSWORD: z.string().optional(),
   MVAD_TOPIC_READINGS: topicName.default('mvad.readings'),
   MVAD_TOPIC_EVENTS: topicName.default('mvad.events'),
   MVAD_TOPIC_SCORES: topicName.default('mvad.scores'),
@@ -50,20 +62,17 @@ const envSchema = z.object({
     .string()
     .regex(/^[a-zA-Z0-9:_-]*$/, 'letters, digits, : _ -')
     .default('mvad'),
+  REDIS_TLS_CA_FILE: nonEmpty.optional(),
   SCHEMA_REGISTRY_URL: httpUrl.optional(),
+  SCHEMA_REGISTRY_USERNAME: nonEmpty.optional(),
+  SCHEMA_REGISTRY_PASSWORD: z.string().optional(),
   MVAD_ALLOWED_LATENESS_MS: z.coerce.number().int().min(0).default(0),
   MVAD_FRAME_IDLE_FLUSH_MS: z.coerce.number().int().min(0).default(300_000),
   MVAD_MAX_FUTURE_MS: z.coerce.number().int().min(0).default(86_400_000),
   MVAD_TOP_CONTRIBUTORS: z.coerce.number().int().min(1).max(30).default(10),
-  MVAD_PUBLISH_SCORES: z
-    .enum(['true', 'false', '1', '0'])
-    .default('false')
-    .transform((value) => value === 'true' || value === '1'),
+  MVAD_PUBLISH_SCORES: flag('false'),
   MVAD_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
-  MVAD_CONTROL_ENABLED: z
-    .enum(['true', 'false', '1', '0'])
-    .default('true')
-    .transform((value) => value === 'true' || value === '1'),
+  MVAD_CONTROL_ENABLED: flag('true'),
   MVAD_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   MVAD_JOB_LEASE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(15_000),
   MVAD_RESULT_TTL_SECONDS: z.coerce
@@ -94,10 +103,7 @@ const envSchema = z.object({
         .map((root) => root.trim())
         .filter((root) => root !== ''),
     ),
-  MVAD_REST_FETCH_PRIVATE_HOSTS: z
-    .enum(['true', 'false', '1', '0'])
-    .default('false')
-    .transform((value) => value === 'true' || value === '1'),
+  MVAD_REST_FETCH_PRIVATE_HOSTS: flag('false'),
   MVAD_JOB_RETENTION_SECONDS: z.coerce
     .number()
     .int()
@@ -120,6 +126,18 @@ export interface Config {
     readonly brokers: readonly string[]
     readonly clientId: string
     readonly groupId: string
+    /** TLS to the brokers; undefined: plaintext. The files are read when clients are made (src/connections.ts). */
+    readonly tls:
+      | {
+          readonly caFile: string | undefined
+          readonly certFile: string | undefined
+          readonly keyFile: string | undefined
+          readonly rejectUnauthorized: boolean
+        }
+      | undefined
+    readonly sasl:
+      | { readonly mechanism: (typeof SASL_MECHANISMS)[number]; readonly username: string; readonly password: string }
+      | undefined
     readonly topics: {
       readonly readings: string
       readonly events: string
@@ -129,9 +147,12 @@ export interface Config {
       readonly status: string
     }
   }
-  readonly redis: { readonly url: string; readonly keyPrefix: string }
+  /** `tlsCaFile`: the CA that signed a rediss:// server's certificate, when not a public one. */
+  readonly redis: { readonly url: string; readonly keyPrefix: string; readonly tlsCaFile: string | undefined }
   /** Absent: JSON only, no registry-encoded messages. */
-  readonly schemaRegistryUrl: string | undefined
+  readonly schemaRegistry:
+    | { readonly url: string; readonly auth: { readonly username: string; readonly password: string } | undefined }
+    | undefined
   readonly stream: {
     /** How long past a frame's timestamp the entity's watermark may move before the frame is scored incomplete. */
     readonly allowedLatenessMs: number
@@ -188,10 +209,13 @@ const SCRIPT_VARIABLES: ReadonlySet<string> = new Set([
   'MVAD_INFRA_TIMEOUT',
   'MVAD_KAFKA_CONTROLLER_PORT',
   'MVAD_KAFKA_PORT',
+  'MVAD_KAFKA_SECURE_PORT',
   'MVAD_REDIS_PORT',
+  'MVAD_REDIS_TLS_PORT',
   'MVAD_REGISTRY_JAVA',
   'MVAD_REGISTRY_MANAGEMENT_PORT',
   'MVAD_REGISTRY_PORT',
+  'MVAD_TEST_SECURE_ENV_FILE',
   'MVAD_TEST_SHOW_LOGS',
 ])
 
@@ -256,17 +280,29 @@ export function loadConfig(env: RawEnv): Config {
     }),
   )
   const parsed = envSchema.safeParse(present)
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues).map((issue) => {
       const name = issue.path.join('.') || '(root)'
       const value = present[String(issue.path[0])]
       // The value helps find a typo; keys and URLs (which may carry a password) are not repeated into logs.
       const shown = value === undefined || /KEY|SECRET|PASSWORD|TOKEN|URL/.test(name) ? '' : ` (got "${value}")`
       return `${name}: ${issue.message}${shown}`
-    })
+    }),
+    ...connectionProblems(present),
+  ]
+  if (!parsed.success || problems.length > 0) {
     throw new ServiceError('ConfigInvalid', `Invalid configuration (${problems.length}):\n  ${problems.join('\n  ')}`)
   }
   const e = parsed.data
+  const kafkaTls =
+    e.KAFKA_SSL || e.KAFKA_SSL_CA_FILE !== undefined || e.KAFKA_SSL_CERT_FILE !== undefined
+      ? {
+          caFile: e.KAFKA_SSL_CA_FILE,
+          certFile: e.KAFKA_SSL_CERT_FILE,
+          keyFile: e.KAFKA_SSL_KEY_FILE,
+          rejectUnauthorized: e.KAFKA_SSL_REJECT_UNAUTHORIZED,
+        }
+      : undefined
   return deepFreeze({
     serviceName: e.MVAD_SERVICE_NAME,
     http: { host: e.MVAD_HTTP_HOST, port: e.MVAD_HTTP_PORT, trustProxy: e.MVAD_HTTP_TRUST_PROXY },
@@ -277,6 +313,15 @@ export function loadConfig(env: RawEnv): Config {
       brokers: e.KAFKA_BROKERS,
       clientId: e.KAFKA_CLIENT_ID,
       groupId: e.KAFKA_GROUP_ID,
+      tls: kafkaTls,
+      sasl:
+        e.KAFKA_SASL_MECHANISM === undefined
+          ? undefined
+          : {
+              mechanism: e.KAFKA_SASL_MECHANISM,
+              username: e.KAFKA_SASL_USERNAME ?? '',
+              password: e.KAFKA_SASL_PASSWORD ?? '',
+            },
       topics: {
         readings: e.MVAD_TOPIC_READINGS,
         events: e.MVAD_TOPIC_EVENTS,
@@ -286,8 +331,17 @@ export function loadConfig(env: RawEnv): Config {
         status: e.MVAD_TOPIC_STATUS,
       },
     },
-    redis: { url: e.REDIS_URL, keyPrefix: e.MVAD_REDIS_KEY_PREFIX },
-    schemaRegistryUrl: e.SCHEMA_REGISTRY_URL,
+    redis: { url: e.REDIS_URL, keyPrefix: e.MVAD_REDIS_KEY_PREFIX, tlsCaFile: e.REDIS_TLS_CA_FILE },
+    schemaRegistry:
+      e.SCHEMA_REGISTRY_URL === undefined
+        ? undefined
+        : {
+            url: e.SCHEMA_REGISTRY_URL,
+            auth:
+              e.SCHEMA_REGISTRY_USERNAME === undefined
+                ? undefined
+                : { username: e.SCHEMA_REGISTRY_USERNAME, password: e.SCHEMA_REGISTRY_PASSWORD ?? '' },
+          },
     stream: {
       allowedLatenessMs: e.MVAD_ALLOWED_LATENESS_MS,
       frameIdleFlushMs: e.MVAD_FRAME_IDLE_FLUSH_MS,
@@ -315,6 +369,37 @@ export function loadConfig(env: RawEnv): Config {
       fetchPrivateHosts: e.MVAD_REST_FETCH_PRIVATE_HOSTS,
     },
   })
+}
+
+/**
+ * Settings that only make sense together (credentials with their mechanism, a client certificate with its key, a CA
+ * with TLS), checked on the raw values so they are reported with every other problem.
+ */
+function connectionProblems(present: Readonly<Record<string, string>>): string[] {
+  const has = (name: string): boolean => present[name] !== undefined
+  const problems: string[] = []
+  const needs = (name: string, other: string, why: string): void => {
+    if (has(name) && !has(other)) problems.push(`${name}: ${why}`)
+  }
+  needs('KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'needs KAFKA_SASL_USERNAME')
+  needs('KAFKA_SASL_MECHANISM', 'KAFKA_SASL_PASSWORD', 'needs KAFKA_SASL_PASSWORD')
+  for (const name of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']) {
+    needs(name, 'KAFKA_SASL_MECHANISM', 'is used only with KAFKA_SASL_MECHANISM (plain, scram-sha-256, scram-sha-512)')
+  }
+  needs('KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE', 'a client certificate needs its key in KAFKA_SSL_KEY_FILE')
+  needs('KAFKA_SSL_KEY_FILE', 'KAFKA_SSL_CERT_FILE', 'a client key needs its certificate in KAFKA_SSL_CERT_FILE')
+  if (/^(false|0)$/.test(present.KAFKA_SSL ?? '')) {
+    for (const name of ['KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE']) {
+      if (has(name)) problems.push(`${name}: is set while KAFKA_SSL is false; unset one of them`)
+    }
+  }
+  if (has('REDIS_TLS_CA_FILE') && !/^rediss:\/\//.test(present.REDIS_URL ?? '')) {
+    problems.push('REDIS_TLS_CA_FILE: is used only with a rediss:// REDIS_URL (Redis over TLS)')
+  }
+  needs('SCHEMA_REGISTRY_USERNAME', 'SCHEMA_REGISTRY_PASSWORD', 'needs SCHEMA_REGISTRY_PASSWORD')
+  needs('SCHEMA_REGISTRY_PASSWORD', 'SCHEMA_REGISTRY_USERNAME', 'needs SCHEMA_REGISTRY_USERNAME')
+  needs('SCHEMA_REGISTRY_USERNAME', 'SCHEMA_REGISTRY_URL', 'is used only with SCHEMA_REGISTRY_URL')
+  return problems
 }
 
 /** The variables loadConfig reads, for docs and `--help`. */

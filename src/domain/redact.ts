@@ -15,3 +15,15 @@ export function withoutQuery(text: string): string {
     return redactSas(text)
   }
 }
+
+/** A URL without its password or query (ioredis takes ?password=), for messages. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== '') parsed.password = '***'
+    parsed.search = ''
+    return parsed.toString()
+  } catch {
+    return '(unparsable URL)'
+  }
+}

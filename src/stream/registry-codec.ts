@@ -3,6 +3,7 @@
  * ccompat API). Registers the v1 Avro schemas under `<topic>-value` subjects and encodes/decodes with them.
  */
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry'
+import type { RegistryAccess } from '../connections.js'
 import { ServiceError } from '../errors.js'
 import { readSchemaText } from '../schema-files.js'
 import type { AnomalyEvent } from './anomaly-event.js'
@@ -22,10 +23,13 @@ export class RegistryCodec {
   readonly #registry: SchemaRegistry
   #eventSchemaId: number | undefined
 
-  constructor(url: string) {
+  constructor({ url, auth }: RegistryAccess) {
     // JSON Schemas (control commands) are checked in full by our own validator after decoding; the library's
     // validator knows no string formats ("date-time"), so it checks structure only.
-    this.#registry = new SchemaRegistry({ host: url }, { [SchemaType.JSON]: { strict: false, validateFormats: false } })
+    this.#registry = new SchemaRegistry(
+      { host: url, ...(auth === undefined ? {} : { auth: { username: auth.username, password: auth.password } }) },
+      { [SchemaType.JSON]: { strict: false, validateFormats: false } },
+    )
   }
 
   /** Registers the event schema for the events and scores topics; returns its id. */

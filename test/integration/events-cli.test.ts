@@ -48,7 +48,7 @@ describe('mvad events (real Kafka and Schema Registry)', () => {
   it('prints Avro events (the service with a registry) and JSON events alike', async () => {
     const { topic, brokers, produce } = await freshTopic('events-cli', 'events')
     const registryUrl = inject('schemaRegistryUrl')
-    const codec = new RegistryCodec(registryUrl)
+    const codec = new RegistryCodec({ url: registryUrl, auth: undefined })
     await codec.registerEventSchema([topic])
     const event = (entity: string): AnomalyEvent => ({
       eventId: '00000000-0000-8000-8000-000000000000',

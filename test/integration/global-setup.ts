@@ -5,17 +5,24 @@
  *   3. the project's own infra/infra.sh (local Kafka, Redis, Apicurio), started here and stopped after if this
  *      setup started them.
  * Then every service is probed; a missing one fails the whole run with a message naming it. Nothing is skipped.
+ * The secured listeners (Kafka SASL_SSL, Redis over TLS) come from `infra/infra.sh secure-env` with the local infra,
+ * else from the file MVAD_TEST_SECURE_ENV_FILE names (the same KEY=VALUE lines); without either, the tests that need
+ * them fail and say so.
  */
 import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { promisify } from 'node:util'
 import type { TestProject } from 'vitest/node'
 import { probeKafka, probeRedis, probeSchemaRegistry } from '../support/probes.js'
+import { parseEnvLines } from '../support/secure-env.js'
 
 declare module 'vitest' {
   interface ProvidedContext {
     kafkaBrokers: string
     redisUrl: string
     schemaRegistryUrl: string
+    /** Service settings for the secured listeners (KEY=VALUE lines), or '' when this run has none. */
+    secureEnv: string
   }
 }
 
@@ -70,12 +77,7 @@ async function startLocalInfra(stops: Stop[]): Promise<Endpoints> {
   )
   process.stderr.write(stderr)
   if (!alreadyUp) stops.push(() => run('bash', [infraScript, 'down']))
-  const env = Object.fromEntries(
-    stdout
-      .split('\n')
-      .filter((line) => line.includes('='))
-      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-  ) as Record<string, string | undefined>
+  const env = parseEnvLines(stdout)
   const pick = (name: string): string => {
     const value = env[name]
     if (!value) throw new Error(`infra/infra.sh up printed no ${name}`)
@@ -86,6 +88,12 @@ async function startLocalInfra(stops: Stop[]): Promise<Endpoints> {
     redisUrl: pick('REDIS_URL'),
     schemaRegistryUrl: pick('SCHEMA_REGISTRY_URL'),
   }
+}
+
+async function secureEnv(localInfra: boolean): Promise<string> {
+  const file = process.env.MVAD_TEST_SECURE_ENV_FILE
+  if (file) return readFileSync(file, 'utf8')
+  return localInfra ? (await run('bash', [infraScript, 'secure-env'])).stdout : ''
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -125,6 +133,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('kafkaBrokers', endpoints.kafkaBrokers)
   project.provide('redisUrl', endpoints.redisUrl)
   project.provide('schemaRegistryUrl', endpoints.schemaRegistryUrl)
+  project.provide('secureEnv', await secureEnv(source === 'local infra/infra.sh'))
   return async () => {
     for (const stop of stops.reverse()) await stop()
   }

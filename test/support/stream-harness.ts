@@ -81,7 +81,9 @@ export async function createHarness(label: string, loader: ModelLoader, partitio
         windows: new RedisWindowStore(redis, keys, { idleTtlSeconds: 3600 }),
         bindings,
         models: new ModelResolver(bindings, models, customLoader ?? loader),
-        ...(registry === true ? { registry: new RegistryCodec(inject('schemaRegistryUrl')) } : {}),
+        ...(registry === true
+          ? { registry: new RegistryCodec({ url: inject('schemaRegistryUrl'), auth: undefined }) }
+          : {}),
         logger: createLogger({ serviceName: prefix, level: 'silent' }),
         options: {
           groupId: `${prefix}.group`,

@@ -7,6 +7,8 @@ import { readFile } from 'node:fs/promises'
 import { Redis } from 'ioredis'
 import { loadConfig, type RawEnv } from '../../config/config.js'
 import { ServiceError } from '../../errors.js'
+import { clientOptions } from '../../connections.js'
+import { redactedUrl } from '../../domain/redact.js'
 import { keySpace } from '../../state/keys.js'
 import { RedisBindingStore } from '../../state/redis-binding-store.js'
 import { RedisModelStore } from '../../state/redis-model-store.js'
@@ -21,14 +23,20 @@ export async function withStores<T>(
   action: (stores: { models: RedisModelStore; bindings: RedisBindingStore; jobs: RedisJobStore }) => Promise<T>,
 ): Promise<T> {
   const config = loadConfig(env)
-  const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null })
+  const clients = clientOptions(config)
+  const redis = new Redis(clients.redis.url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+    ...(clients.redis.tls === undefined ? {} : { tls: clients.redis.tls }),
+  })
   redis.on('error', () => undefined)
   try {
     await redis.connect()
   } catch (error) {
     throw new ServiceError(
       'InfrastructureUnavailable',
-      `cannot reach Redis at ${config.redis.url} (set REDIS_URL; start local servers with npm run infra:up): ${String(error)}`,
+      `cannot reach Redis at ${redactedUrl(config.redis.url)} (set REDIS_URL; start local servers with npm run infra:up): ${String(error)}`,
     )
   }
   try {

@@ -68,7 +68,7 @@ export async function eventsCommand(opts: EventsOptions, ctx: CliContext, env: R
   const access = cliKafka(env, 'mvad-events')
   const { config } = access
   // Events are Avro (Confluent wire format) when the service has a registry, JSON otherwise.
-  const registry = config.schemaRegistryUrl === undefined ? undefined : new RegistryCodec(config.schemaRegistryUrl)
+  const registry = access.registry === undefined ? undefined : new RegistryCodec(access.registry)
   const topic = { name: config.kafka.topics.events, variable: 'MVAD_TOPIC_EVENTS' }
   const count = await consumeTopic(access, topic, opts, async (message) => {
     const value = message.value ?? Buffer.alloc(0)

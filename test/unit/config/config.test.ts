@@ -8,8 +8,10 @@ describe('loadConfig', () => {
     expect(config.http).toEqual({ host: '0.0.0.0', port: 8080, trustProxy: false })
     expect(config.kafka.brokers).toEqual(['127.0.0.1:19092'])
     expect(config.kafka.topics.readings).toBe('mvad.readings')
-    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:16379', keyPrefix: 'mvad' })
-    expect(config.schemaRegistryUrl).toBeUndefined()
+    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:16379', keyPrefix: 'mvad', tlsCaFile: undefined })
+    expect(config.schemaRegistry).toBeUndefined()
+    expect(config.kafka.tls).toBeUndefined()
+    expect(config.kafka.sasl).toBeUndefined()
     expect(config.shutdownGraceMs).toBe(30_000)
   })
 
@@ -24,7 +26,7 @@ describe('loadConfig', () => {
     expect(config.kafka.brokers).toEqual(['a:9092', 'b:9093'])
     expect(config.http.port).toBe(9999)
     expect(config.shutdownGraceMs).toBe(1500)
-    expect(config.schemaRegistryUrl).toBe('http://registry:8081/apis/ccompat/v7')
+    expect(config.schemaRegistry).toEqual({ url: 'http://registry:8081/apis/ccompat/v7', auth: undefined })
     expect(config.logLevel).toBe('debug')
   })
 
@@ -103,5 +105,74 @@ describe('loadConfig', () => {
   it('lists the variables it reads', () => {
     expect(CONFIG_VARIABLES).toContain('KAFKA_BROKERS')
     expect(CONFIG_VARIABLES).toContain('REDIS_URL')
+  })
+
+  describe('secured connections', () => {
+    const problemsOf = (env: Record<string, string>): string => {
+      try {
+        loadConfig(env)
+      } catch (error) {
+        return (error as ServiceError).message
+      }
+      return ''
+    }
+
+    it('takes TLS and SASL for Kafka, a CA for rediss://, and registry credentials', () => {
+      const config = loadConfig({
+        KAFKA_SSL_CA_FILE: '/etc/kafka/ca.pem',
+        KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+        KAFKA_SASL_USERNAME: 'svc',
+        KAFKA_SASL_PASSWORD: 'p w',
+        REDIS_URL: 'rediss://cache:6380',
+        REDIS_TLS_CA_FILE: '/etc/redis/ca.pem',
+        SCHEMA_REGISTRY_URL: 'https://registry',
+        SCHEMA_REGISTRY_USERNAME: 'key',
+        SCHEMA_REGISTRY_PASSWORD: 'secret',
+      })
+      // A CA file alone turns TLS on; Kafka's upper-case mechanism names are taken.
+      expect(config.kafka.tls).toEqual({
+        caFile: '/etc/kafka/ca.pem',
+        certFile: undefined,
+        keyFile: undefined,
+        rejectUnauthorized: true,
+      })
+      expect(config.kafka.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'svc', password: 'p w' })
+      expect(config.redis.tlsCaFile).toBe('/etc/redis/ca.pem')
+      expect(config.schemaRegistry).toEqual({ url: 'https://registry', auth: { username: 'key', password: 'secret' } })
+      expect(loadConfig({ KAFKA_SSL: 'true' }).kafka.tls).toEqual({
+        caFile: undefined,
+        certFile: undefined,
+        keyFile: undefined,
+        rejectUnauthorized: true,
+      })
+    })
+
+    it('reports settings that only work together, with the other problems, and never shows a password', () => {
+      const message = problemsOf({
+        MVAD_HTTP_PORT: 'x',
+        KAFKA_SASL_MECHANISM: 'plain',
+        KAFKA_SASL_PASSWORD: 'hunter2-secret',
+        KAFKA_SSL: 'false',
+        KAFKA_SSL_CA_FILE: '/ca.pem',
+        KAFKA_SSL_CERT_FILE: '/client.pem',
+        REDIS_TLS_CA_FILE: '/ca.pem',
+        SCHEMA_REGISTRY_USERNAME: 'key',
+      })
+      expect(message).toContain('Invalid configuration (8)')
+      expect(message).toContain('MVAD_HTTP_PORT:')
+      expect(message).toContain('KAFKA_SASL_MECHANISM: needs KAFKA_SASL_USERNAME')
+      expect(message).toContain('KAFKA_SSL_CA_FILE: is set while KAFKA_SSL is false')
+      expect(message).toContain('KAFKA_SSL_CERT_FILE: a client certificate needs its key in KAFKA_SSL_KEY_FILE')
+      expect(message).toContain('REDIS_TLS_CA_FILE: is used only with a rediss:// REDIS_URL')
+      expect(message).toContain('SCHEMA_REGISTRY_USERNAME: needs SCHEMA_REGISTRY_PASSWORD')
+      expect(message).toContain('SCHEMA_REGISTRY_USERNAME: is used only with SCHEMA_REGISTRY_URL')
+      expect(message).not.toContain('hunter2')
+      expect(problemsOf({ KAFKA_SASL_USERNAME: 'svc' })).toContain(
+        'KAFKA_SASL_USERNAME: is used only with KAFKA_SASL_MECHANISM',
+      )
+      expect(
+        problemsOf({ KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_USERNAME: 'a', KAFKA_SASL_PASSWORD: 'b' }),
+      ).toMatch(/KAFKA_SASL_MECHANISM: .*plain.*scram-sha-256.*scram-sha-512/)
+    })
   })
 })

@@ -20,7 +20,7 @@ describe('registry decoding failures', () => {
   })
 
   it('fails the batch (a retriable error) instead of dead-lettering a reading when the registry is down', async () => {
-    const registry = new RegistryCodec('http://127.0.0.1:1') // nothing listens there
+    const registry = new RegistryCodec({ url: 'http://127.0.0.1:1', auth: undefined }) // nothing listens there
     const wire = Buffer.from([0, 0, 0, 0, 7, 2, 4, 6]) // magic byte 0, schema id 7
     const outcome = decodeReadingPayload(wire, registry)
     await expect(outcome).rejects.toBeInstanceOf(ServiceError)
