@@ -53,17 +53,25 @@ export function parseJobStatus(value: string): (typeof JOB_STATUSES)[number] {
 export const parseAlignMode: (value: string) => AlignMode = oneOf(ALIGN_MODES)
 export const parseFillNAMethod: (value: string) => FillNAMethod = oneOf(FILL_NA_METHODS)
 
+/** `--param` values given so far, and what was wrong with the others (reported together by modelParamsFrom). */
+export interface ParamArgs {
+  readonly values: Readonly<Record<string, number>>
+  readonly problems: readonly string[]
+}
+
 /**
- * `--param name=value`, repeatable: collects model parameters (numbers) into one object. Names and ranges are
- * checked with the model's own rules once all are given (see modelParamsFrom in ./commands/train.ts).
+ * `--param name=value`, repeatable: collects model parameters (numbers) into one object. A malformed one is noted,
+ * not thrown, so that every problem is reported at once with the model's own name and range checks (see
+ * modelParamsFrom in ./commands/train.ts).
  */
-export function collectParam(value: string, previous: Record<string, number> = {}): Record<string, number> {
+export function collectParam(value: string, previous: ParamArgs = { values: {}, problems: [] }): ParamArgs {
+  const problem = (message: string): ParamArgs => ({ ...previous, problems: [...previous.problems, message] })
   const match = /^\s*([A-Za-z][A-Za-z0-9]*)\s*=\s*(\S.*)$/.exec(value)
-  if (match === null) throw new InvalidArgumentError('expected name=value, e.g. noveltyHold=1')
+  if (match === null) return problem(`'${value}': expected name=value, e.g. noveltyHold=1`)
   const [, name, raw] = match as unknown as [string, string, string]
   const n = Number(raw)
   if (!DECIMAL.test(raw.trim()) || !Number.isFinite(n))
-    throw new InvalidArgumentError(`expected a decimal number for ${name}, got '${raw}'`)
-  if (Object.hasOwn(previous, name)) throw new InvalidArgumentError(`${name} is given twice`)
-  return { ...previous, [name]: n }
+    return problem(`expected a decimal number for ${name}, got '${raw}'`)
+  if (Object.hasOwn(previous.values, name)) return problem(`${name} is given twice`)
+  return { ...previous, values: { ...previous.values, [name]: n } }
 }

@@ -7,6 +7,7 @@ import { MVAD_LIMITS } from '../../data/limits.js'
 import { assertTrainingInput, fitModel, resolveParams, type ModelParams } from '../../model/index.js'
 import { isServiceError } from '../../errors.js'
 import { UsageError } from '../exit.js'
+import type { ParamArgs } from '../options.js'
 import { assertWritable, writeText } from '../io.js'
 import { modelFileForSeries } from '../model-file.js'
 import { createProgress } from '../progress.js'
@@ -17,7 +18,7 @@ export interface TrainOptions {
   out: string
   slidingWindow?: number
   /** `--param name=value` (repeatable): further model parameters. */
-  param?: Record<string, number>
+  param?: ParamArgs
   alignMode?: AlignPolicy['alignMode']
   fillNaMethod?: AlignPolicy['fillNAMethod']
   paddingValue?: number
@@ -54,14 +55,19 @@ export function rangeFrom(opts: { startTime?: number; endTime?: number }): TimeR
  * The model parameters of `--sliding-window` and `--param`, checked now (before any data is read) with the model's
  * own rules; a bad name or value is a usage error naming every problem.
  */
-export function modelParamsFrom(opts: { slidingWindow?: number; param?: Record<string, number> }): ModelParams {
-  if (opts.param?.slidingWindow !== undefined) throw new UsageError('set slidingWindow with --sliding-window')
+export function modelParamsFrom(opts: { slidingWindow?: number; param?: ParamArgs }): ModelParams {
+  const { slidingWindow: misplaced, ...values } = opts.param?.values ?? {}
+  const problems = [...(opts.param?.problems ?? [])]
+  if (misplaced !== undefined) problems.push('set slidingWindow with --sliding-window')
+  let params: ModelParams | undefined
   try {
-    return resolveParams({ ...opts.param, slidingWindow: opts.slidingWindow ?? MVAD_LIMITS.defaultSlidingWindow })
+    params = resolveParams({ ...values, slidingWindow: opts.slidingWindow ?? MVAD_LIMITS.defaultSlidingWindow })
   } catch (error) {
-    if (isServiceError(error)) throw new UsageError(`--param: ${error.message}`)
-    throw error
+    if (!isServiceError(error)) throw error
+    problems.push(error.message)
   }
+  if (params === undefined || problems.length > 0) throw new UsageError(`--param: ${problems.join('; ')}`)
+  return params
 }
 
 export async function trainCommand(opts: TrainOptions, ctx: CliContext): Promise<void> {

@@ -11,6 +11,7 @@ import { parseLabelsCsv } from '../../eval/labels.js'
 import { DEFAULT_TUNE_GRID, assertTrainingInput, tune } from '../../model/index.js'
 import { ServiceError } from '../../errors.js'
 import { assertWritable, readText, writeText } from '../io.js'
+import type { ParamArgs } from '../options.js'
 import { toModelFile } from '../model-file.js'
 import { createProgress } from '../progress.js'
 import { seconds, type CliContext } from './context.js'
@@ -23,7 +24,7 @@ export interface TuneOptions {
   out: string
   slidingWindow?: number
   /** `--param name=value` (repeatable): model parameters the search starts from (it varies its own on top). */
-  param?: Record<string, number>
+  param?: ParamArgs
   alignMode?: AlignPolicy['alignMode']
   fillNaMethod?: AlignPolicy['fillNAMethod']
   paddingValue?: number
@@ -61,7 +62,7 @@ export async function tuneCommand(opts: TuneOptions, ctx: CliContext): Promise<v
   let result: ReturnType<typeof tune>
   try {
     // Only the parameters given (and the window) are fixed: the search varies the grid's others.
-    const fixed = { ...opts.param, slidingWindow }
+    const fixed = { ...opts.param?.values, slidingWindow }
     result = tune(train, validation, labels, fixed, DEFAULT_TUNE_GRID, (done, total) =>
       progress.update(done / total, `${done} of ${total} candidates`),
     )
