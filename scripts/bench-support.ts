@@ -45,7 +45,7 @@ export function benchStreamService(deps: {
       allowedLatenessMs: 0,
       topContributorCount: 10,
       publishScores: true,
-      topicPartitions: deps.partitions,
+      newTopics: { numPartitions: deps.partitions, replicationFactor: undefined },
     },
   })
 }

@@ -111,6 +111,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
     ...(registry === undefined ? {} : { registry }),
     metrics: streamMetrics,
     logger: logger.child({ component: 'stream' }),
+    onConsumerRestart: () => metrics.consumerRestarts.inc({ consumer: 'stream' }),
     options: {
       groupId: config.kafka.groupId,
       topics: {
@@ -124,7 +125,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       maxFutureMs: config.stream.maxFutureMs,
       topContributorCount: config.stream.topContributorCount,
       publishScores: config.stream.publishScores,
-      topicPartitions: config.stream.topicPartitions,
+      newTopics: config.stream.newTopics,
     },
   })
   const jobStore = new RedisJobStore(redis, keys, { finishedTtlSeconds: config.control.jobRetentionSeconds })
@@ -161,13 +162,14 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       chartsDir: config.control.chartsDir,
       resultTtlSeconds: config.control.resultTtlSeconds,
       logger: logger.child({ component: 'control' }),
+      onConsumerRestart: () => metrics.consumerRestarts.inc({ consumer: 'control' }),
       topics: {
         control: config.kafka.topics.control,
         status: config.kafka.topics.status,
         deadLetter: config.kafka.topics.deadLetter,
       },
       groupId: config.kafka.groupId,
-      topicPartitions: config.stream.topicPartitions,
+      newTopics: config.stream.newTopics,
       leaseMs: config.control.jobLeaseMs,
       concurrency: config.control.jobConcurrency,
       observer: {

@@ -72,6 +72,7 @@ const envSchema = z.object({
   MVAD_TOP_CONTRIBUTORS: z.coerce.number().int().min(1).max(30).default(10),
   MVAD_PUBLISH_SCORES: flag('false'),
   MVAD_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
+  MVAD_TOPIC_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32).optional(),
   MVAD_CONTROL_ENABLED: flag('true'),
   MVAD_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   MVAD_JOB_LEASE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(15_000),
@@ -162,8 +163,8 @@ export interface Config {
     readonly topContributorCount: number
     /** Publish every score to the scores topic, not only anomalies to the events topic. */
     readonly publishScores: boolean
-    /** Partitions of the topics the service creates when they are missing. */
-    readonly topicPartitions: number
+    /** Partitions and replication factor of the topics the service creates when they are missing. */
+    readonly newTopics: { readonly numPartitions: number; readonly replicationFactor: number | undefined }
     /** Windows of entities that send nothing for this long expire from Redis (0 = never). */
     readonly windowIdleTtlSeconds: number
   }
@@ -348,7 +349,7 @@ export function loadConfig(env: RawEnv): Config {
       maxFutureMs: e.MVAD_MAX_FUTURE_MS,
       topContributorCount: e.MVAD_TOP_CONTRIBUTORS,
       publishScores: e.MVAD_PUBLISH_SCORES,
-      topicPartitions: e.MVAD_TOPIC_PARTITIONS,
+      newTopics: { numPartitions: e.MVAD_TOPIC_PARTITIONS, replicationFactor: e.MVAD_TOPIC_REPLICATION_FACTOR },
       windowIdleTtlSeconds: e.MVAD_WINDOW_IDLE_TTL_SECONDS,
     },
     control: {

@@ -28,6 +28,7 @@ import { detectBatchHandler } from './handlers/detect-batch.js'
 import type { HandlerDeps, ResultsSink } from './handlers/deps.js'
 import { trainHandler } from './handlers/train.js'
 import { JobRunner, type StatusSink } from './job-runner.js'
+import { ensureTopics, type NewTopicSettings } from '../kafka/topics.js'
 
 export interface ControlTopics {
   control: string
@@ -42,7 +43,8 @@ export interface ControlServiceDeps extends Omit<HandlerDeps, 'resultsSink'> {
   logger: Logger
   topics: ControlTopics
   groupId: string
-  topicPartitions: number
+  /** How the topics the control plane creates when missing are made. */
+  newTopics: NewTopicSettings
   leaseMs: number
   concurrency: number
   observer?: {
@@ -51,6 +53,8 @@ export interface ControlServiceDeps extends Omit<HandlerDeps, 'resultsSink'> {
   }
   /** Told when a job this instance ran has ended (READY or FAILED), e.g. to remove the files it read. */
   onJobEnded?: (record: JobRecord) => Promise<void>
+  /** Told each time the supervisor restarts the control consumer (metrics). */
+  onConsumerRestart?: () => void
 }
 
 /** The status-topic message of a job: its record without the command. */
@@ -109,6 +113,7 @@ export class ControlService {
     this.#supervisor = new ConsumerSupervisor({
       name: 'control',
       logger,
+      ...(this.#deps.onConsumerRestart === undefined ? {} : { onRestart: this.#deps.onConsumerRestart }),
       create: () => {
         const consumer = kafka.consumer({ groupId: `${this.#deps.groupId}.control`, allowAutoTopicCreation: false })
         consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -243,20 +248,7 @@ export class ControlService {
   }
 
   async #ensureTopics(topics: string[]): Promise<void> {
-    const admin = this.#deps.kafka.admin()
-    await admin.connect()
-    try {
-      const existing = new Set(await admin.listTopics())
-      const missing = topics.filter((t) => !existing.has(t))
-      if (missing.length > 0) {
-        await admin.createTopics({
-          topics: missing.map((topic) => ({ topic, numPartitions: this.#deps.topicPartitions })),
-          waitForLeaders: true,
-        })
-      }
-      for (const t of topics) this.#knownTopics.add(t)
-    } finally {
-      await admin.disconnect()
-    }
+    await ensureTopics(this.#deps.kafka, topics, this.#deps.newTopics)
+    for (const t of topics) this.#knownTopics.add(t)
   }
 }

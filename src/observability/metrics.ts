@@ -10,6 +10,7 @@ export interface ServiceMetrics {
   readonly lifecycleState: Gauge<'state'>
   readonly lifecycleTransitions: Counter<'to'>
   readonly dependencyUp: Gauge<'dependency'>
+  readonly consumerRestarts: Counter<'consumer'>
   setLifecycleState(state: LifecycleState): void
 }
 
@@ -49,11 +50,19 @@ export function createMetrics(options: {
     registers: [registry],
   })
 
+  const consumerRestarts = new Counter({
+    name: 'mvad_consumer_restarts_total',
+    help: 'Kafka consumers restarted after kafkajs stopped them on an error it does not retry, by consumer (stream, control).',
+    labelNames: ['consumer'],
+    registers: [registry],
+  })
+
   return {
     registry,
     lifecycleState,
     lifecycleTransitions,
     dependencyUp,
+    consumerRestarts,
     setLifecycleState(state) {
       for (const s of LIFECYCLE_STATES) lifecycleState.set({ state: s }, s === state ? 1 : 0)
       lifecycleTransitions.inc({ to: state })

@@ -63,7 +63,8 @@ export function createStreamMetrics(registry: Registry): StreamMetrics {
     endToEndSeconds: new Histogram({
       name: 'mvad_end_to_end_latency_seconds',
       help: 'From the reading’s Kafka timestamp (ingest) to the event being acknowledged by Kafka.',
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      // Up to 10 min: while a backlog drains (after an outage, a restart), latencies of minutes are what to see.
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600],
       registers,
     }),
     deadLetters: new Counter({
@@ -76,7 +77,8 @@ export function createStreamMetrics(registry: Registry): StreamMetrics {
       name: 'mvad_window_store_seconds',
       help: 'Window store operations (load, append, clear).',
       labelNames: ['operation'],
-      buckets: [0.000_25, 0.000_5, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+      // Up to 2.5 s: a window at MVAD's limits (2,880 rows × 301 variables) takes tens of ms; a slow Redis more.
+      buckets: [0.000_25, 0.000_5, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
     consumerLag: new Gauge({

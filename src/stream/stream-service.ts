@@ -18,6 +18,7 @@ import type { ModelResolver } from './model-runtime.js'
 import { PartitionWorker, type InputMessage } from './partition-worker.js'
 import type { DecodeResult } from './reading-codec.js'
 import { decodeReadingPayload, type RegistryCodec } from './registry-codec.js'
+import { ensureTopics, type NewTopicSettings } from '../kafka/topics.js'
 
 export interface StreamServiceOptions {
   groupId: string
@@ -29,8 +30,8 @@ export interface StreamServiceOptions {
   maxFutureMs?: number
   topContributorCount: number
   publishScores: boolean
-  /** Partitions for topics the service creates when missing. */
-  topicPartitions: number
+  /** How the topics the service creates when missing are made. */
+  newTopics: NewTopicSettings
 }
 
 export interface StreamServiceDeps {
@@ -42,6 +43,8 @@ export interface StreamServiceDeps {
   metrics?: StreamMetrics
   logger: Logger
   options: StreamServiceOptions
+  /** Told each time the supervisor restarts the consumer (metrics). */
+  onConsumerRestart?: () => void
 }
 
 export class StreamService {
@@ -170,6 +173,7 @@ export class StreamService {
     this.#supervisor = new ConsumerSupervisor({
       name: 'stream',
       logger,
+      ...(this.#deps.onConsumerRestart === undefined ? {} : { onRestart: this.#deps.onConsumerRestart }),
       create: () => {
         const consumer = kafka.consumer({
           groupId: options.groupId,
@@ -377,22 +381,9 @@ export class StreamService {
 
   async #ensureTopics(): Promise<void> {
     const { kafka, options } = this.#deps
-    const admin = kafka.admin()
-    await admin.connect()
-    try {
-      const existing = new Set(await admin.listTopics())
-      const wanted = [options.topics.readings, options.topics.events, options.topics.scores, options.topics.deadLetter]
-      const missing = wanted.filter((topic) => !existing.has(topic))
-      if (missing.length > 0) {
-        await admin.createTopics({
-          topics: missing.map((topic) => ({ topic, numPartitions: options.topicPartitions })),
-          waitForLeaders: true,
-        })
-        this.#deps.logger.info({ topics: missing }, 'created topics')
-      }
-    } finally {
-      await admin.disconnect()
-    }
+    const { readings, events, scores, deadLetter } = options.topics
+    const created = await ensureTopics(kafka, [readings, events, scores, deadLetter], options.newTopics)
+    if (created.length > 0) this.#deps.logger.info({ topics: created }, 'created topics')
   }
 }
 

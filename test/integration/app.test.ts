@@ -138,6 +138,19 @@ describe('service shell against real Kafka, Redis and registry', () => {
     await app.stop('test done')
   })
 
+  it('fails start-up naming MVAD_TOPIC_REPLICATION_FACTOR when its topics cannot have that many replicas', async () => {
+    const app = makeApp({
+      ...realEnv(),
+      ...isolatedEnv(uniquePrefix('app-rf')),
+      MVAD_TOPIC_REPLICATION_FACTOR: '3', // one broker here
+      MVAD_STARTUP_TIMEOUT_MS: '5000',
+    })
+    await expect(app.start()).rejects.toThrow(
+      /cannot create topics .*replication factor 3, MVAD_TOPIC_REPLICATION_FACTOR/,
+    )
+    await app.stop('test done')
+  })
+
   it('fails start-up in time when a dependency accepts connections but never answers (probes bound their time)', async () => {
     const silent = createServer(() => undefined) // accepts, never writes a byte
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))

@@ -91,7 +91,7 @@ export async function createHarness(label: string, loader: ModelLoader, partitio
           allowedLatenessMs: 0,
           topContributorCount: 10,
           publishScores: true,
-          topicPartitions: partitions,
+          newTopics: { numPartitions: partitions, replicationFactor: undefined },
           ...options,
         },
       })

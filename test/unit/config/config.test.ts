@@ -13,6 +13,8 @@ describe('loadConfig', () => {
     expect(config.kafka.tls).toBeUndefined()
     expect(config.kafka.sasl).toBeUndefined()
     expect(config.shutdownGraceMs).toBe(30_000)
+    expect(config.stream.newTopics).toEqual({ numPartitions: 6, replicationFactor: undefined })
+    expect(loadConfig({ MVAD_TOPIC_REPLICATION_FACTOR: '3' }).stream.newTopics.replicationFactor).toBe(3)
   })
 
   it('parses values, splitting broker lists and converting numbers', () => {

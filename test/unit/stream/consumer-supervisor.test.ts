@@ -36,9 +36,15 @@ async function until(condition: () => boolean): Promise<void> {
   }
 }
 
-function supervised(failRuns = 0): { supervisor: ConsumerSupervisor; consumers: ConsumerDouble[]; logs: string[] } {
+function supervised(failRuns = 0): {
+  supervisor: ConsumerSupervisor
+  consumers: ConsumerDouble[]
+  logs: string[]
+  told: { restarts: number }
+} {
   const consumers: ConsumerDouble[] = []
   const logs: string[] = []
+  const told = { restarts: 0 }
   let runs = 0
   const supervisor = new ConsumerSupervisor({
     name: 'test',
@@ -57,8 +63,9 @@ function supervised(failRuns = 0): { supervisor: ConsumerSupervisor; consumers: 
       return runs > 1 && runs <= 1 + failRuns ? Promise.reject(new Error('broker unreachable')) : Promise.resolve()
     },
     backoff: { initialMs: 10, maxMs: 40 },
+    onRestart: () => told.restarts++, // the service counts these in mvad_consumer_restarts_total
   })
-  return { supervisor, consumers, logs }
+  return { supervisor, consumers, logs, told }
 }
 
 describe('ConsumerSupervisor', () => {
@@ -91,11 +98,12 @@ describe('ConsumerSupervisor', () => {
   })
 
   it('keeps retrying a restart that fails, with a growing delay', async () => {
-    const { supervisor, consumers, logs } = supervised(2)
+    const { supervisor, consumers, logs, told } = supervised(2)
     await supervisor.start()
     consumers[0]?.crash('Specified group generation id is not valid', false)
     await until(() => consumers.length === 4) // after 10 ms, then 20 and 40 after the two failed restarts
     expect(supervisor.restarts).toBe(3)
+    expect(told.restarts).toBe(3)
     expect(logs.filter((l) => l === 'consumer restart failed')).toHaveLength(2)
     consumers[3]?.join()
     expect(supervisor.crashed).toBeUndefined()
