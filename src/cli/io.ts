@@ -30,7 +30,9 @@ export async function readJson(path: string, what: string): Promise<unknown> {
   try {
     return JSON.parse(text)
   } catch (err) {
-    throw new ServiceError('InvalidJsonFormat', `${what} ${path} is not valid JSON: ${(err as Error).message}`)
+    // One line: some parser messages quote the text around the error, newlines included.
+    const reason = (err as Error).message.replace(/\s*\n\s*/g, ' ')
+    throw new ServiceError('InvalidJsonFormat', `${what} ${path} is not valid JSON: ${reason}`)
   }
 }
 
@@ -94,9 +96,13 @@ export async function writeText(path: string, text: string | Uint8Array): Promis
  * The write itself still reports what this cannot foresee, a full disk say.
  */
 export async function assertWritable(path: string, flag: string, inputs: readonly string[] = []): Promise<void> {
+  if (path.trim() === '') throw new UsageError(`${flag} is empty: give the file to write`)
   const existing = await stat(path).catch(() => undefined)
-  if (existing?.isDirectory() === true || path.endsWith(sep) || path.endsWith('/')) {
+  if (existing?.isDirectory() === true) {
     throw new ServiceError('ReadingFileError', `cannot write ${path} (${flag}): it names a folder, not a file`)
+  }
+  if (path.endsWith(sep) || path.endsWith('/')) {
+    throw new UsageError(`${flag} ${path} ends with a slash: give a file name (e.g. ${join(path, 'out.json')})`)
   }
   const noPermission = (err: unknown): ServiceError =>
     new ServiceError(

@@ -111,6 +111,16 @@ export function fromModelFile(json: unknown, path: string): LoadedModel {
       `${path}: model file version ${String(envelope.version)} is not supported`,
     )
   }
+  // Say what is wrong with the envelope itself, not what the state check makes of it.
+  if (envelope === undefined && isRecord(json) && json.format !== undefined && json.kind === undefined) {
+    throw new ServiceError(
+      'InvalidModelState',
+      `${path}: format is ${JSON.stringify(json.format)}, expected "${MODEL_FILE_FORMAT}" (or a bare model state)`,
+    )
+  }
+  if (envelope !== undefined && !isRecord(envelope.state)) {
+    throw new ServiceError('InvalidModelState', `${path}: the model file has no "state" object`)
+  }
   let state: ModelState
   try {
     state = loadModelState(envelope === undefined ? json : envelope.state)

@@ -9,7 +9,7 @@ import { bindCommand, modelListCommand, modelUploadCommand } from './commands/re
 import { deadLettersCommand, eventsCommand, simulateCommand } from './commands/stream-tools.js'
 import { trainCommand } from './commands/train.js'
 import { tuneCommand } from './commands/tune.js'
-import { EXIT, reportError, type ExitCode } from './exit.js'
+import { EXIT, UsageError, reportError, type ExitCode } from './exit.js'
 import {
   collectParam,
   intInRange,
@@ -218,8 +218,30 @@ export function buildProgram(ctx: CliContext): Command {
 }
 
 /** Runs the CLI on `argv` (without `node` and the script) and returns the exit code. */
+/** Flags that may be given more than once. */
+const REPEATABLE_FLAGS: ReadonlySet<string> = new Set(['--param'])
+
+/**
+ * The first flag given twice (`--input a.csv --input b.csv`): commander keeps the last silently, so the run would use
+ * a file the user may not have meant. Words after `--` are arguments, not flags.
+ */
+function repeatedFlag(argv: readonly string[]): string | undefined {
+  const seen = new Set<string>()
+  for (const word of argv) {
+    if (word === '--') return undefined
+    if (!word.startsWith('--')) continue
+    const flag = word.split('=', 1)[0] as string
+    if (REPEATABLE_FLAGS.has(flag)) continue
+    if (seen.has(flag)) return flag
+    seen.add(flag)
+  }
+  return undefined
+}
+
 export async function run(argv: readonly string[], ctx: CliContext): Promise<ExitCode> {
   try {
+    const repeated = repeatedFlag(argv)
+    if (repeated !== undefined) throw new UsageError(`${repeated} is given more than once; give it once`)
     await buildProgram(ctx).parseAsync([...argv], { from: 'user' })
     return EXIT.ok
   } catch (err) {

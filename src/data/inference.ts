@@ -26,9 +26,11 @@ export function alignForModel(
   const multi = table.schema === 'MultiTable'
   if (missing.length > 0) {
     const what = multi ? `files ${missing.map((m) => `${m}.csv`).join(', ')}` : `columns ${missing.join(', ')}`
+    // Both at once is often a renamed variable: name the strangers too.
+    const strangers = extra.length === 0 ? '' : `; it has variables unknown to the model instead: ${extra.join(', ')}`
     throw new ServiceError(
       multi ? 'FileNotExist' : 'ColumnNotFound',
-      `${table.source}: the model was trained with variables the input lacks: ${what}`,
+      `${table.source}: the model was trained with variables the input lacks: ${what}${strangers}`,
     )
   }
   if (extra.length > 0) {

@@ -42,9 +42,9 @@ export async function detectCommand(opts: DetectOptions, ctx: CliContext): Promi
     progress.stop()
   }
   const { results, usedTrainingTail } = batch
+  const from = opts.startTime === undefined ? 'the start' : formatIsoTimestamp(opts.startTime)
+  const to = opts.endTime === undefined ? 'the end' : formatIsoTimestamp(opts.endTime)
   if (results.length === 0) {
-    const from = opts.startTime === undefined ? 'the start' : formatIsoTimestamp(opts.startTime)
-    const to = opts.endTime === undefined ? 'the end' : formatIsoTimestamp(opts.endTime)
     throw new ServiceError('NoData', `${opts.input}: no rows between ${from} and ${to}`)
   }
   const unscored = results.filter((r) => r.value === undefined).length
@@ -52,9 +52,13 @@ export async function detectCommand(opts: DetectOptions, ctx: CliContext): Promi
     const needed = `a row is scored with the ${model.slidingWindow - 1} rows before it (slidingWindow ${model.slidingWindow})`
     // As MVAD's NotEnoughInput, and the service's detect-batch: a results file of errors only is no result.
     const tail = batch.trainingTailGapMs === undefined ? '' : ' and it does not continue the training period'
+    const firstScorable = series.timestamps[model.slidingWindow - 1]
+    const ranged = opts.startTime !== undefined || opts.endTime !== undefined
     throw new ServiceError(
       'NotEnoughInput',
-      `${opts.input}: no row can be scored: ${needed}, the input has ${series.timestamps.length} row${series.timestamps.length === 1 ? '' : 's'}${tail}`,
+      ranged && firstScorable !== undefined
+        ? `${opts.input}: no row between ${from} and ${to} can be scored: ${needed}; the first row with that history is ${formatIsoTimestamp(firstScorable)}${tail}`
+        : `${opts.input}: no row can be scored: ${needed}, the input has ${series.timestamps.length} row${series.timestamps.length === 1 ? '' : 's'}${tail}`,
     )
   }
   await writeResultsJsonl(opts.out, results)

@@ -48,6 +48,11 @@ export async function evaluateCommand(opts: EvaluateOptions, ctx: CliContext): P
       `warning: none of the ${report.rows} labelled timestamps of ${opts.labels} has a scored result in ${opts.results} (do they cover the same period?); every labelled anomaly counts as missed\n`,
     )
   }
+  if (report.rows > 0 && report.positives === 0) {
+    ctx.stderr.write(
+      `warning: ${opts.labels} marks none of its ${report.rows} timestamps anomalous (1): recall, F1 and the score-based metrics are not defined\n`,
+    )
+  }
   if (opts.json === true) {
     // NaN is not JSON: "not applicable" metrics become null.
     ctx.stdout.write(

@@ -27,6 +27,11 @@ export interface TrainOptions {
 }
 
 export function policyFrom(opts: Pick<TrainOptions, 'alignMode' | 'fillNaMethod' | 'paddingValue'>): AlignPolicy {
+  if (opts.paddingValue !== undefined && opts.fillNaMethod !== 'Fixed') {
+    throw new UsageError(
+      `--padding-value is used only with --fill-na-method Fixed (the method is ${opts.fillNaMethod ?? 'Linear, the default'})`,
+    )
+  }
   const policy: Partial<AlignPolicy> = {}
   if (opts.alignMode !== undefined) policy.alignMode = opts.alignMode
   if (opts.fillNaMethod !== undefined) policy.fillNAMethod = opts.fillNaMethod

@@ -58,6 +58,19 @@ describe('mvad detect', () => {
       `error NotEnoughInput: ${late}: no row can be scored: a row is scored with the 27 rows before it (slidingWindow 28), the input has 1 row and it does not continue the training period\n`,
     ])
     await expect(readFile(out)).rejects.toThrow('ENOENT')
+    // A range that ends before the first row with a full window says where that row is.
+    const stamps = (await readFile(`${F}train.csv`, 'utf8'))
+      .split('\n')
+      .slice(1, 29)
+      .map((l) => l.split(',')[0])
+    const early = await mvad(
+      ...['detect', '--model', model, '--input', `${F}train.csv`, '--out', out],
+      ...['--end-time', stamps[9] ?? ''],
+    )
+    expect(early.code).toBe(3)
+    expect(early.stderr).toContain(
+      `no row between the start and ${new Date(stamps[9] ?? '').toISOString().replace('.000Z', 'Z')} can be scored: a row is scored with the 27 rows before it (slidingWindow 28); the first row with that history is ${new Date(stamps[27] ?? '').toISOString().replace('.000Z', 'Z')}`,
+    )
   })
 
   it('refuses a variable with no value at all (NoData) instead of scoring made-up values', async () => {
@@ -207,6 +220,20 @@ describe('mvad answers bad input with a clear message and exit code', () => {
     const p = await mvad('detect', '--model', policy, '--input', `${F}test.csv`, '--out', join(dir, 'x.jsonl'))
     expect(p.code).toBe(3)
     expect(p.stderr).toContain(`error InvalidModelState: ${policy}: modelInfo.alignPolicy: alignMode`)
+    // The envelope's own problems are named as such, and a parser message stays on one line.
+    const other = join(dir, 'other-format.json')
+    await writeFile(other, JSON.stringify({ ...model, format: 'someone-else/model' }))
+    const o = await mvad('detect', '--model', other, '--input', `${F}test.csv`, '--out', join(dir, 'x.jsonl'))
+    expect(o.stderr).toContain(`${other}: format is "someone-else/model", expected "mvad-stream/model-file"`)
+    const stateless = join(dir, 'stateless.json')
+    await writeFile(stateless, JSON.stringify({ ...model, state: undefined }))
+    const n = await mvad('detect', '--model', stateless, '--input', `${F}test.csv`, '--out', join(dir, 'x.jsonl'))
+    expect(n.stderr).toContain(`${stateless}: the model file has no "state" object`)
+    const broken = join(dir, 'broken.json')
+    await writeFile(broken, '{"format": "mvad-stream/model-file",\n "version": 1,\n oops}')
+    const b = await mvad('detect', '--model', broken, '--input', `${F}test.csv`, '--out', join(dir, 'x.jsonl'))
+    expect(b.code).toBe(3)
+    expect(b.stderr).toMatch(/^error InvalidJsonFormat: model file .* is not valid JSON: [^\n]*\n$/)
   })
 
   it('evaluate warns when no labelled timestamp has a result, and counts them missed', async () => {
@@ -216,6 +243,12 @@ describe('mvad answers bad input with a clear message and exit code', () => {
     expect(r.code).toBe(0)
     expect(r.stderr).toMatch(/^warning: none of the 2 labelled timestamps/)
     expect(JSON.parse(r.stdout)).toMatchObject({ bestF1: 0, aucPR: 0, unscored: 2 })
+    // Labels without one anomaly: the metrics are not defined, and it is said.
+    const calm = join(dir, 'calm.csv')
+    await writeFile(calm, (await readFile(`${F}labels.csv`, 'utf8')).replace(/,1$/gm, ',0'))
+    const none = await mvad('evaluate', '--results', results, '--labels', calm)
+    expect(none.code).toBe(0)
+    expect(none.stderr).toMatch(/^warning: .*calm\.csv marks none of its \d+ timestamps anomalous \(1\)/)
   })
 })
 
@@ -437,6 +470,21 @@ describe('mvad train --param', () => {
 })
 
 describe('exit codes and messages', () => {
+  it('refuses a flag given twice and a padding value without the Fixed method, before reading anything', async () => {
+    const twice = await mvad('train', '--input', 'a.csv', '--input', 'b.csv', '--out', join(dir, 'm.json'))
+    expect([twice.code, twice.stderr]).toEqual([2, 'error: --input is given more than once; give it once\n'])
+    const windows = await mvad('train', '--input', 'a.csv', '--sliding-window=60', '--sliding-window', '100')
+    expect(windows.stderr).toContain('--sliding-window is given more than once')
+    const padding = await mvad(
+      ...['train', '--input', 'a.csv', '--out', join(dir, 'm.json'), '--fill-na-method', 'Linear'],
+      ...['--padding-value', '3'],
+    )
+    expect([padding.code, padding.stderr]).toEqual([
+      2,
+      'error: --padding-value is used only with --fill-na-method Fixed (the method is Linear)\n',
+    ])
+  })
+
   it('usage errors exit 2', async () => {
     expect((await mvad()).code).toBe(2)
     expect((await mvad('train', '--input', 'x.csv')).code).toBe(2) // missing --out

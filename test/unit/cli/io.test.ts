@@ -91,7 +91,10 @@ describe('CLI output files', () => {
     await expect(assertWritable(input, '--out', [join(dir, 'other.csv'), input])).rejects.toThrow(UsageError)
     await expect(assertWritable(join(dir, 'sub', '..', 'train.csv'), '--out', [input])).rejects.toThrow('is the input')
     await expect(assertWritable(join(dir, 'sub'), '--out')).rejects.toThrow('it names a folder, not a file')
-    await expect(assertWritable(join(dir, 'nodir') + '/', '--out')).rejects.toThrow('it names a folder, not a file')
+    await expect(assertWritable(join(dir, 'nodir') + '/', '--out')).rejects.toThrow(
+      `--out ${join(dir, 'nodir')}/ ends with a slash: give a file name (e.g. ${join(dir, 'nodir', 'out.json')})`,
+    )
+    await expect(assertWritable('', '--out')).rejects.toThrow('--out is empty: give the file to write')
     await expect(assertWritable(join(input, 'x.json'), '--out')).rejects.toThrow(`${input} is not a folder`)
     await expect(assertWritable(join(dir, 'nodir', 'x.json'), '--out')).rejects.toThrow(
       `folder ${join(dir, 'nodir')} does not exist`,

@@ -202,6 +202,10 @@ describe('alignForModel', () => {
     const extra = thrown(() => alignForModel(one, ['a']))
     expect(extra.code).toBe('UnknownVariable')
     expect(extra.message).toMatch(/\bb\b/)
+    // A renamed variable: the one missing and the stranger are named together.
+    const renamed = thrown(() => alignForModel(one, ['a', 'c']))
+    expect(renamed.code).toBe('ColumnNotFound')
+    expect(renamed.message).toMatch(/lacks: columns c; it has variables unknown to the model instead: b$/)
   })
   it('a variable with no value at all is NoData (filled throughout it would be a made-up constant)', () => {
     const empty = table({
