@@ -112,6 +112,11 @@ export class PartitionWorker {
     return this.#entities.size
   }
 
+  /** The entities this worker holds state for. */
+  get entities(): string[] {
+    return [...this.#entities.keys()]
+  }
+
   /** Frames waiting for readings, over every entity of the partition (they hold its commit while they wait). */
   get pendingFrameCount(): number {
     let pending = 0

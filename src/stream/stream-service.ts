@@ -79,6 +79,11 @@ export class StreamService {
     return this.#joined && this.#supervisor?.crashed === undefined
   }
 
+  /** Model versions loaded for scoring (those of the entities on this instance's partitions). */
+  get loadedModelCount(): number {
+    return this.#deps.models.loadedModelCount
+  }
+
   /** Partitions of the readings topic assigned at the last group join. */
   get assignedPartitions(): readonly number[] {
     return this.#assigned
@@ -189,7 +194,13 @@ export class StreamService {
           for (const partition of this.#assigned)
             if (!assigned.has(partition)) this.#removeLag(options.topics.readings, partition)
           this.#assigned = [...assigned].sort((a, b) => a - b)
-          for (const partition of this.#workers.keys()) if (!assigned.has(partition)) this.#workers.delete(partition)
+          for (const [partition, worker] of this.#workers) {
+            if (assigned.has(partition)) continue
+            this.#workers.delete(partition)
+            // Another instance scores these entities now: their models (and metric series) need not stay loaded.
+            for (const entity of worker.entities) this.#deps.models.invalidate(entity)
+          }
+          this.#deps.metrics?.modelsLoaded.set(this.#deps.models.loadedModelCount)
           this.#progressChecked.clear()
           if (this.#storeLost) this.#applyStorePause() // a restarted consumer starts unpaused
           this.#joined = true

@@ -78,4 +78,43 @@ describe('scale-out: two instances in one consumer group', () => {
       )
     }
   })
+  it('an instance that hands partitions over unloads the models only their entities used', async () => {
+    const h = (harness = await createHarness('rebalance-unload', windowMeanModel, 4))
+    const entities = Array.from({ length: 8 }, (_, i) => `dev-${i}`)
+    for (const entity of entities) {
+      // One model per entity, so what an instance keeps loaded says which entities it still serves.
+      await h.models.registerReady(
+        `m-${entity}`,
+        JSON.stringify({ variables: VARIABLES, slidingWindow: 8, threshold: 3 }),
+        { variables: VARIABLES, slidingWindow: 8 },
+      )
+      await h.bindings.set(entity, { modelId: `m-${entity}` })
+    }
+    const scores = await h.collect(h.topics.scores)
+    const frames = (from: number, to: number) =>
+      entities.flatMap((entity) =>
+        Array.from({ length: to - from }, (_, k) => ({
+          key: entity,
+          value: JSON.stringify({ timestamp: T0 + (from + k) * MINUTE, values: { a: from + k, b: 1 } }),
+        })),
+      )
+    const first = await h.startService()
+    await h.produce(frames(0, 3))
+    await scores.waitFor(entities.length * 3)
+    expect(first.loadedModelCount).toBe(entities.length)
+    // The scores topic has the readings' partitions and keys: an entity's scores are on its readings' partition.
+    const partitionOf = new Map(scores.messages.map((m) => [m.key, m.partition]))
+    const second = await h.startService()
+    const deadline = Date.now() + 30_000
+    while (first.assignedPartitions.length + second.assignedPartitions.length !== 4 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    const kept = entities.filter((e) => first.assignedPartitions.includes(partitionOf.get(e) ?? -1))
+    expect(kept.length).toBeLessThan(entities.length)
+    expect(first.loadedModelCount).toBe(kept.length)
+    // The entities that moved are scored by the second instance, which loads their models.
+    await h.produce(frames(3, 4))
+    await scores.waitFor(entities.length * 4)
+    expect(second.loadedModelCount).toBe(entities.length - kept.length)
+  }, 60_000)
 })

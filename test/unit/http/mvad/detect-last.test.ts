@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { modelFileForSeries, fromModelFile } from '../../../../src/cli/model-file.js'
 import { alignTable } from '../../../../src/data/align.js'
 import { readOneTableFile } from '../../../../src/data/files.js'
+import { DEFAULT_ALIGN_POLICY } from '../../../../src/domain/types.js'
 import { alignForModel } from '../../../../src/data/inference.js'
 import { formatIsoTimestamp } from '../../../../src/data/timestamp.js'
 import { detectLast, requestTable } from '../../../../src/http/mvad/detect-last.js'
@@ -53,7 +54,16 @@ describe('detectLast', () => {
     const train = alignTable(await readOneTableFile(`${FIXTURES}train.csv`))
     const fitted = fitModel(train, { slidingWindow: 28 })
     const model = fromModelFile(
-      JSON.parse(JSON.stringify(modelFileForSeries(fitted, train, { source: 'train.csv', slidingWindow: 28 }))),
+      JSON.parse(
+        JSON.stringify(
+          modelFileForSeries(fitted, train, {
+            source: 'train.csv',
+            slidingWindow: 28,
+            alignPolicy: DEFAULT_ALIGN_POLICY,
+            trainingSeconds: 0,
+          }),
+        ),
+      ),
       'model',
     )
     const test = alignForModel(await readOneTableFile(`${FIXTURES}test.csv`), model.variables)
