@@ -320,6 +320,9 @@ cmd_env() {
 
 # The local servers' secured listeners, as service settings (docs/config.md). Only for servers this script runs.
 cmd_secure_env() {
+  if configured KAFKA_BROKERS || configured REDIS_URL; then
+    die "secure-env describes this script's own Kafka and Redis; KAFKA_BROKERS or REDIS_URL points elsewhere"
+  fi
   echo "KAFKA_BROKERS=127.0.0.1:$KAFKA_SECURE_PORT"
   echo "KAFKA_SSL_CA_FILE=$TLS/ca.crt"
   echo "KAFKA_SASL_MECHANISM=scram-sha-512"

@@ -42,6 +42,12 @@ cleanup() {
 }
 trap cleanup EXIT
 endpoints="$(bash infra/infra.sh up)"
+# The secured listeners of the local Kafka and Redis, for test/integration/secure-connections.test.ts (unless the
+# caller gave servers of their own, or a file for them).
+if [ -z "${KAFKA_BROKERS:-}" ] && [ -z "${REDIS_URL:-}" ] && [ -z "${MVAD_TEST_SECURE_ENV_FILE:-}" ]; then
+  bash infra/infra.sh secure-env >.infra/secure-env
+  export MVAD_TEST_SECURE_ENV_FILE="$PWD/.infra/secure-env"
+fi
 set -a
 eval "$endpoints"
 set +a

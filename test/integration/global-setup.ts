@@ -93,7 +93,12 @@ async function startLocalInfra(stops: Stop[]): Promise<Endpoints> {
 async function secureEnv(localInfra: boolean): Promise<string> {
   const file = process.env.MVAD_TEST_SECURE_ENV_FILE
   if (file) return readFileSync(file, 'utf8')
-  return localInfra ? (await run('bash', [infraScript, 'secure-env'])).stdout : ''
+  if (!localInfra) return ''
+  // Refused when KAFKA_BROKERS or REDIS_URL names a server of the caller's: the secured tests then say what is missing.
+  return run('bash', [infraScript, 'secure-env']).then(
+    ({ stdout }) => stdout,
+    () => '',
+  )
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
