@@ -7,6 +7,7 @@
  * errors that hide the SAS signature.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { createServer as createNetServer, type AddressInfo } from 'node:net'
@@ -134,7 +135,12 @@ describe('MVAD MultiTable data source: an Azure Blob Storage folder URL (Azurite
 
   afterAll(async () => {
     await app?.stop('test done')
+    // Waited for, and keep-alive sockets closed: a child or a socket left open kept the test worker from exiting
+    // ("Timeout terminating forks worker").
+    const exited = azurite !== undefined && azurite.exitCode === null ? once(azurite, 'exit') : undefined
     azurite?.kill('SIGTERM')
+    await exited
+    plainHttp?.closeAllConnections()
     plainHttp?.close()
     const stale = await redis.keys(`${prefix}*`)
     if (stale.length > 0) await redis.del(...stale)
