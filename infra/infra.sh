@@ -127,7 +127,9 @@ claim_service() {
 # A local CA and one server certificate for 127.0.0.1/localhost, made once with openssl. Kafka reads the key and chain
 # as a PEM keystore; Redis reads the same files; clients trust ca.crt (KAFKA_SSL_CA_FILE, REDIS_TLS_CA_FILE).
 tls_material() {
-  [ -s "$TLS/server-keystore.pem" ] && return 0
+  local made=1 name
+  for name in ca.crt server.crt server.key server-keystore.pem; do [ -s "$TLS/$name" ] || made=0; done
+  [ "$made" = 1 ] && return 0
   command -v openssl >/dev/null 2>&1 || die "openssl is needed for the local TLS listeners: apt-get install -y openssl"
   mkdir -p "$TLS"
   (
@@ -160,7 +162,13 @@ kafka_fetch() {
 kafka_ready() { grep -q 'Kafka Server started' "$STATE/kafka/broker.log" && port_open "$KAFKA_PORT" && port_open "$KAFKA_SECURE_PORT"; }
 kafka_up() {
   local dir="$STATE/kafka"
-  claim_service kafka "$KAFKA_PORT" "MVAD_KAFKA_PORT or KAFKA_BROKERS" "127.0.0.1:$KAFKA_PORT" || return 0
+  if ! claim_service kafka "$KAFKA_PORT" "MVAD_KAFKA_PORT or KAFKA_BROKERS" "127.0.0.1:$KAFKA_PORT"; then
+    # Started by an infra.sh from before the secured listener: secure-env would name a port nobody listens on.
+    port_open "$KAFKA_SECURE_PORT" ||
+      die "kafka runs without its SASL_SSL listener on $KAFKA_SECURE_PORT (started by an older infra.sh): run infra/infra.sh down kafka, then up"
+    kafka_scram_user # a no-op once done; retried here if a former up failed at it
+    return 0
+  fi
   port_open "$KAFKA_SECURE_PORT" && die "port $KAFKA_SECURE_PORT is taken by another process; set MVAD_KAFKA_SECURE_PORT"
   need_java
   kafka_fetch
@@ -203,7 +211,11 @@ kafka_scram_user() {
 redis_ready() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping | grep -q PONG && port_open "$REDIS_TLS_PORT"; }
 redis_up() {
   local dir="$STATE/redis"
-  claim_service redis "$REDIS_PORT" "MVAD_REDIS_PORT or REDIS_URL" "127.0.0.1:$REDIS_PORT" || return 0
+  if ! claim_service redis "$REDIS_PORT" "MVAD_REDIS_PORT or REDIS_URL" "127.0.0.1:$REDIS_PORT"; then
+    port_open "$REDIS_TLS_PORT" ||
+      die "redis runs without its TLS port $REDIS_TLS_PORT (started by an older infra.sh): run infra/infra.sh down redis, then up"
+    return 0
+  fi
   port_open "$REDIS_TLS_PORT" && die "port $REDIS_TLS_PORT is taken by another process; set MVAD_REDIS_TLS_PORT"
   need_redis
   tls_material

@@ -28,7 +28,7 @@ import { RedisWindowStore } from './state/redis-window-store.js'
 import { StoreMarker } from './state/store-marker.js'
 import { ModelResolver, type ModelLoader } from './stream/model-runtime.js'
 import { RegistryCodec } from './stream/registry-codec.js'
-import { clientOptions, registryAuthorization } from './connections.js'
+import { clientOptions, insecureSettings, registryAuthorization } from './connections.js'
 import { StreamService } from './stream/stream-service.js'
 import { decodeReadingPayload } from './stream/registry-codec.js'
 import { ControlService } from './control/control-service.js'
@@ -80,11 +80,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
     retry: { retries: 2, initialRetryTime: 300 },
   })
   let admin: Admin | undefined
-  const redis = new Redis(clients.redis.url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 2,
-    ...(clients.redis.tls === undefined ? {} : { tls: clients.redis.tls }),
-  })
+  const redis = new Redis(clients.redis.url, { ...clients.redis.options, lazyConnect: true, maxRetriesPerRequest: 2 })
   // The last connection error, for the health check: a command that gave up says only "max retries per request".
   let redisConnectionError: Error | undefined
   redis.on('error', (error: Error) => {
@@ -279,9 +275,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
           'or MVAD_HTTP_HOST=127.0.0.1 behind a proxy that authenticates',
       )
     }
-    if (config.kafka.tls?.rejectUnauthorized === false) {
-      logger.warn('KAFKA_SSL_REJECT_UNAUTHORIZED=false: any broker certificate is accepted (for testing only)')
-    }
+    for (const warning of insecureSettings(config)) logger.warn(warning)
     const deadline = Date.now() + config.startupTimeoutMs
     for (;;) {
       const results = await checkDependencies()

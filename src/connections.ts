@@ -1,30 +1,27 @@
 /**
  * Client options for Kafka, Redis and the schema registry from the config: TLS, SASL and registry credentials. The
  * service and the CLI make their clients from these, so both reach a secured cluster the same way. The TLS files are
- * read here, once, and every unreadable one is reported together (ConfigInvalid, naming its variable), as config
- * problems are.
+ * read here, once (a rotated certificate takes a restart), and checked the way a TLS connection will use them (a
+ * key that does not match its certificate, a wrong passphrase); every problem is reported together (ConfigInvalid,
+ * naming its variable), as config problems are.
  */
 import { readFileSync } from 'node:fs'
-import type { ConnectionOptions } from 'node:tls'
+import { createSecureContext, type ConnectionOptions } from 'node:tls'
+import type { RedisOptions } from 'ioredis'
 import type { KafkaConfig, SASLOptions } from 'kafkajs'
-import type { Config } from './config/config.js'
-import { ServiceError } from './errors.js'
-
-export interface RegistryAccess {
-  readonly url: string
-  readonly auth: { readonly username: string; readonly password: string } | undefined
-}
+import { configInvalid, type Config, type RegistryAccess } from './config/config.js'
 
 export interface ClientOptions {
   /** To spread into createKafka's argument (with clientId and timeouts). */
   readonly kafka: Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'>
-  readonly redis: { readonly url: string; readonly tls: ConnectionOptions | undefined }
+  /** `new Redis(redis.url, { ...redis.options, …own options })`. */
+  readonly redis: { readonly url: string; readonly options: Pick<RedisOptions, 'tls'> }
   readonly registry: RegistryAccess | undefined
 }
 
 type ReadFile = (path: string) => Buffer
 
-/** What a PEM file must hold; a wrong file (a key given as the CA) fails here rather than in a TLS handshake. */
+/** What a PEM file must hold; a wrong file (a key given as the CA) is named here rather than in a TLS handshake. */
 const PEM_MARKERS = {
   certificate: /-----BEGIN CERTIFICATE-----/,
   'private key': /-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----/,
@@ -49,36 +46,52 @@ export function clientOptions(config: Config, read: ReadFile = (path) => readFil
     }
     return content
   }
+  /** Loads the material as a TLS connection will (OpenSSL's own checks); notes why it cannot be used. */
+  const usable = (options: ConnectionOptions, variables: string): ConnectionOptions | undefined => {
+    try {
+      createSecureContext(options)
+      return options
+    } catch (error) {
+      problems.push(`${variables}: ${error instanceof Error ? error.message : String(error)}`)
+      return undefined
+    }
+  }
+
   const { tls, sasl } = config.kafka
   let kafkaTls: ConnectionOptions | undefined
   if (tls !== undefined) {
     const ca = pem('KAFKA_SSL_CA_FILE', tls.caFile, 'certificate')
     const cert = pem('KAFKA_SSL_CERT_FILE', tls.certFile, 'certificate')
     const key = pem('KAFKA_SSL_KEY_FILE', tls.keyFile, 'private key')
-    kafkaTls = {
-      rejectUnauthorized: tls.rejectUnauthorized,
-      ...(ca === undefined ? {} : { ca: [ca] }),
-      ...(cert === undefined ? {} : { cert }),
-      ...(key === undefined ? {} : { key }),
-    }
+    kafkaTls = usable(
+      {
+        rejectUnauthorized: tls.rejectUnauthorized,
+        ...(ca === undefined ? {} : { ca: [ca] }),
+        ...(cert === undefined ? {} : { cert }),
+        ...(key === undefined ? {} : { key }),
+        ...(tls.keyPassword === undefined ? {} : { passphrase: tls.keyPassword }),
+      },
+      'KAFKA_SSL_CA_FILE / KAFKA_SSL_CERT_FILE / KAFKA_SSL_KEY_FILE / KAFKA_SSL_KEY_PASSWORD',
+    )
   }
   const redisCa = pem('REDIS_TLS_CA_FILE', config.redis.tlsCaFile, 'certificate')
-  if (problems.length > 0) {
-    throw new ServiceError('ConfigInvalid', `Invalid configuration (${problems.length}):\n  ${problems.join('\n  ')}`)
-  }
+  const redisTls = redisCa === undefined ? undefined : usable({ ca: [redisCa] }, 'REDIS_TLS_CA_FILE')
+  if (problems.length > 0) throw configInvalid(problems)
   return {
     kafka: {
       brokers: [...config.kafka.brokers],
       ...(kafkaTls === undefined ? {} : { ssl: kafkaTls }),
       ...(sasl === undefined ? {} : { sasl: saslOptions(sasl) }),
     },
-    redis: { url: config.redis.url, tls: redisCa === undefined ? undefined : { ca: [redisCa] } },
+    // Without a CA file a rediss:// URL still means TLS: ioredis turns it on from the scheme.
+    redis: { url: config.redis.url, options: redisTls === undefined ? {} : { tls: redisTls } },
     registry: config.schemaRegistry,
   }
 }
 
 function saslOptions(sasl: NonNullable<Config['kafka']['sasl']>): SASLOptions {
   const { username, password } = sasl
+  // One branch per mechanism: kafkajs types each as its own member of a union, which a variable mechanism fits none of.
   switch (sasl.mechanism) {
     case 'plain':
       return { mechanism: 'plain', username, password }
@@ -93,4 +106,21 @@ function saslOptions(sasl: NonNullable<Config['kafka']['sasl']>): SASLOptions {
 export function registryAuthorization(registry: RegistryAccess): string | undefined {
   if (registry.auth === undefined) return undefined
   return `Basic ${Buffer.from(`${registry.auth.username}:${registry.auth.password}`).toString('base64')}`
+}
+
+/** Said at start-up: settings that work but send secrets where they can be read. */
+export function insecureSettings(config: Config): string[] {
+  const warnings: string[] = []
+  if (config.kafka.tls?.rejectUnauthorized === false) {
+    warnings.push('KAFKA_SSL_REJECT_UNAUTHORIZED=false: any broker certificate is accepted (for testing only)')
+  }
+  if (config.kafka.sasl?.mechanism === 'plain' && config.kafka.tls === undefined) {
+    warnings.push(
+      'KAFKA_SASL_MECHANISM=plain without TLS: the password crosses the network in clear (set KAFKA_SSL=true)',
+    )
+  }
+  if (config.schemaRegistry?.auth !== undefined && config.schemaRegistry.url.startsWith('http://')) {
+    warnings.push('SCHEMA_REGISTRY_USERNAME/PASSWORD over http://: the credentials cross the network in clear')
+  }
+  return warnings
 }

@@ -6,10 +6,10 @@
  */
 import type { KafkaMessage, Kafka, Producer } from 'kafkajs'
 import { logLevel } from 'kafkajs'
-import { loadConfig, type RawEnv } from '../config/config.js'
+import { loadConfig, type RawEnv, type RegistryAccess } from '../config/config.js'
 import { ServiceError } from '../errors.js'
 import { createKafka } from '../kafka/client.js'
-import { clientOptions, type RegistryAccess } from '../connections.js'
+import { clientOptions } from '../connections.js'
 
 export interface CliKafka {
   kafka: Kafka

@@ -217,13 +217,13 @@ export function buildProgram(ctx: CliContext): Command {
   return program
 }
 
-/** Runs the CLI on `argv` (without `node` and the script) and returns the exit code. */
 /** Flags that may be given more than once. */
 const REPEATABLE_FLAGS: ReadonlySet<string> = new Set(['--param'])
 
 /**
  * The first flag given twice (`--input a.csv --input b.csv`): commander keeps the last silently, so the run would use
- * a file the user may not have meant. Words after `--` are arguments, not flags.
+ * a file the user may not have meant. Words after `--` are arguments, not flags. (A value that itself begins with `--`
+ * would count as a flag here; no option of this CLI takes one.)
  */
 function repeatedFlag(argv: readonly string[]): string | undefined {
   const seen = new Set<string>()
@@ -238,6 +238,7 @@ function repeatedFlag(argv: readonly string[]): string | undefined {
   return undefined
 }
 
+/** Runs the CLI on `argv` (without `node` and the script) and returns the exit code. */
 export async function run(argv: readonly string[], ctx: CliContext): Promise<ExitCode> {
   try {
     const repeated = repeatedFlag(argv)

@@ -46,6 +46,7 @@ const envSchema = z.object({
   KAFKA_SSL_CA_FILE: nonEmpty.optional(),
   KAFKA_SSL_CERT_FILE: nonEmpty.optional(),
   KAFKA_SSL_KEY_FILE: nonEmpty.optional(),
+  KAFKA_SSL_KEY_PASSWORD: z.string().optional(),
   KAFKA_SSL_REJECT_UNAUTHORIZED: flag('true'),
   // kafkajs names mechanisms in lower case, Kafka's own clients (sasl.mechanism) in upper case: both are taken.
   KAFKA_SASL_MECHANISM: z.preprocess((value) => String(value).toLowerCase(), z.enum(SASL_MECHANISMS)).optional(),
@@ -133,6 +134,8 @@ export interface Config {
           readonly caFile: string | undefined
           readonly certFile: string | undefined
           readonly keyFile: string | undefined
+          /** Passphrase of an encrypted key. */
+          readonly keyPassword: string | undefined
           readonly rejectUnauthorized: boolean
         }
       | undefined
@@ -151,9 +154,7 @@ export interface Config {
   /** `tlsCaFile`: the CA that signed a rediss:// server's certificate, when not a public one. */
   readonly redis: { readonly url: string; readonly keyPrefix: string; readonly tlsCaFile: string | undefined }
   /** Absent: JSON only, no registry-encoded messages. */
-  readonly schemaRegistry:
-    | { readonly url: string; readonly auth: { readonly username: string; readonly password: string } | undefined }
-    | undefined
+  readonly schemaRegistry: RegistryAccess | undefined
   readonly stream: {
     /** How long past a frame's timestamp the entity's watermark may move before the frame is scored incomplete. */
     readonly allowedLatenessMs: number
@@ -199,6 +200,12 @@ export interface Config {
 }
 
 export type RawEnv = Readonly<Record<string, string | undefined>>
+
+/** A schema registry's base URL and its HTTP Basic credentials, if it wants them. */
+export interface RegistryAccess {
+  readonly url: string
+  readonly auth: { readonly username: string; readonly password: string } | undefined
+}
 
 /** MVAD_* variables read by the repository's scripts (infra.sh, demo.sh, tests), not by the service. */
 const SCRIPT_VARIABLES: ReadonlySet<string> = new Set([
@@ -292,7 +299,7 @@ export function loadConfig(env: RawEnv): Config {
     ...connectionProblems(present),
   ]
   if (!parsed.success || problems.length > 0) {
-    throw new ServiceError('ConfigInvalid', `Invalid configuration (${problems.length}):\n  ${problems.join('\n  ')}`)
+    throw configInvalid(problems)
   }
   const e = parsed.data
   const kafkaTls =
@@ -301,6 +308,7 @@ export function loadConfig(env: RawEnv): Config {
           caFile: e.KAFKA_SSL_CA_FILE,
           certFile: e.KAFKA_SSL_CERT_FILE,
           keyFile: e.KAFKA_SSL_KEY_FILE,
+          keyPassword: e.KAFKA_SSL_KEY_PASSWORD,
           rejectUnauthorized: e.KAFKA_SSL_REJECT_UNAUTHORIZED,
         }
       : undefined
@@ -372,6 +380,11 @@ export function loadConfig(env: RawEnv): Config {
   })
 }
 
+/** The error for configuration problems, each `VARIABLE: message`, all reported together. */
+export function configInvalid(problems: readonly string[]): ServiceError {
+  return new ServiceError('ConfigInvalid', `Invalid configuration (${problems.length}):\n  ${problems.join('\n  ')}`)
+}
+
 /**
  * Settings that only make sense together (credentials with their mechanism, a client certificate with its key, a CA
  * with TLS), checked on the raw values so they are reported with every other problem.
@@ -387,8 +400,13 @@ function connectionProblems(present: Readonly<Record<string, string>>): string[]
   for (const name of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']) {
     needs(name, 'KAFKA_SASL_MECHANISM', 'is used only with KAFKA_SASL_MECHANISM (plain, scram-sha-256, scram-sha-512)')
   }
+  needs('KAFKA_SSL_KEY_PASSWORD', 'KAFKA_SSL_KEY_FILE', 'is the passphrase of KAFKA_SSL_KEY_FILE, which is not set')
   needs('KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE', 'a client certificate needs its key in KAFKA_SSL_KEY_FILE')
   needs('KAFKA_SSL_KEY_FILE', 'KAFKA_SSL_CERT_FILE', 'a client key needs its certificate in KAFKA_SSL_CERT_FILE')
+  const tls = /^(true|1)$/.test(present.KAFKA_SSL ?? '') || has('KAFKA_SSL_CA_FILE') || has('KAFKA_SSL_CERT_FILE')
+  if (has('KAFKA_SSL_REJECT_UNAUTHORIZED') && !tls) {
+    problems.push('KAFKA_SSL_REJECT_UNAUTHORIZED: is used only with TLS (KAFKA_SSL=true or a KAFKA_SSL_* file)')
+  }
   if (/^(false|0)$/.test(present.KAFKA_SSL ?? '')) {
     for (const name of ['KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE']) {
       if (has(name)) problems.push(`${name}: is set while KAFKA_SSL is false; unset one of them`)
@@ -396,6 +414,12 @@ function connectionProblems(present: Readonly<Record<string, string>>): string[]
   }
   if (has('REDIS_TLS_CA_FILE') && !/^rediss:\/\//.test(present.REDIS_URL ?? '')) {
     problems.push('REDIS_TLS_CA_FILE: is used only with a rediss:// REDIS_URL (Redis over TLS)')
+  }
+  // fetch refuses a URL with credentials, and its error would repeat the password into /readyz.
+  if (/^https?:\/\/[^/?#]*@/.test(present.SCHEMA_REGISTRY_URL ?? '')) {
+    problems.push(
+      'SCHEMA_REGISTRY_URL: holds credentials; give them in SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD',
+    )
   }
   needs('SCHEMA_REGISTRY_USERNAME', 'SCHEMA_REGISTRY_PASSWORD', 'needs SCHEMA_REGISTRY_PASSWORD')
   needs('SCHEMA_REGISTRY_PASSWORD', 'SCHEMA_REGISTRY_USERNAME', 'needs SCHEMA_REGISTRY_USERNAME')

@@ -120,6 +120,12 @@ export class ModelResolver {
     this.#evictUnused()
   }
 
+  /** Forgets these entities (another instance serves them now) and unloads what only they used, in one pass. */
+  forget(entities: Iterable<string>): void {
+    for (const entity of entities) this.#forget(entity)
+    this.#evictUnused()
+  }
+
   /** Forgets every entity's resolution (binding notices may have been missed); returns the entities it knew. */
   invalidateAll(): string[] {
     const known = [...new Set([...this.#byEntity.keys(), ...this.#misses.keys()])]

@@ -3,7 +3,7 @@
  * ccompat API). Registers the v1 Avro schemas under `<topic>-value` subjects and encodes/decodes with them.
  */
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry'
-import type { RegistryAccess } from '../connections.js'
+import type { RegistryAccess } from '../config/config.js'
 import { ServiceError } from '../errors.js'
 import { readSchemaText } from '../schema-files.js'
 import type { AnomalyEvent } from './anomaly-event.js'

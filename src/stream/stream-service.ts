@@ -197,10 +197,8 @@ export class StreamService {
           for (const [partition, worker] of this.#workers) {
             if (assigned.has(partition)) continue
             this.#workers.delete(partition)
-            // Another instance scores these entities now: their models (and metric series) need not stay loaded.
-            for (const entity of worker.entities) this.#deps.models.invalidate(entity)
+            this.#retire(worker)
           }
-          this.#deps.metrics?.modelsLoaded.set(this.#deps.models.loadedModelCount)
           this.#progressChecked.clear()
           if (this.#storeLost) this.#applyStorePause() // a restarted consumer starts unpaused
           this.#joined = true
@@ -253,6 +251,26 @@ export class StreamService {
       }
     }
     const worker = this.#worker(batch.partition)
+    try {
+      await this.#scoreBatch(payload, worker)
+    } finally {
+      // Partitions are consumed concurrently: a batch of one revoked while it ran resolved its entities' models
+      // again after the group join forgot them.
+      if (!this.#assigned.includes(batch.partition)) this.#retire(worker)
+    }
+  }
+
+  /**
+   * Another instance scores a revoked partition's entities now: their models (and metric series) need not stay
+   * loaded here.
+   */
+  #retire(worker: PartitionWorker): void {
+    this.#deps.models.forget(worker.entities)
+    this.#deps.metrics?.modelsLoaded.set(this.#deps.models.loadedModelCount)
+  }
+
+  async #scoreBatch(payload: EachBatchPayload, worker: PartitionWorker): Promise<void> {
+    const { batch } = payload
     const messages: InputMessage[] = batch.messages.map((m) => ({
       key: m.key,
       value: m.value,

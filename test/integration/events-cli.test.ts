@@ -1,4 +1,4 @@
-import { Writable } from 'node:stream'
+import { Capture } from '../support/cli-run.js'
 import { logLevel, type Message } from 'kafkajs'
 import { describe, expect, inject, it } from 'vitest'
 import { submitCommand, watchCommand } from '../../src/cli/commands/jobs.js'
@@ -7,14 +7,6 @@ import { createKafka } from '../../src/kafka/client.js'
 import type { AnomalyEvent } from '../../src/stream/anomaly-event.js'
 import { RegistryCodec } from '../../src/stream/registry-codec.js'
 import { uniquePrefix } from '../support/names.js'
-
-class Capture extends Writable {
-  text = ''
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString()
-    done()
-  }
-}
 
 /** "<code>: <message>" of the error `promise` rejects with. */
 async function failure(promise: Promise<unknown>): Promise<string> {

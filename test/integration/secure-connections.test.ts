@@ -44,9 +44,7 @@ describe('secured Kafka (SASL_SSL), Redis over TLS and a registry that wants cre
     const app = makeApp(env)
     const clients = clientOptions(loadConfig(env))
     const kafka = createKafka({ clientId: prefix, ...clients.kafka, logLevel: logLevel.NOTHING })
-    const redis = new Redis(secure.REDIS_URL, {
-      ...(clients.redis.tls === undefined ? {} : { tls: clients.redis.tls }),
-    })
+    const redis = new Redis(clients.redis.url, clients.redis.options)
     const deadLetters: string[] = []
     const dlqConsumer = kafka.consumer({ groupId: `${prefix}.dlq-reader` })
     const producer = kafka.producer()

@@ -1,80 +1,94 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/config.js'
-import { clientOptions, registryAuthorization } from '../../src/connections.js'
+import { clientOptions, insecureSettings, registryAuthorization } from '../../src/connections.js'
 import { ServiceError } from '../../src/errors.js'
 
-const CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
-const KEY = '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n'
-const files: Record<string, string> = { '/ca.pem': CERT, '/client.pem': CERT, '/client.key': KEY, '/notes.txt': 'hi' }
-const read = (path: string): Buffer => {
-  const content = files[path]
-  if (content === undefined) throw new Error(`ENOENT: no such file or directory, open '${path}'`)
-  return Buffer.from(content)
+const TLS = new URL('../fixtures/tls/', import.meta.url).pathname
+const file = (name: string): Buffer => readFileSync(`${TLS}${name}`)
+
+function problemsOf(env: Record<string, string>): string {
+  try {
+    clientOptions(loadConfig(env))
+  } catch (error) {
+    expect(error).toBeInstanceOf(ServiceError)
+    expect((error as ServiceError).code).toBe('ConfigInvalid')
+    return (error as ServiceError).message
+  }
+  return ''
 }
 
 describe('clientOptions', () => {
   it('gives plaintext options when nothing is secured', () => {
-    const options = clientOptions(loadConfig({ KAFKA_BROKERS: 'k:9092' }), read)
+    const options = clientOptions(loadConfig({ KAFKA_BROKERS: 'k:9092' }))
     expect(options.kafka).toEqual({ brokers: ['k:9092'] })
-    expect(options.redis).toEqual({ url: 'redis://127.0.0.1:16379', tls: undefined })
+    expect(options.redis).toEqual({ url: 'redis://127.0.0.1:16379', options: {} })
     expect(options.registry).toBeUndefined()
   })
 
   it('reads the PEM files once into TLS options and maps SASL for kafkajs', () => {
     const options = clientOptions(
       loadConfig({
-        KAFKA_SSL_CA_FILE: '/ca.pem',
-        KAFKA_SSL_CERT_FILE: '/client.pem',
-        KAFKA_SSL_KEY_FILE: '/client.key',
+        KAFKA_SSL_CA_FILE: `${TLS}ca.crt`,
+        KAFKA_SSL_CERT_FILE: `${TLS}client.crt`,
+        KAFKA_SSL_KEY_FILE: `${TLS}client-encrypted.key`,
+        KAFKA_SSL_KEY_PASSWORD: 'fixture-passphrase',
         KAFKA_SSL_REJECT_UNAUTHORIZED: 'false',
         KAFKA_SASL_MECHANISM: 'PLAIN',
         KAFKA_SASL_USERNAME: '$ConnectionString',
         KAFKA_SASL_PASSWORD: 'Endpoint=sb://x/;SharedAccessKey=abc',
         REDIS_URL: 'rediss://cache:6380',
-        REDIS_TLS_CA_FILE: '/ca.pem',
+        REDIS_TLS_CA_FILE: `${TLS}ca.crt`,
       }),
-      read,
     )
     expect(options.kafka.ssl).toEqual({
       rejectUnauthorized: false,
-      ca: [Buffer.from(CERT)],
-      cert: Buffer.from(CERT),
-      key: Buffer.from(KEY),
+      ca: [file('ca.crt')],
+      cert: file('client.crt'),
+      key: file('client-encrypted.key'),
+      passphrase: 'fixture-passphrase',
     })
     expect(options.kafka.sasl).toEqual({
       mechanism: 'plain',
       username: '$ConnectionString',
       password: 'Endpoint=sb://x/;SharedAccessKey=abc',
     })
-    expect(options.redis).toEqual({ url: 'rediss://cache:6380', tls: { ca: [Buffer.from(CERT)] } })
+    expect(options.redis).toEqual({ url: 'rediss://cache:6380', options: { tls: { ca: [file('ca.crt')] } } })
   })
 
   it('reports every unusable file at once, naming its variable', () => {
-    let caught: unknown
-    try {
-      clientOptions(
-        loadConfig({
-          KAFKA_SSL_CA_FILE: '/missing.pem',
-          KAFKA_SSL_CERT_FILE: '/notes.txt',
-          KAFKA_SSL_KEY_FILE: '/ca.pem',
-          REDIS_URL: 'rediss://cache:6380',
-          REDIS_TLS_CA_FILE: '/client.key',
-        }),
-        read,
-      )
-    } catch (error) {
-      caught = error
-    }
-    expect(caught).toBeInstanceOf(ServiceError)
-    const error = caught as ServiceError
-    expect(error.code).toBe('ConfigInvalid')
-    expect(error.message).toContain('Invalid configuration (4)')
-    expect(error.message).toContain(
-      "KAFKA_SSL_CA_FILE: cannot read /missing.pem: ENOENT: no such file or directory, open '/missing.pem'",
+    const message = problemsOf({
+      KAFKA_SSL_CA_FILE: `${TLS}missing.pem`,
+      KAFKA_SSL_CERT_FILE: `${TLS}README.md`,
+      KAFKA_SSL_KEY_FILE: `${TLS}ca.crt`,
+      REDIS_URL: 'rediss://cache:6380',
+      REDIS_TLS_CA_FILE: `${TLS}client.key`,
+    })
+    expect(message).toContain('Invalid configuration (4)')
+    expect(message).toContain(`KAFKA_SSL_CA_FILE: cannot read ${TLS}missing.pem: ENOENT`)
+    expect(message).toContain(`KAFKA_SSL_CERT_FILE: ${TLS}README.md holds no PEM certificate`)
+    expect(message).toContain(`KAFKA_SSL_KEY_FILE: ${TLS}ca.crt holds no PEM private key`)
+    expect(message).toContain(`REDIS_TLS_CA_FILE: ${TLS}client.key holds no PEM certificate`)
+  })
+
+  it('checks the material as a TLS connection will: a key of another certificate, a wrong or missing passphrase', () => {
+    const client = { KAFKA_SSL_CA_FILE: `${TLS}ca.crt`, KAFKA_SSL_CERT_FILE: `${TLS}client.crt` }
+    expect(problemsOf({ ...client, KAFKA_SSL_KEY_FILE: `${TLS}other.key` })).toMatch(
+      /KAFKA_SSL_CA_FILE \/ KAFKA_SSL_CERT_FILE \/ KAFKA_SSL_KEY_FILE \/ KAFKA_SSL_KEY_PASSWORD: .*key values mismatch/,
     )
-    expect(error.message).toContain('KAFKA_SSL_CERT_FILE: /notes.txt holds no PEM certificate')
-    expect(error.message).toContain('KAFKA_SSL_KEY_FILE: /ca.pem holds no PEM private key')
-    expect(error.message).toContain('REDIS_TLS_CA_FILE: /client.key holds no PEM certificate')
+    expect(
+      problemsOf({ ...client, KAFKA_SSL_KEY_FILE: `${TLS}client-encrypted.key`, KAFKA_SSL_KEY_PASSWORD: 'wrong' }),
+    ).toMatch(/KAFKA_SSL_KEY_PASSWORD: .*(bad decrypt|decrypt)/i)
+    expect(problemsOf({ ...client, KAFKA_SSL_KEY_FILE: `${TLS}client-encrypted.key` })).toContain(
+      'KAFKA_SSL_KEY_PASSWORD:',
+    )
+    expect(problemsOf({ ...client, KAFKA_SSL_KEY_FILE: `${TLS}client.key` })).toBe('')
+    // A file that cannot be read is named as such (the reader is injectable for what the disk cannot show).
+    expect(() =>
+      clientOptions(loadConfig({ KAFKA_SSL_CA_FILE: '/ca.pem' }), () => {
+        throw new Error('EACCES: permission denied')
+      }),
+    ).toThrow('KAFKA_SSL_CA_FILE: cannot read /ca.pem: EACCES: permission denied')
   })
 
   it('makes the Basic authorization of registry credentials', () => {
@@ -84,11 +98,36 @@ describe('clientOptions', () => {
         SCHEMA_REGISTRY_USERNAME: 'key',
         SCHEMA_REGISTRY_PASSWORD: 'secret',
       }),
-      read,
     )
     expect(options.registry).toEqual({ url: 'https://registry', auth: { username: 'key', password: 'secret' } })
     // base64("key:secret")
     expect(registryAuthorization(options.registry ?? { url: '', auth: undefined })).toBe('Basic a2V5OnNlY3JldA==')
     expect(registryAuthorization({ url: 'http://r', auth: undefined })).toBeUndefined()
+  })
+})
+
+describe('insecureSettings', () => {
+  it('names settings that send secrets in clear or accept any certificate', () => {
+    expect(insecureSettings(loadConfig({}))).toEqual([])
+    const warnings = insecureSettings(
+      loadConfig({
+        KAFKA_SASL_MECHANISM: 'plain',
+        KAFKA_SASL_USERNAME: 'u',
+        KAFKA_SASL_PASSWORD: 'p',
+        SCHEMA_REGISTRY_URL: 'http://registry',
+        SCHEMA_REGISTRY_USERNAME: 'key',
+        SCHEMA_REGISTRY_PASSWORD: 'secret',
+      }),
+    )
+    expect(warnings).toEqual([
+      expect.stringMatching(/^KAFKA_SASL_MECHANISM=plain without TLS/),
+      expect.stringMatching(/^SCHEMA_REGISTRY_USERNAME\/PASSWORD over http:\/\//),
+    ])
+    expect(insecureSettings(loadConfig({ KAFKA_SSL: 'true', KAFKA_SSL_REJECT_UNAUTHORIZED: '0' }))).toEqual([
+      expect.stringMatching(/^KAFKA_SSL_REJECT_UNAUTHORIZED=false/),
+    ])
+    // SCRAM does not send the password itself.
+    const scram = { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }
+    expect(insecureSettings(loadConfig(scram))).toEqual([])
   })
 })

@@ -25,10 +25,10 @@ export async function withStores<T>(
   const config = loadConfig(env)
   const clients = clientOptions(config)
   const redis = new Redis(clients.redis.url, {
+    ...clients.redis.options,
     lazyConnect: true,
     maxRetriesPerRequest: 1,
     retryStrategy: () => null,
-    ...(clients.redis.tls === undefined ? {} : { tls: clients.redis.tls }),
   })
   redis.on('error', () => undefined)
   try {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { CONFIG_VARIABLES, loadConfig, unknownSettings } from '../../../src/config/config.js'
 import { ServiceError } from '../../../src/errors.js'
@@ -104,9 +105,14 @@ describe('loadConfig', () => {
     }
   })
 
-  it('lists the variables it reads', () => {
+  it('lists the variables it reads, each documented in a row of docs/config.md', () => {
     expect(CONFIG_VARIABLES).toContain('KAFKA_BROKERS')
     expect(CONFIG_VARIABLES).toContain('REDIS_URL')
+    const rows = readFileSync(new URL('../../../docs/config.md', import.meta.url), 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('| `'))
+      .map((line) => line.split(' | ')[0] ?? '')
+    expect(CONFIG_VARIABLES.filter((name) => !rows.some((first) => first.includes(`\`${name}\``)))).toEqual([])
   })
 
   describe('secured connections', () => {
@@ -136,6 +142,7 @@ describe('loadConfig', () => {
         caFile: '/etc/kafka/ca.pem',
         certFile: undefined,
         keyFile: undefined,
+        keyPassword: undefined,
         rejectUnauthorized: true,
       })
       expect(config.kafka.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'svc', password: 'p w' })
@@ -145,6 +152,7 @@ describe('loadConfig', () => {
         caFile: undefined,
         certFile: undefined,
         keyFile: undefined,
+        keyPassword: undefined,
         rejectUnauthorized: true,
       })
     })
@@ -169,6 +177,15 @@ describe('loadConfig', () => {
       expect(message).toContain('SCHEMA_REGISTRY_USERNAME: needs SCHEMA_REGISTRY_PASSWORD')
       expect(message).toContain('SCHEMA_REGISTRY_USERNAME: is used only with SCHEMA_REGISTRY_URL')
       expect(message).not.toContain('hunter2')
+      const more = problemsOf({
+        SCHEMA_REGISTRY_URL: 'https://key:secret-in-url@registry',
+        KAFKA_SSL_REJECT_UNAUTHORIZED: 'false',
+        KAFKA_SSL_KEY_PASSWORD: 'pw',
+      })
+      expect(more).toContain('SCHEMA_REGISTRY_URL: holds credentials; give them in SCHEMA_REGISTRY_USERNAME')
+      expect(more).toContain('KAFKA_SSL_REJECT_UNAUTHORIZED: is used only with TLS')
+      expect(more).toContain('KAFKA_SSL_KEY_PASSWORD: is the passphrase of KAFKA_SSL_KEY_FILE, which is not set')
+      expect(more).not.toContain('secret-in-url')
       expect(problemsOf({ KAFKA_SASL_USERNAME: 'svc' })).toContain(
         'KAFKA_SASL_USERNAME: is used only with KAFKA_SASL_MECHANISM',
       )

@@ -97,6 +97,24 @@ describe('ModelResolver', () => {
     expect(dropped).toEqual(['m'])
   })
 
+  it('forgets entities another instance took over and unloads the models only they used', async () => {
+    const bindings = new MemoryBindingStore()
+    const models = new MemoryModelStore()
+    const dropped: string[] = []
+    const resolver = new ModelResolver(bindings, models, windowMeanModel, { onModelDropped: (id) => dropped.push(id) })
+    for (const id of ['m1', 'm2', 'shared'])
+      await models.registerReady(id, STATE, { variables: ['a'], slidingWindow: 28 })
+    await bindings.set('e1', { modelId: 'm1' })
+    await bindings.set('e2', { modelId: 'm2' })
+    await bindings.set('e3', { modelId: 'shared' })
+    await bindings.set('e4', { modelId: 'shared' })
+    for (const entity of ['e1', 'e2', 'e3', 'e4']) await resolver.resolve(entity)
+    expect(resolver.loadedModelCount).toBe(3)
+    resolver.forget(['e1', 'e3']) // e4 keeps `shared` loaded
+    expect(resolver.loadedModelCount).toBe(2)
+    expect(dropped).toEqual(['m1'])
+  })
+
   it('does not remember a resolution that a binding change overtook while it read the stores', async () => {
     const inner = new MemoryBindingStore()
     const models = new MemoryModelStore()
