@@ -164,8 +164,9 @@ kafka_up() {
   local dir="$STATE/kafka"
   if ! claim_service kafka "$KAFKA_PORT" "MVAD_KAFKA_PORT or KAFKA_BROKERS" "127.0.0.1:$KAFKA_PORT"; then
     # Started by an infra.sh from before the secured listener: secure-env would name a port nobody listens on.
-    port_open "$KAFKA_SECURE_PORT" ||
-      die "kafka runs without its SASL_SSL listener on $KAFKA_SECURE_PORT (started by an older infra.sh): run infra/infra.sh down kafka, then up"
+    grep -q '^listeners=.*SASL_SSL://' "$dir/server.properties" 2>/dev/null ||
+      die "kafka runs without the SASL_SSL listener (started by an older infra.sh): run infra/infra.sh down kafka, then up"
+    wait_ready kafka kafka_ready "$dir/pid" "$dir/broker.log" "$(now_ms)" # it may still be starting (a parallel up)
     kafka_scram_user # a no-op once done; retried here if a former up failed at it
     return 0
   fi
@@ -212,8 +213,8 @@ redis_ready() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping | grep -q PONG && p
 redis_up() {
   local dir="$STATE/redis"
   if ! claim_service redis "$REDIS_PORT" "MVAD_REDIS_PORT or REDIS_URL" "127.0.0.1:$REDIS_PORT"; then
-    port_open "$REDIS_TLS_PORT" ||
-      die "redis runs without its TLS port $REDIS_TLS_PORT (started by an older infra.sh): run infra/infra.sh down redis, then up"
+    [ -f "$dir/tls-port" ] ||
+      die "redis runs without its TLS port (started by an older infra.sh): run infra/infra.sh down redis, then up"
     return 0
   fi
   port_open "$REDIS_TLS_PORT" && die "port $REDIS_TLS_PORT is taken by another process; set MVAD_REDIS_TLS_PORT"
@@ -226,6 +227,7 @@ redis_up() {
     --tls-port "$REDIS_TLS_PORT" --tls-cert-file "$TLS/server.crt" --tls-key-file "$TLS/server.key" \
     --tls-ca-cert-file "$TLS/ca.crt" --tls-auth-clients no \
     --dir "$dir" --pidfile "$dir/pid" --logfile "$dir/redis.log" >/dev/null
+  echo "$REDIS_TLS_PORT" >"$dir/tls-port"
   local waited=0
   until [ -s "$dir/pid" ] || [ "$waited" -ge 50 ]; do sleep 0.1; waited=$((waited + 1)); done
   log "redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') starting (pid $(cat "$dir/pid" 2>/dev/null || echo ?), 127.0.0.1:$REDIS_PORT)"
@@ -293,7 +295,7 @@ stop_one() {
     fi
     sleep 0.2
   done
-  rm -f "$pidfile"
+  rm -f "$pidfile" "$STATE/$name/tls-port"
   log "$name stopped"
 }
 

@@ -25,8 +25,13 @@ summary() {
     console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""))
   ' 2>/dev/null || true
 }
-# Servers already running before this script (e.g. a developer's `npm run infra:up`) are left running.
-already_up="$(bash infra/infra.sh status 2>&1 | awk '$3 == "up" { print $2 }' || true)"
+# Servers already running before this script (e.g. a developer's `npm run infra:up`) are left running: known by
+# their live pid files, not by readiness (a server still starting, or one up refuses, is not this script's to stop).
+state="${MVAD_INFRA_DIR:-$PWD/.infra}"
+already_up=""
+for name in registry kafka redis; do
+  if [ -f "$state/$name/pid" ] && kill -0 "$(cat "$state/$name/pid")" 2>/dev/null; then already_up+="$name"$'\n'; fi
+done
 cleanup() {
   local status=$? name started=()
   for name in registry kafka redis; do
@@ -45,8 +50,8 @@ endpoints="$(bash infra/infra.sh up)"
 # The secured listeners of the local Kafka and Redis, for test/integration/secure-connections.test.ts (unless the
 # caller gave servers of their own, or a file for them).
 if [ -z "${KAFKA_BROKERS:-}" ] && [ -z "${REDIS_URL:-}" ] && [ -z "${MVAD_TEST_SECURE_ENV_FILE:-}" ]; then
-  bash infra/infra.sh secure-env >.infra/secure-env
-  export MVAD_TEST_SECURE_ENV_FILE="$PWD/.infra/secure-env"
+  bash infra/infra.sh secure-env >"$state/secure-env"
+  export MVAD_TEST_SECURE_ENV_FILE="$state/secure-env"
 fi
 set -a
 eval "$endpoints"

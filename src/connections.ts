@@ -5,6 +5,7 @@
  * key that does not match its certificate, a wrong passphrase); every problem is reported together (ConfigInvalid,
  * naming its variable), as config problems are.
  */
+import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createSecureContext, type ConnectionOptions } from 'node:tls'
 import type { RedisOptions } from 'ioredis'
@@ -27,6 +28,7 @@ const PEM_MARKERS = {
   'private key': /-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----/,
 } as const
 type PemKind = keyof typeof PEM_MARKERS
+const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g
 
 export function clientOptions(config: Config, read: ReadFile = (path) => readFileSync(path)): ClientOptions {
   const problems: string[] = []
@@ -40,9 +42,19 @@ export function clientOptions(config: Config, read: ReadFile = (path) => readFil
       problems.push(`${variable}: cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`)
       return undefined
     }
-    if (!PEM_MARKERS[expected].test(content.toString('latin1'))) {
+    const text = content.toString('latin1')
+    if (!PEM_MARKERS[expected].test(text)) {
       problems.push(`${variable}: ${path} holds no PEM ${expected}`)
       return undefined
+    }
+    // A CA list is not checked by the TLS context until a handshake: parse each certificate now.
+    for (const block of expected === 'certificate' ? (text.match(CERTIFICATE_BLOCK) ?? []) : []) {
+      try {
+        new X509Certificate(block)
+      } catch (error) {
+        problems.push(`${variable}: ${path} holds a certificate that cannot be read: ${String(error)}`)
+        return undefined
+      }
     }
     return content
   }

@@ -416,7 +416,7 @@ function connectionProblems(present: Readonly<Record<string, string>>): string[]
     problems.push('REDIS_TLS_CA_FILE: is used only with a rediss:// REDIS_URL (Redis over TLS)')
   }
   // fetch refuses a URL with credentials, and its error would repeat the password into /readyz.
-  if (/^https?:\/\/[^/?#]*@/.test(present.SCHEMA_REGISTRY_URL ?? '')) {
+  if (urlHasCredentials(present.SCHEMA_REGISTRY_URL)) {
     problems.push(
       'SCHEMA_REGISTRY_URL: holds credentials; give them in SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD',
     )
@@ -425,6 +425,12 @@ function connectionProblems(present: Readonly<Record<string, string>>): string[]
   needs('SCHEMA_REGISTRY_PASSWORD', 'SCHEMA_REGISTRY_USERNAME', 'needs SCHEMA_REGISTRY_USERNAME')
   needs('SCHEMA_REGISTRY_USERNAME', 'SCHEMA_REGISTRY_URL', 'is used only with SCHEMA_REGISTRY_URL')
   return problems
+}
+
+function urlHasCredentials(value: string | undefined): boolean {
+  if (value === undefined || !URL.canParse(value.trim())) return false
+  const url = new URL(value.trim())
+  return url.username !== '' || url.password !== ''
 }
 
 /** The variables loadConfig reads, for docs and `--help`. */

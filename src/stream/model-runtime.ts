@@ -85,8 +85,14 @@ export class ModelResolver {
   readonly #misses = new Map<string, number>()
   /** Why an entity resolved to nothing, when there is more to say than "no binding or no READY version". */
   readonly #missReasons = new Map<string, string>()
-  /** Bumped by invalidate: a resolution that was reading the stores meanwhile is answered but not remembered. */
-  #generation = 0
+  /**
+   * A resolution that was reading the stores while its entity was forgotten (or all were) is answered but not
+   * remembered: `#epoch` counts invalidateAll, `#forgotten` holds each forgotten entity's mark. Per entity, so that a
+   * rebalance forgetting some entities does not unsettle the resolutions of the others.
+   */
+  #epoch = 0
+  readonly #forgotten = new Map<string, number>()
+  #forgets = 0
   readonly #missTtlMs: number
   readonly #now: () => number
   readonly #onShadowProblem: (entity: string, problem: string) => void
@@ -129,13 +135,14 @@ export class ModelResolver {
   /** Forgets every entity's resolution (binding notices may have been missed); returns the entities it knew. */
   invalidateAll(): string[] {
     const known = [...new Set([...this.#byEntity.keys(), ...this.#misses.keys()])]
+    this.#epoch++
     for (const entity of known) this.#forget(entity)
     this.#evictUnused()
     return known
   }
 
   #forget(entity: string): void {
-    this.#generation++
+    this.#forgotten.set(entity, ++this.#forgets)
     this.#byEntity.delete(entity)
     this.#misses.delete(entity)
     this.#missReasons.delete(entity)
@@ -186,7 +193,9 @@ export class ModelResolver {
     if (known !== undefined) return known
     const missUntil = this.#misses.get(entity)
     if (missUntil !== undefined && this.#now() < missUntil) return undefined
-    const generation = this.#generation
+    const epoch = this.#epoch
+    const mark = this.#forgotten.get(entity)
+    const overtaken = (): boolean => epoch !== this.#epoch || mark !== this.#forgotten.get(entity)
     const binding = await this.#bindings.get(entity)
     let model: LoadedModel | undefined
     let reason: string | undefined
@@ -198,7 +207,7 @@ export class ModelResolver {
     }
     if (binding === undefined || model === undefined) {
       // A binding changed while the stores were read: what was read may be the old binding; nothing is remembered.
-      if (generation !== this.#generation) return undefined
+      if (overtaken()) return undefined
       this.#misses.set(entity, this.#now() + this.#missTtlMs)
       if (reason === undefined) this.#missReasons.delete(entity)
       else this.#missReasons.set(entity, reason)
@@ -211,7 +220,7 @@ export class ModelResolver {
       if (typeof shadow === 'string') this.#onShadowProblem(entity, shadow)
       else resolved.shadow = shadow
     }
-    if (generation !== this.#generation) return resolved
+    if (overtaken()) return resolved
     this.#misses.delete(entity)
     this.#byEntity.set(entity, resolved)
     return resolved

@@ -250,13 +250,19 @@ export class StreamService {
         return
       }
     }
+    // Revoked while its stored progress was read (another fetcher's rebalance): not ours to score any more.
+    if (payload.isStale() || !this.#assigned.includes(batch.partition)) return
     const worker = this.#worker(batch.partition)
     try {
       await this.#scoreBatch(payload, worker)
     } finally {
-      // Partitions are consumed concurrently: a batch of one revoked while it ran resolved its entities' models
-      // again after the group join forgot them.
-      if (!this.#assigned.includes(batch.partition)) this.#retire(worker)
+      // Partitions are consumed concurrently: a batch of one revoked while it ran resolved its entities' models,
+      // and set its gauges, again after the group join dropped them.
+      if (!this.#assigned.includes(batch.partition)) {
+        if (this.#workers.get(batch.partition) === worker) this.#workers.delete(batch.partition)
+        this.#removeLag(batch.topic, batch.partition)
+        this.#retire(worker)
+      }
     }
   }
 

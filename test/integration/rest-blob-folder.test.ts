@@ -137,9 +137,13 @@ describe('MVAD MultiTable data source: an Azure Blob Storage folder URL (Azurite
     await app?.stop('test done')
     // Waited for, and keep-alive sockets closed: a child or a socket left open kept the test worker from exiting
     // ("Timeout terminating forks worker").
-    const exited = azurite !== undefined && azurite.exitCode === null ? once(azurite, 'exit') : undefined
-    azurite?.kill('SIGTERM')
-    await exited
+    if (azurite !== undefined && azurite.exitCode === null && azurite.signalCode === null) {
+      const exited = once(azurite, 'exit')
+      azurite.kill('SIGTERM')
+      const force = setTimeout(() => azurite?.kill('SIGKILL'), 5_000)
+      await exited
+      clearTimeout(force)
+    }
     plainHttp?.closeAllConnections()
     plainHttp?.close()
     const stale = await redis.keys(`${prefix}*`)

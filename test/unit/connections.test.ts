@@ -83,6 +83,13 @@ describe('clientOptions', () => {
       'KAFKA_SSL_KEY_PASSWORD:',
     )
     expect(problemsOf({ ...client, KAFKA_SSL_KEY_FILE: `${TLS}client.key` })).toBe('')
+    // A certificate whose base64 is damaged: OpenSSL would only say so in a handshake.
+    const damaged = file('ca.crt')
+      .toString()
+      .replace(/^(MII.{10})..../m, '$1!!!!')
+    expect(() => clientOptions(loadConfig({ KAFKA_SSL_CA_FILE: '/ca.pem' }), () => Buffer.from(damaged))).toThrow(
+      /KAFKA_SSL_CA_FILE: \/ca\.pem holds a certificate that cannot be read/,
+    )
     // A file that cannot be read is named as such (the reader is injectable for what the disk cannot show).
     expect(() =>
       clientOptions(loadConfig({ KAFKA_SSL_CA_FILE: '/ca.pem' }), () => {

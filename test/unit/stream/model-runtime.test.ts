@@ -138,6 +138,35 @@ describe('ModelResolver', () => {
     expect((await resolver.resolve('e1'))?.version).toBe(2) // ...but did not keep it
   })
 
+  it('keeps a resolution that only other entities being forgotten overtook (a rebalance moving others away)', async () => {
+    const inner = new MemoryBindingStore()
+    const models = new MemoryModelStore()
+    await models.registerReady('m', STATE, { variables: ['a'], slidingWindow: 28 })
+    await inner.set('e1', { modelId: 'm' })
+    await inner.set('e2', { modelId: 'm' })
+    let release: () => void = () => undefined
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    let reads = 0
+    const slow = Object.create(inner) as MemoryBindingStore
+    slow.get = async (entity: string) => {
+      const binding = await inner.get(entity)
+      if (entity === 'e1') {
+        reads++
+        await gate
+      }
+      return binding
+    }
+    const resolver = new ModelResolver(slow, models, windowMeanModel)
+    await resolver.resolve('e2')
+    const inFlight = resolver.resolve('e1')
+    resolver.forget(['e2']) // e2 moved to another instance while e1 was being resolved
+    release()
+    expect((await inFlight)?.modelId).toBe('m')
+    await resolver.resolve('e1')
+    expect(reads).toBe(1) // e1's resolution was remembered: the second one did not read the binding again
+    expect(resolver.loadedModelCount).toBe(1)
+  })
+
   it('says why an entity whose model cannot be loaded resolves to nothing', async () => {
     const bindings = new MemoryBindingStore()
     const models = new MemoryModelStore()
