@@ -3,6 +3,7 @@ import { logLevel } from 'kafkajs'
 import { createKafka } from '../../src/kafka/client.js'
 import { boundedDetail, sendFitting } from '../../src/kafka/dead-letter.js'
 import { uniquePrefix } from '../support/names.js'
+import { createTopicsAndWait } from '../../src/kafka/topics.js'
 
 describe('dead letters on a real broker', () => {
   const kafka = createKafka({
@@ -19,10 +20,9 @@ describe('dead letters on a real broker', () => {
     const producer = kafka.producer({ allowAutoTopicCreation: false })
     await producer.connect()
     try {
-      await admin.createTopics({
-        topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '20000' }] }],
-        waitForLeaders: true,
-      })
+      await createTopicsAndWait(admin, [
+        { topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '20000' }] },
+      ])
       const letter = (value: string) => ({
         key: 'omi-1',
         value,

@@ -7,6 +7,7 @@ import { createKafka } from '../../src/kafka/client.js'
 import type { AnomalyEvent } from '../../src/stream/anomaly-event.js'
 import { RegistryCodec } from '../../src/stream/registry-codec.js'
 import { uniquePrefix } from '../support/names.js'
+import { createTopicsAndWait } from '../../src/kafka/topics.js'
 
 /** "<code>: <message>" of the error `promise` rejects with. */
 async function failure(promise: Promise<unknown>): Promise<string> {
@@ -25,7 +26,7 @@ async function freshTopic(name: string, suffix: string) {
   const kafka = createKafka({ clientId: 'mvad-it', brokers: brokers.split(','), logLevel: logLevel.NOTHING })
   const admin = kafka.admin()
   await admin.connect()
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
+  await createTopicsAndWait(admin, [{ topic, numPartitions: 1 }])
   await admin.disconnect()
   const produce = async (messages: Message[]): Promise<void> => {
     const producer = kafka.producer()

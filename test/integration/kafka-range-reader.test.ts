@@ -4,6 +4,7 @@ import { createKafka } from '../../src/kafka/client.js'
 import { KafkaRangeReader } from '../../src/control/kafka-range-reader.js'
 import { decodeJsonReading } from '../../src/stream/reading-codec.js'
 import { uniquePrefix } from '../support/names.js'
+import { createTopicsAndWait } from '../../src/kafka/topics.js'
 
 describe('KafkaRangeReader (real broker)', () => {
   const kafka = createKafka({
@@ -19,7 +20,7 @@ describe('KafkaRangeReader (real broker)', () => {
     const admin = kafka.admin()
     await admin.connect()
     try {
-      await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true })
+      await createTopicsAndWait(admin, [{ topic, numPartitions: partitions }])
       await test(topic, prefix)
     } finally {
       await admin.disconnect()

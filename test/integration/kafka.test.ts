@@ -2,6 +2,7 @@ import { describe, expect, inject, it } from 'vitest'
 import { logLevel } from 'kafkajs'
 import { createKafka } from '../../src/kafka/client.js'
 import { uniquePrefix } from '../support/names.js'
+import { createTopicsAndWait } from '../../src/kafka/topics.js'
 
 describe('Kafka (real broker)', () => {
   const kafka = createKafka({
@@ -16,7 +17,7 @@ describe('Kafka (real broker)', () => {
     const admin = kafka.admin()
     await admin.connect()
     try {
-      await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true })
+      await createTopicsAndWait(admin, [{ topic, numPartitions: 3 }])
       const producer = kafka.producer({ allowAutoTopicCreation: false })
       await producer.connect()
       const sent = Array.from({ length: 30 }, (_, i) => ({ key: `entity-${i % 3}`, value: JSON.stringify({ i }) }))

@@ -15,6 +15,7 @@ import { Redis } from 'ioredis'
 import { eventId, type AnomalyEvent } from '../../src/stream/anomaly-event.js'
 import { isolatedEnv, uniquePrefix } from '../support/names.js'
 import { freePort } from '../support/ports.js'
+import { createTopicsAndWait } from '../../src/kafka/topics.js'
 
 const run = promisify(execFile)
 const ROOT = new URL('../../', import.meta.url).pathname
@@ -102,7 +103,10 @@ describe('service process on a bench entity (asd/omi-1)', () => {
     const admin = kafka.admin()
     await admin.connect()
     const topics = ['readings', 'events', 'scores', 'dlq'].map((t) => `${prefix}.${t}`)
-    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: 2 })), waitForLeaders: true })
+    await createTopicsAndWait(
+      admin,
+      topics.map((topic) => ({ topic, numPartitions: 2 })),
+    )
     const producer = kafka.producer()
     await producer.connect()
     const scores: AnomalyEvent[] = []

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis'
 import { keySpace } from '../../src/state/keys.js'
 import type { JobRecord } from '../../src/state/job-store.js'
 import { RedisJobStore } from '../../src/state/redis-job-store.js'
+import { createTopicsAndWait } from '../../src/kafka/topics.js'
 
 export interface CsvRows {
   header: string[]
@@ -42,7 +43,7 @@ export class TopicCollector {
     const admin = kafka.admin()
     await admin.connect()
     if (!(await admin.listTopics()).includes(topic)) {
-      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
+      await createTopicsAndWait(admin, [{ topic, numPartitions: 1 }])
     }
     await admin.disconnect()
     this.#consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 })

@@ -13,6 +13,7 @@ import { ModelResolver, type ModelLoader } from '../../src/stream/model-runtime.
 import { RegistryCodec } from '../../src/stream/registry-codec.js'
 import { StreamService, type StreamServiceOptions } from '../../src/stream/stream-service.js'
 import { uniquePrefix } from './names.js'
+import { createTopicsAndWait } from '../../src/kafka/topics.js'
 
 export interface Collected {
   key: string
@@ -58,10 +59,10 @@ export async function createHarness(label: string, loader: ModelLoader, partitio
   }
   const admin = kafka.admin()
   await admin.connect()
-  await admin.createTopics({
-    topics: Object.values(topics).map((topic) => ({ topic, numPartitions: partitions })),
-    waitForLeaders: true,
-  })
+  await createTopicsAndWait(
+    admin,
+    Object.values(topics).map((topic) => ({ topic, numPartitions: partitions })),
+  )
   const producer = kafka.producer({ allowAutoTopicCreation: false })
   await producer.connect()
   const services: StreamService[] = []
