@@ -302,16 +302,15 @@ export function loadConfig(env: RawEnv): Config {
     throw configInvalid(problems)
   }
   const e = parsed.data
-  const kafkaTls =
-    e.KAFKA_SSL || e.KAFKA_SSL_CA_FILE !== undefined || e.KAFKA_SSL_CERT_FILE !== undefined
-      ? {
-          caFile: e.KAFKA_SSL_CA_FILE,
-          certFile: e.KAFKA_SSL_CERT_FILE,
-          keyFile: e.KAFKA_SSL_KEY_FILE,
-          keyPassword: e.KAFKA_SSL_KEY_PASSWORD,
-          rejectUnauthorized: e.KAFKA_SSL_REJECT_UNAUTHORIZED,
-        }
-      : undefined
+  const kafkaTls = kafkaTlsOn(e.KAFKA_SSL, e.KAFKA_SSL_CA_FILE, e.KAFKA_SSL_CERT_FILE)
+    ? {
+        caFile: e.KAFKA_SSL_CA_FILE,
+        certFile: e.KAFKA_SSL_CERT_FILE,
+        keyFile: e.KAFKA_SSL_KEY_FILE,
+        keyPassword: e.KAFKA_SSL_KEY_PASSWORD,
+        rejectUnauthorized: e.KAFKA_SSL_REJECT_UNAUTHORIZED,
+      }
+    : undefined
   return deepFreeze({
     serviceName: e.MVAD_SERVICE_NAME,
     http: { host: e.MVAD_HTTP_HOST, port: e.MVAD_HTTP_PORT, trustProxy: e.MVAD_HTTP_TRUST_PROXY },
@@ -403,7 +402,11 @@ function connectionProblems(present: Readonly<Record<string, string>>): string[]
   needs('KAFKA_SSL_KEY_PASSWORD', 'KAFKA_SSL_KEY_FILE', 'is the passphrase of KAFKA_SSL_KEY_FILE, which is not set')
   needs('KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE', 'a client certificate needs its key in KAFKA_SSL_KEY_FILE')
   needs('KAFKA_SSL_KEY_FILE', 'KAFKA_SSL_CERT_FILE', 'a client key needs its certificate in KAFKA_SSL_CERT_FILE')
-  const tls = /^(true|1)$/.test(present.KAFKA_SSL ?? '') || has('KAFKA_SSL_CA_FILE') || has('KAFKA_SSL_CERT_FILE')
+  const tls = kafkaTlsOn(
+    /^(true|1)$/.test(present.KAFKA_SSL ?? ''),
+    present.KAFKA_SSL_CA_FILE,
+    present.KAFKA_SSL_CERT_FILE,
+  )
   if (has('KAFKA_SSL_REJECT_UNAUTHORIZED') && !tls) {
     problems.push('KAFKA_SSL_REJECT_UNAUTHORIZED: is used only with TLS (KAFKA_SSL=true or a KAFKA_SSL_* file)')
   }
@@ -425,6 +428,11 @@ function connectionProblems(present: Readonly<Record<string, string>>): string[]
   needs('SCHEMA_REGISTRY_PASSWORD', 'SCHEMA_REGISTRY_USERNAME', 'needs SCHEMA_REGISTRY_USERNAME')
   needs('SCHEMA_REGISTRY_USERNAME', 'SCHEMA_REGISTRY_URL', 'is used only with SCHEMA_REGISTRY_URL')
   return problems
+}
+
+/** TLS to Kafka: asked for, or implied by a CA or client certificate (one rule for the config and its checks). */
+function kafkaTlsOn(ssl: boolean, caFile: string | undefined, certFile: string | undefined): boolean {
+  return ssl || caFile !== undefined || certFile !== undefined
 }
 
 function urlHasCredentials(value: string | undefined): boolean {
