@@ -122,6 +122,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       topContributorCount: config.stream.topContributorCount,
       publishScores: config.stream.publishScores,
       newTopics: config.stream.newTopics,
+      groupTimeouts: config.kafka.groupTimeouts,
     },
   })
   const jobStore = new RedisJobStore(redis, keys, { finishedTtlSeconds: config.control.jobRetentionSeconds })
@@ -166,6 +167,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       },
       groupId: config.kafka.groupId,
       newTopics: config.stream.newTopics,
+      groupTimeouts: config.kafka.groupTimeouts,
       leaseMs: config.control.jobLeaseMs,
       concurrency: config.control.jobConcurrency,
       observer: {

@@ -52,6 +52,9 @@ const envSchema = z.object({
   KAFKA_SASL_MECHANISM: z.preprocess((value) => String(value).toLowerCase(), z.enum(SASL_MECHANISMS)).optional(),
   KAFKA_SASL_USERNAME: nonEmpty.optional(),
   KAFKA_SASL_PASSWORD: z.string().optional(),
+  // The broker's group.min/max.session.timeout.ms (6 s and 30 min by default) bound what it accepts.
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(1_800_000).default(30_000),
+  KAFKA_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(3_000),
   MVAD_TOPIC_READINGS: topicName.default('mvad.readings'),
   MVAD_TOPIC_EVENTS: topicName.default('mvad.events'),
   MVAD_TOPIC_SCORES: topicName.default('mvad.scores'),
@@ -142,6 +145,8 @@ export interface Config {
     readonly sasl:
       | { readonly mechanism: (typeof SASL_MECHANISMS)[number]; readonly username: string; readonly password: string }
       | undefined
+    /** The consumer groups' liveness: a member silent for `sessionTimeout` ms is removed and its partitions move. */
+    readonly groupTimeouts: { readonly sessionTimeout: number; readonly heartbeatInterval: number }
     readonly topics: {
       readonly readings: string
       readonly events: string
@@ -297,6 +302,7 @@ export function loadConfig(env: RawEnv): Config {
       return `${name}: ${issue.message}${shown}`
     }),
     ...connectionProblems(present),
+    ...groupTimeoutProblems(present),
   ]
   if (!parsed.success || problems.length > 0) {
     throw configInvalid(problems)
@@ -330,6 +336,7 @@ export function loadConfig(env: RawEnv): Config {
               username: e.KAFKA_SASL_USERNAME ?? '',
               password: e.KAFKA_SASL_PASSWORD ?? '',
             },
+      groupTimeouts: { sessionTimeout: e.KAFKA_SESSION_TIMEOUT_MS, heartbeatInterval: e.KAFKA_HEARTBEAT_INTERVAL_MS },
       topics: {
         readings: e.MVAD_TOPIC_READINGS,
         events: e.MVAD_TOPIC_EVENTS,
@@ -428,6 +435,18 @@ function connectionProblems(present: Readonly<Record<string, string>>): string[]
   needs('SCHEMA_REGISTRY_PASSWORD', 'SCHEMA_REGISTRY_USERNAME', 'needs SCHEMA_REGISTRY_USERNAME')
   needs('SCHEMA_REGISTRY_USERNAME', 'SCHEMA_REGISTRY_URL', 'is used only with SCHEMA_REGISTRY_URL')
   return problems
+}
+
+/** The heartbeat must leave the session room for a late heartbeat or two (Kafka's advice: at most a third). */
+function groupTimeoutProblems(present: Readonly<Record<string, string>>): string[] {
+  const session = Number(present.KAFKA_SESSION_TIMEOUT_MS ?? 30_000)
+  const heartbeat = Number(present.KAFKA_HEARTBEAT_INTERVAL_MS ?? 3_000)
+  // Values that are not numbers are reported by the schema.
+  if (!Number.isFinite(session) || !Number.isFinite(heartbeat) || heartbeat * 3 <= session) return []
+  return [
+    `KAFKA_HEARTBEAT_INTERVAL_MS: must be at most a third of KAFKA_SESSION_TIMEOUT_MS (${session} ms), or one ` +
+      `late heartbeat costs the group its member`,
+  ]
 }
 
 /** TLS to Kafka: asked for, or implied by a CA or client certificate (one rule for the config and its checks). */

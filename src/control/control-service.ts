@@ -14,7 +14,7 @@ import { readSchemaText } from '../schema-files.js'
 import type { JobRecord, JobStore } from '../state/job-store.js'
 import { isTransientRegistryError, registryUnavailable, type RegistryCodec } from '../stream/registry-codec.js'
 import { isRegistryEncoded } from '../stream/reading-codec.js'
-import { ConsumerSupervisor } from '../stream/consumer-supervisor.js'
+import { ConsumerSupervisor, DEFAULT_GROUP_TIMEOUTS, type GroupTimeouts } from '../stream/consumer-supervisor.js'
 import { boundedDetail, partitionedIfLongKey, sendFitting } from '../kafka/dead-letter.js'
 import {
   CONTROL_COMMAND_SCHEMA_FILE,
@@ -45,6 +45,8 @@ export interface ControlServiceDeps extends Omit<HandlerDeps, 'resultsSink'> {
   groupId: string
   /** How the topics the control plane creates when missing are made. */
   newTopics: NewTopicSettings
+  /** The consumer's group session and heartbeat (ms). @defaultValue 30,000 and 3,000 */
+  groupTimeouts?: GroupTimeouts
   leaseMs: number
   concurrency: number
   observer?: {
@@ -115,7 +117,11 @@ export class ControlService {
       logger,
       ...(this.#deps.onConsumerRestart === undefined ? {} : { onRestart: this.#deps.onConsumerRestart }),
       create: () => {
-        const consumer = kafka.consumer({ groupId: `${this.#deps.groupId}.control`, allowAutoTopicCreation: false })
+        const consumer = kafka.consumer({
+          groupId: `${this.#deps.groupId}.control`,
+          allowAutoTopicCreation: false,
+          ...(this.#deps.groupTimeouts ?? DEFAULT_GROUP_TIMEOUTS),
+        })
         consumer.on(consumer.events.GROUP_JOIN, () => {
           this.#joined = true
           logger.info({ topic: topics.control }, 'control consumer joined its group')

@@ -5,6 +5,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { Lifecycle } from '../lifecycle.js'
+import { createHttpMetrics } from '../observability/http-metrics.js'
 import { readSchemaText } from '../schema-files.js'
 import { MVAD_SERVER_OPTIONS } from './mvad/routes.js'
 
@@ -34,6 +35,12 @@ export function createOpsServer(options: OpsServerOptions): FastifyInstance {
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
     trustProxy: options.trustProxy ?? false,
     ...MVAD_SERVER_OPTIONS,
+  })
+
+  // Root hooks apply to every route, the MVAD API's included (registered later on the same instance).
+  const httpMetrics = createHttpMetrics(options.registry)
+  app.addHook('onResponse', async (request, reply) => {
+    httpMetrics.observe(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000)
   })
 
   app.get('/openapi.json', async (_request, reply) =>

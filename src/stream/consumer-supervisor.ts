@@ -9,6 +9,18 @@
 import type { Consumer } from 'kafkajs'
 import type { Logger } from '../observability/logger.js'
 
+/**
+ * A group member's session timeout and heartbeat interval (ms; kafkajs's names): a member whose heartbeats stop for
+ * the session timeout (a crash, a stall) is removed and its partitions go to the others.
+ */
+export interface GroupTimeouts {
+  readonly sessionTimeout: number
+  readonly heartbeatInterval: number
+}
+
+/** kafkajs's defaults, kept when the config gives none (KAFKA_SESSION_TIMEOUT_MS, KAFKA_HEARTBEAT_INTERVAL_MS). */
+export const DEFAULT_GROUP_TIMEOUTS: GroupTimeouts = Object.freeze({ sessionTimeout: 30_000, heartbeatInterval: 3_000 })
+
 export interface ConsumerSupervisorOptions {
   /** Names the consumer in logs ("stream", "control"). */
   name: string

@@ -11,7 +11,7 @@ import type { StreamMetrics } from '../observability/stream-metrics.js'
 import { workerObserver } from '../observability/stream-metrics.js'
 import type { BindingStore } from '../state/binding-store.js'
 import type { WindowStore } from '../state/window-store.js'
-import { ConsumerSupervisor } from './consumer-supervisor.js'
+import { ConsumerSupervisor, DEFAULT_GROUP_TIMEOUTS, type GroupTimeouts } from './consumer-supervisor.js'
 import { KafkaSink } from './kafka-sink.js'
 import { DeadLetterLog } from './dead-letter-log.js'
 import type { ModelResolver } from './model-runtime.js'
@@ -32,6 +32,8 @@ export interface StreamServiceOptions {
   publishScores: boolean
   /** How the topics the service creates when missing are made. */
   newTopics: NewTopicSettings
+  /** The consumer's group session and heartbeat (ms). @defaultValue 30,000 and 3,000 */
+  groupTimeouts?: GroupTimeouts
 }
 
 export interface StreamServiceDeps {
@@ -183,8 +185,7 @@ export class StreamService {
         const consumer = kafka.consumer({
           groupId: options.groupId,
           allowAutoTopicCreation: false,
-          sessionTimeout: 30_000,
-          heartbeatInterval: 3_000,
+          ...(options.groupTimeouts ?? DEFAULT_GROUP_TIMEOUTS),
         })
         this.#consumer = consumer
         consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {

@@ -274,5 +274,12 @@ describe('MVAD v1.1 REST API with the GA JavaScript SDK', () => {
     // The OpenAPI document is served.
     const openapi = (await (await fetch(`${app.url()}/openapi.json`)).json()) as { paths: Record<string, unknown> }
     expect(Object.keys(openapi.paths)).toContain('/multivariate/models/{modelId}:detect-last')
+    // Each answer is counted under its route's pattern, not its path (one series per route, not per model id).
+    const metrics = await (await fetch(`${app.url()}/metrics`)).text()
+    expect(metrics).toMatch(
+      /mvad_http_requests_total\{method="GET",route="\/anomalydetector\/v1\.1\/multivariate\/models\/:modelId",status_code="404",service="[^"]+"\} [1-9]/,
+    )
+    expect(metrics).toMatch(/mvad_http_requests_total\{method="POST",route="[^"]*",status_code="413"/)
+    expect(metrics).not.toContain(unknown)
   }, 60_000)
 })

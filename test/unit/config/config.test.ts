@@ -18,6 +18,22 @@ describe('loadConfig', () => {
     expect(loadConfig({ MVAD_TOPIC_REPLICATION_FACTOR: '3' }).stream.newTopics.replicationFactor).toBe(3)
   })
 
+  it("takes the consumer groups' session and heartbeat, the heartbeat at most a third of the session", () => {
+    expect(loadConfig({}).kafka.groupTimeouts).toEqual({ sessionTimeout: 30_000, heartbeatInterval: 3_000 })
+    expect(
+      loadConfig({ KAFKA_SESSION_TIMEOUT_MS: '45000', KAFKA_HEARTBEAT_INTERVAL_MS: '15000' }).kafka.groupTimeouts,
+    ).toEqual({ sessionTimeout: 45_000, heartbeatInterval: 15_000 })
+    expect(() => loadConfig({ KAFKA_SESSION_TIMEOUT_MS: '9000', KAFKA_HEARTBEAT_INTERVAL_MS: '3001' })).toThrow(
+      'KAFKA_HEARTBEAT_INTERVAL_MS: must be at most a third of KAFKA_SESSION_TIMEOUT_MS (9000 ms)',
+    )
+    // Against the default session, and reported with the other problems.
+    expect(() => loadConfig({ KAFKA_HEARTBEAT_INTERVAL_MS: '20000', MVAD_HTTP_PORT: 'x' })).toThrow(
+      /Invalid configuration \(2\)[^]*MVAD_HTTP_PORT[^]*\(30000 ms\)/,
+    )
+    // Under the broker's default group.min.session.timeout.ms it would refuse the member.
+    expect(() => loadConfig({ KAFKA_SESSION_TIMEOUT_MS: '5000' })).toThrow('KAFKA_SESSION_TIMEOUT_MS:')
+  })
+
   it('parses values, splitting broker lists and converting numbers', () => {
     const config = loadConfig({
       KAFKA_BROKERS: 'a:9092, b:9093',

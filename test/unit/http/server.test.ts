@@ -60,4 +60,42 @@ describe('ops HTTP server', () => {
     expect(response.body).toContain('mvad_lifecycle_state{state="starting",service="test"} 0')
     expect(response.body).toContain('mvad_build_info')
   })
+
+  it('counts requests and times them by route pattern, not by raw path, with 404s as unmatched', async () => {
+    const { server } = make([])
+    server.get('/things/:thingId', (_request, reply) => reply.send({ ok: true }))
+    await server.inject('/things/a')
+    await server.inject('/things/b')
+    await server.inject('/livez')
+    await server.inject('/no/such/path')
+    const body = (await server.inject('/metrics')).body
+    expect(body).toContain(
+      'mvad_http_requests_total{method="GET",route="/things/:thingId",status_code="200",service="test"} 2',
+    )
+    expect(body).toContain('mvad_http_requests_total{method="GET",route="/livez",status_code="200",service="test"} 1')
+    expect(body).toContain(
+      'mvad_http_requests_total{method="GET",route="unmatched",status_code="404",service="test"} 1',
+    )
+    expect(body).not.toContain('/things/a')
+    expect(body).toContain(
+      'mvad_http_request_duration_seconds_count{service="test",method="GET",route="/things/:thingId"} 2',
+    )
+  })
+
+  it('shares the HTTP series when a second server is made on the same registry', async () => {
+    const lifecycle = new Lifecycle()
+    const metrics = createMetrics({ serviceName: 'test', version: '0.0.0', collectDefaults: false })
+    const first = createOpsServer({ lifecycle, registry: metrics.registry, dependencies: () => [] })
+    const second = createOpsServer({ lifecycle, registry: metrics.registry, dependencies: () => [] })
+    try {
+      await first.inject('/livez')
+      await second.inject('/livez')
+      expect((await second.inject('/metrics')).body).toContain(
+        'mvad_http_requests_total{method="GET",route="/livez",status_code="200",service="test"} 2',
+      )
+    } finally {
+      await first.close()
+      await second.close()
+    }
+  })
 })
