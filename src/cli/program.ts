@@ -55,6 +55,9 @@ export function buildProgram(ctx: CliContext): Command {
     .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) })
     .exitOverride()
     .version(packageVersion(), '-V, --version', 'print the version')
+    // The program's options only before a command: `mvad bind --version 3` pins version 3 (without this, commander
+    // took it for the program's --version, printed the version and bound nothing).
+    .enablePositionalOptions()
 
   const train = program
     .command('train')

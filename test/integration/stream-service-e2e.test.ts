@@ -99,7 +99,11 @@ describe('service process on a bench entity (asd/omi-1)', () => {
       { env },
     )
     expect(upload.stdout).toContain('version 1')
-    await run(process.execPath, [CLI, 'bind', '--entity', ENTITY, '--model', 'omi'], { env })
+    // Pinned: the binding names version 1 (a CLI that took --version for the program's printed 0.1.0 and bound nothing).
+    const bind = await run(process.execPath, [CLI, 'bind', '--entity', ENTITY, '--model', 'omi', '--version', '1'], {
+      env,
+    })
+    expect(bind.stdout).toBe(`entity ${ENTITY} → model omi v1\n`)
     const admin = kafka.admin()
     await admin.connect()
     const topics = ['readings', 'events', 'scores', 'dlq'].map((t) => `${prefix}.${t}`)

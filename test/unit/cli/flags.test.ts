@@ -80,3 +80,20 @@ describe('flags that cannot go together', () => {
     ])
   })
 })
+
+describe('mvad --version', () => {
+  it('prints the version before a command, and is the command’s own option after one', async () => {
+    const version = await mvad('--version')
+    expect(version.code).toBe(0)
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/)
+    // bind's --version (pin a model version) reaches bind: it is checked, and nothing prints the program version.
+    const bind = await mvad('bind', '--entity', 'e', '--model', 'm', '--version', '0')
+    expect(bind.code).toBe(2)
+    expect(bind.stdout).toBe('')
+    expect(bind.stderr).toMatch(/--version.*1.*1000000/)
+    // A command without a --version of its own refuses it rather than printing the version and doing nothing.
+    const train = await mvad('train', '--input', 'x.csv', '--out', join(dir, 'v.json'), '--version')
+    expect(train.code).toBe(2)
+    expect(train.stderr).toContain("unknown option '--version'")
+  })
+})
