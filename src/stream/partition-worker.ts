@@ -288,7 +288,9 @@ export class PartitionWorker {
     ingestTimes: EpochMs[]
   } {
     const { model, assembler } = state
-    const lastTimestamp = state.timestamps[state.timestamps.length - 1] ?? -Infinity
+    // The last frame scored for the entity (its window's newest, or, after a model with other variables replaced
+    // the window, the replaced window's newest).
+    const lastTimestamp = assembler.lastEmitted
     let accepted = 0
     let replayed = 0
     const ingestTimes = new Map<EpochMs, EpochMs>()
@@ -438,7 +440,13 @@ export class PartitionWorker {
         model,
         shadow,
         windowLength,
-        assembler: new FrameAssembler(model.variables, this.#options.allowedLatenessMs),
+        // Frames the replaced window scored stay scored: a reading for one of them is late, not scored again
+        // (an event older than ones already published, under another model's event id).
+        assembler: new FrameAssembler(
+          model.variables,
+          this.#options.allowedLatenessMs,
+          stored === undefined ? Number.NEGATIVE_INFINITY : lastOf(stored.timestamps),
+        ),
         timestamps: tail.map(() => Number.NEGATIVE_INFINITY),
         rows: tail,
         coveredOffset: stored?.coveredOffset ?? -1n,

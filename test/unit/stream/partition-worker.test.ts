@@ -382,6 +382,35 @@ describe('PartitionWorker', () => {
     expect([...(stored?.rows.at(-1) ?? [])]).toEqual([50, 7]) // the carried value, not a fill
   })
 
+  it('after a model with other variables replaces the window, frames the old one scored stay scored', async () => {
+    const { makeWorker, sink, bindings, models } = await setup()
+    const resolver = new ModelResolver(bindings, models, testModel)
+    const worker = makeWorker(resolver)
+    const scored = [frame(0, 1), frame(1, 1)]
+    await worker.processBatch(scored)
+    const wider = ['a', 'b', 'c']
+    await models.registerReady('m', JSON.stringify({ threshold: 100, variables: wider, slidingWindow: WINDOW }), {
+      variables: wider,
+      slidingWindow: WINDOW,
+    })
+    await bindings.set('dev-1', { modelId: 'm', version: 2 })
+    resolver.invalidate('dev-1')
+    worker.forget('dev-1')
+    const late = msg('dev-1', { timestamp: T0 + MINUTE, values: { a: 1, b: 1, c: 1 } })
+    // The batch read again (a restart before the commit): replayed, neither scored nor dead-lettered again.
+    await worker.processBatch([
+      ...scored,
+      late,
+      msg('dev-1', { timestamp: T0 + 2 * MINUTE, values: { a: 1, b: 1, c: 1 } }),
+    ])
+    expect(sink.published.map((e) => [e.event.timestamp, e.event.modelVersion])).toEqual([
+      [isoOf(T0), 1],
+      [isoOf(T0 + MINUTE), 1],
+      [isoOf(T0 + 2 * MINUTE), 2],
+    ])
+    expect(sink.deadLetters.map((d) => [d.reason, d.message.offset])).toEqual([['late_after_emit', late.offset]])
+  })
+
   it('a batch retried by the same worker after its publish failed still publishes what it persisted, once', async () => {
     const windows = new MemoryWindowStore()
     const { makeWorker, sink } = await setup(windows)
