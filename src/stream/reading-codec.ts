@@ -117,9 +117,15 @@ export function validateReadingObject(
     if (entries.length === 0) return fail('wrong_shape', '"values" is empty')
     const readings: DecodedReading[] = []
     for (const [variable, value] of entries) {
+      // A missing value in a frame (JSON null, or NaN: all Avro's map<double> can say) is left out, as if its key
+      // were: the frame is filled by the model's fillNAMethod, and the frame's other values still count.
+      if (value === null || Number.isNaN(value)) continue
       const checked = checkValue(variable, value)
       if (checked !== undefined) return checked
       readings.push({ variable, timestamp, value: value as number })
+    }
+    if (readings.length === 0) {
+      return fail('wrong_shape', '"values" has no number: every value is null or NaN (a missing value)')
     }
     return { ok: true, readings }
   }
@@ -133,6 +139,9 @@ export function validateReadingObject(
 }
 
 function checkValue(variable: string, value: unknown): DecodeFailure | undefined {
+  if (value === null) {
+    return fail('wrong_shape', `value of "${variable}" is null: leave a missing reading out (its frame is filled)`)
+  }
   if (typeof value !== 'number')
     return fail('wrong_shape', `value of "${variable}" must be a number, got ${typeof value}`)
   if (!Number.isFinite(value)) return fail('non_finite_value', `value of "${variable}" is ${value}`)
@@ -145,7 +154,8 @@ function checkValue(variable: string, value: unknown): DecodeFailure | undefined
   return undefined
 }
 
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/
+// RFC 3339 (the schema's date-time) allows a lower-case t and z.
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i
 
 function parseTimestamp(raw: unknown): EpochMs | undefined {
   if (typeof raw === 'number') return Number.isSafeInteger(raw) ? raw : undefined

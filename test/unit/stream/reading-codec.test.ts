@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeJsonReading, type DecodeResult } from '../../../src/stream/reading-codec.js'
+import { decodeJsonReading, validateReadingObject, type DecodeResult } from '../../../src/stream/reading-codec.js'
 
 const decode = (text: string): DecodeResult => decodeJsonReading(Buffer.from(text))
 const T0 = Date.UTC(2024, 0, 1)
@@ -20,6 +20,34 @@ describe('decodeJsonReading', () => {
     expect(decode('{"variable":"cpu","timestamp":"2024-01-01T01:30:00+01:30","value":1}')).toMatchObject({
       readings: [{ timestamp: T0 }],
     })
+    // RFC 3339 allows a lower-case t and z (the JSON schema's date-time).
+    expect(decode('{"variable":"cpu","timestamp":"2024-01-01t00:00:00z","value":1}')).toMatchObject({
+      readings: [{ timestamp: T0 }],
+    })
+  })
+
+  it("leaves a frame's null or NaN values out as missing (filled downstream), keeping its other values", () => {
+    expect(decode(`{"timestamp":${T0},"values":{"cpu":null,"mem":0.5}}`)).toEqual({
+      ok: true,
+      readings: [{ variable: 'mem', timestamp: T0, value: 0.5 }],
+    })
+    // Avro frames (map<double>) can only say "missing" with NaN.
+    expect(validateReadingObject({ timestamp: T0, values: { cpu: Number.NaN, mem: 1 } })).toEqual({
+      ok: true,
+      readings: [{ variable: 'mem', timestamp: T0, value: 1 }],
+    })
+    const allMissing = decode(`{"timestamp":${T0},"values":{"cpu":null,"mem":null}}`)
+    expect(allMissing).toMatchObject({ ok: false, reason: 'wrong_shape' })
+    expect(allMissing.ok ? '' : allMissing.detail).toContain('every value is null or NaN')
+    // Infinity is not "missing": it is refused as before.
+    expect(validateReadingObject({ timestamp: T0, values: { cpu: Number.POSITIVE_INFINITY, mem: 1 } })).toMatchObject({
+      ok: false,
+      reason: 'non_finite_value',
+    })
+    // A single reading of null says nothing: the producer is told to leave it out.
+    const single = decode('{"variable":"cpu","timestamp":"2024-01-01T00:00:00Z","value":null}')
+    expect(single).toMatchObject({ ok: false, reason: 'wrong_shape' })
+    expect(single.ok ? '' : single.detail).toContain('leave a missing reading out')
   })
 
   it.each([
