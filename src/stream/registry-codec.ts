@@ -111,6 +111,16 @@ export function decodeReadingPayload(payload: Buffer, registry?: RegistryCodec):
       },
     )
   }
+  if (registry === undefined && isRegistryEncoded(payload)) {
+    // JSON never starts with a 0 byte: this is an Avro record a producer sent for a service without a registry.
+    return {
+      ok: false,
+      reason: 'schema_registry_decode_failed',
+      detail:
+        `Confluent wire format (Avro, schema id ${payload.readUInt32BE(1)}) but this service has no ` +
+        'SCHEMA_REGISTRY_URL: set it, or send JSON',
+    }
+  }
   return decodeJsonReading(payload)
 }
 
@@ -121,7 +131,8 @@ export function decodeReadingPayload(payload: Buffer, registry?: RegistryCodec):
 export function isTransientRegistryError(error: unknown): boolean {
   if (!(error instanceof Error)) return false
   const status = (error as { status?: unknown }).status
-  if (typeof status === 'number' && (status >= 500 || status === 408 || status === 429)) return true
+  // 401/403: the service's credentials (rotated, revoked): the service's problem, not the record's.
+  if (typeof status === 'number' && (status >= 500 || [401, 403, 408, 429].includes(status))) return true
   return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPIPE|socket hang up|timeout/i.test(
     error.message,
   )

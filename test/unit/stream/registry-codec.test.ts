@@ -14,6 +14,9 @@ describe('registry decoding failures', () => {
     expect(isTransientRegistryError(responseError(503, 'Service Unavailable'))).toBe(true)
     expect(isTransientRegistryError(responseError(429, 'Too Many Requests'))).toBe(true)
     expect(isTransientRegistryError(new Error('request timeout after 3000 ms'))).toBe(true)
+    // Refused credentials (rotated, revoked) are the service's to mend: the records wait.
+    expect(isTransientRegistryError(responseError(401, 'Unauthorized'))).toBe(true)
+    expect(isTransientRegistryError(responseError(403, 'Forbidden'))).toBe(true)
     expect(isTransientRegistryError(responseError(404, 'Schema 99 not found'))).toBe(false)
     expect(isTransientRegistryError(new Error('truncated buffer'))).toBe(false) // avro: a bad payload
     expect(isTransientRegistryError('ECONNREFUSED')).toBe(false)
@@ -26,4 +29,15 @@ describe('registry decoding failures', () => {
     await expect(outcome).rejects.toBeInstanceOf(ServiceError)
     await expect(outcome).rejects.toMatchObject({ code: 'SchemaRegistryError', retriable: true })
   }, 30_000)
+
+  it('dead-letters an Avro record sent to a service without a registry with a message saying so', () => {
+    const wire = Buffer.from([0, 0, 0, 0, 7, 2, 4, 6]) // magic byte 0, schema id 7
+    expect(decodeReadingPayload(wire)).toEqual({
+      ok: false,
+      reason: 'schema_registry_decode_failed',
+      detail: expect.stringContaining(
+        'Confluent wire format (Avro, schema id 7) but this service has no SCHEMA_REGISTRY_URL',
+      ),
+    })
+  })
 })
