@@ -121,6 +121,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       maxFutureMs: config.stream.maxFutureMs,
       topContributorCount: config.stream.topContributorCount,
       publishScores: config.stream.publishScores,
+      readingsStart: config.stream.readingsStart,
       newTopics: config.stream.newTopics,
       groupTimeouts: config.kafka.groupTimeouts,
     },

@@ -75,6 +75,7 @@ const envSchema = z.object({
   MVAD_MAX_FUTURE_MS: z.coerce.number().int().min(0).default(86_400_000),
   MVAD_TOP_CONTRIBUTORS: z.coerce.number().int().min(1).max(30).default(10),
   MVAD_PUBLISH_SCORES: flag('false'),
+  MVAD_READINGS_START: z.enum(['earliest', 'latest']).default('earliest'),
   MVAD_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
   MVAD_TOPIC_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32).optional(),
   MVAD_CONTROL_ENABLED: flag('true'),
@@ -169,6 +170,8 @@ export interface Config {
     readonly topContributorCount: number
     /** Publish every score to the scores topic, not only anomalies to the events topic. */
     readonly publishScores: boolean
+    /** Where a consumer group with no committed offset starts on the readings topic. */
+    readonly readingsStart: 'earliest' | 'latest'
     /** Partitions and replication factor of the topics the service creates when they are missing. */
     readonly newTopics: { readonly numPartitions: number; readonly replicationFactor: number | undefined }
     /** Windows of entities that send nothing for this long expire from Redis (0 = never). */
@@ -363,6 +366,7 @@ export function loadConfig(env: RawEnv): Config {
       maxFutureMs: e.MVAD_MAX_FUTURE_MS,
       topContributorCount: e.MVAD_TOP_CONTRIBUTORS,
       publishScores: e.MVAD_PUBLISH_SCORES,
+      readingsStart: e.MVAD_READINGS_START,
       newTopics: { numPartitions: e.MVAD_TOPIC_PARTITIONS, replicationFactor: e.MVAD_TOPIC_REPLICATION_FACTOR },
       windowIdleTtlSeconds: e.MVAD_WINDOW_IDLE_TTL_SECONDS,
     },

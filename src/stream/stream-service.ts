@@ -34,6 +34,8 @@ export interface StreamServiceOptions {
   newTopics: NewTopicSettings
   /** The consumer's group session and heartbeat (ms). @defaultValue 30,000 and 3,000 */
   groupTimeouts?: GroupTimeouts
+  /** Where a group with no committed offset starts: the oldest retained reading, or only new ones. @defaultValue earliest */
+  readingsStart?: 'earliest' | 'latest'
 }
 
 export interface StreamServiceDeps {
@@ -209,7 +211,10 @@ export class StreamService {
       },
       run: async (consumer) => {
         await consumer.connect()
-        await consumer.subscribe({ topic: options.topics.readings, fromBeginning: true })
+        await consumer.subscribe({
+          topic: options.topics.readings,
+          fromBeginning: (options.readingsStart ?? 'earliest') === 'earliest',
+        })
         await consumer.run({
           autoCommit: false,
           eachBatchAutoResolve: true,

@@ -288,4 +288,28 @@ describe('stream service on real Kafka + Redis', () => {
     const scored = scores.messages.map((m) => (Date.parse(parse(m.value).timestamp) - T0) / MINUTE)
     expect(scored).toEqual([0, 1, 2, 3, 6, 7])
   })
+
+  it('with MVAD_READINGS_START=latest a new group starts at the end of the topic, not at its oldest reading', async () => {
+    const h = (harness = await createHarness('latest', windowMeanModel, 1))
+    await h.models.registerReady('m', state(5), { variables: VARIABLES, slidingWindow: 4 })
+    await h.bindings.set('dev-1', { modelId: 'm' })
+    const scores = await h.collect(h.topics.scores)
+    await h.produce([0, 1, 2].map((i) => frame('dev-1', i, i + 1))) // before the group existed
+    await h.startService({ readingsStart: 'latest' })
+    // The group's start offset is fixed at its first fetch, just after it joins: send new frames until one is scored.
+    let next = 3
+    await pollUntil(
+      'a frame sent after the group joined to be scored',
+      async () => {
+        await h.produce([frame('dev-1', next, next + 1)])
+        next++
+        return scores.messages.length > 0
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    )
+    await new Promise((resolve) => setTimeout(resolve, 1_000)) // time for a (wrong) read of the old frames to show
+    const scored = scores.messages.map((m) => (Date.parse(parse(m.value).timestamp) - T0) / MINUTE)
+    expect(scored.length).toBeGreaterThan(0)
+    expect(Math.min(...scored)).toBeGreaterThanOrEqual(3)
+  })
 })

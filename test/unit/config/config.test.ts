@@ -16,6 +16,9 @@ describe('loadConfig', () => {
     expect(config.shutdownGraceMs).toBe(30_000)
     expect(config.stream.newTopics).toEqual({ numPartitions: 6, replicationFactor: undefined })
     expect(loadConfig({ MVAD_TOPIC_REPLICATION_FACTOR: '3' }).stream.newTopics.replicationFactor).toBe(3)
+    expect(config.stream.readingsStart).toBe('earliest')
+    expect(loadConfig({ MVAD_READINGS_START: 'latest' }).stream.readingsStart).toBe('latest')
+    expect(() => loadConfig({ MVAD_READINGS_START: 'newest' })).toThrow('MVAD_READINGS_START:')
   })
 
   it("takes the consumer groups' session and heartbeat, the heartbeat at most a third of the session", () => {
