@@ -32,12 +32,10 @@ describe('registry decoding failures', () => {
 
   it('dead-letters an Avro record sent to a service without a registry with a message saying so', () => {
     const wire = Buffer.from([0, 0, 0, 0, 7, 2, 4, 6]) // magic byte 0, schema id 7
-    expect(decodeReadingPayload(wire)).toEqual({
-      ok: false,
-      reason: 'schema_registry_decode_failed',
-      detail: expect.stringContaining(
-        'Confluent wire format (Avro, schema id 7) but this service has no SCHEMA_REGISTRY_URL',
-      ),
-    })
+    const outcome = decodeReadingPayload(wire)
+    expect(outcome).toMatchObject({ ok: false, reason: 'schema_registry_decode_failed' })
+    expect(outcome instanceof Promise || outcome.ok ? '' : outcome.detail).toContain(
+      'Confluent wire format (Avro, schema id 7) but this service has no SCHEMA_REGISTRY_URL',
+    )
   })
 })
