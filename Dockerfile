@@ -1,4 +1,4 @@
-# mvad-stream service image (Node 24 LTS). Build: docker build -t mvad-stream .
+# mvad-stream service image (Node 24 LTS). Build: docker build -t mvad-stream:0.1.0 . (the tag k8s/ runs)
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -87,7 +87,12 @@ const envSchema = z.object({
     .min(1)
     .default(7 * 24 * 3600),
   MVAD_CHARTS_DIR: nonEmpty.default('./mvad-data/charts'),
-  MVAD_API_KEY: z.string().min(16, 'use at least 16 characters').optional(),
+  MVAD_API_KEY: z
+    .string()
+    .min(16, 'use at least 16 characters')
+    // k8s/secret.example.yaml's placeholder, applied unedited, would guard the API with a key anyone can read.
+    .refine((key) => !/change-me/i.test(key), 'is the example placeholder: generate a key (openssl rand -hex 32)')
+    .optional(),
   MVAD_REST_BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()

@@ -83,6 +83,9 @@ describe('loadConfig', () => {
     // Keys and URLs (a password may be in one) are not repeated.
     expect(error.message).not.toContain('http://x')
     expect(() => loadConfig({ MVAD_API_KEY: 'short-secret' })).toThrow(/MVAD_API_KEY: use at least 16 characters\n?$/)
+    expect(() => loadConfig({ MVAD_API_KEY: 'change-me-to-a-long-random-key' })).toThrow(
+      'MVAD_API_KEY: is the example placeholder',
+    )
   })
 
   it('names MVAD_* variables it does not read, with the setting they were probably meant to be', () => {
