@@ -28,6 +28,7 @@ import { toAnomalyEvent, type AnomalyEvent } from './anomaly-event.js'
 import { carriedItem, groupByEntity, rejectedDeadLetters, withRejected, type EntityItem } from './batch-decode.js'
 import { FrameAssembler, fillMissing, type PendingReading } from './frame-assembler.js'
 import { shadowWindow, type LoadedModel, type ModelResolver, type ShadowModel } from './model-runtime.js'
+import { isWindowDeadLetter, parsePendingOutput, storedDeadLetter, storedEvent } from './pending-output.js'
 import type {
   DeadLetter,
   DeadLetterReason,
@@ -215,14 +216,17 @@ export class PartitionWorker {
         this.#carried.delete(entity)
         return { deadLetters }
       }
-      const replayEvents = state.unacknowledged.map((json) => {
-        const event = JSON.parse(json) as AnomalyEvent
-        return { entity, event, isAnomaly: event.isAnomaly }
-      })
+      // Output persisted earlier and not acknowledged since (a failed publish, a crash): published again.
+      const replay = parsePendingOutput(entity, state.unacknowledged)
+      for (const letter of replay.deadLetters) deadLetters.push(letter)
       // Kept in case another owner's write makes this attempt void: they go back to the carried readings.
       const waiting = state.assembler.pendingReadings(state.model.variables)
       const result = this.#assembleAndScore(entity, state, fed, deadLetters, flushIdle)
-      const pendingEvents = [...replayEvents, ...result.events].map((e) => JSON.stringify(e.event))
+      const pendingEvents = [
+        ...state.unacknowledged,
+        ...result.events.map(storedEvent),
+        ...result.windowDeadLetters.map(storedDeadLetter),
+      ]
       const started = performance.now()
       const appended = await this.#windows.append(entity, state.windowLength, {
         modelKey: state.model.layoutKey,
@@ -242,7 +246,7 @@ export class PartitionWorker {
         return {
           deadLetters,
           persisted: {
-            events: [...replayEvents, ...result.events],
+            events: [...replay.events, ...result.events],
             coveredOffset: result.coveredOffset,
             ingestTimes: result.ingestTimes,
           },
@@ -286,8 +290,11 @@ export class PartitionWorker {
     events: OutgoingEvent[]
     coveredOffset: bigint
     ingestTimes: EpochMs[]
+    /** This call's dead letters that a replay of its readings would not make again (persisted with the window). */
+    windowDeadLetters: DeadLetter[]
   } {
     const { model, assembler } = state
+    const firstNewLetter = deadLetters.length
     // The last frame scored for the entity (its window's newest, or, after a model with other variables replaced
     // the window, the replaced window's newest).
     const lastTimestamp = assembler.lastEmitted
@@ -357,7 +364,8 @@ export class PartitionWorker {
       if (state.shadow !== undefined) this.#scoreShadow(entity, state.rows, state.shadow, frame.timestamp, events)
     }
     if (filled > 0) this.#observer?.framesFilled(filled)
-    return { newTimestamps, newRows, events, coveredOffset, ingestTimes: scoredIngestTimes }
+    const windowDeadLetters = deadLetters.slice(firstNewLetter).filter(isWindowDeadLetter)
+    return { newTimestamps, newRows, events, coveredOffset, ingestTimes: scoredIngestTimes, windowDeadLetters }
   }
 
   /** Detect-last of the newest row by the entity's model; returns the frame's ingest time (for latency). */

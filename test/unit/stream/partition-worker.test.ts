@@ -145,6 +145,31 @@ describe('PartitionWorker', () => {
     expect(clean.sink.published.map((e) => e.event.eventId)).toEqual(sink.published.map((e) => e.event.eventId))
   })
 
+  it('after a crash between persist and publish, dead-letters a late reading of the batch once, from the store', async () => {
+    const windows = new MemoryWindowStore()
+    const { makeWorker, sink } = await setup(windows)
+    const scored = [frame(0, 0), frame(1, 0)]
+    const late = msg('dev-1', { timestamp: T0, variable: 'a', value: 9 }) // frame 0 is scored before it comes
+    const batch = [...scored, late, frame(2, 0)]
+    sink.failNext = true
+    await expect(makeWorker().processBatch(batch)).rejects.toThrow('broker down')
+    expect((await windows.load('dev-1'))?.pendingEvents).toHaveLength(4) // three scores, one dead letter
+    // Restart: the late reading is covered by the stored window now (replayed), so only the store remembers it.
+    await makeWorker().processBatch(batch)
+    expect(sink.deadLetters.map((d) => [d.reason, d.message.offset, d.message.value?.toString()])).toEqual([
+      ['late_beyond_lateness', late.offset, late.value?.toString()],
+    ])
+    expect(sink.published).toHaveLength(3)
+    expect((await windows.load('dev-1'))?.pendingEvents).toEqual([])
+    // The same worker retrying the batch after a failed publish: the same, once.
+    const retried = await setup(new MemoryWindowStore())
+    const worker = retried.makeWorker()
+    retried.sink.failNext = true
+    await expect(worker.processBatch(batch)).rejects.toThrow('broker down')
+    await worker.processBatch(batch)
+    expect(retried.sink.deadLetters.map((d) => d.message.offset)).toEqual([late.offset])
+  })
+
   it('refuses to go on over a window the store holds older than it wrote it (Redis back with older data)', async () => {
     const windows = new MemoryWindowStore()
     const { makeWorker, sink } = await setup(windows)
