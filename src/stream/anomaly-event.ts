@@ -1,6 +1,6 @@
 /**
  * Anomaly events (pure). Format on the events topic (JSON; Avro with the registry — schemas/avro/anomaly-event.v1):
- *   {eventId, entity, modelId, modelVersion, timestamp (ISO, no ms), isAnomaly, score, severity, interpretation,
+ *   {eventId, entity, modelId, modelVersion, timestamp (ISO; ms only when not 0), isAnomaly, score, severity, interpretation,
  *    shadow?}
  * eventId is a UUID-shaped SHA-256 of entity, model id, model version and timestamp: a frame re-scored after a
  * crash or rebalance yields the same id, so consumers can de-duplicate.
