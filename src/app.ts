@@ -26,6 +26,7 @@ import { RedisBindingStore } from './state/redis-binding-store.js'
 import { RedisModelStore } from './state/redis-model-store.js'
 import { RedisWindowStore } from './state/redis-window-store.js'
 import { StoreMarker } from './state/store-marker.js'
+import { evictionWarning } from './state/redis-eviction.js'
 import { ModelResolver, type ModelLoader } from './stream/model-runtime.js'
 import { RegistryCodec } from './stream/registry-codec.js'
 import { clientOptions, insecureSettings, registryAuthorization } from './connections.js'
@@ -298,6 +299,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       logger.warn({ down }, 'waiting for dependencies')
       await new Promise((resolve) => setTimeout(resolve, 1_000))
     }
+    await warnIfRedisMayEvict()
     await stream.start()
     await control?.start()
     const joinDeadline = Date.now() + config.startupTimeoutMs
@@ -328,6 +330,16 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
     }, HEALTH_CHECK_INTERVAL_MS)
     healthTimer.unref()
     lifecycle.moveTo('running', 'dependencies reachable')
+  }
+
+  async function warnIfRedisMayEvict(): Promise<void> {
+    try {
+      const warning = evictionWarning(await redis.info('memory'))
+      if (warning !== undefined) logger.warn(warning)
+    } catch (error) {
+      // Some managed services refuse INFO sections: the check is advice, not a condition to start.
+      logger.info({ err: error }, "could not read Redis's maxmemory-policy (INFO memory); make sure it is noeviction")
+    }
   }
 
   function stop(reason: string): Promise<void> {

@@ -126,6 +126,28 @@ describe('service shell against real Kafka, Redis and registry', () => {
     }
   }, 70_000)
 
+  it('warns at start when Redis may evict keys under memory pressure, naming the policy', async () => {
+    const admin = new Redis(inject('redisUrl'))
+    const [, before] = (await admin.config('GET', 'maxmemory-policy')) as [string, string]
+    const lines: string[] = []
+    const app = createApp({
+      config: loadConfig(realEnv()),
+      logger: createLogger({ serviceName: 'it', level: 'warn' }, { write: (line: string) => void lines.push(line) }),
+      metrics: createMetrics({ serviceName: 'it', version: 'test', collectDefaults: false }),
+      loadModel: windowMeanModel,
+    })
+    // maxmemory stays 0 (no limit), so nothing is evicted while the policy is changed for this check.
+    await admin.config('SET', 'maxmemory-policy', 'volatile-lru')
+    try {
+      await app.start()
+      expect(lines.some((line) => line.includes('maxmemory-policy volatile-lru'))).toBe(true)
+    } finally {
+      await admin.config('SET', 'maxmemory-policy', before)
+      await admin.quit()
+      await app.stop('test done')
+    }
+  })
+
   it('fails start-up with a message naming each unreachable dependency', async () => {
     const app = makeApp({
       ...realEnv(),
