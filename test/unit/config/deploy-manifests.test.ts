@@ -75,12 +75,33 @@ describe('shipped deployment settings', () => {
   })
 
   it('every k8s file parses, and the compose service’s environment is a configuration the service takes', () => {
-    for (const file of ['configmap', 'deployment', 'kustomization', 'pdb', 'secret.example', 'service']) {
+    for (const file of [
+      'configmap',
+      'deployment',
+      'kustomization',
+      'pdb',
+      'prometheus-rules',
+      'secret.example',
+      'service',
+    ]) {
       for (const document of parseAllDocuments(read(`k8s/${file}.yaml`))) expect(document.errors).toEqual([])
     }
     const compose = yamlOf<{ services: Record<string, { environment?: Record<string, string> }> }>('docker-compose.yml')
     const service = Object.values(compose.services).find((s) => s.environment?.KAFKA_BROKERS !== undefined)
     expect(service).toBeDefined()
     expect(loadConfig(service?.environment ?? {}).kafka.brokers).toEqual(['kafka:29092'])
+  })
+
+  it('the alert rules use only metrics the service documents (and so registers: metrics-docs.test.ts)', () => {
+    const rules = yamlOf<{ spec: { groups: { rules: { alert: string; expr: string }[] }[] } }>(
+      'k8s/prometheus-rules.yaml',
+    ).spec.groups.flatMap((g) => g.rules)
+    const documented = new Set([...read('docs/metrics.md').matchAll(/^\| `(mvad_[a-z0-9_]+)`/gm)].map((m) => m[1]))
+    expect(rules.length).toBeGreaterThan(5)
+    for (const rule of rules) {
+      const used = [...rule.expr.matchAll(/\bmvad_[a-z0-9_]+/g)].map((m) => m[0].replace(/_(bucket|count|sum)$/, ''))
+      expect(used.length, rule.alert).toBeGreaterThan(0)
+      for (const metric of used) expect(documented.has(metric), `${rule.alert}: ${metric}`).toBe(true)
+    }
   })
 })
