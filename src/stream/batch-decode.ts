@@ -108,6 +108,7 @@ export function carriedItem(entity: string, reading: PendingReading): EntityItem
       value: Buffer.from(JSON.stringify(body)),
       offset: reading.offset,
       kafkaTimestamp: Date.now(),
+      rebuilt: true,
     },
     readings: [reading],
   }

@@ -64,6 +64,8 @@ export class KafkaSink implements WorkerSink {
           'mvad-source-topic': this.#topics.sourceReadings,
           'mvad-source-partition': String(this.#partition),
           'mvad-source-offset': letter.message.offset.toString(),
+          // The value is not the original record (which may have been a frame, or Avro): see InputMessage.rebuilt.
+          ...(letter.message.rebuilt === true ? { 'mvad-dlq-rebuilt': 'true' } : {}),
         },
       }),
     )

@@ -18,6 +18,7 @@ interface StoredDeadLetter {
     kafkaTimestamp: number
     reason: DeadLetterReason
     detail: string
+    rebuilt?: true
   }
 }
 
@@ -39,6 +40,7 @@ export function storedDeadLetter({ message, reason, detail }: DeadLetter): strin
       kafkaTimestamp: message.kafkaTimestamp,
       reason,
       detail,
+      ...(message.rebuilt === true ? { rebuilt: true as const } : {}),
     },
   }
   return JSON.stringify(stored)
@@ -61,6 +63,7 @@ export function parsePendingOutput(
           value: d.value === null ? null : Buffer.from(d.value, 'base64'),
           offset: BigInt(d.offset),
           kafkaTimestamp: d.kafkaTimestamp,
+          ...(d.rebuilt === true ? { rebuilt: true as const } : {}),
         },
         reason: d.reason,
         detail: d.detail,

@@ -10,6 +10,11 @@ export interface InputMessage {
   offset: bigint
   /** Broker/producer timestamp (epoch ms), for end-to-end latency. */
   kafkaTimestamp: EpochMs
+  /**
+   * Not a record read from Kafka: a reading that waited in an incomplete frame, rebuilt as JSON after its entity's
+   * model changed; `offset` is the smallest offset of the frame it waited in. Its dead letter says so.
+   */
+  rebuilt?: true
 }
 
 export type DeadLetterReason =

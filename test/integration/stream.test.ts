@@ -158,6 +158,38 @@ describe('stream service on real Kafka + Redis', () => {
     expect(received[2]?.isAnomaly).toBe(false) // threshold 1000 of version 2
   })
 
+  it('dead-letters a waiting reading the new model lacks as a rebuilt record, and says so in a header', async () => {
+    const h = (harness = await createHarness('rebuilt', windowMeanModel, 1))
+    await h.models.registerReady('m', state(5), { variables: VARIABLES, slidingWindow: 4 })
+    await h.bindings.set('dev-1', { modelId: 'm', version: 1 })
+    const scores = await h.collect(h.topics.scores)
+    const dlq = await h.collect(h.topics.deadLetter)
+    await h.startService()
+    const waiting = { timestamp: T0 + MINUTE, variable: 'b', value: 3 }
+    await h.produce([frame('dev-1', 0, 1), { key: 'dev-1', value: JSON.stringify(waiting) }])
+    await scores.waitFor(1)
+    const other = ['a', 'c']
+    await h.models.registerReady('m', JSON.stringify({ variables: other, slidingWindow: 4, threshold: 5 }), {
+      variables: other,
+      slidingWindow: 4,
+    })
+    await h.bindings.set('dev-1', { modelId: 'm', version: 2 })
+    await new Promise((resolve) => setTimeout(resolve, 500)) // the change notice travels over Redis pub/sub
+    await h.produce([{ key: 'dev-1', value: JSON.stringify({ timestamp: T0 + MINUTE, values: { a: 1, c: 2 } }) }])
+    const [letter] = await dlq.waitFor(1)
+    expect(letter?.headers['mvad-dlq-reason']?.toString()).toBe('unknown_variable')
+    expect(letter?.headers['mvad-dlq-rebuilt']?.toString()).toBe('true')
+    expect(JSON.parse(letter?.value.toString() ?? '{}')).toEqual({
+      variable: 'b',
+      timestamp: new Date(waiting.timestamp).toISOString(),
+      value: 3,
+    })
+    // Records read from Kafka as they are carry no such header.
+    await h.produce([{ key: 'dev-1', value: JSON.stringify({ timestamp: T0 + 2 * MINUTE, variable: 'zz', value: 1 }) }])
+    const letters = await dlq.waitFor(2)
+    expect(letters[1]?.headers['mvad-dlq-rebuilt']).toBeUndefined()
+  })
+
   it('reads and writes Avro through the schema registry', async () => {
     const h = (harness = await createHarness('avro', windowMeanModel, 1))
     await h.models.registerReady('m', state(5), { variables: VARIABLES, slidingWindow: 4 })

@@ -17,7 +17,7 @@ describe('pending output of a window', () => {
       reason: 'late_after_emit',
       detail: 'frame already scored',
     }
-    const keyless: DeadLetter = { ...letter, message: { ...letter.message, key: null, value: null } }
+    const keyless: DeadLetter = { ...letter, message: { ...letter.message, key: null, value: null, rebuilt: true } }
     const stored = [storedEvent({ entity: 'dev-1', event, isAnomaly: true }), storedDeadLetter(letter)]
     stored.push(storedDeadLetter(keyless))
     const { events, deadLetters } = parsePendingOutput('dev-1', stored)
