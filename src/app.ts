@@ -20,6 +20,7 @@ import type { ServiceMetrics } from './observability/metrics.js'
 import { createOpsServer, type DependencyStatus } from './http/server.js'
 import { registerMvadApi, registerMvadApiElsewhere, restDataIdOf } from './http/mvad/routes.js'
 import { removeDataSourceFiles } from './http/mvad/data-source.js'
+import { RestAdmission } from './http/mvad/admission.js'
 import { createStreamMetrics, dropModelSeries } from './observability/stream-metrics.js'
 import { keySpace } from './state/keys.js'
 import { RedisBindingStore } from './state/redis-binding-store.js'
@@ -212,6 +213,12 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
         fetchPrivateHosts: config.rest.fetchPrivateHosts,
       },
       trustProxy: config.http.trustProxy,
+      admission: new RestAdmission({
+        bodyBytesInFlight: config.rest.bodyBytesInFlight,
+        heldDownloads: config.rest.maxHeldDownloads,
+        dataDir: config.rest.dataDir,
+      }),
+      bodyLimitBytes: config.rest.bodyLimitBytes,
     })
   } else {
     registerMvadApiElsewhere(http)

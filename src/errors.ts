@@ -19,6 +19,8 @@ export const SERVICE_ERROR_CODES = [
   'ModelInUse',
   'JobNotFound',
   'ErrorThresholdExceeded',
+  /** More REST work than this instance takes on at once (429 with Retry-After). */
+  'TooManyRequests',
   'Internal',
 ] as const
 

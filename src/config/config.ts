@@ -104,6 +104,12 @@ const envSchema = z.object({
     .min(1024)
     .default(512 * 1024 * 1024),
   MVAD_REST_FETCH_TIMEOUT_MS: positiveMs.default(60_000),
+  MVAD_REST_BODY_BYTES_IN_FLIGHT: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(64 * 1024 * 1024),
+  MVAD_REST_MAX_HELD_DOWNLOADS: z.coerce.number().int().min(1).max(1000).default(4),
   MVAD_REST_DATA_DIR: nonEmpty.default('./mvad-data/rest'),
   MVAD_REST_LOCAL_ROOTS: z
     .string()
@@ -204,6 +210,10 @@ export interface Config {
     /** Limits of http(s) dataSource downloads, and where downloads and unpacked zips go. */
     readonly fetchMaxBytes: number
     readonly fetchTimeoutMs: number
+    /** Bytes of detect-last bodies this instance works on at once (429 beyond; a request alone always goes in). */
+    readonly bodyBytesInFlight: number
+    /** REST requests whose downloaded data this instance holds at once, until their jobs end (429 beyond). */
+    readonly maxHeldDownloads: number
     readonly dataDir: string
     /** Folders a local-path or file:// dataSource may be in; none = local paths refused. */
     readonly localRoots: readonly string[]
@@ -388,6 +398,8 @@ export function loadConfig(env: RawEnv): Config {
       bodyLimitBytes: e.MVAD_REST_BODY_LIMIT_BYTES,
       fetchMaxBytes: e.MVAD_REST_FETCH_MAX_BYTES,
       fetchTimeoutMs: e.MVAD_REST_FETCH_TIMEOUT_MS,
+      bodyBytesInFlight: e.MVAD_REST_BODY_BYTES_IN_FLIGHT,
+      maxHeldDownloads: e.MVAD_REST_MAX_HELD_DOWNLOADS,
       dataDir: e.MVAD_REST_DATA_DIR,
       localRoots: e.MVAD_REST_LOCAL_ROOTS,
       fetchPrivateHosts: e.MVAD_REST_FETCH_PRIVATE_HOSTS,

@@ -12,6 +12,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   ResultNotExist: 404,
   JobNotFound: 404,
   InvalidFileSize: 413,
+  TooManyRequests: 429,
   ModelInUse: 409,
   Internal: 500,
   UnexpectedError: 500,
@@ -24,6 +25,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
 }
 
 export function sendMvadError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  // Azure's SDKs retry a 429 after Retry-After by themselves.
+  if (status === 429) reply.header('retry-after', '1')
   return reply.code(status).header('x-ms-error-code', code).send({ code, message })
 }
 

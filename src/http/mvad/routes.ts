@@ -23,6 +23,7 @@ import type { ResultStore } from '../../state/result-store.js'
 import { checkApiKey, sendMvadError, toMvadError } from './errors.js'
 import { removeDataSourceFiles, resolveDataSource, type DataSchema, type DataSourceLimits } from './data-source.js'
 import { detectLast, type LastDetectionVariable } from './detect-last.js'
+import { bodyAdmissionHooks, type RestAdmission } from './admission.js'
 import { modelToWire, pendingModelToWire, pendingResultToWire, resultToWire } from './wire.js'
 
 export const MVAD_BASE = '/anomalydetector/v1.1'
@@ -51,6 +52,10 @@ export interface MvadApiDeps {
   dataSource: DataSourceLimits
   /** Behind a trusted proxy (MVAD_HTTP_TRUST_PROXY): links also carry the path prefix of X-Forwarded-Prefix. */
   trustProxy?: boolean
+  /** What this instance takes on at once (detect-last bodies, held downloads); unlimited when absent. */
+  admission?: RestAdmission
+  /** The server's body limit: what a detect-last body of unknown length is counted as. */
+  bodyLimitBytes?: number
 }
 
 interface TrainBody {
@@ -228,7 +233,11 @@ export function registerMvadApi(app: FastifyInstance, deps: MvadApiDeps): void {
       )
       api.post<ModelParams & { Body: DetectLastBody }>(
         '/multivariate/models/:modelId(^[^:]+)::detect-last',
-        { schema: { body: schema('detect-last-request.v1.1.json') } },
+        {
+          schema: { body: schema('detect-last-request.v1.1.json') },
+          // The body is let in (before it is read) only while the bodies in flight fit the budget.
+          ...(deps.admission === undefined ? {} : bodyAdmissionHooks(deps.admission, deps.bodyLimitBytes ?? 0)),
+        },
         async (request) => {
           const { stateJson } = await restReadyModel(deps, request.params.modelId)
           const model = fromModelFile(JSON.parse(stateJson), `model ${request.params.modelId}`)
@@ -248,8 +257,7 @@ async function train(deps: MvadApiDeps, request: FastifyRequest<{ Body: TrainBod
   resolveParams({ slidingWindow }) // InvalidSlidingWindow now, not later in the job
   const alignPolicy = resolveAlignPolicy((body.alignPolicy ?? {}) as never) // InvalidAlignMode, RequiredPaddingValue, …
   const modelId = randomUUID()
-  const path = await resolveDataSource(body.dataSource, modelId, deps.dataSource, body.dataSchema)
-  const command: TrainCommand = {
+  const command = await fetchAndSubmit(deps, body.dataSource, modelId, body.dataSchema, (path) => ({
     type: 'train',
     jobId: trainJobId(modelId),
     modelId,
@@ -261,8 +269,7 @@ async function train(deps: MvadApiDeps, request: FastifyRequest<{ Body: TrainBod
     endTime: body.endTime,
     slidingWindow,
     alignPolicy,
-  }
-  await submitFetched(deps, command)
+  }))
   const job = await deps.jobs.get(command.jobId)
   const info = await deps.models.getInfo(modelId)
   const created =
@@ -385,13 +392,8 @@ async function detectBatchRequest(
   const topContributorCount = topContributors(body.topContributorCount)
   const resultId = randomUUID()
   // The data has the layout the model was trained from (MVAD's detect request carries no dataSchema).
-  const path = await resolveDataSource(
-    body.dataSource,
-    resultId,
-    deps.dataSource,
-    await trainedDataSchema(deps, modelId, ready.version),
-  )
-  const command: DetectBatchCommand = {
+  const dataSchema = await trainedDataSchema(deps, modelId, ready.version)
+  const command = await fetchAndSubmit(deps, body.dataSource, resultId, dataSchema, (path) => ({
     type: 'detect-batch',
     jobId: resultId,
     modelId,
@@ -401,13 +403,33 @@ async function detectBatchRequest(
     endTime: body.endTime,
     topContributorCount,
     output: { store: true },
-  }
-  await submitFetched(deps, command)
+  }))
   return reply
     .code(202)
     .header('operation-id', resultId)
     .header('operation-location', absolute(request, `/multivariate/detect-batch/${resultId}`, deps))
     .send(pendingResultToWire(command))
+}
+
+/**
+ * Resolves a request's dataSource (an http(s) one is downloaded under `id`, after the admission found room for it:
+ * 429 before anything is fetched otherwise) and queues the job made for the resulting path.
+ */
+async function fetchAndSubmit<C extends TrainCommand | DetectBatchCommand>(
+  deps: MvadApiDeps,
+  dataSource: string,
+  id: string,
+  dataSchema: DataSchema | undefined,
+  commandFor: (path: string) => C,
+): Promise<C> {
+  const release = /^https?:\/\//i.test(dataSource) ? await deps.admission?.reserveDownload(id) : undefined
+  try {
+    const command = commandFor(await resolveDataSource(dataSource, id, deps.dataSource, dataSchema))
+    await submitFetched(deps, command)
+    return command
+  } finally {
+    release?.() // the download is in its folder now, which counts until the job removes it, or it was removed
+  }
 }
 
 /**

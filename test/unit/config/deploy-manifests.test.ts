@@ -61,11 +61,11 @@ describe('shipped deployment settings', () => {
     // SIGTERM comes after the preStop wait; the drain (MVAD_SHUTDOWN_GRACE_MS) must end before the kill.
     const preStopMs = Number(container.lifecycle.preStop.exec.command[1]) * 1000
     expect(pod.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(preStopMs + config.shutdownGraceMs)
-    // Each job in flight may hold a download and, for a zip, its unpacked copy in the scratch volume: an overflow
-    // gets the pod evicted, its stream partitions with it.
+    // Each request whose data is held may keep a download and, for a zip, its unpacked copy in the scratch volume:
+    // an overflow gets the pod evicted, its stream partitions with it.
     const sizeLimit = pod.spec.volumes.find((v) => v.name === 'mvad-data')?.emptyDir?.sizeLimit ?? ''
     expect(sizeLimit).toMatch(/^\d+Gi$/)
-    expect(config.control.jobConcurrency * 2 * config.rest.fetchMaxBytes).toBeLessThanOrEqual(
+    expect(config.rest.maxHeldDownloads * 2 * config.rest.fetchMaxBytes).toBeLessThan(
       Number.parseInt(sizeLimit, 10) * 1024 ** 3,
     )
     const version = (JSON.parse(read('package.json')) as { version: string }).version

@@ -1,9 +1,11 @@
 import Fastify, { type FastifyInstance } from 'fastify'
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { strToU8, zipSync } from 'fflate'
+import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RestAdmission } from '../../../../src/http/mvad/admission.js'
 import { MODEL_FILE_FORMAT, modelFileProvenance } from '../../../../src/cli/model-file.js'
 import {
   MVAD_BASE,
@@ -354,5 +356,60 @@ describe('MVAD routes', () => {
     expect(restDataIdOf(record('rest-train-m1', 'train'))).toBe('m1')
     expect(restDataIdOf(record('r1', 'detect-batch'))).toBe('r1')
     expect(restDataIdOf(record('topic-train', 'train'))).toBeUndefined() // a control-topic job downloads nothing
+  })
+})
+
+describe('MVAD routes under load: what one instance takes on at once', () => {
+  it('answers 429 TooManyRequests with Retry-After to a detect-last over the bodies in flight, before reading it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'mvad-admitted-'))
+    const app = Fastify(MVAD_SERVER_OPTIONS)
+    registerMvadApi(app, {
+      models: new MemoryModelStore(),
+      results: new MemoryResultStore(),
+      jobs: new MemoryJobStore(),
+      bindings: new MemoryBindingStore(),
+      submit: () => Promise.resolve(),
+      ...CLOSED_DATA,
+      admission: new RestAdmission({ bodyBytesInFlight: 1500, heldDownloads: 1, dataDir }),
+    })
+    await app.ready()
+    try {
+      const url = `${MVAD_BASE}/multivariate/models/55555555-5555-4555-8555-555555555555:detect-last`
+      const body = JSON.stringify({ variables: [{ variable: 'a', timestamps: ['2024-01-01T00:00:00Z'], values: [1] }] })
+      const padded = body.padEnd(1000, ' ')
+      const headers = { 'content-type': 'application/json', 'content-length': String(padded.length) }
+      // A first request whose body is still arriving holds 1,000 of the 1,500 bytes.
+      const slowBody = new PassThrough()
+      const first = app.inject({ method: 'POST', url, headers, payload: slowBody })
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      const refused = await app.inject({ method: 'POST', url, headers, payload: padded })
+      expect([refused.statusCode, refused.headers['x-ms-error-code'], refused.headers['retry-after']]).toEqual([
+        429,
+        'TooManyRequests',
+        '1',
+      ])
+      expect(refused.json<{ message: string }>().message).toContain('MVAD_REST_BODY_BYTES_IN_FLIGHT 1500')
+      slowBody.end(padded)
+      expect((await first).headers['x-ms-error-code']).toBe('ModelNotExist') // it went through
+      // Its bytes are free again.
+      const after = await app.inject({ method: 'POST', url, headers, payload: padded })
+      expect(after.headers['x-ms-error-code']).toBe('ModelNotExist')
+
+      // The data folder already holds one request's download: a request that would download answers 429 first.
+      mkdirSync(join(dataDir, 'earlier-job'))
+      const train = await app.inject({
+        method: 'POST',
+        url: `${MVAD_BASE}/multivariate/models`,
+        payload: {
+          dataSource: 'https://example.com/train.csv',
+          startTime: '2024-01-01T00:00:00Z',
+          endTime: '2024-01-02T00:00:00Z',
+        },
+      })
+      expect([train.statusCode, train.headers['x-ms-error-code']]).toEqual([429, 'TooManyRequests'])
+      expect(readdirSync(dataDir)).toEqual(['earlier-job'])
+    } finally {
+      await app.close()
+    }
   })
 })
