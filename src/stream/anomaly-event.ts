@@ -1,7 +1,7 @@
 /**
  * Anomaly events (pure). Format on the events topic (JSON; Avro with the registry — schemas/avro/anomaly-event.v1):
  *   {eventId, entity, modelId, modelVersion, timestamp (ISO; ms only when not 0), isAnomaly, score, severity, interpretation,
- *    shadow?}
+ *    shadow?, filledVariables?}
  * eventId is a UUID-shaped SHA-256 of entity, model id, model version and timestamp: a frame re-scored after a
  * crash or rebalance yields the same id, so consumers can de-duplicate.
  */
@@ -19,6 +19,11 @@ export interface AnomalyEvent {
   severity: number
   interpretation: AnomalyValue['interpretation']
   shadow?: boolean
+  /**
+   * The variables of this frame whose readings had not arrived when it was scored, filled by the model's
+   * fillNAMethod (late or silent producers); absent when every value arrived.
+   */
+  filledVariables?: string[]
 }
 
 export function eventId(entity: string, modelId: string, modelVersion: number, timestamp: EpochMs): string {
@@ -41,6 +46,7 @@ export function toAnomalyEvent(
   model: { modelId: string; version: number },
   timestamp: EpochMs,
   value: AnomalyValue,
+  filledVariables: readonly string[] = [],
 ): AnomalyEvent {
   return {
     eventId: eventId(entity, model.modelId, model.version, timestamp),
@@ -52,5 +58,6 @@ export function toAnomalyEvent(
     score: value.score,
     severity: value.severity,
     interpretation: value.interpretation,
+    ...(filledVariables.length === 0 ? {} : { filledVariables: [...filledVariables] }),
   }
 }

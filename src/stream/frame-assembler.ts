@@ -220,3 +220,8 @@ export function fillMissing(
   }
   return filled
 }
+
+/** The variables (in model column order) whose value a frame lacks: NaN where no reading arrived. */
+export function missingVariables(values: Float64Array, variables: readonly string[]): string[] {
+  return variables.filter((_, column) => Number.isNaN(values[column]))
+}

@@ -26,7 +26,7 @@ import { ServiceError } from '../errors.js'
 import type { WindowStore } from '../state/window-store.js'
 import { toAnomalyEvent, type AnomalyEvent } from './anomaly-event.js'
 import { carriedItem, groupByEntity, rejectedDeadLetters, withRejected, type EntityItem } from './batch-decode.js'
-import { FrameAssembler, fillMissing, type PendingReading } from './frame-assembler.js'
+import { FrameAssembler, fillMissing, missingVariables, type PendingReading } from './frame-assembler.js'
 import { shadowWindow, type LoadedModel, type ModelResolver, type ShadowModel } from './model-runtime.js'
 import { isWindowDeadLetter, parsePendingOutput, storedDeadLetter, storedEvent } from './pending-output.js'
 import type {
@@ -345,6 +345,7 @@ export class PartitionWorker {
     let filled = 0
     for (const frame of frames) {
       const previous = state.rows[state.rows.length - 1]
+      const filledVariables = frame.missing > 0 ? missingVariables(frame.values, model.variables) : []
       if (frame.missing > 0) filled++
       const row =
         frame.missing > 0 ? fillMissing(frame.values, previous, model.fillNAMethod, model.paddingValue) : frame.values
@@ -359,9 +360,12 @@ export class PartitionWorker {
       if (frame.maxOffset > coveredOffset) coveredOffset = frame.maxOffset
       if (state.rows.length >= model.slidingWindow) {
         // (fewer rows: not enough history yet, no warm start possible)
-        scoredIngestTimes.push(this.#scoreDefault(entity, state.rows, model, frame.timestamp, ingestTimes, events))
+        const scored = { timestamp: frame.timestamp, filledVariables }
+        scoredIngestTimes.push(this.#scoreDefault(entity, state.rows, model, scored, ingestTimes, events))
       }
-      if (state.shadow !== undefined) this.#scoreShadow(entity, state.rows, state.shadow, frame.timestamp, events)
+      if (state.shadow !== undefined) {
+        this.#scoreShadow(entity, state.rows, state.shadow, { timestamp: frame.timestamp, filledVariables }, events)
+      }
     }
     if (filled > 0) this.#observer?.framesFilled(filled)
     const windowDeadLetters = deadLetters.slice(firstNewLetter).filter(isWindowDeadLetter)
@@ -373,14 +377,14 @@ export class PartitionWorker {
     entity: string,
     rows: Float64Array[],
     model: LoadedModel,
-    timestamp: EpochMs,
+    { timestamp, filledVariables }: ScoredFrame,
     ingestTimes: ReadonlyMap<EpochMs, EpochMs>,
     events: OutgoingEvent[],
   ): EpochMs {
     const started = performance.now()
     const value = model.scoreLast(lastRows(rows, model.slidingWindow), this.#options.topContributorCount)
     const scoringSeconds = (performance.now() - started) / 1000
-    const event = toAnomalyEvent(entity, model, timestamp, value)
+    const event = toAnomalyEvent(entity, model, timestamp, value, filledVariables)
     const ingest = ingestTimes.get(timestamp) ?? Date.now()
     this.#observer?.frameScored(model, event, scoringSeconds, ingest)
     if (value.isAnomaly || this.#options.publishScores) events.push({ entity, event, isAnomaly: value.isAnomaly })
@@ -392,13 +396,14 @@ export class PartitionWorker {
     entity: string,
     rows: readonly Float64Array[],
     shadow: ShadowModel,
-    timestamp: EpochMs,
+    { timestamp, filledVariables }: ScoredFrame,
     events: OutgoingEvent[],
   ): void {
     if (rows.length < shadow.model.slidingWindow) return
     const started = performance.now()
     const value = shadow.model.scoreLast(shadowWindow(rows, shadow), this.#options.topContributorCount)
-    const event: AnomalyEvent = { ...toAnomalyEvent(entity, shadow.model, timestamp, value), shadow: true }
+    const filled = filledVariables.filter((variable) => shadow.model.variables.includes(variable))
+    const event: AnomalyEvent = { ...toAnomalyEvent(entity, shadow.model, timestamp, value, filled), shadow: true }
     this.#observer?.shadowScored(shadow.model, event, (performance.now() - started) / 1000)
     if (value.isAnomaly || this.#options.publishScores) events.push({ entity, event, isAnomaly: value.isAnomaly })
   }
@@ -466,6 +471,12 @@ export class PartitionWorker {
     }
     return state
   }
+}
+
+/** The frame a score is for: its timestamp and the variables filled because their readings had not arrived. */
+interface ScoredFrame {
+  timestamp: EpochMs
+  filledVariables: readonly string[]
 }
 
 /** The newest `n` rows (no copy when there are exactly `n`). */

@@ -68,7 +68,12 @@ export class RegistryCodec {
 
   async encodeEvent(event: AnomalyEvent): Promise<Buffer> {
     if (this.#eventSchemaId === undefined) throw new ServiceError('Internal', 'event schema not registered')
-    const avro = { ...event, timestamp: Date.parse(event.timestamp), shadow: event.shadow ?? false }
+    const avro = {
+      ...event,
+      timestamp: Date.parse(event.timestamp),
+      shadow: event.shadow ?? false,
+      filledVariables: event.filledVariables ?? [],
+    }
     return this.#registry.encode(this.#eventSchemaId, avro)
   }
 

@@ -198,21 +198,26 @@ describe('stream service on real Kafka + Redis', () => {
     await h.startService({ registry: true })
     const registry = new SchemaRegistry({ host: inject('schemaRegistryUrl') })
     const frameId = await registry.getLatestSchemaId(`${h.topics.readings}-io.mvadstream.v1.Frame`)
+    // The third frame's b is NaN: Avro's way to say "missing" in a map<double>; the frame is scored with b filled.
     const encoded = await Promise.all(
-      [1, 2, 40].map((a, i) => registry.encode(frameId, { timestamp: T0 + i * MINUTE, values: { a, b: 0 } })),
+      [1, 2, 40, 1].map((a, i) =>
+        registry.encode(frameId, { timestamp: T0 + i * MINUTE, values: { a, b: i === 2 ? Number.NaN : 0 } }),
+      ),
     )
     await h.produce([
       ...encoded.map((value) => ({ key: 'dev-1', value })),
       { key: 'dev-1', value: Buffer.from([0, 0, 0, 0, 99, 1]) },
     ])
-    const received = await scores.waitFor(3)
+    const received = await scores.waitFor(4)
     expect(received[0]?.headers['content-type']?.toString()).toBe('application/vnd.apache.avro+binary')
     const decoded = (await Promise.all(received.map((m) => registry.decode(m.value)))) as {
       timestamp: number
       isAnomaly: boolean
+      filledVariables: string[]
     }[]
-    expect(decoded.map((e) => e.timestamp)).toEqual([T0, T0 + MINUTE, T0 + 2 * MINUTE])
+    expect(decoded.map((e) => e.timestamp)).toEqual([0, 1, 2, 3].map((i) => T0 + i * MINUTE))
     expect(decoded[2]?.isAnomaly).toBe(true)
+    expect(decoded.map((e) => e.filledVariables)).toEqual([[], [], ['b'], []])
   })
 
   it('registers its schemas again when the registry lost them (in-memory storage restarted)', async () => {

@@ -26,6 +26,16 @@ describe('anomaly events', () => {
     expect(anomalous[0]?.interpretation.length).toBeGreaterThan(0)
   })
 
+  it('name the variables filled for the frame, only when there are some, and match the schema with them', () => {
+    const value = values.find((v) => v !== null) ?? null
+    if (value === null) throw new Error('no scored row')
+    const filled = toAnomalyEvent('pump-1', { modelId: 'pumps', version: 2 }, t0, value, ['x1', 'x3'])
+    expect(filled.filledVariables).toEqual(['x1', 'x3'])
+    expect(problems(filled)).toEqual([])
+    expect(problems({ ...filled, filledVariables: [1] })).toEqual(['/filledVariables/0 must be string'])
+    expect('filledVariables' in toAnomalyEvent('pump-1', { modelId: 'pumps', version: 2 }, t0, value, [])).toBe(false)
+  })
+
   it('are refused by the schema when a field is wrong (the check can fail)', () => {
     const event = events[0]
     expect(problems({ ...event, severity: 1.5 })).toEqual(['/severity must be <= 1'])

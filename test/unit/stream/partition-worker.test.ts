@@ -348,13 +348,15 @@ describe('PartitionWorker', () => {
       framesFlushedIdle: () => undefined,
       framesFilled: (count) => void filled.push(count),
     }
-    const { makeWorker } = await setup(new MemoryWindowStore(), [], { observer })
+    const { makeWorker, sink } = await setup(new MemoryWindowStore(), [], { observer })
     const worker = makeWorker()
     await worker.processBatch([frame(0, 1, 1), msg('dev-1', { timestamp: T0 + MINUTE, variable: 'a', value: 2 })])
     expect([worker.pendingFrameCount, filled]).toEqual([1, []])
     // The next timestamp moves the watermark past the waiting frame (allowed lateness 0): it leaves with b filled.
     await worker.processBatch([frame(2, 3, 3)])
     expect([worker.pendingFrameCount, filled]).toEqual([0, [1]])
+    // Its event names the filled variable; the others carry no such field.
+    expect(sink.published.map((e) => e.event.filledVariables)).toEqual([undefined, ['b'], undefined])
   })
 
   it('with frameIdleFlushMs 0 a silent entity keeps its frame waiting and the commit with it', async () => {
