@@ -18,9 +18,9 @@ import { Lifecycle } from './lifecycle.js'
 import type { Logger } from './observability/logger.js'
 import type { ServiceMetrics } from './observability/metrics.js'
 import { createOpsServer, type DependencyStatus } from './http/server.js'
-import { registerMvadApi, registerMvadApiElsewhere, restDataIdOf } from './http/mvad/routes.js'
+import { registerMvadApi, registerMvadApiElsewhere, restDataIdOf, restJobIdsOf } from './http/mvad/routes.js'
 import { removeDataSourceFiles } from './http/mvad/data-source.js'
-import { RestAdmission } from './http/mvad/admission.js'
+import { RestAdmission, type HeldDataOwner } from './http/mvad/admission.js'
 import { createStreamMetrics, dropModelSeries } from './observability/stream-metrics.js'
 import { keySpace } from './state/keys.js'
 import { RedisBindingStore } from './state/redis-binding-store.js'
@@ -129,6 +129,21 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
     },
   })
   const jobStore = new RedisJobStore(redis, keys, { finishedTtlSeconds: config.control.jobRetentionSeconds })
+  // What the REST API takes on at once (served with the control plane).
+  const admission = new RestAdmission({
+    bodyBytesInFlight: config.rest.bodyBytesInFlight,
+    bodyLimitBytes: config.rest.bodyLimitBytes,
+    heldDownloads: config.rest.maxHeldDownloads,
+  })
+  /** Whose data a folder in the REST data folder is: a job still to run, one that ended, or none known. */
+  const restDataOwner = async (id: string): Promise<HeldDataOwner> => {
+    for (const jobId of restJobIdsOf(id)) {
+      const record = await jobStore.get(jobId)
+      if (record !== undefined) return record.status === 'CREATED' || record.status === 'RUNNING' ? 'live' : 'ended'
+    }
+    return 'unknown'
+  }
+  const removeRestData = (id: string): Promise<void> => removeDataSourceFiles(config.rest.dataDir, id)
   const resultStore = new RedisResultStore(redis, keys)
   const control = config.control.enabled ? createControl() : undefined
 
@@ -180,7 +195,9 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       // What a REST request downloaded or unpacked for a job is removed once the job has read it.
       onJobEnded: async (record) => {
         const id = restDataIdOf(record)
-        if (id !== undefined) await removeDataSourceFiles(config.rest.dataDir, id)
+        if (id === undefined) return
+        await removeDataSourceFiles(config.rest.dataDir, id)
+        admission.releaseHeld(id)
       },
     })
   }
@@ -213,12 +230,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
         fetchPrivateHosts: config.rest.fetchPrivateHosts,
       },
       trustProxy: config.http.trustProxy,
-      admission: new RestAdmission({
-        bodyBytesInFlight: config.rest.bodyBytesInFlight,
-        heldDownloads: config.rest.maxHeldDownloads,
-        dataDir: config.rest.dataDir,
-      }),
-      bodyLimitBytes: config.rest.bodyLimitBytes,
+      admission,
     })
   } else {
     registerMvadApiElsewhere(http)
@@ -307,6 +319,12 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       await new Promise((resolve) => setTimeout(resolve, 1_000))
     }
     await warnIfRedisMayEvict()
+    if (control !== undefined) {
+      const leftovers = await admission.adoptLeftovers(config.rest.dataDir, restDataOwner, removeRestData, 15 * 60_000)
+      if (leftovers.held.length + leftovers.removed.length > 0) {
+        logger.info(leftovers, 'REST data left by an earlier run: kept for jobs still to run, removed for the others')
+      }
+    }
     await stream.start()
     await control?.start()
     const joinDeadline = Date.now() + config.startupTimeoutMs
@@ -325,6 +343,12 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       checking = true
       checkDependencies()
         .then(async (results) => {
+          // REST data whose job ended elsewhere (another instance's sweep) is let go here.
+          if (control !== undefined && results.every((r) => r.up)) {
+            await admission
+              .reconcile(restDataOwner, removeRestData)
+              .catch((error: unknown) => logger.warn({ err: error }, 'could not check the REST data held here'))
+          }
           // Outside the probes (their 3 s bound is for answering, not for four registrations): a registry that lost
           // the schemas gets them again; a failure here is logged, readiness is the probe's to say.
           if (!results.some((r) => r.name === 'schema_registry' && r.up)) return

@@ -4,38 +4,43 @@
  * - detect-last bodies in flight, by bytes: MVAD's largest request is 38 MiB of JSON and takes about 0.5 GB while it
  *   is parsed, aligned and scored. A request is let in while the bodies in flight stay within the budget — or when
  *   none is in flight, so a request the body limit allows always gets through alone.
- * - downloaded data held on disk: a train or detect-batch request with an http(s) dataSource keeps its download (and
- *   a zip's unpacked copy) in the data folder until its job ends, however long it waits in the queue.
+ * - data held on disk: a train or detect-batch request whose dataSource is downloaded or unpacked into the data
+ *   folder keeps it there until its job ends, however long it waits in the queue.
  * Over either, the answer is 429 TooManyRequests with Retry-After, which Azure's SDKs retry by themselves.
  */
-import { readdir } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { ServiceError } from '../../errors.js'
 
 export interface AdmissionLimits {
   /** Bytes of detect-last bodies in flight at once (a request alone is always let in). */
   bodyBytesInFlight: number
-  /** REST requests whose downloaded data may be held in the data folder at once. */
+  /** The server's body limit: what a body of unknown length counts as, and the most one body counts. */
+  bodyLimitBytes: number
+  /** REST requests whose data may be held in the data folder at once. */
   heldDownloads: number
-  dataDir: string
 }
+
+/** What a folder left in the data folder belongs to (startup): a job still to run, one that ended, or none known. */
+export type HeldDataOwner = 'live' | 'ended' | 'unknown'
 
 export class RestAdmission {
   readonly #limits: AdmissionLimits
   #bytesInFlight = 0
   #bodiesInFlight = 0
-  /** Ids whose download is under way (their folder may not exist yet). */
-  readonly #downloading = new Set<string>()
+  /** Requests holding data in the data folder (or about to): from reservation until their job ends. */
+  readonly #held = new Set<string>()
+  /** Of those, the ones whose request is still being answered (no job yet to ask about). */
+  readonly #answering = new Set<string>()
 
   constructor(limits: AdmissionLimits) {
     this.#limits = limits
   }
 
-  /**
-   * Lets a request body of `bytes` in, or throws TooManyRequests; the caller releases what it was given. `bytes` is
-   * the Content-Length, or the body limit for a body of unknown length.
-   */
-  admitBody(bytes: number): () => void {
+  /** Lets a body of `declaredBytes` (undefined: unknown length) in, or throws TooManyRequests; returns its release. */
+  admitBody(declaredBytes: number | undefined): () => void {
+    const bytes = Math.min(declaredBytes ?? this.#limits.bodyLimitBytes, this.#limits.bodyLimitBytes)
     if (this.#bodiesInFlight > 0 && this.#bytesInFlight + bytes > this.#limits.bodyBytesInFlight) {
       throw new ServiceError(
         'TooManyRequests',
@@ -55,44 +60,99 @@ export class RestAdmission {
   }
 
   /**
-   * Reserves room for the download of request `id`, or throws TooManyRequests when the data folder already holds as
-   * many requests' data as allowed. Released (`done`) once the download is in its folder or removed: from then on the
-   * folder itself counts, until the job that reads it ends and removes it.
+   * Reserves room in the data folder for request `id`, or throws TooManyRequests. Held until `releaseHeld(id)`: when
+   * the request turns out to need no room (a local file read in place), when it fails (its files are removed), or
+   * when its job ends (the job's files are removed).
    */
-  async reserveDownload(id: string): Promise<() => void> {
-    const held = new Set([...(await this.#heldIds()), ...this.#downloading])
-    if (held.size >= this.#limits.heldDownloads) {
+  reserveHeld(id: string): void {
+    if (this.#held.size >= this.#limits.heldDownloads) {
       throw new ServiceError(
         'TooManyRequests',
-        `this instance holds the downloaded data of ${held.size} request(s) whose jobs have not ended ` +
+        `this instance holds the data of ${this.#held.size} request(s) whose jobs have not ended ` +
           `(MVAD_REST_MAX_HELD_DOWNLOADS ${this.#limits.heldDownloads}); retry when one has finished`,
       )
     }
-    this.#downloading.add(id)
-    return () => this.#downloading.delete(id)
+    this.#held.add(id)
+    this.#answering.add(id)
   }
 
-  /** Requests with data in the folder: `<id>` and `<id>-unzipped` are one request's. */
-  async #heldIds(): Promise<Set<string>> {
+  /** The request was answered: its data, if it is still held, is now its job's. */
+  answered(id: string): void {
+    this.#answering.delete(id)
+  }
+
+  releaseHeld(id: string): void {
+    this.#held.delete(id)
+    this.#answering.delete(id)
+  }
+
+  /**
+   * Lets go of data whose job has ended without this instance being told (another instance's sweep failed it after
+   * this one restarted, or its record expired): its files are removed. Run now and then (the health check).
+   */
+  async reconcile(
+    ownerOf: (id: string) => Promise<HeldDataOwner>,
+    remove: (id: string) => Promise<void>,
+  ): Promise<void> {
+    for (const id of [...this.#held]) {
+      if (this.#answering.has(id) || (await ownerOf(id)) === 'live') continue
+      await remove(id)
+      this.releaseHeld(id)
+    }
+  }
+
+  get heldCount(): number {
+    return this.#held.size
+  }
+
+  /**
+   * At start, takes stock of the data folder a previous run left (a container restart keeps a pod's volume): the
+   * data of jobs still to run is held again; that of ended jobs is removed, and so is data no job knows once it is
+   * older than `orphanAgeMs` (a request that crashed before its job was queued; younger data may be another
+   * instance's download in progress on a shared folder).
+   */
+  async adoptLeftovers(
+    dataDir: string,
+    ownerOf: (id: string) => Promise<HeldDataOwner>,
+    remove: (id: string) => Promise<void>,
+    orphanAgeMs: number,
+  ): Promise<{ held: string[]; removed: string[] }> {
     let names: string[]
     try {
-      names = await readdir(this.#limits.dataDir)
+      names = await readdir(dataDir)
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Set()
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { held: [], removed: [] }
       throw error
     }
-    return new Set(names.map((name) => name.replace(/-unzipped$/, '')))
+    const held: string[] = []
+    const removed: string[] = []
+    // `<id>` and `<id>-unzipped` are one request's.
+    for (const id of new Set(names.map((name) => name.replace(/-unzipped$/, '')))) {
+      const owner = await ownerOf(id)
+      if (owner === 'live') {
+        this.#held.add(id)
+        held.push(id)
+        continue
+      }
+      if (owner === 'unknown') {
+        const modified = await stat(join(dataDir, names.includes(id) ? id : `${id}-unzipped`)).then(
+          (s) => s.mtimeMs,
+          () => 0,
+        )
+        if (Date.now() - modified < orphanAgeMs) continue
+      }
+      await remove(id)
+      removed.push(id)
+    }
+    return { held, removed }
   }
 }
 
 /**
  * Route hooks that let a request's body in before it is read (429 by the API's error handler otherwise) and free its
- * bytes once it is answered or aborted. `bodyLimitBytes` counts for a body of unknown length.
+ * bytes once it is answered or aborted.
  */
-export function bodyAdmissionHooks(
-  admission: RestAdmission,
-  bodyLimitBytes: number,
-): {
+export function bodyAdmissionHooks(admission: RestAdmission): {
   onRequest: (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
   onResponse: (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
   onRequestAbort: (request: FastifyRequest, done: HookHandlerDoneFunction) => void
@@ -101,9 +161,8 @@ export function bodyAdmissionHooks(
   return {
     onRequest(request, _reply, done) {
       const declared = Number(request.headers['content-length'])
-      const bytes = Number.isFinite(declared) && declared >= 0 ? declared : bodyLimitBytes
       try {
-        releases.set(request, admission.admitBody(bytes))
+        releases.set(request, admission.admitBody(Number.isFinite(declared) && declared >= 0 ? declared : undefined))
       } catch (error) {
         done(error as Error)
         return

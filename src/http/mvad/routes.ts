@@ -6,6 +6,7 @@
  * Schemas in schemas/json/mvad/; every error is MVAD's `{code, message}` with `x-ms-error-code` (errors.ts).
  */
 import { randomUUID } from 'node:crypto'
+import { isAbsolute, relative, resolve } from 'node:path'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ControlCommand, DetectBatchCommand, TrainCommand } from '../../control/commands.js'
 import { readyModel } from '../../control/handlers/detect-batch.js'
@@ -52,10 +53,8 @@ export interface MvadApiDeps {
   dataSource: DataSourceLimits
   /** Behind a trusted proxy (MVAD_HTTP_TRUST_PROXY): links also carry the path prefix of X-Forwarded-Prefix. */
   trustProxy?: boolean
-  /** What this instance takes on at once (detect-last bodies, held downloads); unlimited when absent. */
+  /** What this instance takes on at once (detect-last bodies, data held for jobs); unlimited when absent. */
   admission?: RestAdmission
-  /** The server's body limit: what a detect-last body of unknown length is counted as. */
-  bodyLimitBytes?: number
 }
 
 interface TrainBody {
@@ -84,6 +83,11 @@ type ModelParams = { Params: { modelId: string } }
 
 const TRAIN_JOB_PREFIX = 'rest-train-'
 const trainJobId = (modelId: string): string => `${TRAIN_JOB_PREFIX}${modelId}`
+
+/** The jobs a REST request's data kept under `dataId` can belong to (a train's model id, a batch's result id). */
+export function restJobIdsOf(dataId: string): string[] {
+  return [trainJobId(dataId), dataId]
+}
 
 /** The id a REST request's downloads are kept under, for a job that has ended (train: the model, batch: the result). */
 export function restDataIdOf(record: JobRecord): string | undefined {
@@ -236,7 +240,7 @@ export function registerMvadApi(app: FastifyInstance, deps: MvadApiDeps): void {
         {
           schema: { body: schema('detect-last-request.v1.1.json') },
           // The body is let in (before it is read) only while the bodies in flight fit the budget.
-          ...(deps.admission === undefined ? {} : bodyAdmissionHooks(deps.admission, deps.bodyLimitBytes ?? 0)),
+          ...(deps.admission === undefined ? {} : bodyAdmissionHooks(deps.admission)),
         },
         async (request) => {
           const { stateJson } = await restReadyModel(deps, request.params.modelId)
@@ -422,14 +426,30 @@ async function fetchAndSubmit<C extends TrainCommand | DetectBatchCommand>(
   dataSchema: DataSchema | undefined,
   commandFor: (path: string) => C,
 ): Promise<C> {
-  const release = /^https?:\/\//i.test(dataSource) ? await deps.admission?.reserveDownload(id) : undefined
+  const { admission } = deps
+  // Any source may need room here (a download, or a local zip unpacked): reserved first, let go when it needs none.
+  admission?.reserveHeld(id)
+  let path: string
   try {
-    const command = commandFor(await resolveDataSource(dataSource, id, deps.dataSource, dataSchema))
+    path = await resolveDataSource(dataSource, id, deps.dataSource, dataSchema)
+  } catch (error) {
+    await removeDataSourceFiles(deps.dataSource.dataDir, id)
+    admission?.releaseHeld(id)
+    throw error
+  }
+  if (!isInside(deps.dataSource.dataDir, path)) admission?.releaseHeld(id) // a local file, read where it is
+  try {
+    const command = commandFor(path)
     await submitFetched(deps, command)
     return command
   } finally {
-    release?.() // the download is in its folder now, which counts until the job removes it, or it was removed
+    admission?.answered(id) // held, if it still is, until its job ends (app.ts) or reconcile finds it ended
   }
+}
+
+function isInside(folder: string, path: string): boolean {
+  const rel = relative(resolve(folder), resolve(path))
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)
 }
 
 /**
@@ -448,7 +468,10 @@ async function submitFetched(deps: MvadApiDeps, command: TrainCommand | DetectBa
     }
     // Fetched under the model id (train) or the result id (detect-batch: the job id).
     const id = command.type === 'train' ? command.modelId : command.jobId
-    if (!queued) await removeDataSourceFiles(deps.dataSource.dataDir, id)
+    if (!queued) {
+      await removeDataSourceFiles(deps.dataSource.dataDir, id)
+      deps.admission?.releaseHeld(id)
+    }
     throw error
   }
 }

@@ -1,15 +1,14 @@
-import { mkdirSync, mkdtempSync } from 'node:fs'
-import { rm } from 'node:fs/promises'
+import { mkdirSync, mkdtempSync, utimesSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { RestAdmission } from '../../../../src/http/mvad/admission.js'
+import { RestAdmission, type HeldDataOwner } from '../../../../src/http/mvad/admission.js'
 
-const dataDir = (): string => mkdtempSync(join(tmpdir(), 'mvad-admission-'))
+const limits = { bodyBytesInFlight: 100, bodyLimitBytes: 1_000, heldDownloads: 2 }
 
 describe('RestAdmission', () => {
   it('lets bodies in while they fit the budget, one alone whatever its size, and frees each once', () => {
-    const admission = new RestAdmission({ bodyBytesInFlight: 100, heldDownloads: 1, dataDir: dataDir() })
+    const admission = new RestAdmission(limits)
     const big = admission.admitBody(500) // alone: in, though over the budget
     expect(() => admission.admitBody(1)).toThrow(expect.objectContaining({ code: 'TooManyRequests' }))
     big()
@@ -27,31 +26,75 @@ describe('RestAdmission', () => {
     admission.admitBody(100)
   })
 
-  it('counts the requests whose data the folder holds (a zip and its unpacked copy are one) and those downloading', async () => {
-    const dir = dataDir()
-    const admission = new RestAdmission({ bodyBytesInFlight: 100, heldDownloads: 2, dataDir: dir })
-    mkdirSync(join(dir, 'job-1'))
-    mkdirSync(join(dir, 'job-1-unzipped'))
-    const downloading = await admission.reserveDownload('job-2')
-    await expect(admission.reserveDownload('job-3')).rejects.toMatchObject({
-      code: 'TooManyRequests',
-      message: expect.stringContaining('holds the downloaded data of 2 request(s)') as unknown,
-    })
-    // job-2's download landed in its folder: the reservation ends, the folder counts instead.
-    mkdirSync(join(dir, 'job-2'))
-    downloading()
-    await expect(admission.reserveDownload('job-3')).rejects.toMatchObject({ code: 'TooManyRequests' })
-    // job-1 ended and its files were removed: room again.
-    await rm(join(dir, 'job-1'), { recursive: true })
-    await rm(join(dir, 'job-1-unzipped'), { recursive: true })
-    const next = await admission.reserveDownload('job-3')
-    next()
+  it('counts a body of unknown length, or one declared over the body limit, as the body limit', () => {
+    const admission = new RestAdmission({ ...limits, bodyBytesInFlight: 1_500 })
+    const unknown = admission.admitBody(undefined) // 1,000
+    expect(() => admission.admitBody(600)).toThrow(/\(1000 bytes/)
+    unknown()
+    const huge = admission.admitBody(10_000_000) // answered 413 by the body limit; counts 1,000 meanwhile
+    admission.admitBody(500)()
+    huge()
   })
 
-  it('takes a data folder that does not exist yet as empty', async () => {
-    const admission = new RestAdmission({ bodyBytesInFlight: 1, heldDownloads: 1, dataDir: '/nonexistent/mvad-data' })
-    const release = await admission.reserveDownload('job-1')
-    await expect(admission.reserveDownload('job-2')).rejects.toMatchObject({ code: 'TooManyRequests' })
-    release()
+  it('holds data for requests until released, the limit answering TooManyRequests', () => {
+    const admission = new RestAdmission(limits)
+    admission.reserveHeld('job-1')
+    admission.reserveHeld('job-2')
+    expect(() => admission.reserveHeld('job-3')).toThrow(
+      expect.objectContaining({
+        code: 'TooManyRequests',
+        message: expect.stringContaining('holds the data of 2 request(s)') as unknown,
+      }),
+    )
+    admission.releaseHeld('job-1')
+    admission.reserveHeld('job-3')
+    expect(admission.heldCount).toBe(2)
+  })
+
+  it('lets go of data whose job ended without telling this instance, never of a request still being answered', async () => {
+    const admission = new RestAdmission({ ...limits, heldDownloads: 10 })
+    const owners: Record<string, HeldDataOwner> = {
+      live: 'live',
+      ended: 'ended',
+      expired: 'unknown',
+      answering: 'unknown',
+    }
+    for (const id of Object.keys(owners)) admission.reserveHeld(id)
+    for (const id of ['live', 'ended', 'expired']) admission.answered(id)
+    const removed: string[] = []
+    await admission.reconcile(
+      (id) => Promise.resolve(owners[id] ?? 'unknown'),
+      (id) => Promise.resolve(void removed.push(id)),
+    )
+    expect(removed).toEqual(['ended', 'expired'])
+    expect(admission.heldCount).toBe(2) // live, answering
+  })
+
+  it('takes stock at start of what an earlier run left in the data folder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mvad-leftovers-'))
+    for (const name of ['live', 'ended', 'ended-unzipped', 'orphan-old', 'orphan-new']) mkdirSync(join(dir, name))
+    const hourAgo = new Date(Date.now() - 3_600_000)
+    utimesSync(join(dir, 'orphan-old'), hourAgo, hourAgo)
+    const admission = new RestAdmission(limits)
+    const owners: Record<string, HeldDataOwner> = { live: 'live', ended: 'ended' }
+    const removed: string[] = []
+    const result = await admission.adoptLeftovers(
+      dir,
+      (id) => Promise.resolve(owners[id] ?? 'unknown'),
+      (id) => Promise.resolve(void removed.push(id)),
+      15 * 60_000,
+    )
+    // A young folder no job knows may be another instance's download in progress on a shared folder: left alone.
+    expect(result).toEqual({ held: ['live'], removed: ['ended', 'orphan-old'] })
+    expect(removed).toEqual(['ended', 'orphan-old'])
+    expect(admission.heldCount).toBe(1)
+    expect(
+      await new RestAdmission(limits).adoptLeftovers(
+        '/nonexistent/mvad',
+        () => Promise.resolve('live'),
+        () => Promise.resolve(),
+        0,
+      ),
+    ).toEqual({ held: [], removed: [] })
   })
 })

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify'
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { strToU8, zipSync } from 'fflate'
@@ -361,7 +361,7 @@ describe('MVAD routes', () => {
 
 describe('MVAD routes under load: what one instance takes on at once', () => {
   it('answers 429 TooManyRequests with Retry-After to a detect-last over the bodies in flight, before reading it', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'mvad-admitted-'))
+    const admission = new RestAdmission({ bodyBytesInFlight: 1500, bodyLimitBytes: 1024 * 1024, heldDownloads: 1 })
     const app = Fastify(MVAD_SERVER_OPTIONS)
     registerMvadApi(app, {
       models: new MemoryModelStore(),
@@ -370,7 +370,7 @@ describe('MVAD routes under load: what one instance takes on at once', () => {
       bindings: new MemoryBindingStore(),
       submit: () => Promise.resolve(),
       ...CLOSED_DATA,
-      admission: new RestAdmission({ bodyBytesInFlight: 1500, heldDownloads: 1, dataDir }),
+      admission,
     })
     await app.ready()
     try {
@@ -395,19 +395,22 @@ describe('MVAD routes under load: what one instance takes on at once', () => {
       const after = await app.inject({ method: 'POST', url, headers, payload: padded })
       expect(after.headers['x-ms-error-code']).toBe('ModelNotExist')
 
-      // The data folder already holds one request's download: a request that would download answers 429 first.
-      mkdirSync(join(dataDir, 'earlier-job'))
-      const train = await app.inject({
-        method: 'POST',
-        url: `${MVAD_BASE}/multivariate/models`,
-        payload: {
-          dataSource: 'https://example.com/train.csv',
-          startTime: '2024-01-01T00:00:00Z',
-          endTime: '2024-01-02T00:00:00Z',
-        },
-      })
-      expect([train.statusCode, train.headers['x-ms-error-code']]).toEqual([429, 'TooManyRequests'])
-      expect(readdirSync(dataDir)).toEqual(['earlier-job'])
+      // The instance already holds one request's data for its job: the next request answers 429 before fetching.
+      admission.reserveHeld('earlier-job')
+      admission.answered('earlier-job')
+      const trainOn = (dataSource: string) =>
+        app.inject({
+          method: 'POST',
+          url: `${MVAD_BASE}/multivariate/models`,
+          payload: { dataSource, startTime: '2024-01-01T00:00:00Z', endTime: '2024-01-02T00:00:00Z' },
+        })
+      const full = await trainOn('https://example.com/train.csv')
+      expect([full.statusCode, full.headers['x-ms-error-code']]).toEqual([429, 'TooManyRequests'])
+      // Once that job ended, a request gets in; one that fails gives its room back.
+      admission.releaseHeld('earlier-job')
+      const failed = await trainOn('/data/train.csv') // local paths are refused here (no MVAD_REST_LOCAL_ROOTS)
+      expect(failed.statusCode).toBe(400)
+      expect(admission.heldCount).toBe(0)
     } finally {
       await app.close()
     }
