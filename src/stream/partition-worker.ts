@@ -222,6 +222,16 @@ export class PartitionWorker {
       // Kept in case another owner's write makes this attempt void: they go back to the carried readings.
       const waiting = state.assembler.pendingReadings(state.model.variables)
       const result = this.#assembleAndScore(entity, state, fed, deadLetters, flushIdle)
+      // A window not written yet (a new one, or one replacing a window of another layout) that gained no frame:
+      // nothing is written, so the stored window keeps saying what it says (for a replaced one, the last frame its
+      // model scored, which a reload needs). Its pending output goes out again and is cleared as usual.
+      if (!state.persisted && result.newTimestamps.length === 0) {
+        this.#carried.delete(entity)
+        return {
+          deadLetters,
+          persisted: { events: replay.events, coveredOffset: state.coveredOffset, ingestTimes: [] },
+        }
+      }
       const pendingEvents = [
         ...state.unacknowledged,
         ...result.events.map(storedEvent),

@@ -1,103 +1,18 @@
 import { describe, expect, it } from 'vitest'
-import { MemoryBindingStore } from '../../../src/state/binding-store.js'
-import { MemoryModelStore } from '../../../src/state/model-store.js'
-import { MemoryWindowStore, type WindowStore } from '../../../src/state/window-store.js'
-import { ModelResolver, type LoadedModel } from '../../../src/stream/model-runtime.js'
-import { windowMeanModel } from '../../support/window-mean-model.js'
+import { MemoryWindowStore } from '../../../src/state/window-store.js'
+import type { InputMessage, WorkerObserver } from '../../../src/stream/partition-worker.js'
 import {
-  PartitionWorker,
-  type DeadLetter,
-  type InputMessage,
-  type OutgoingEvent,
-  type WorkerObserver,
-  type WorkerSink,
-} from '../../../src/stream/partition-worker.js'
-import { decodeJsonReading } from '../../../src/stream/reading-codec.js'
-
-const VARIABLES = ['a', 'b']
-const WINDOW = 4
-const T0 = Date.UTC(2024, 0, 1)
-const MINUTE = 60_000
-
-function testModel(stateJson: string, identity: { modelId: string; version: number }): LoadedModel {
-  return windowMeanModel(stateJson, identity)
-}
-
-class RecordingSink implements WorkerSink {
-  published: OutgoingEvent[] = []
-  deadLetters: DeadLetter[] = []
-  failNext = false
-  constructor(private readonly log: string[]) {}
-  publish(events: readonly OutgoingEvent[], deadLetters: readonly DeadLetter[]): Promise<void> {
-    if (this.failNext) {
-      this.failNext = false
-      return Promise.reject(new Error('broker down'))
-    }
-    this.log.push(`publish:${events.length}`)
-    this.published.push(...events)
-    for (const letter of deadLetters) this.deadLetters.push(letter)
-    return Promise.resolve()
-  }
-}
-
-function loggingStore(inner: WindowStore, log: string[]): WindowStore {
-  return {
-    load: (entity) => inner.load(entity),
-    append: async (entity, capacity, change) => {
-      const result = await inner.append(entity, capacity, change)
-      log.push(`append:${change.rows.length}`)
-      return result
-    },
-    clearPendingEvents: async (acks) => {
-      await inner.clearPendingEvents(acks)
-      log.push('clear')
-    },
-    delete: (entity) => inner.delete(entity),
-    saveProgress: (scope, partition, offset) => inner.saveProgress(scope, partition, offset),
-    loadProgress: (scope, partition) => inner.loadProgress(scope, partition),
-  }
-}
-
-async function setup(
-  windows: WindowStore = new MemoryWindowStore(),
-  log: string[] = [],
-  { observer, ...extra }: { frameIdleFlushMs?: number; maxFutureMs?: number; observer?: WorkerObserver } = {},
-) {
-  const bindings = new MemoryBindingStore()
-  const models = new MemoryModelStore()
-  await models.registerReady('m', JSON.stringify({ threshold: 5, variables: VARIABLES, slidingWindow: WINDOW }), {
-    variables: VARIABLES,
-    slidingWindow: WINDOW,
-  })
-  await bindings.set('dev-1', { modelId: 'm' })
-  const sink = new RecordingSink(log)
-  const makeWorker = (resolver = new ModelResolver(bindings, models, testModel)): PartitionWorker =>
-    new PartitionWorker({
-      windows: loggingStore(windows, log),
-      models: resolver,
-      sink,
-      options: {
-        allowedLatenessMs: 0,
-        topContributorCount: 10,
-        publishScores: true,
-        ...extra,
-        decode: (message) => Promise.resolve(decodeJsonReading(message.value ?? Buffer.alloc(0))),
-      },
-      ...(observer === undefined ? {} : { observer }),
-    })
-  return { windows, sink, log, makeWorker, bindings, models }
-}
-
-let offset = 0n
-function msg(entity: string | null, body: unknown, kafkaTimestamp = Date.now()): InputMessage {
-  return {
-    key: entity === null ? null : Buffer.from(entity),
-    value: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
-    offset: offset++,
-    kafkaTimestamp,
-  }
-}
-const frame = (i: number, a: number, b = 0) => msg('dev-1', { timestamp: T0 + i * MINUTE, values: { a, b } })
+  MINUTE,
+  T0,
+  VARIABLES,
+  WINDOW,
+  frame,
+  isoOf,
+  msg,
+  nextOffset,
+  setup,
+  testModel,
+} from '../../support/partition-worker-harness.js'
 
 describe('PartitionWorker', () => {
   it('persists the window, then publishes, then clears pending events, and commits after the batch', async () => {
@@ -280,7 +195,7 @@ describe('PartitionWorker', () => {
     const batch = Array.from({ length: 200_000 }, (): InputMessage => ({
       key: Buffer.from('dev-9'), // bound to no model: every reading is dead-lettered
       value: body,
-      offset: offset++,
+      offset: nextOffset(),
       kafkaTimestamp: T0,
     }))
     await makeWorker().processBatch(batch)
@@ -369,75 +284,6 @@ describe('PartitionWorker', () => {
     expect(await worker.processBatch([muchLater])).toBe(half.offset)
   })
 
-  it('picks up a new model version after the binding changes', async () => {
-    const { makeWorker, sink, bindings, models } = await setup()
-    const resolver = new ModelResolver(bindings, models, testModel)
-    const worker = makeWorker(resolver)
-    await worker.processBatch([frame(0, 1)])
-    await models.registerReady('m', JSON.stringify({ threshold: 100, variables: VARIABLES, slidingWindow: WINDOW }), {
-      variables: VARIABLES,
-      slidingWindow: WINDOW,
-    })
-    await bindings.set('dev-1', { modelId: 'm', version: 2 })
-    resolver.invalidate('dev-1') // what the service does on a binding change, with forget
-    worker.forget('dev-1')
-    await worker.processBatch([frame(1, 1)])
-    expect(sink.published.map((e) => e.event.modelVersion)).toEqual([1, 2])
-  })
-
-  it('keeps the readings waiting in an incomplete frame across a binding change, and commits no further', async () => {
-    const { makeWorker, sink, bindings, models, windows } = await setup()
-    const resolver = new ModelResolver(bindings, models, testModel)
-    const worker = makeWorker(resolver)
-    await worker.processBatch([frame(0, 1, 1)])
-    const waiting = msg('dev-1', { timestamp: T0 + MINUTE, variable: 'a', value: 50 })
-    expect(await worker.processBatch([waiting])).toBe(waiting.offset)
-    await models.registerReady('m', JSON.stringify({ threshold: 100, variables: VARIABLES, slidingWindow: WINDOW }), {
-      variables: VARIABLES,
-      slidingWindow: WINDOW,
-    })
-    await bindings.set('dev-1', { modelId: 'm', version: 2 })
-    resolver.invalidate('dev-1')
-    worker.forget('dev-1')
-    // Another entity's batch passes: the commit still waits for the carried reading.
-    expect(await worker.processBatch([msg('dev-9', { timestamp: T0, variable: 'a', value: 1 })])).toBe(waiting.offset)
-    const rest = msg('dev-1', { timestamp: T0 + MINUTE, variable: 'b', value: 7 })
-    expect(await worker.processBatch([rest])).toBe(rest.offset + 1n)
-    const scored = sink.published.filter((e) => e.event.timestamp === isoOf(T0 + MINUTE))
-    expect(scored.map((e) => e.event.modelVersion)).toEqual([2])
-    const stored = await windows.load('dev-1')
-    expect([...(stored?.rows.at(-1) ?? [])]).toEqual([50, 7]) // the carried value, not a fill
-  })
-
-  it('after a model with other variables replaces the window, frames the old one scored stay scored', async () => {
-    const { makeWorker, sink, bindings, models } = await setup()
-    const resolver = new ModelResolver(bindings, models, testModel)
-    const worker = makeWorker(resolver)
-    const scored = [frame(0, 1), frame(1, 1)]
-    await worker.processBatch(scored)
-    const wider = ['a', 'b', 'c']
-    await models.registerReady('m', JSON.stringify({ threshold: 100, variables: wider, slidingWindow: WINDOW }), {
-      variables: wider,
-      slidingWindow: WINDOW,
-    })
-    await bindings.set('dev-1', { modelId: 'm', version: 2 })
-    resolver.invalidate('dev-1')
-    worker.forget('dev-1')
-    const late = msg('dev-1', { timestamp: T0 + MINUTE, values: { a: 1, b: 1, c: 1 } })
-    // The batch read again (a restart before the commit): replayed, neither scored nor dead-lettered again.
-    await worker.processBatch([
-      ...scored,
-      late,
-      msg('dev-1', { timestamp: T0 + 2 * MINUTE, values: { a: 1, b: 1, c: 1 } }),
-    ])
-    expect(sink.published.map((e) => [e.event.timestamp, e.event.modelVersion])).toEqual([
-      [isoOf(T0), 1],
-      [isoOf(T0 + MINUTE), 1],
-      [isoOf(T0 + 2 * MINUTE), 2],
-    ])
-    expect(sink.deadLetters.map((d) => [d.reason, d.message.offset])).toEqual([['late_after_emit', late.offset]])
-  })
-
   it('a batch retried by the same worker after its publish failed still publishes what it persisted, once', async () => {
     const windows = new MemoryWindowStore()
     const { makeWorker, sink } = await setup(windows)
@@ -493,7 +339,3 @@ describe('PartitionWorker', () => {
     expect((await windows.load('dev-1'))?.rows).toHaveLength(WINDOW + 2)
   })
 })
-
-function isoOf(ms: number): string {
-  return new Date(ms).toISOString().replace('.000Z', 'Z')
-}
