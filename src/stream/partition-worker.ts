@@ -28,7 +28,13 @@ import { toAnomalyEvent, type AnomalyEvent } from './anomaly-event.js'
 import { carriedItem, groupByEntity, rejectedDeadLetters, withRejected, type EntityItem } from './batch-decode.js'
 import { FrameAssembler, fillMissing, missingVariables, type PendingReading } from './frame-assembler.js'
 import { shadowWindow, type LoadedModel, type ModelResolver, type ShadowModel } from './model-runtime.js'
-import { isWindowDeadLetter, parsePendingOutput, storedDeadLetter, storedEvent } from './pending-output.js'
+import {
+  isWindowDeadLetter,
+  parsePendingOutput,
+  storedDeadLetter,
+  storedEvent,
+  withoutRepeats,
+} from './pending-output.js'
 import type {
   DeadLetter,
   DeadLetterReason,
@@ -218,24 +224,25 @@ export class PartitionWorker {
       }
       // Output persisted earlier and not acknowledged since (a failed publish, a crash): published again.
       const replay = parsePendingOutput(entity, state.unacknowledged)
-      for (const letter of replay.deadLetters) deadLetters.push(letter)
       // Kept in case another owner's write makes this attempt void: they go back to the carried readings.
       const waiting = state.assembler.pendingReadings(state.model.variables)
       const result = this.#assembleAndScore(entity, state, fed, deadLetters, flushIdle)
+      const made = withoutRepeats(deadLetters, replay.deadLetters)
+      const letters = [...replay.deadLetters, ...made]
       // A window not written yet (a new one, or one replacing a window of another layout) that gained no frame:
       // nothing is written, so the stored window keeps saying what it says (for a replaced one, the last frame its
       // model scored, which a reload needs). Its pending output goes out again and is cleared as usual.
       if (!state.persisted && result.newTimestamps.length === 0) {
         this.#carried.delete(entity)
         return {
-          deadLetters,
+          deadLetters: letters,
           persisted: { events: replay.events, coveredOffset: state.coveredOffset, ingestTimes: [] },
         }
       }
       const pendingEvents = [
         ...state.unacknowledged,
         ...result.events.map(storedEvent),
-        ...result.windowDeadLetters.map(storedDeadLetter),
+        ...made.filter(isWindowDeadLetter).map(storedDeadLetter),
       ]
       const started = performance.now()
       const appended = await this.#windows.append(entity, state.windowLength, {
@@ -254,7 +261,7 @@ export class PartitionWorker {
         state.unacknowledged = pendingEvents // until processBatch has them acknowledged and cleared
         this.#carried.delete(entity)
         return {
-          deadLetters,
+          deadLetters: letters,
           persisted: {
             events: [...replay.events, ...result.events],
             coveredOffset: result.coveredOffset,
@@ -300,11 +307,8 @@ export class PartitionWorker {
     events: OutgoingEvent[]
     coveredOffset: bigint
     ingestTimes: EpochMs[]
-    /** This call's dead letters that a replay of its readings would not make again (persisted with the window). */
-    windowDeadLetters: DeadLetter[]
   } {
     const { model, assembler } = state
-    const firstNewLetter = deadLetters.length
     // The last frame scored for the entity (its window's newest, or, after a model with other variables replaced
     // the window, the replaced window's newest).
     const lastTimestamp = assembler.lastEmitted
@@ -378,8 +382,7 @@ export class PartitionWorker {
       }
     }
     if (filled > 0) this.#observer?.framesFilled(filled)
-    const windowDeadLetters = deadLetters.slice(firstNewLetter).filter(isWindowDeadLetter)
-    return { newTimestamps, newRows, events, coveredOffset, ingestTimes: scoredIngestTimes, windowDeadLetters }
+    return { newTimestamps, newRows, events, coveredOffset, ingestTimes: scoredIngestTimes }
   }
 
   /** Detect-last of the newest row by the entity's model; returns the frame's ingest time (for latency). */

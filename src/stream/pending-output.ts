@@ -27,6 +27,16 @@ export function isWindowDeadLetter(letter: DeadLetter): boolean {
   return letter.reason === 'late_after_emit' || letter.reason === 'late_beyond_lateness'
 }
 
+/**
+ * `made` without the window dead letters of records whose stored dead letter goes out again: a late reading that no
+ * scored frame covers yet is judged late again when its batch is read again, and should go out once.
+ */
+export function withoutRepeats(made: readonly DeadLetter[], stored: readonly DeadLetter[]): DeadLetter[] {
+  if (stored.length === 0) return [...made]
+  const storedOffsets = new Set(stored.filter(isWindowDeadLetter).map((letter) => letter.message.offset))
+  return made.filter((letter) => !(isWindowDeadLetter(letter) && storedOffsets.has(letter.message.offset)))
+}
+
 export function storedEvent(event: OutgoingEvent): string {
   return JSON.stringify(event.event)
 }

@@ -85,6 +85,19 @@ describe('PartitionWorker', () => {
     expect(retried.sink.deadLetters.map((d) => d.message.offset)).toEqual([late.offset])
   })
 
+  it('dead-letters a late reading last in its batch once after a crash, though a re-read finds it late again', async () => {
+    const windows = new MemoryWindowStore()
+    const { makeWorker, sink } = await setup(windows)
+    const scored = [frame(0, 0), frame(1, 0)]
+    // No later frame covers its offset: read again, it is not "replayed" but judged late again.
+    const late = msg('dev-1', { timestamp: T0, variable: 'a', value: 9 })
+    sink.failNext = true
+    await expect(makeWorker().processBatch([...scored, late])).rejects.toThrow('broker down')
+    await makeWorker().processBatch([...scored, late])
+    expect(sink.deadLetters.map((d) => d.message.offset)).toEqual([late.offset])
+    expect((await windows.load('dev-1'))?.pendingEvents).toEqual([])
+  })
+
   it('refuses to go on over a window the store holds older than it wrote it (Redis back with older data)', async () => {
     const windows = new MemoryWindowStore()
     const { makeWorker, sink } = await setup(windows)
