@@ -28,6 +28,9 @@ const flag = (fallback: 'true' | 'false') =>
     .enum(['true', 'false', '1', '0'])
     .default(fallback)
     .transform((value) => value === 'true' || value === '1')
+// kafkajs's own defaults for a consumer group member.
+const DEFAULT_SESSION_TIMEOUT_MS = 30_000
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000
 const topicName = nonEmpty.regex(/^[a-zA-Z0-9._-]{1,249}$/, 'Kafka topic names use letters, digits, . _ - (≤249)')
 
 /** Environment variable → config path. The variable names are the public contract (docs/config.md). */
@@ -53,8 +56,8 @@ const envSchema = z.object({
   KAFKA_SASL_USERNAME: nonEmpty.optional(),
   KAFKA_SASL_PASSWORD: z.string().optional(),
   // The broker's group.min/max.session.timeout.ms (6 s and 30 min by default) bound what it accepts.
-  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(1_800_000).default(30_000),
-  KAFKA_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(3_000),
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(1_800_000).default(DEFAULT_SESSION_TIMEOUT_MS),
+  KAFKA_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_HEARTBEAT_INTERVAL_MS),
   MVAD_TOPIC_READINGS: topicName.default('mvad.readings'),
   MVAD_TOPIC_EVENTS: topicName.default('mvad.events'),
   MVAD_TOPIC_SCORES: topicName.default('mvad.scores'),
@@ -460,8 +463,8 @@ function connectionProblems(present: Readonly<Record<string, string>>): string[]
 
 /** The heartbeat must leave the session room for a late heartbeat or two (Kafka's advice: at most a third). */
 function groupTimeoutProblems(present: Readonly<Record<string, string>>): string[] {
-  const session = Number(present.KAFKA_SESSION_TIMEOUT_MS ?? 30_000)
-  const heartbeat = Number(present.KAFKA_HEARTBEAT_INTERVAL_MS ?? 3_000)
+  const session = Number(present.KAFKA_SESSION_TIMEOUT_MS ?? DEFAULT_SESSION_TIMEOUT_MS)
+  const heartbeat = Number(present.KAFKA_HEARTBEAT_INTERVAL_MS ?? DEFAULT_HEARTBEAT_INTERVAL_MS)
   // Values that are not numbers are reported by the schema.
   if (!Number.isFinite(session) || !Number.isFinite(heartbeat) || heartbeat * 3 <= session) return []
   return [

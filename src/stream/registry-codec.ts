@@ -136,8 +136,10 @@ export function decodeReadingPayload(payload: Buffer, registry?: RegistryCodec):
 export function isTransientRegistryError(error: unknown): boolean {
   if (!(error instanceof Error)) return false
   const status = (error as { status?: unknown }).status
-  // 401/403: the service's credentials (rotated, revoked): the service's problem, not the record's.
-  if (typeof status === 'number' && (status >= 500 || [401, 403, 408, 429].includes(status))) return true
+  // 401: the service's credentials (rotated, revoked) are refused for everything, which the readiness check sees too:
+  // the service's problem, not the record's. A 403 is a refusal of one schema (per-subject access rules): retrying
+  // would hold the partition for ever while /readyz stays green, so its records are dead-lettered with the reason.
+  if (typeof status === 'number' && (status >= 500 || [401, 408, 429].includes(status))) return true
   return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPIPE|socket hang up|timeout/i.test(
     error.message,
   )

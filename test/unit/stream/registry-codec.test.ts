@@ -16,7 +16,8 @@ describe('registry decoding failures', () => {
     expect(isTransientRegistryError(new Error('request timeout after 3000 ms'))).toBe(true)
     // Refused credentials (rotated, revoked) are the service's to mend: the records wait.
     expect(isTransientRegistryError(responseError(401, 'Unauthorized'))).toBe(true)
-    expect(isTransientRegistryError(responseError(403, 'Forbidden'))).toBe(true)
+    // One schema refused to these credentials: dead-lettered with the reason, not held for ever.
+    expect(isTransientRegistryError(responseError(403, 'Forbidden'))).toBe(false)
     expect(isTransientRegistryError(responseError(404, 'Schema 99 not found'))).toBe(false)
     expect(isTransientRegistryError(new Error('truncated buffer'))).toBe(false) // avro: a bad payload
     expect(isTransientRegistryError('ECONNREFUSED')).toBe(false)
