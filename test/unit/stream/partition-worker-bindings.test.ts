@@ -14,17 +14,25 @@ import {
   testModel,
 } from '../../support/partition-worker-harness.js'
 
+/** Registers version 2 of model m (with these variables, threshold 100) and binds dev-1 to it, as a deploy does. */
+async function bindVersion2(
+  stores: Pick<Awaited<ReturnType<typeof setup>>, 'models' | 'bindings'>,
+  variables: string[],
+): Promise<void> {
+  await stores.models.registerReady('m', JSON.stringify({ threshold: 100, variables, slidingWindow: WINDOW }), {
+    variables,
+    slidingWindow: WINDOW,
+  })
+  await stores.bindings.set('dev-1', { modelId: 'm', version: 2 })
+}
+
 describe('PartitionWorker across binding changes', () => {
   it('picks up a new model version after the binding changes', async () => {
     const { makeWorker, sink, bindings, models } = await setup()
     const resolver = new ModelResolver(bindings, models, testModel)
     const worker = makeWorker(resolver)
     await worker.processBatch([frame(0, 1)])
-    await models.registerReady('m', JSON.stringify({ threshold: 100, variables: VARIABLES, slidingWindow: WINDOW }), {
-      variables: VARIABLES,
-      slidingWindow: WINDOW,
-    })
-    await bindings.set('dev-1', { modelId: 'm', version: 2 })
+    await bindVersion2({ models, bindings }, VARIABLES)
     resolver.invalidate('dev-1') // what the service does on a binding change, with forget
     worker.forget('dev-1')
     await worker.processBatch([frame(1, 1)])
@@ -38,11 +46,7 @@ describe('PartitionWorker across binding changes', () => {
     await worker.processBatch([frame(0, 1, 1)])
     const waiting = msg('dev-1', { timestamp: T0 + MINUTE, variable: 'a', value: 50 })
     expect(await worker.processBatch([waiting])).toBe(waiting.offset)
-    await models.registerReady('m', JSON.stringify({ threshold: 100, variables: VARIABLES, slidingWindow: WINDOW }), {
-      variables: VARIABLES,
-      slidingWindow: WINDOW,
-    })
-    await bindings.set('dev-1', { modelId: 'm', version: 2 })
+    await bindVersion2({ models, bindings }, VARIABLES)
     resolver.invalidate('dev-1')
     worker.forget('dev-1')
     // Another entity's batch passes: the commit still waits for the carried reading.
@@ -62,11 +66,7 @@ describe('PartitionWorker across binding changes', () => {
     const scored = [frame(0, 1), frame(1, 1)]
     await worker.processBatch(scored)
     const wider = ['a', 'b', 'c']
-    await models.registerReady('m', JSON.stringify({ threshold: 100, variables: wider, slidingWindow: WINDOW }), {
-      variables: wider,
-      slidingWindow: WINDOW,
-    })
-    await bindings.set('dev-1', { modelId: 'm', version: 2 })
+    await bindVersion2({ models, bindings }, wider)
     resolver.invalidate('dev-1')
     worker.forget('dev-1')
     const late = msg('dev-1', { timestamp: T0 + MINUTE, values: { a: 1, b: 1, c: 1 } })
@@ -89,11 +89,7 @@ describe('PartitionWorker across binding changes', () => {
     const { makeWorker, sink, bindings, models } = await setup(windows)
     await makeWorker().processBatch([frame(0, 1), frame(1, 1)])
     const wider = ['a', 'b', 'c']
-    await models.registerReady('m', JSON.stringify({ threshold: 100, variables: wider, slidingWindow: WINDOW }), {
-      variables: wider,
-      slidingWindow: WINDOW,
-    })
-    await bindings.set('dev-1', { modelId: 'm', version: 2 })
+    await bindVersion2({ models, bindings }, wider)
     // The new model's first batch completes no frame (c has not come), then the process restarts.
     const waiting = msg('dev-1', { timestamp: T0 + 2 * MINUTE, values: { a: 1, b: 1 } })
     await makeWorker().processBatch([waiting])
