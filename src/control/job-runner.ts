@@ -73,6 +73,7 @@ export class JobRunner {
   readonly #running = new Map<string, AbortController>()
   readonly #idle = new Set<() => void>()
   #sweepTimer: NodeJS.Timeout | undefined
+  #queueLeaseTimer: NodeJS.Timeout | undefined
   #stopped = false
 
   constructor(options: JobRunnerOptions) {
@@ -88,6 +89,27 @@ export class JobRunner {
       this.sweep().catch((error: unknown) => this.#o.logger.error({ err: error }, 'job sweep failed'))
     }, this.#o.leaseMs)
     this.#sweepTimer.unref()
+    this.#queueLeaseTimer = setInterval(() => this.renewQueuedLeases(), Math.max(50, Math.floor(this.#o.leaseMs / 3)))
+    this.#queueLeaseTimer.unref()
+  }
+
+  /**
+   * Renews the leases of the jobs waiting in this instance's queue, as of running ones: an expired lease lets another
+   * instance's sweep take a job that only waits its turn here — and a REST job's data is on this instance only. A job
+   * whose lease cannot be renewed (canceled, or taken) leaves the queue.
+   */
+  renewQueuedLeases(): void {
+    const at = this.#o.now()
+    for (const jobId of [...this.#queue]) {
+      this.#o.jobs
+        .update(jobId, { lease: this.#lease(at) }, at, (r) => r.status === 'CREATED' && r.owner === this.#o.instanceId)
+        .then((renewed) => {
+          if (renewed.ok) return
+          const index = this.#queue.indexOf(jobId)
+          if (index >= 0) this.#queue.splice(index, 1)
+        })
+        .catch((error: unknown) => this.#o.logger.warn({ err: error, jobId }, 'lease renewal of a queued job failed'))
+    }
   }
 
   /** Records the job (idempotent by jobId) and queues it. Throws only when the job store is unreachable. */
@@ -141,7 +163,7 @@ export class JobRunner {
     const now = this.#o.now()
     const forgotten = await this.#o.jobs.forgetExpired(now)
     if (forgotten > 0) this.#o.logger.info({ forgotten }, 'finished jobs past their retention forgotten')
-    // Jobs queued here are ours too: their lease is not renewed while they wait, but they are not abandoned.
+    // Jobs queued here are ours too (their leases are renewed while they wait: renewQueuedLeases).
     const expired = (r: JobRecord): boolean =>
       (r.status === 'CREATED' || r.status === 'RUNNING') &&
       !this.#running.has(r.jobId) &&
@@ -193,6 +215,7 @@ export class JobRunner {
   async stop(): Promise<void> {
     this.#stopped = true
     clearInterval(this.#sweepTimer)
+    clearInterval(this.#queueLeaseTimer)
     this.#queue.length = 0
     for (const controller of this.#running.values())
       controller.abort(new ServiceError('JobInterrupted', 'service stopping'))

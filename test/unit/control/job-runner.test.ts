@@ -197,6 +197,30 @@ describe('JobRunner', () => {
     expect((await jobs.get('c'))?.status).toBe('READY')
   })
 
+  it('keeps the leases of its queued jobs, so another instance does not take a job that only waits its turn', async () => {
+    const jobs = new MemoryJobStore()
+    const { handler, release, started } = gatedHandler()
+    const a = setup(handler, { jobs, instanceId: 'a', concurrency: 1, leaseMs: 150 }).runner
+    const b = setup({ run: () => Promise.resolve({ ran: 'b' }) }, { jobs, instanceId: 'b', leaseMs: 150 }).runner
+    a.start()
+    try {
+      await a.submit(deleteCmd('busy'))
+      await a.submit(deleteCmd('waiting'))
+      await vi.waitFor(() => expect(started).toEqual(['busy']))
+      await new Promise((resolve) => setTimeout(resolve, 500)) // over three leases
+      await b.sweep()
+      expect(await jobs.get('waiting')).toMatchObject({ status: 'CREATED', owner: 'a' })
+      release()
+      await vi.waitFor(() => expect(started).toEqual(['busy', 'waiting']))
+      release()
+      await a.idle()
+      expect(await jobs.get('waiting')).toMatchObject({ status: 'READY', owner: 'a' })
+    } finally {
+      await a.stop()
+      await b.stop()
+    }
+  })
+
   it('cancel of an unknown job says so; of a finished job changes nothing', async () => {
     const { runner } = setup({ run: () => Promise.resolve({}) })
     await expect(runner.cancel('nope')).rejects.toMatchObject({ code: 'JobNotFound' })
