@@ -282,6 +282,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
     }
     const results = await Promise.all(checks)
     for (const r of results) metrics.dependencyUp.set({ dependency: r.name }, r.up ? 1 : 0)
+    if (registry !== undefined) registry.reachable = results.find((r) => r.name === 'schema_registry')?.up ?? true
     dependencyStatus = results
     return results
   }
@@ -344,7 +345,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       checkDependencies()
         .then(async (results) => {
           // REST data whose job ended elsewhere (another instance's sweep) is let go here.
-          if (control !== undefined && results.every((r) => r.up)) {
+          if (control !== undefined && results.some((r) => r.name === 'redis' && r.up)) {
             await admission
               .reconcile(restDataOwner, removeRestData)
               .catch((error: unknown) => logger.warn({ err: error }, 'could not check the REST data held here'))

@@ -11,6 +11,7 @@ const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const
 
 const port = z.coerce.number().int().min(0).max(65_535)
 const positiveMs = z.coerce.number().int().positive()
+const msIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
 const nonEmpty = z.string().trim().min(1)
 const brokerList = nonEmpty.transform((value, ctx) => {
   const brokers = value.split(',').map((b) => b.trim())
@@ -28,9 +29,8 @@ const flag = (fallback: 'true' | 'false') =>
     .enum(['true', 'false', '1', '0'])
     .default(fallback)
     .transform((value) => value === 'true' || value === '1')
-// kafkajs's own defaults for a consumer group member.
-const DEFAULT_SESSION_TIMEOUT_MS = 30_000
-const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000
+/** The consumer groups' session timeout and heartbeat (ms) when the environment gives none: kafkajs's own. */
+export const DEFAULT_GROUP_TIMEOUTS = Object.freeze({ sessionTimeout: 30_000, heartbeatInterval: 3_000 })
 const topicName = nonEmpty.regex(/^[a-zA-Z0-9._-]{1,249}$/, 'Kafka topic names use letters, digits, . _ - (≤249)')
 
 /** Environment variable → config path. The variable names are the public contract (docs/config.md). */
@@ -56,8 +56,8 @@ const envSchema = z.object({
   KAFKA_SASL_USERNAME: nonEmpty.optional(),
   KAFKA_SASL_PASSWORD: z.string().optional(),
   // The broker's group.min/max.session.timeout.ms (6 s and 30 min by default) bound what it accepts.
-  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(1_800_000).default(DEFAULT_SESSION_TIMEOUT_MS),
-  KAFKA_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_HEARTBEAT_INTERVAL_MS),
+  KAFKA_SESSION_TIMEOUT_MS: msIn(6_000, 1_800_000).default(DEFAULT_GROUP_TIMEOUTS.sessionTimeout),
+  KAFKA_HEARTBEAT_INTERVAL_MS: msIn(100, 600_000).default(DEFAULT_GROUP_TIMEOUTS.heartbeatInterval),
   MVAD_TOPIC_READINGS: topicName.default('mvad.readings'),
   MVAD_TOPIC_EVENTS: topicName.default('mvad.events'),
   MVAD_TOPIC_SCORES: topicName.default('mvad.scores'),
@@ -463,8 +463,8 @@ function connectionProblems(present: Readonly<Record<string, string>>): string[]
 
 /** The heartbeat must leave the session room for a late heartbeat or two (Kafka's advice: at most a third). */
 function groupTimeoutProblems(present: Readonly<Record<string, string>>): string[] {
-  const session = Number(present.KAFKA_SESSION_TIMEOUT_MS ?? DEFAULT_SESSION_TIMEOUT_MS)
-  const heartbeat = Number(present.KAFKA_HEARTBEAT_INTERVAL_MS ?? DEFAULT_HEARTBEAT_INTERVAL_MS)
+  const session = Number(present.KAFKA_SESSION_TIMEOUT_MS ?? DEFAULT_GROUP_TIMEOUTS.sessionTimeout)
+  const heartbeat = Number(present.KAFKA_HEARTBEAT_INTERVAL_MS ?? DEFAULT_GROUP_TIMEOUTS.heartbeatInterval)
   // Values that are not numbers are reported by the schema.
   if (!Number.isFinite(session) || !Number.isFinite(heartbeat) || heartbeat * 3 <= session) return []
   return [

@@ -19,7 +19,7 @@ export interface GroupTimeouts {
 }
 
 /** kafkajs's defaults, kept when the config gives none (KAFKA_SESSION_TIMEOUT_MS, KAFKA_HEARTBEAT_INTERVAL_MS). */
-export const DEFAULT_GROUP_TIMEOUTS: GroupTimeouts = Object.freeze({ sessionTimeout: 30_000, heartbeatInterval: 3_000 })
+export { DEFAULT_GROUP_TIMEOUTS } from '../config/config.js'
 
 export interface ConsumerSupervisorOptions {
   /** Names the consumer in logs ("stream", "control"). */

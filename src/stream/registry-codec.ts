@@ -99,6 +99,13 @@ export class RegistryCodec {
   get eventSchemaId(): number | undefined {
     return this.#eventSchemaId
   }
+
+  /**
+   * Whether the registry passed the service's last health check. A 403 while it fails is the service's credentials
+   * refused altogether (its read role removed), not one schema's access rule: the records wait instead of being
+   * dead-lettered.
+   */
+  reachable = true
 }
 
 /**
@@ -111,7 +118,9 @@ export function decodeReadingPayload(payload: Buffer, registry?: RegistryCodec):
       (decoded) => validateReadingObject(decoded, DEFAULT_TIMESTAMP_BOUNDS),
       (error: unknown): DecodeResult => {
         // The registry being down says nothing about the record: fail the batch (retried), do not dead-letter it.
-        if (isTransientRegistryError(error)) throw registryUnavailable(error)
+        if (isTransientRegistryError(error) || (statusOf(error) === 403 && !registry.reachable)) {
+          throw registryUnavailable(error)
+        }
         return { ok: false, reason: 'schema_registry_decode_failed', detail: String(error) }
       },
     )
@@ -133,13 +142,19 @@ export function decodeReadingPayload(payload: Buffer, registry?: RegistryCodec):
  * Whether a registry decode failed for the registry's sake (unreachable, overloaded), not the payload's. The client
  * reports a refused connection as "status 400" with the socket error in the message, so the message is read too.
  */
+function statusOf(error: unknown): number | undefined {
+  const status = (error as { status?: unknown } | null)?.status
+  return typeof status === 'number' ? status : undefined
+}
+
 export function isTransientRegistryError(error: unknown): boolean {
   if (!(error instanceof Error)) return false
-  const status = (error as { status?: unknown }).status
+  const status = statusOf(error)
   // 401: the service's credentials (rotated, revoked) are refused for everything, which the readiness check sees too:
-  // the service's problem, not the record's. A 403 is a refusal of one schema (per-subject access rules): retrying
-  // would hold the partition for ever while /readyz stays green, so its records are dead-lettered with the reason.
-  if (typeof status === 'number' && (status >= 500 || [401, 408, 429].includes(status))) return true
+  // the service's problem, not the record's. A 403 with the registry otherwise healthy is a refusal of one schema
+  // (per-subject access rules): retrying would hold the partition for ever while /readyz stays green, so its records
+  // are dead-lettered with the reason (decodeReadingPayload holds them while the registry's health check fails).
+  if (status !== undefined && (status >= 500 || [401, 408, 429].includes(status))) return true
   return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPIPE|socket hang up|timeout/i.test(
     error.message,
   )

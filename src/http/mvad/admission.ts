@@ -13,6 +13,9 @@ import { join } from 'node:path'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { ServiceError } from '../../errors.js'
 
+/** A request's data folder: its id (a UUID, as the API makes them), then `-unzipped` for a zip's contents. */
+const REQUEST_DATA = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:-unzipped)?$/
+
 export interface AdmissionLimits {
   /** Bytes of detect-last bodies in flight at once (a request alone is always let in). */
   bodyBytesInFlight: number
@@ -33,6 +36,8 @@ export class RestAdmission {
   readonly #held = new Set<string>()
   /** Of those, the ones whose request is still being answered (no job yet to ask about). */
   readonly #answering = new Set<string>()
+  /** Data found at start that no job knows yet, by when it may be removed (it may be a download in progress). */
+  readonly #unclaimedUntil = new Map<string, number>()
 
   constructor(limits: AdmissionLimits) {
     this.#limits = limits
@@ -84,6 +89,7 @@ export class RestAdmission {
   releaseHeld(id: string): void {
     this.#held.delete(id)
     this.#answering.delete(id)
+    this.#unclaimedUntil.delete(id)
   }
 
   /**
@@ -95,7 +101,13 @@ export class RestAdmission {
     remove: (id: string) => Promise<void>,
   ): Promise<void> {
     for (const id of [...this.#held]) {
-      if (this.#answering.has(id) || (await ownerOf(id)) === 'live') continue
+      if (this.#answering.has(id)) continue
+      const owner = await ownerOf(id)
+      if (owner === 'live') {
+        this.#unclaimedUntil.delete(id)
+        continue
+      }
+      if (owner === 'unknown' && Date.now() < (this.#unclaimedUntil.get(id) ?? 0)) continue
       await remove(id)
       this.releaseHeld(id)
     }
@@ -106,10 +118,11 @@ export class RestAdmission {
   }
 
   /**
-   * At start, takes stock of the data folder a previous run left (a container restart keeps a pod's volume): the
-   * data of jobs still to run is held again; that of ended jobs is removed, and so is data no job knows once it is
-   * older than `orphanAgeMs` (a request that crashed before its job was queued; younger data may be another
-   * instance's download in progress on a shared folder).
+   * At start, takes stock of the request data a previous run left in the data folder (a container restart keeps a
+   * pod's volume): the data of jobs still to run is held again; that of ended jobs is removed, and so is data no job
+   * knows once it is older than `orphanAgeMs` (a request that crashed before its job was queued). Younger data may be
+   * another instance's download in progress on a shared folder: held, and removed by reconcile when it comes of age
+   * with still no job. Names the API does not make are left alone.
    */
   async adoptLeftovers(
     dataDir: string,
@@ -126,12 +139,13 @@ export class RestAdmission {
     }
     const held: string[] = []
     const removed: string[] = []
-    // `<id>` and `<id>-unzipped` are one request's.
-    for (const id of new Set(names.map((name) => name.replace(/-unzipped$/, '')))) {
+    // Only what the API writes there: `<uuid>` and `<uuid>-unzipped` (one request's). Anything else is not ours.
+    const ids = names.flatMap((name) => REQUEST_DATA.exec(name)?.[1] ?? [])
+    for (const id of new Set(ids)) {
       const owner = await ownerOf(id)
-      if (owner === 'live') {
-        this.#held.add(id)
-        held.push(id)
+      if (owner === 'ended') {
+        await remove(id)
+        removed.push(id)
         continue
       }
       if (owner === 'unknown') {
@@ -139,10 +153,16 @@ export class RestAdmission {
           (s) => s.mtimeMs,
           () => 0,
         )
-        if (Date.now() - modified < orphanAgeMs) continue
+        if (Date.now() - modified >= orphanAgeMs) {
+          await remove(id)
+          removed.push(id)
+          continue
+        }
+        // Held, and removed by reconcile once it is that old and still no job's.
+        this.#unclaimedUntil.set(id, modified + orphanAgeMs)
       }
-      await remove(id)
-      removed.push(id)
+      this.#held.add(id)
+      held.push(id)
     }
     return { held, removed }
   }

@@ -427,18 +427,26 @@ async function fetchAndSubmit<C extends TrainCommand | DetectBatchCommand>(
   commandFor: (path: string) => C,
 ): Promise<C> {
   const { admission } = deps
-  // Any source may need room here (a download, or a local zip unpacked): reserved first, let go when it needs none.
-  admission?.reserveHeld(id)
-  let path: string
+  // A download needs room before it starts; a local source only when it turns out to be a zip unpacked here (checked
+  // after: the data folder may then hold one request's data more than the limit, until that request is refused).
+  const remote = /^https?:\/\//i.test(dataSource)
+  if (remote) admission?.reserveHeld(id)
   try {
-    path = await resolveDataSource(dataSource, id, deps.dataSource, dataSchema)
-  } catch (error) {
-    await removeDataSourceFiles(deps.dataSource.dataDir, id)
-    admission?.releaseHeld(id)
-    throw error
-  }
-  if (!isInside(deps.dataSource.dataDir, path)) admission?.releaseHeld(id) // a local file, read where it is
-  try {
+    let path: string
+    try {
+      path = await resolveDataSource(dataSource, id, deps.dataSource, dataSchema)
+      const here = isInside(deps.dataSource.dataDir, path)
+      if (!here)
+        admission?.releaseHeld(id) // a local file, read where it is
+      else if (!remote) admission?.reserveHeld(id)
+    } catch (error) {
+      try {
+        await removeDataSourceFiles(deps.dataSource.dataDir, id)
+      } finally {
+        admission?.releaseHeld(id)
+      }
+      throw error
+    }
     const command = commandFor(path)
     await submitFetched(deps, command)
     return command
@@ -469,8 +477,11 @@ async function submitFetched(deps: MvadApiDeps, command: TrainCommand | DetectBa
     // Fetched under the model id (train) or the result id (detect-batch: the job id).
     const id = command.type === 'train' ? command.modelId : command.jobId
     if (!queued) {
-      await removeDataSourceFiles(deps.dataSource.dataDir, id)
-      deps.admission?.releaseHeld(id)
+      try {
+        await removeDataSourceFiles(deps.dataSource.dataDir, id)
+      } finally {
+        deps.admission?.releaseHeld(id)
+      }
     }
     throw error
   }

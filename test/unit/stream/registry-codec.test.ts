@@ -1,3 +1,5 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { ServiceError } from '../../../src/errors.js'
 import { RegistryCodec, decodeReadingPayload, isTransientRegistryError } from '../../../src/stream/registry-codec.js'
@@ -38,5 +40,32 @@ describe('registry decoding failures', () => {
     expect(outcome instanceof Promise || outcome.ok ? '' : outcome.detail).toContain(
       'Confluent wire format (Avro, schema id 7) but this service has no SCHEMA_REGISTRY_URL',
     )
+  })
+
+  it('dead-letters a record whose schema the registry refuses (403), but holds it while the registry is unhealthy', async () => {
+    // A registry that refuses every schema lookup with 403, as per-subject access rules or a removed role do.
+    const server = createServer((_request, response) => {
+      response.writeHead(403, { 'content-type': 'application/json' })
+      response.end(JSON.stringify({ error_code: 40301, message: 'forbidden' }))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const { port } = server.address() as AddressInfo
+      const registry = new RegistryCodec({ url: `http://127.0.0.1:${port}`, auth: undefined })
+      const wire = Buffer.from([0, 0, 0, 0, 7, 2, 4, 6])
+      // The health check passes: one schema refused, the record is dead-lettered with the reason.
+      await expect(decodeReadingPayload(wire, registry)).resolves.toMatchObject({
+        ok: false,
+        reason: 'schema_registry_decode_failed',
+      })
+      // The health check fails too: the service's access is refused altogether, the batch waits.
+      registry.reachable = false
+      await expect(decodeReadingPayload(wire, registry)).rejects.toMatchObject({
+        code: 'SchemaRegistryError',
+        retriable: true,
+      })
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 })
