@@ -34,6 +34,11 @@ export type DataSchema = 'OneTable' | 'MultiTable'
 
 const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04])
 
+/** An http(s) dataSource: downloaded into the data folder (anything else is a local path or file:// URL). */
+export function isHttpDataSource(dataSource: string): boolean {
+  return /^https?:\/\//i.test(dataSource)
+}
+
 /**
  * Removes what resolveDataSource downloaded or unpacked for `id` (the job has read it). Local paths are never
  * touched: only the folders named after `id` inside the data folder.
@@ -55,7 +60,7 @@ export async function resolveDataSource(
   dataSchema: DataSchema = 'OneTable',
 ): Promise<string> {
   let path: string
-  if (/^https?:\/\//i.test(dataSource)) {
+  if (isHttpDataSource(dataSource)) {
     let url: URL
     try {
       url = new URL(dataSource)

@@ -22,7 +22,13 @@ import type { JobRecord, JobStore } from '../../state/job-store.js'
 import type { ModelStore } from '../../state/model-store.js'
 import type { ResultStore } from '../../state/result-store.js'
 import { checkApiKey, sendMvadError, toMvadError } from './errors.js'
-import { removeDataSourceFiles, resolveDataSource, type DataSchema, type DataSourceLimits } from './data-source.js'
+import {
+  isHttpDataSource,
+  removeDataSourceFiles,
+  resolveDataSource,
+  type DataSchema,
+  type DataSourceLimits,
+} from './data-source.js'
 import { detectLast, type LastDetectionVariable } from './detect-last.js'
 import { bodyAdmissionHooks, type RestAdmission } from './admission.js'
 import { modelToWire, pendingModelToWire, pendingResultToWire, resultToWire } from './wire.js'
@@ -429,7 +435,7 @@ async function fetchAndSubmit<C extends TrainCommand | DetectBatchCommand>(
   const { admission } = deps
   // A download needs room before it starts; a local source only when it turns out to be a zip unpacked here (checked
   // after: the data folder may then hold one request's data more than the limit, until that request is refused).
-  const remote = /^https?:\/\//i.test(dataSource)
+  const remote = isHttpDataSource(dataSource)
   if (remote) admission?.reserveHeld(id)
   try {
     let path: string
