@@ -19,6 +19,7 @@ import { PartitionWorker, type InputMessage } from './partition-worker.js'
 import type { DecodeResult } from './reading-codec.js'
 import { decodeReadingPayload, type RegistryCodec } from './registry-codec.js'
 import { ensureTopics, type NewTopicSettings } from '../kafka/topics.js'
+import { GroupOffsets, readingsLag } from './group-offsets.js'
 
 export interface StreamServiceOptions {
   groupId: string
@@ -36,6 +37,8 @@ export interface StreamServiceOptions {
   groupTimeouts?: GroupTimeouts
   /** Where a group with no committed offset starts: the oldest retained reading, or only new ones. @defaultValue earliest */
   readingsStart?: 'earliest' | 'latest'
+  /** How often the lag gauge is refreshed from the broker between batches (ms). @defaultValue 15,000 */
+  lagRefreshMs?: number
 }
 
 export interface StreamServiceDeps {
@@ -67,9 +70,15 @@ export class StreamService {
   /** One warning a minute at most about dead letters: how many by reason, and an example of each. */
   readonly #deadLetterLog: DeadLetterLog
   #deadLetterTimer: NodeJS.Timeout | undefined
+  readonly #offsets: GroupOffsets
+  /** Per owned partition, the offset after the last batch processed since the group join (for the lag gauge). */
+  readonly #processedNext = new Map<number, bigint>()
+  #lagTimer: NodeJS.Timeout | undefined
+  #lagRefreshing = false
 
   constructor(deps: StreamServiceDeps) {
     this.#deps = deps
+    this.#offsets = new GroupOffsets(deps.kafka, deps.options.groupId, deps.options.topics.readings)
     this.#deadLetterLog = new DeadLetterLog((summary) =>
       deps.logger.warn(
         summary,
@@ -203,6 +212,8 @@ export class StreamService {
             this.#retire(worker)
           }
           this.#progressChecked.clear()
+          // A new consumer goes on from the commits, which may be behind what the last one processed.
+          this.#processedNext.clear()
           if (this.#storeLost) this.#applyStorePause() // a restarted consumer starts unpaused
           this.#joined = true
           logger.info({ partitions: [...assigned] }, 'joined consumer group')
@@ -227,10 +238,13 @@ export class StreamService {
     await this.#supervisor.start()
     this.#deadLetterTimer = setInterval(() => this.#deadLetterLog.flushIfDue(), 10_000)
     this.#deadLetterTimer.unref()
+    this.#lagTimer = setInterval(() => void this.#refreshLag(), options.lagRefreshMs ?? 15_000)
+    this.#lagTimer.unref()
   }
 
   async stop(): Promise<void> {
     clearInterval(this.#deadLetterTimer)
+    clearInterval(this.#lagTimer)
     this.#deadLetterLog.flushIfDue(true) // the last minute's dead letters are said before the process goes
     await this.#supervisor?.stop()
     await this.#producer?.disconnect()
@@ -238,9 +252,11 @@ export class StreamService {
     this.#joined = false
     for (const partition of this.#assigned) this.#removeLag(this.#deps.options.topics.readings, partition)
     this.#assigned = []
+    await this.#offsets.close()
   }
 
   #removeLag(topic: string, partition: number): void {
+    this.#processedNext.delete(partition)
     this.#deps.metrics?.consumerLag.remove({ topic, partition: String(partition) })
     this.#deps.metrics?.framesPending.remove({ topic, partition: String(partition) })
   }
@@ -316,6 +332,7 @@ export class StreamService {
         { topic: batch.topic, partition: batch.partition, offset: commit.toString(), metadata: PROGRESS_SAVED },
       ])
     }
+    this.#processedNext.set(batch.partition, BigInt(batch.lastOffset()) + 1n)
     this.#deps.metrics?.consumerLag.set(
       { topic: batch.topic, partition: String(batch.partition) },
       Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n),
@@ -334,18 +351,42 @@ export class StreamService {
 
   /** The offset the window store reflects for a partition, and the one committed in Kafka (with its metadata). */
   async #progress(partition: number): Promise<Progress> {
-    const { kafka, options, windows } = this.#deps
-    const stored = await windows.loadProgress(this.#progressScope(), partition)
+    const stored = await this.#deps.windows.loadProgress(this.#progressScope(), partition)
     if (stored === undefined) return { stored, committed: undefined, committedAfterSave: false } // nothing saved yet
-    const admin = kafka.admin()
-    await admin.connect()
+    const found = (await this.#offsets.committed()).get(partition)
+    return { stored, committed: found?.offset, committedAfterSave: found?.metadata === PROGRESS_SAVED }
+  }
+
+  /**
+   * Sets the lag of every owned partition from the broker's high watermarks. Between batches this is the only
+   * update: a paused partition, or one whose batch keeps failing, completes none.
+   */
+  async #refreshLag(): Promise<void> {
+    const { metrics, options, logger } = this.#deps
+    if (metrics === undefined || this.#lagRefreshing || !this.#joined || this.#assigned.length === 0) return
+    this.#lagRefreshing = true
     try {
-      const [topic] = await admin.fetchOffsets({ groupId: options.groupId, topics: [options.topics.readings] })
-      const found = topic?.partitions.find((p) => p.partition === partition)
-      const committed = found === undefined || BigInt(found.offset) < 0n ? undefined : BigInt(found.offset)
-      return { stored, committed, committedAfterSave: found?.metadata === PROGRESS_SAVED }
+      const watermarks = await this.#offsets.watermarks()
+      const committed = this.#assigned.every((p) => this.#processedNext.has(p))
+        ? undefined
+        : await this.#offsets.committed()
+      for (const partition of this.#assigned) {
+        const marks = watermarks.get(partition)
+        if (marks === undefined) continue
+        const processed = this.#processedNext.get(partition)
+        const lag = readingsLag(
+          processed,
+          committed?.get(partition)?.offset,
+          marks,
+          options.readingsStart ?? 'earliest',
+        )
+        if (lag !== undefined)
+          metrics.consumerLag.set({ topic: options.topics.readings, partition: String(partition) }, lag)
+      }
+    } catch (error) {
+      logger.debug({ err: error }, 'consumer lag not refreshed (Kafka unreachable?); it keeps its last value')
     } finally {
-      await admin.disconnect()
+      this.#lagRefreshing = false
     }
   }
 
@@ -370,6 +411,7 @@ export class StreamService {
     // Checked: until the re-read commits, a check would find the same gap and count this loss twice.
     this.#progressChecked.add(partition)
     this.#workers.delete(partition)
+    this.#processedNext.set(partition, from)
     this.#consumer?.seek({ topic: options.topics.readings, partition, offset: from.toString() })
   }
 

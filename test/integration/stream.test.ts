@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import { inject } from 'vitest'
+import { Registry } from 'prom-client'
+import { createStreamMetrics } from '../../src/observability/stream-metrics.js'
 import type { AnomalyEvent } from '../../src/stream/anomaly-event.js'
 import { keySpace } from '../../src/state/keys.js'
 import { pollUntil } from '../support/poll.js'
@@ -348,5 +350,31 @@ describe('stream service on real Kafka + Redis', () => {
     const scored = scores.messages.map((m) => (Date.parse(parse(m.value).timestamp) - T0) / MINUTE)
     expect(scored.length).toBeGreaterThan(0)
     expect(Math.min(...scored)).toBeGreaterThanOrEqual(3)
+  })
+
+  it('keeps the lag gauge current from the broker while the readings topic is paused (no batch completes)', async () => {
+    const h = (harness = await createHarness('lag', windowMeanModel, 2))
+    await h.models.registerReady('m', state(5), { variables: VARIABLES, slidingWindow: 4 })
+    await h.bindings.set('dev-1', { modelId: 'm' })
+    const scores = await h.collect(h.topics.scores)
+    const registry = new Registry()
+    const metrics = createStreamMetrics(registry)
+    const service = await h.startService({ metrics, lagRefreshMs: 300 })
+    const lag = async () => {
+      const gauge = await metrics.consumerLag.get()
+      return gauge.values.reduce((sum, v) => sum + v.value, 0)
+    }
+    await h.produce([0, 1, 2].map((i) => frame('dev-1', i, i + 1)))
+    await scores.waitFor(3)
+    await pollUntil('the lag to be 0 once the frames are scored', async () => (await lag()) === 0)
+    service.setStoreLost(true) // pauses the readings topic, as the health check does when Redis lost its data
+    await h.produce([3, 4, 5, 6, 7].map((i) => frame('dev-1', i, i + 1)))
+    await pollUntil('the lag to count the 5 readings that wait', async () => (await lag()) === 5, {
+      timeoutMs: 15_000,
+    })
+    expect(scores.messages).toHaveLength(3)
+    service.setStoreLost(false)
+    await scores.waitFor(8)
+    await pollUntil('the lag to fall back to 0', async () => (await lag()) === 0)
   })
 })

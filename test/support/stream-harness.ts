@@ -12,6 +12,7 @@ import { RedisWindowStore } from '../../src/state/redis-window-store.js'
 import { ModelResolver, type ModelLoader } from '../../src/stream/model-runtime.js'
 import { RegistryCodec } from '../../src/stream/registry-codec.js'
 import { StreamService, type StreamServiceOptions } from '../../src/stream/stream-service.js'
+import type { StreamMetrics } from '../../src/observability/stream-metrics.js'
 import { uniquePrefix } from './names.js'
 import { createTopicsAndWait } from '../../src/kafka/topics.js'
 
@@ -31,7 +32,7 @@ export interface Harness {
   bindings: RedisBindingStore
   models: RedisModelStore
   startService(
-    overrides?: Partial<StreamServiceOptions> & { loader?: ModelLoader; registry?: boolean },
+    overrides?: Partial<StreamServiceOptions> & { loader?: ModelLoader; registry?: boolean; metrics?: StreamMetrics },
   ): Promise<StreamService>
   collect(
     topic: string,
@@ -76,7 +77,7 @@ export async function createHarness(label: string, loader: ModelLoader, partitio
     bindings,
     models,
     async startService(overrides = {}) {
-      const { loader: customLoader, registry, ...options } = overrides
+      const { loader: customLoader, registry, metrics, ...options } = overrides
       const service = new StreamService({
         kafka,
         windows: new RedisWindowStore(redis, keys, { idleTtlSeconds: 3600 }),
@@ -85,6 +86,7 @@ export async function createHarness(label: string, loader: ModelLoader, partitio
         ...(registry === true
           ? { registry: new RegistryCodec({ url: inject('schemaRegistryUrl'), auth: undefined }) }
           : {}),
+        ...(metrics === undefined ? {} : { metrics }),
         logger: createLogger({ serviceName: prefix, level: 'silent' }),
         options: {
           groupId: `${prefix}.group`,
