@@ -176,6 +176,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       readingsTopic: config.kafka.topics.readings,
       chartsDir: config.control.chartsDir,
       resultTtlSeconds: config.control.resultTtlSeconds,
+      jobRetentionMs: config.control.jobRetentionSeconds * 1000,
       logger: logger.child({ component: 'control' }),
       onConsumerRestart: () => metrics.consumerRestarts.inc({ consumer: 'control' }),
       topics: {

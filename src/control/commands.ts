@@ -94,7 +94,8 @@ export type ControlCommand = TrainCommand | DetectBatchCommand | DeployCommand |
 export type CommandType = ControlCommand['type']
 export const COMMAND_TYPES: readonly CommandType[] = ['train', 'detect-batch', 'deploy', 'delete-model', 'cancel']
 
-export type CommandRejectReason = 'malformed_json' | 'unknown_type' | 'invalid_command' | 'job_id_conflict'
+export type CommandRejectReason =
+  'malformed_json' | 'unknown_type' | 'invalid_command' | 'job_id_conflict' | 'command_expired'
 
 /**
  * Whether two commands are the same (key order aside): a jobId sent again with the same command is a redelivery,

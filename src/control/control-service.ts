@@ -49,6 +49,11 @@ export interface ControlServiceDeps extends Omit<HandlerDeps, 'resultsSink'> {
   groupTimeouts?: GroupTimeouts
   leaseMs: number
   concurrency: number
+  /**
+   * How long a finished job's record is kept (MVAD_JOB_RETENTION_SECONDS; 0 = for ever). A command older than that
+   * whose record is gone is not run: it may have run and been forgotten. @defaultValue 0
+   */
+  jobRetentionMs?: number
   observer?: {
     command(outcome: 'accepted' | 'duplicate' | 'dead_lettered'): void
     job(type: string, status: string): void
@@ -138,6 +143,11 @@ export class ControlService {
               await this.#deadLetter(message.key, message.value, parsed, partition, message.offset)
               return
             }
+            const expired = await this.#expired(parsed.command.jobId, Number(message.timestamp))
+            if (expired !== undefined) {
+              await this.#deadLetter(message.key, message.value, expired, partition, message.offset)
+              return
+            }
             const outcome = await this.runner.submit(parsed.command)
             if (outcome === 'conflict') {
               const existing = await this.#deps.jobs.get(parsed.command.jobId)
@@ -167,6 +177,27 @@ export class ControlService {
     this.#joined = false
     await this.runner.stop()
     await this.#producer?.disconnect()
+  }
+
+  /**
+   * A command sent longer ago than the job retention, with no record of its job, may have run and been forgotten.
+   * Running it again could undo what came after it (an old deploy rolls entities back, an old delete-model removes a
+   * model made since), as when a new consumer group (KAFKA_GROUP_ID changed, or its offsets expired) reads the control
+   * topic from its start. A record still there means a plain redelivery, which the jobId makes harmless. Exact: a job
+   * is forgotten a retention after it *finished*, which is after its command was sent.
+   */
+  async #expired(jobId: string, sentAtMs: number): Promise<Extract<CommandParseResult, { ok: false }> | undefined> {
+    const retentionMs = this.#deps.jobRetentionMs ?? 0
+    if (retentionMs <= 0 || !(sentAtMs < Date.now() - retentionMs)) return undefined
+    if ((await this.#deps.jobs.get(jobId)) !== undefined) return undefined
+    return {
+      ok: false,
+      reason: 'command_expired',
+      detail:
+        `sent at ${new Date(sentAtMs).toISOString()}, longer ago than the job retention ` +
+        `(MVAD_JOB_RETENTION_SECONDS = ${retentionMs / 1000}), and its job is not known: it may have run and been ` +
+        'forgotten, so it is not run again; send it again with a new jobId if it is still wanted',
+    }
   }
 
   async #parse(payload: Buffer): Promise<CommandParseResult> {

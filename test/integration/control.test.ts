@@ -378,6 +378,27 @@ describe('control topic: jobs on real Kafka and Redis', () => {
     expect(await client.jobs.get('bad-deploy')).toBeUndefined()
   }, 30_000)
 
+  it('does not run a command older than the job retention whose job is not known (it may have run and been forgotten)', async () => {
+    const eightDaysAgo = Date.now() - 8 * 24 * 3600 * 1000 // the retention is 7 days
+    const known = { type: 'delete-model', jobId: 'known-old', modelId: 'no-such-model' }
+    expect(await client.run(known)).toMatchObject({ status: 'FAILED', errors: [{ code: 'ModelNotExist' }] })
+    await client.send(known, topics.control, eightDaysAgo) // a redelivery: its record is there, nothing happens
+    await client.send({ type: 'delete-model', jobId: 'forgotten', modelId: 'omi' }, topics.control, eightDaysAgo)
+    const letterOf = (jobId: string) =>
+      dlq.messages.find(
+        (m) =>
+          m.headers['mvad-source-topic']?.toString() === topics.control &&
+          m.headers['mvad-job-id']?.toString() === jobId,
+      )
+    await pollUntil('the old command to be dead-lettered', () => letterOf('forgotten') !== undefined)
+    expect(letterOf('forgotten')?.headers['mvad-dlq-reason']?.toString()).toBe('command_expired')
+    expect(letterOf('forgotten')?.headers['mvad-dlq-detail']?.toString()).toContain('longer ago than the job retention')
+    expect(await client.jobs.get('forgotten')).toBeUndefined()
+    expect(await models.getInfo('omi')).toBeDefined()
+    await new Promise((resolve) => setTimeout(resolve, 1_000)) // time for a (wrong) letter of the redelivery
+    expect(letterOf('known-old')).toBeUndefined()
+  }, 30_000)
+
   it('refuses to delete a model in use, and fails jobs with MVAD codes', async () => {
     await client.send({ type: 'delete-model', jobId: 'del-in-use', modelId: 'omi' })
     expect(await client.finished('del-in-use')).toMatchObject({

@@ -77,12 +77,14 @@ export class ControlClient {
     this.#topic = controlTopic
   }
 
-  async send(command: object | string, topic = this.#topic): Promise<void> {
+  /** Sends a command; `sentAtMs` sets its Kafka (producer) timestamp, as a command sent long ago has. */
+  async send(command: object | string, topic = this.#topic, sentAtMs?: number): Promise<void> {
     const producer = this.kafka.producer()
     await producer.connect()
     const value = typeof command === 'string' ? command : JSON.stringify(command)
     const key = typeof command === 'string' ? 'raw' : String((command as { jobId?: string }).jobId)
-    await producer.send({ topic, acks: -1, messages: [{ key, value }] })
+    const timestamp = sentAtMs === undefined ? {} : { timestamp: String(sentAtMs) }
+    await producer.send({ topic, acks: -1, messages: [{ key, value, ...timestamp }] })
     await producer.disconnect()
   }
 
