@@ -2,10 +2,11 @@
  * Runs control-plane jobs with a lease, so a job is never stuck RUNNING forever:
  *
  *   submit   create the record (idempotent by jobId: a redelivered command finds it and runs nothing) with a lease
- *            held by this instance, then queue it;
+ *            held by this instance, then queue it for a slot (cancel, deploy and delete-model start at once);
  *   run      claim CREATED → RUNNING (guarded: only one instance wins), renew the lease every leaseMs/3 while the
  *            handler works; a renewal that finds `cancelRequested` (set by a cancel command on any instance) aborts
- *            the handler; the outcome is READY with the handler's result, or FAILED with `{code, message}`;
+ *            the handler; the outcome is READY with the handler's result (that write is retried: the work is
+ *            done), or FAILED with `{code, message}`;
  *   sweep    every leaseMs, each instance looks at unfinished jobs whose lease expired (their instance died):
  *            CREATED ones are claimed and run here (they had not started), RUNNING ones become FAILED with
  *            JobInterrupted (their partial work is not resumable; the handler's `interrupted` hook cleans up, e.g. the
@@ -132,9 +133,7 @@ export class JobRunner {
     }
     const leased = await this.#o.jobs.update(command.jobId, { lease: this.#lease(now) }, now)
     await this.#publish(leased.ok ? leased.record : record)
-    // A cancel is quick and must act while its target runs, not after it in the queue.
-    if (command.type === 'cancel' && !this.#stopped) this.#start(command.jobId)
-    else this.#enqueue(command.jobId)
+    this.#schedule(command.jobId, command.type)
     return 'accepted'
   }
 
@@ -181,7 +180,7 @@ export class JobRunner {
             { jobId: record.jobId, owner: record.owner },
             'job was never started by its instance; running it here',
           )
-          this.#enqueue(record.jobId)
+          this.#schedule(record.jobId, record.type)
         }
         continue
       }
@@ -226,6 +225,16 @@ export class JobRunner {
     return { owner: this.#o.instanceId, until: new Date(now.getTime() + this.#o.leaseMs) }
   }
 
+  /**
+   * Queues a job for a slot (MVAD_JOB_CONCURRENCY), or starts it at once when it only writes a few Redis keys and
+   * must not wait behind long trainings: a cancel acts while its target runs, and a rollback `deploy` or a
+   * `delete-model` is wanted now, not after the hour-long jobs ahead of it.
+   */
+  #schedule(jobId: string, type: string): void {
+    if (STARTS_AT_ONCE.has(type) && !this.#stopped && !this.#running.has(jobId)) this.#start(jobId)
+    else this.#enqueue(jobId)
+  }
+
   #enqueue(jobId: string): void {
     if (this.#stopped || this.#queue.includes(jobId) || this.#running.has(jobId)) return
     this.#queue.push(jobId)
@@ -263,9 +272,9 @@ export class JobRunner {
       (r) => r.status === 'CREATED' && mine(r),
     )
     if (!claimed.ok) return // canceled before it started, or another instance has it
-    await this.#publish(claimed.record)
     const command = claimed.record.command as ControlCommand
     const handler = this.#o.handlers[command.type]
+    // Renewed from the claim on: a slow status send below must not let the lease lapse.
     const renew = setInterval(
       () => {
         const at = this.#o.now()
@@ -278,6 +287,7 @@ export class JobRunner {
       },
       Math.max(50, Math.floor(this.#o.leaseMs / 3)),
     )
+    await this.#publish(claimed.record)
     let lastWrite = 0
     let lastFraction = 0
     const context: JobContext = {
@@ -312,17 +322,40 @@ export class JobRunner {
         controller.signal.aborted ? abortFailure(controller.signal) : toServiceError(error, 'UnexpectedError'),
     }
     try {
+      let result: unknown
+      try {
+        context.throwIfCanceled() // aborted while RUNNING was published: a handler would miss the abort event
+        result = await handler.run(command, context)
+      } catch (error) {
+        const failure = context.failureOf(error)
+        await this.#finish(jobId, 'FAILED', { code: failure.code, message: failure.message }, mine)
+        this.#o.logger.warn({ jobId, type: command.type, code: failure.code, message: failure.message }, 'job failed')
+        return
+      }
       // A handler that returned has committed its work (a READY model version, a stored result): a cancel that
-      // arrived after its last check is too late, and failing the job now would contradict what it made.
-      const result = await handler.run(command, context)
-      const done = await this.#finish(jobId, 'READY', undefined, mine, result)
+      // arrived after its last check is too late, and a failed write of READY (Redis away for a moment) is retried,
+      // never turned into FAILED — either would contradict what the job made.
+      const done = await this.#finishReady(jobId, mine, result)
       this.#o.logger.info({ jobId, type: command.type, status: done?.status }, 'job finished')
-    } catch (error) {
-      const failure = context.failureOf(error)
-      await this.#finish(jobId, 'FAILED', { code: failure.code, message: failure.message }, mine)
-      this.#o.logger.warn({ jobId, type: command.type, code: failure.code, message: failure.message }, 'job failed')
     } finally {
       clearInterval(renew)
+    }
+  }
+
+  /**
+   * Writes READY, retrying while the job store is unreachable (the lease is still renewed meanwhile). If it stays
+   * unreachable past the retries, the job is left RUNNING: once its lease lapses another instance's sweep records
+   * it as interrupted, which at least is not a claim that its work failed.
+   */
+  async #finishReady(jobId: string, guard: (r: JobRecord) => boolean, result: unknown): Promise<JobRecord | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#finish(jobId, 'READY', undefined, guard, result)
+      } catch (error) {
+        if (attempt >= READY_WRITE_RETRIES.length || this.#stopped) throw error
+        this.#o.logger.warn({ err: error, jobId }, 'the job did its work but READY was not recorded; retrying')
+        await new Promise((resolve) => setTimeout(resolve, READY_WRITE_RETRIES[attempt]))
+      }
     }
   }
 
@@ -341,15 +374,35 @@ export class JobRunner {
     return outcome.record
   }
 
+  /**
+   * The job store is the truth; the status topic is a notification: a send that fails is logged, not the job's
+   * failure, and one that hangs (Kafka retrying) is waited for at most a third of a lease, so a queued job's lease
+   * does not lapse before the queue renews it (the send goes on behind).
+   */
   async #publish(record: JobRecord): Promise<void> {
-    try {
-      await this.#o.status.publish(record)
-    } catch (error) {
-      // The job store is the truth; the status topic is a notification. Log, do not fail the job.
-      this.#o.logger.warn({ err: error, jobId: record.jobId }, 'status event not published')
-    }
+    const sent = this.#o.status.publish(record).then(
+      () => true,
+      (error: unknown) => {
+        this.#o.logger.warn({ err: error, jobId: record.jobId }, 'status event not published')
+        return true
+      },
+    )
+    let timer: NodeJS.Timeout | undefined
+    const waited = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), Math.max(50, Math.floor(this.#o.leaseMs / 3)))
+    })
+    const done = await Promise.race([sent, waited])
+    clearTimeout(timer)
+    if (!done)
+      this.#o.logger.warn({ jobId: record.jobId, status: record.status }, 'status event slow to send; going on')
   }
 }
+
+/** Job types that start at once, outside the slots (see #schedule). */
+const STARTS_AT_ONCE: ReadonlySet<string> = new Set(['cancel', 'deploy', 'delete-model'])
+
+/** Waits between attempts to record READY after the job's work is done (ms): about 15 s in all. */
+const READY_WRITE_RETRIES = [500, 1_000, 2_000, 4_000, 8_000]
 
 function abortFailure(signal: AbortSignal): ServiceError {
   const reason: unknown = signal.reason

@@ -5,11 +5,24 @@ import { JobRunner, type JobHandler } from '../../../src/control/job-runner.js'
 import { MemoryJobStore, type JobRecord, type JobStore } from '../../../src/state/job-store.js'
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined }
-const deleteCmd = (jobId: string): ControlCommand => ({ type: 'delete-model', jobId, modelId: 'm' })
+/** A job that waits for a slot (as a train or a detect-batch does). */
+const slotCmd = (jobId: string): ControlCommand => ({
+  type: 'train',
+  jobId,
+  modelId: 'm',
+  source: { kind: 'file', path: '/data/train.csv' },
+})
 
 function setup(
   handler: JobHandler,
-  options: { leaseMs?: number; instanceId?: string; concurrency?: number; now?: () => Date; jobs?: JobStore } = {},
+  options: {
+    leaseMs?: number
+    instanceId?: string
+    concurrency?: number
+    now?: () => Date
+    jobs?: JobStore
+    deploy?: JobHandler
+  } = {},
 ) {
   const jobs = options.jobs ?? new MemoryJobStore()
   const published: JobRecord[] = []
@@ -23,11 +36,11 @@ function setup(
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.now === undefined ? {} : { now: options.now }),
     handlers: {
-      train: never,
+      train: handler,
       'detect-batch': never,
-      deploy: never,
+      deploy: options.deploy ?? never,
       cancel: cancelHandler(() => runner),
-      'delete-model': handler,
+      'delete-model': never,
     },
   })
   return { jobs, runner, published }
@@ -52,9 +65,9 @@ describe('JobRunner', () => {
   it('runs a job once: CREATED → RUNNING → READY with its result, a redelivered command is a duplicate', async () => {
     const run = vi.fn(() => Promise.resolve({ deleted: true }))
     const { jobs, runner, published } = setup({ run })
-    expect(await runner.submit(deleteCmd('j1'))).toBe('accepted')
+    expect(await runner.submit(slotCmd('j1'))).toBe('accepted')
     await runner.idle()
-    expect(await runner.submit(deleteCmd('j1'))).toBe('duplicate')
+    expect(await runner.submit(slotCmd('j1'))).toBe('duplicate')
     await runner.idle()
     expect(run).toHaveBeenCalledTimes(1)
     expect(await jobs.get('j1')).toMatchObject({
@@ -65,7 +78,7 @@ describe('JobRunner', () => {
     })
     expect(published.map((r) => r.status)).toEqual(['CREATED', 'RUNNING', 'READY'])
     // The same jobId with another command is a conflict (reported by the caller), not a duplicate; key order aside.
-    const reordered = Object.fromEntries(Object.entries(deleteCmd('j1')).reverse()) as ReturnType<typeof deleteCmd>
+    const reordered = Object.fromEntries(Object.entries(slotCmd('j1')).reverse()) as ReturnType<typeof slotCmd>
     expect(await runner.submit(reordered)).toBe('duplicate')
     expect(await runner.submit({ type: 'delete-model', jobId: 'j1', modelId: 'another' })).toBe('conflict')
     expect(await runner.submit({ type: 'cancel', jobId: 'j1', targetJobId: 'x' })).toBe('conflict')
@@ -76,7 +89,7 @@ describe('JobRunner', () => {
   it('fails a job with the handler error code and message', async () => {
     const { ServiceError } = await import('../../../src/errors.js')
     const { jobs, runner } = setup({ run: () => Promise.reject(new ServiceError('ModelInUse', 'deployed to a')) })
-    await runner.submit(deleteCmd('j2'))
+    await runner.submit(slotCmd('j2'))
     await runner.idle()
     expect(await jobs.get('j2')).toMatchObject({
       status: 'FAILED',
@@ -94,7 +107,7 @@ describe('JobRunner', () => {
         )
       },
     })
-    await runner.submit(deleteCmd('j3'))
+    await runner.submit(slotCmd('j3'))
     await vi.waitFor(() => expect(seen).toBeDefined())
     const after = await runner.cancel('j3')
     expect(after.cancelRequested).toBe(true)
@@ -108,7 +121,7 @@ describe('JobRunner', () => {
       run: (command, ctx) => handler.run(command, { ...ctx, signal: new AbortController().signal }),
     }
     const { jobs, runner } = setup(quiet)
-    await runner.submit(deleteCmd('late'))
+    await runner.submit(slotCmd('late'))
     await vi.waitFor(() => expect(started).toEqual(['late']))
     await runner.cancel('late') // lands while the handler writes its last step and no longer checks the signal
     release()
@@ -118,23 +131,26 @@ describe('JobRunner', () => {
 
   it("failureOf records the abort's reason: JobCanceled for a cancel, JobInterrupted when the service stops", async () => {
     const recorded: string[] = []
+    const started: string[] = []
     const abortable: JobHandler = {
-      run: (_c, ctx) =>
-        new Promise((_resolve, reject) =>
-          ctx.signal.addEventListener('abort', () => {
-            const failure = ctx.failureOf(new Error('the worker thread was terminated'))
-            recorded.push(failure.code)
-            reject(failure)
-          }),
+      run: (c, ctx) =>
+        new Promise(
+          (_resolve, reject) =>
+            started.push(c.jobId) &&
+            ctx.signal.addEventListener('abort', () => {
+              const failure = ctx.failureOf(new Error('the worker thread was terminated'))
+              recorded.push(failure.code)
+              reject(failure)
+            }),
         ),
     }
     const { jobs, runner } = setup(abortable)
-    await runner.submit(deleteCmd('c1'))
-    await vi.waitFor(async () => expect((await jobs.get('c1'))?.status).toBe('RUNNING'))
+    await runner.submit(slotCmd('c1'))
+    await vi.waitFor(() => expect(started).toEqual(['c1']))
     await runner.cancel('c1')
     await runner.idle()
-    await runner.submit(deleteCmd('c2'))
-    await vi.waitFor(async () => expect((await jobs.get('c2'))?.status).toBe('RUNNING'))
+    await runner.submit(slotCmd('c2'))
+    await vi.waitFor(() => expect(started).toEqual(['c1', 'c2']))
     await runner.stop()
     expect(recorded).toEqual(['JobCanceled', 'JobInterrupted'])
     expect(await jobs.get('c2')).toMatchObject({ status: 'FAILED', errors: [{ code: 'JobInterrupted' }] })
@@ -143,7 +159,7 @@ describe('JobRunner', () => {
   it('a cancel acts at once, even when every slot is taken by the jobs it may cancel', async () => {
     const { handler, started } = gatedHandler()
     const { jobs, runner } = setup(handler, { concurrency: 1 })
-    await runner.submit(deleteCmd('busy'))
+    await runner.submit(slotCmd('busy'))
     await vi.waitFor(() => expect(started).toEqual(['busy']))
     await runner.submit({ type: 'cancel', jobId: 'stop-busy', targetJobId: 'busy' })
     await runner.idle()
@@ -173,7 +189,7 @@ describe('JobRunner', () => {
       },
       { jobs: flaky },
     )
-    await runner.submit(deleteCmd('p1'))
+    await runner.submit(slotCmd('p1'))
     await runner.idle()
     expect(await inner.get('p1')).toMatchObject({ status: 'READY' })
   })
@@ -182,7 +198,7 @@ describe('JobRunner', () => {
     let now = Date.UTC(2024, 0, 1)
     const { handler, release, started } = gatedHandler()
     const { jobs, runner } = setup(handler, { concurrency: 2, leaseMs: 1_000, now: () => new Date(now) })
-    for (const id of ['a', 'b', 'c']) await runner.submit(deleteCmd(id))
+    for (const id of ['a', 'b', 'c']) await runner.submit(slotCmd(id))
     await vi.waitFor(() => expect(started).toEqual(['a', 'b']))
     now += 5_000 // c's lease (not renewed while it waits in the queue) has expired
     await runner.sweep()
@@ -204,8 +220,8 @@ describe('JobRunner', () => {
     const b = setup({ run: () => Promise.resolve({ ran: 'b' }) }, { jobs, instanceId: 'b', leaseMs: 150 }).runner
     a.start()
     try {
-      await a.submit(deleteCmd('busy'))
-      await a.submit(deleteCmd('waiting'))
+      await a.submit(slotCmd('busy'))
+      await a.submit(slotCmd('waiting'))
       await vi.waitFor(() => expect(started).toEqual(['busy']))
       await new Promise((resolve) => setTimeout(resolve, 500)) // over three leases
       await b.sweep()
@@ -221,10 +237,102 @@ describe('JobRunner', () => {
     }
   })
 
+  it('a cancel that lands while RUNNING is being published stops the job before its handler starts', async () => {
+    const run = vi.fn(() => Promise.resolve({}))
+    const jobs = new MemoryJobStore()
+    const published: string[] = []
+    const runner: JobRunner = new JobRunner({
+      jobs,
+      // The RUNNING send is where the cancel comes in (a slow broker gives it all the time it needs).
+      status: {
+        publish: async (r) => {
+          published.push(r.status)
+          if (r.status === 'RUNNING') await runner.cancel(r.jobId)
+        },
+      },
+      logger: silent,
+      instanceId: 'me',
+      leaseMs: 60_000,
+      handlers: { train: { run }, 'detect-batch': { run }, deploy: { run }, cancel: { run }, 'delete-model': { run } },
+    })
+    await runner.submit(slotCmd('early'))
+    await runner.idle()
+    expect(run).not.toHaveBeenCalled()
+    expect(await jobs.get('early')).toMatchObject({ status: 'FAILED', errors: [{ code: 'JobCanceled' }] })
+  })
+
+  it('a status send that hangs (Kafka retrying) lets no lease lapse: another instance does not take the job', async () => {
+    const jobs = new MemoryJobStore()
+    const hang = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+    const run = vi.fn(async () => {
+      await hang(100)
+      return {}
+    })
+    const slow = new JobRunner({
+      jobs,
+      status: { publish: (r) => (r.status === 'READY' ? Promise.resolve() : hang(600)) }, // four leases
+      logger: silent,
+      instanceId: 'slow',
+      leaseMs: 150,
+      handlers: { train: { run }, 'detect-batch': { run }, deploy: { run }, cancel: { run }, 'delete-model': { run } },
+    })
+    const other = setup({ run: () => Promise.resolve({ ran: 'other' }) }, { jobs, instanceId: 'other', leaseMs: 150 })
+    slow.start()
+    try {
+      const submitted = slow.submit(slotCmd('slow-send'))
+      for (let i = 0; i < 6; i++) {
+        await hang(100)
+        await other.runner.sweep()
+      }
+      await submitted
+      await slow.idle()
+      expect(run).toHaveBeenCalledTimes(1)
+      expect(await jobs.get('slow-send')).toMatchObject({ status: 'READY', owner: 'slow' })
+    } finally {
+      await slow.stop()
+      await other.runner.stop()
+    }
+  })
+
+  it('deploy and delete-model start at once: a rollback does not wait behind long jobs in the slots', async () => {
+    const { handler, release, started } = gatedHandler()
+    const deploy = vi.fn(() => Promise.resolve({ deployed: true }))
+    const { jobs, runner } = setup(handler, { concurrency: 1, deploy: { run: deploy } })
+    await runner.submit(slotCmd('long-1'))
+    await runner.submit(slotCmd('long-2'))
+    await vi.waitFor(() => expect(started).toEqual(['long-1']))
+    await runner.submit({ type: 'deploy', jobId: 'rollback', modelId: 'm', entities: ['pump-1'] })
+    await vi.waitFor(async () => expect(await jobs.get('rollback')).toMatchObject({ status: 'READY' }))
+    expect(started).toEqual(['long-1'])
+    release()
+    await vi.waitFor(() => expect(started).toEqual(['long-1', 'long-2']))
+    release()
+    await runner.idle()
+  })
+
+  it('a job whose work is done ends READY even when the first READY write fails (Redis away for a moment)', async () => {
+    const inner = new MemoryJobStore()
+    let failReady = 1
+    const flaky: JobStore = {
+      create: (...args) => inner.create(...args),
+      get: (id) => inner.get(id),
+      list: (o) => inner.list(o),
+      forgetExpired: () => inner.forgetExpired(),
+      update: (id, update, now, guard) => {
+        if (update.status === 'READY' && failReady-- > 0) return Promise.reject(new Error('Redis: connection lost'))
+        return inner.update(id, update, now, guard)
+      },
+    }
+    const { runner } = setup({ run: () => Promise.resolve({ version: 3 }) }, { jobs: flaky })
+    await runner.submit(slotCmd('saved'))
+    await runner.idle()
+    expect(await inner.get('saved')).toMatchObject({ status: 'READY', result: { version: 3 } })
+  })
+
   it('cancel of an unknown job says so; of a finished job changes nothing', async () => {
     const { runner } = setup({ run: () => Promise.resolve({}) })
     await expect(runner.cancel('nope')).rejects.toMatchObject({ code: 'JobNotFound' })
-    await runner.submit(deleteCmd('j4'))
+    await runner.submit(slotCmd('j4'))
     await runner.idle()
     expect((await runner.cancel('j4')).status).toBe('READY')
   })
@@ -233,13 +341,13 @@ describe('JobRunner', () => {
     const interrupted = vi.fn(() => Promise.resolve())
     const { jobs, runner } = setup({ run: () => Promise.resolve({}), interrupted })
     const past = new Date(Date.now() - 60_000)
-    await jobs.create('dead', 'delete-model', deleteCmd('dead'), past)
+    await jobs.create('dead', 'train', slotCmd('dead'), past)
     await jobs.update(
       'dead',
       { status: 'RUNNING', lease: { owner: 'other', until: new Date(Date.now() - 1_000) } },
       past,
     )
-    await jobs.create('alive', 'delete-model', deleteCmd('alive'), past)
+    await jobs.create('alive', 'train', slotCmd('alive'), past)
     await jobs.update(
       'alive',
       { status: 'RUNNING', lease: { owner: 'other', until: new Date(Date.now() + 60_000) } },
@@ -255,7 +363,7 @@ describe('JobRunner', () => {
     const run = vi.fn(() => Promise.resolve({ ok: 1 }))
     const { jobs, runner } = setup({ run })
     const past = new Date(Date.now() - 60_000)
-    await jobs.create('orphan', 'delete-model', deleteCmd('orphan'), past)
+    await jobs.create('orphan', 'train', slotCmd('orphan'), past)
     await jobs.update('orphan', { lease: { owner: 'other', until: new Date(Date.now() - 1_000) } }, past)
     await runner.sweep()
     await runner.idle()
@@ -267,7 +375,7 @@ describe('JobRunner', () => {
     const { jobs, runner } = setup({
       run: (_c, ctx) => new Promise((_r, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('x')))),
     })
-    await runner.submit(deleteCmd('j5'))
+    await runner.submit(slotCmd('j5'))
     await vi.waitFor(async () => expect((await jobs.get('j5'))?.status).toBe('RUNNING'))
     await runner.stop()
     expect(await jobs.get('j5')).toMatchObject({ status: 'FAILED', errors: [{ code: 'JobInterrupted' }] })
