@@ -52,6 +52,12 @@ export interface KafkaRangeReaderOptions {
    */
   maxReadings?: number
   /**
+   * Most records of the entity that cannot be read (undecodable, dated in the future) one read keeps to report: past
+   * this the range fails with DataExceedsLimit, so a producer writing in the wrong format cannot fill the memory.
+   * @defaultValue MAX_REJECTED_RECORDS (100,000)
+   */
+  maxRejected?: number
+  /**
    * A reading more than this many ms ahead of its record's Kafka timestamp is rejected (timestamp_in_future), as the
    * stream dead-letters it: a range must not train on what the stream refused. 0 = no check. @defaultValue 0
    */
@@ -77,7 +83,8 @@ export class KafkaRangeReader implements ReadingsRangeReader {
     const bounds = await this.#bounds(range)
     const remaining = new Map([...bounds].filter(([, b]) => b.end > b.start))
     const total = [...remaining.values()].reduce((sum, b) => sum + Number(b.end - b.start), 0)
-    const packer = new ReadingsPacker()
+    const maxReadings = this.#options.maxReadings ?? DEFAULT_MAX_RANGE_READINGS
+    const packer = new ReadingsPacker(maxReadings)
     const rejected: RejectedRecord[] = []
     let scanned = 0
     const result = (): ReadingsRangeResult => ({ readings: packer.packed(), rejected, scanned })
@@ -86,8 +93,13 @@ export class KafkaRangeReader implements ReadingsRangeReader {
     const consumer = this.#kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 200 })
     let lastProgress = Date.now()
     let failure: Error | undefined
-    const maxReadings = this.#options.maxReadings ?? DEFAULT_MAX_RANGE_READINGS
-    let tooMany = false
+    /** Set when a limit is passed; the read loop below gives up with it, and nothing more is kept. */
+    let overLimit: ServiceError | undefined
+    const maxRejected = this.#options.maxRejected ?? MAX_REJECTED_RECORDS
+    const reject = (record: RejectedRecord): void => {
+      rejected.push(record)
+      if (rejected.length > maxRejected) overLimit = tooManyRejected(range, maxRejected, record)
+    }
     // A batch holding only transaction markers or aborted messages never reaches eachBatch, but kafkajs still reports
     // it as processed: a range that ends in one (an aborted transaction, a lone commit marker) is done there, not
     // stalled.
@@ -114,26 +126,23 @@ export class KafkaRangeReader implements ReadingsRangeReader {
             if (message.key?.toString('utf8') !== range.entity) continue
             const decoded = await this.#options.decode(message.value ?? Buffer.alloc(0))
             if (!decoded.ok) {
-              rejected.push({
+              reject({
                 partition: batch.partition,
                 offset: message.offset,
                 reason: decoded.reason,
                 detail: decoded.detail,
               })
+              if (overLimit !== undefined) return
               continue
             }
             const ahead = readingsAhead(decoded.readings, Number(message.timestamp), this.#options.maxFutureMs ?? 0)
             if (ahead !== undefined) {
-              rejected.push({
-                partition: batch.partition,
-                offset: message.offset,
-                reason: ahead.reason,
-                detail: ahead.detail,
-              })
+              reject({ partition: batch.partition, offset: message.offset, reason: ahead.reason, detail: ahead.detail })
+              if (overLimit !== undefined) return
               continue
             }
             if (packer.count + decoded.readings.length > maxReadings) {
-              tooMany = true // the read loop below gives up; nothing more is kept
+              overLimit = tooManyReadings(range, maxReadings)
               return
             }
             for (const r of decoded.readings) packer.add(r, offset, batch.partition)
@@ -151,7 +160,7 @@ export class KafkaRangeReader implements ReadingsRangeReader {
       const stallMs = this.#options.stallTimeoutMs ?? 30_000
       while (remaining.size > 0) {
         if (signal.aborted) throw new ServiceError('JobCanceled', 'the job was canceled while reading the topic')
-        if (tooMany) throw tooManyReadings(range, maxReadings)
+        if (overLimit !== undefined) throw overLimit
         if (Date.now() - lastProgress > stallMs) {
           throw new ServiceError(
             'KafkaError',
@@ -161,7 +170,7 @@ export class KafkaRangeReader implements ReadingsRangeReader {
         }
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
-      if (tooMany) throw tooManyReadings(range, maxReadings) // also when the last partitions ended meanwhile
+      if (overLimit !== undefined) throw overLimit // also when the last partitions ended meanwhile
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error))
     } finally {
@@ -218,6 +227,18 @@ export class KafkaRangeReader implements ReadingsRangeReader {
       await admin.disconnect().catch(() => undefined)
     }
   }
+}
+
+/** See KafkaRangeReaderOptions.maxRejected. */
+export const MAX_REJECTED_RECORDS = 100_000
+
+function tooManyRejected(range: ReadingsRange, maxRejected: number, last: RejectedRecord): ServiceError {
+  return new ServiceError(
+    'DataExceedsLimit',
+    `entity ${range.entity} has more than ${maxRejected} records in the range of ${range.topic} that cannot ` +
+      `be read (the last: ${last.reason} at partition ${last.partition} offset ${last.offset}: ${last.detail}); ` +
+      'fix their producer, or narrow the range (fromTime/toTime)',
+  )
 }
 
 function tooManyReadings(range: ReadingsRange, maxReadings: number): ServiceError {

@@ -31,8 +31,12 @@ export interface PackedReadings {
 
 const INITIAL_CAPACITY = 1024
 
-/** Builds PackedReadings one reading at a time (capacity doubles as needed). */
+/**
+ * Builds PackedReadings one reading at a time. Capacity doubles as needed, up to `maxCount` (the range reader's
+ * limit), so a range near the limit does not hold twice the memory it needs.
+ */
 export class ReadingsPacker {
+  readonly #maxCount: number
   readonly #names: string[] = []
   readonly #indexOf = new Map<string, number>()
   #count = 0
@@ -41,6 +45,10 @@ export class ReadingsPacker {
   #value = new Float64Array(INITIAL_CAPACITY)
   #offset = new BigInt64Array(INITIAL_CAPACITY)
   #partition = new Int32Array(INITIAL_CAPACITY)
+
+  constructor(maxCount = Number.POSITIVE_INFINITY) {
+    this.#maxCount = maxCount
+  }
 
   get count(): number {
     return this.#count
@@ -63,22 +71,26 @@ export class ReadingsPacker {
     this.#partition[i] = partition
   }
 
-  /** The readings added so far (copies trimmed to the count). */
+  /**
+   * The readings added so far: views of the first `count` entries, not copies (a copy of a range near the limit
+   * would be another 320 MB at the peak). Readings added later do not change them.
+   */
   packed(): PackedReadings {
     const n = this.#count
     return {
       names: [...this.#names],
       count: n,
-      variable: this.#variable.slice(0, n),
-      timestamp: this.#timestamp.slice(0, n),
-      value: this.#value.slice(0, n),
-      offset: this.#offset.slice(0, n),
-      partition: this.#partition.slice(0, n),
+      variable: this.#variable.subarray(0, n),
+      timestamp: this.#timestamp.subarray(0, n),
+      value: this.#value.subarray(0, n),
+      offset: this.#offset.subarray(0, n),
+      partition: this.#partition.subarray(0, n),
     }
   }
 
   #grow(): void {
-    const capacity = this.#variable.length * 2
+    const length = this.#variable.length
+    const capacity = Math.max(length + 1, Math.min(length * 2, this.#maxCount))
     const grown = <T extends Int32Array | Float64Array | BigInt64Array>(old: T, make: (n: number) => T): T => {
       const next = make(capacity)
       next.set(old as never)
@@ -92,7 +104,10 @@ export class ReadingsPacker {
   }
 }
 
-/** The buffers of `packed`, to move it to a worker thread without a copy (it is unusable here afterwards). */
+/**
+ * The buffers of `packed`, to move it to a worker thread without a copy (it is unusable here afterwards); a view
+ * arrives there as the same view of its moved buffer.
+ */
 export function packedBuffers(packed: PackedReadings): ArrayBuffer[] {
   return [packed.variable, packed.timestamp, packed.value, packed.offset, packed.partition].map(
     (column) => column.buffer as ArrayBuffer,

@@ -86,6 +86,36 @@ describe('KafkaRangeReader (real broker)', () => {
     })
   }, 60_000)
 
+  it('refuses a range with more unreadable records of the entity than it keeps to report, naming the last', async () => {
+    await withTopic('range-rejected', 1, async (topic, prefix) => {
+      const producer = kafka.producer({ allowAutoTopicCreation: false })
+      await producer.connect()
+      const T0 = Date.UTC(2024, 0, 1)
+      const good = (i: number) => ({
+        key: 'dev-1',
+        value: JSON.stringify({ timestamp: T0 + i * 60_000, values: { a: i } }),
+      })
+      const bad = { key: 'dev-1', value: 'not json' }
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: [good(0), bad, bad, good(1), bad, { key: 'other', value: 'x' }],
+      })
+      await producer.disconnect()
+      const reader = (maxRejected: number) =>
+        new KafkaRangeReader(kafka, { groupPrefix: `${prefix}.replay`, decode: decodeJsonReading, maxRejected })
+      const kept = await reader(3).read({ topic, entity: 'dev-1' }, new AbortController().signal)
+      expect(kept.readings.count).toBe(2)
+      expect(kept.rejected.map((r) => r.offset)).toEqual(['1', '2', '4']) // another entity's are not its own
+      await expect(reader(2).read({ topic, entity: 'dev-1' }, new AbortController().signal)).rejects.toMatchObject({
+        code: 'DataExceedsLimit',
+        message: expect.stringMatching(
+          /more than 2 records .* cannot be read \(the last: malformed_json at partition 0 offset 4/,
+        ) as unknown,
+      })
+    })
+  }, 60_000)
+
   it('finishes a range that holds only an aborted transaction (no message of it reaches the reader)', async () => {
     await withTopic('range-tx', 1, async (topic, prefix) => {
       const T0 = Date.UTC(2024, 0, 1)

@@ -97,3 +97,17 @@ describe('ReadingsPacker', () => {
     expect([...(series.rows[999] as Float64Array)]).toEqual([2997 / 7, 2998 / 7, 2999 / 7])
   })
 })
+
+describe('ReadingsPacker limits', () => {
+  it('grows no further than its maxCount, and packs views that later readings do not change', () => {
+    const packer = new ReadingsPacker(1500)
+    for (let i = 0; i < 1500; i++) packer.add({ variable: 'a', timestamp: i, value: i }, BigInt(i), 0)
+    const packed = packer.packed()
+    expect(packed.count).toBe(1500)
+    expect(packed.value.buffer.byteLength).toBe(1500 * 8) // doubling would have taken 2,048 slots
+    expect(packed.value.length).toBe(1500)
+    packer.add({ variable: 'a', timestamp: 1500, value: -1 }, 1500n, 0) // past the limit: the reader refuses first
+    expect(packed.value[1499]).toBe(1499)
+    expect(packed.value.length).toBe(1500)
+  })
+})
