@@ -18,7 +18,7 @@ import {
   type VariableState,
 } from '../domain/types.js'
 import { ServiceError } from '../errors.js'
-import { MVAD_LIMITS } from './limits.js'
+import { MAX_ABS_VALUE, MVAD_LIMITS } from './limits.js'
 import { formatIsoTimestamp } from './timestamp.js'
 import type { RawTable, RawVariable, TimeRange } from './table.js'
 
@@ -55,6 +55,14 @@ export function resolveAlignPolicy(policy: Partial<AlignPolicy> = {}): AlignPoli
     throw new ServiceError(
       'RequiredPaddingValue',
       "paddingValue (a finite number) is required when fillNAMethod is 'Fixed'",
+    )
+  }
+  // The values read are held to the same bound: beyond it a variable's variance overflows, and the model trained
+  // (its scale Infinity) could not be loaded again.
+  if (policy.paddingValue !== undefined && Math.abs(policy.paddingValue) > MAX_ABS_VALUE) {
+    throw new ServiceError(
+      'InvalidRequestParameterError',
+      `paddingValue ${policy.paddingValue} is outside ±${MAX_ABS_VALUE} (too large to model)`,
     )
   }
   return { alignMode, fillNAMethod, paddingValue: policy.paddingValue ?? DEFAULT_ALIGN_POLICY.paddingValue }

@@ -173,6 +173,11 @@ describe('alignTable', () => {
     expect(thrown(() => alignTable(t, { alignMode: 'Left' as 'Inner' })).code).toBe('InvalidAlignMode')
     expect(thrown(() => alignTable(t, { fillNAMethod: 'NotFill' as 'Zero' })).code).toBe('InvalidFillNAMethod')
     expect(thrown(() => alignTable(t, { fillNAMethod: 'Fixed' })).code).toBe('RequiredPaddingValue')
+    // Held to the bound of values read: beyond it the variance overflows and the trained model cannot be loaded.
+    expect(thrown(() => alignTable(t, { fillNAMethod: 'Fixed', paddingValue: 1e200 }))).toMatchObject({
+      code: 'InvalidRequestParameterError',
+      message: 'paddingValue 1e+200 is outside ±1e+100 (too large to model)',
+    })
     expect(thrown(() => alignTable(t, {}, { range: { startTime: 10 * MIN } })).code).toBe('NoData')
     expect(thrown(() => alignTable(t, {}, { range: { startTime: 2, endTime: 1 } })).code).toBe(
       'InvalidRequestParameterError',
