@@ -58,7 +58,9 @@ export function scaleRow(w: DetectorWeights, row: ArrayLike<number>, out: Float6
 
 /**
  * Per-variable error of the row at `scaled[t]` (which needs `scaled[t − lags .. t]`), written into `out`.
- * `scratch` holds at least d + k numbers.
+ * `scratch` holds at least d + k numbers. Training passes each row's leave-one-out inflation (leverage.ts): the
+ * forecast residual of a row the forecaster was fitted on, divided by 1 − its leverage, is what that row would show
+ * had it been new. Scoring leaves it at 1.
  */
 export function rowErrors(
   w: DetectorWeights,
@@ -66,6 +68,7 @@ export function rowErrors(
   t: number,
   out: Float64Array,
   scratch: Float64Array,
+  forecastInflation = 1,
 ): void {
   const { d, lags, forecast, pcaBasis, pcaRank, pcaMean } = w
   const current = scaled[t] as Float64Array
@@ -85,7 +88,7 @@ export function rowErrors(
     }
   }
   for (let j = 0; j < d; j++) {
-    const a = ((current[j] as number) - (scratch[j] as number)) / (w.residualScale[j] as number)
+    const a = (forecastInflation * ((current[j] as number) - (scratch[j] as number))) / (w.residualScale[j] as number)
     out[j] = 0.5 * a * a
   }
   // Reconstruction: projections onto the k principal directions, then the residual per variable.

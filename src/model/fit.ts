@@ -23,6 +23,7 @@ import { MODEL_KIND, MODEL_STATE_VERSION, type ModelState, type TrainingDiagnost
 import { NoveltyMeter, clipRow, fitPrototypes, type Prototypes } from './prototypes.js'
 import { calibrateThreshold, quantile } from './threshold.js'
 import { discreteLookup, fitDiscreteChannels } from './discrete.js'
+import { forecastInflations } from './leverage.js'
 
 /** Smallest spread a variable may have, in scaled units: a channel that never moved in training still gets a finite z. */
 const MIN_SPREAD = 0.1
@@ -32,6 +33,8 @@ const ERROR_SCALE_QUANTILE = 0.999
 const LEVEL_SCALE_QUANTILE = 0.999
 /** Quantile of each score part on training rows that becomes its scale τ. */
 const SCORE_SCALE_QUANTILE = 0.99
+/** Smallest scale τ of a score part that is not 0 (all parts are in units of a robust spread or of their own). */
+const MIN_SCORE_SCALE = 1e-3
 /** Fewest training rows per k-means centroid (see the prototypes step). */
 const MIN_ROWS_PER_CENTROID = 20
 
@@ -170,6 +173,7 @@ export function fitWeights(
   const solution = solve(gram, rhs, true)
   const forecast = new Float64Array(f * d)
   for (let a = 0; a < f; a++) for (let j = 0; j < d; j++) forecast[a * d + j] = solution.get(a, j)
+  const forecastInflation = forecastInflations(gram, scaled, p.lags)
   stage('forecaster', 0.4)
 
   // 3. Principal subspace of the scaled training data.
@@ -214,7 +218,8 @@ export function fitWeights(
   }
   stage('subspace', 0.55)
 
-  // 4. Error spreads on the training rows (both parts first with unit spread, then normalised).
+  // 4. Error spreads on the training rows (both parts first with unit spread, then normalised), from the rows'
+  // leave-one-out forecast residuals (leverage.ts), as are the training errors that calibrate the score.
   const weights: DetectorWeights = {
     d,
     lags: p.lags,
@@ -233,7 +238,7 @@ export function fitWeights(
   const errors = new Float64Array(d)
   const scratch = new Float64Array(d + pcaRank)
   for (let t = p.lags; t < n; t++) {
-    rowErrors(weights, scaled, t, errors, scratch)
+    rowErrors(weights, scaled, t, errors, scratch, forecastInflation[t])
     for (let j = 0; j < d; j++) forecastSquares[j] = (forecastSquares[j] as number) + 2 * (errors[j] as number)
   }
   const reconSquares = new Float64Array(d)
@@ -257,7 +262,7 @@ export function fitWeights(
   weights.reconScale = reconScale
   const discreteChannels = fitDiscreteChannels(scaled, d)
   weights.discrete = discreteLookup(discreteChannels, d)
-  const perRowErrors = trainingErrors(weights, scaled)
+  const perRowErrors = trainingErrors(weights, scaled, forecastInflation)
   const errorScale = new Float64Array(d)
   const errorColumn = new Float64Array(n - p.lags)
   for (let j = 0; j < d; j++) {
@@ -272,7 +277,7 @@ export function fitWeights(
     const sorted = Float64Array.from(column).sort()
     levelScale[j] = Math.max(quantile(sorted as unknown as number[], LEVEL_SCALE_QUANTILE), MIN_SPREAD)
   }
-  const finalErrors = trainingErrors(weights, scaled) // recomputed, so the cap applies exactly as when scoring
+  const finalErrors = trainingErrors(weights, scaled, forecastInflation) // recomputed, so the cap applies exactly as when scoring
   stage('spreads', 0.6)
 
   // 5. Prototypes of the training states (novelty part).
@@ -345,8 +350,10 @@ export function calibrate(
       SCORE_SCALE_QUANTILE,
     )
   // Each part is divided by its training 99th percentile, or by 1 when that is 0 (a part silent in training:
-  // no novelty when every distinct training state is a prototype).
-  const positiveOrOne = (v: number): number => (v > 0 ? v : 1)
+  // no novelty when every distinct training state is a prototype). A percentile of rounding size is floored:
+  // training rows that sit on their prototypes up to rounding (a noiseless cycle) gave τ_novelty 2e-15, and a new
+  // row's rounding-level novelty then scored as a large anomaly.
+  const positiveOrOne = (v: number): number => (v > 0 ? Math.max(v, MIN_SCORE_SCALE) : 1)
   const scoreScale = {
     model: positiveOrOne(scaleOf(parts.model)),
     novelty: positiveOrOne(scaleOf(parts.novelty)),
@@ -417,12 +424,19 @@ export function calibrate(
   return { state, diagnostics }
 }
 
-/** Per-variable errors of every training row (zeros for the first `lags` rows, which have no forecast). */
-function trainingErrors(w: DetectorWeights, scaled: readonly Float64Array[]): Float64Array[] {
+/**
+ * Per-variable errors of every training row (zeros for the first `lags` rows, which have no forecast), with the
+ * forecast residuals out of sample (leave-one-out, leverage.ts).
+ */
+function trainingErrors(
+  w: DetectorWeights,
+  scaled: readonly Float64Array[],
+  forecastInflation: Float64Array,
+): Float64Array[] {
   const scratch = new Float64Array(w.d + w.pcaRank)
   return scaled.map((_, t) => {
     const errors = new Float64Array(w.d)
-    if (t >= w.lags) rowErrors(w, scaled, t, errors, scratch)
+    if (t >= w.lags) rowErrors(w, scaled, t, errors, scratch, forecastInflation[t])
     return errors
   })
 }

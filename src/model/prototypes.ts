@@ -84,8 +84,10 @@ export class NoveltyMeter {
 }
 
 /**
- * Prototypes of `rows` (already clipped): the distinct rows when there are at most `maxDistinct`, else
- * `maxCentroids` k-means centroids. maxDistinct = 0 gives none (novelty off).
+ * Prototypes of `rows` (already clipped): the distinct rows when there are at most `maxDistinct` and they recur
+ * (on average twice or more: the states of flags and quantised channels), else `maxCentroids` k-means centroids.
+ * maxDistinct = 0 gives none (novelty off). Without the recurrence test, 256 rows of continuous data were 256
+ * distinct rows, each its own prototype: the training novelty was 0 throughout, and any new row novel.
  */
 export function fitPrototypes(
   rows: readonly Float64Array[],
@@ -101,7 +103,7 @@ export function fitPrototypes(
     if (!distinct.has(key)) distinct.set(key, row)
   }
   const unique = [...distinct.values()]
-  if (unique.length <= maxDistinct) {
+  if (unique.length <= maxDistinct && 2 * unique.length <= rows.length) {
     const values = new Float64Array(unique.length * d)
     unique.forEach((row, i) => values.set(row, i * d))
     return { values, count: unique.length, d }

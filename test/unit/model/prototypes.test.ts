@@ -12,10 +12,21 @@ import { seededRandom } from '../../../src/model/random.js'
 const rows = (...values: number[][]): Float64Array[] => values.map((v) => Float64Array.from(v))
 
 describe('prototypes', () => {
-  it('keeps the distinct rows themselves, in first-seen order, when there are at most k', () => {
-    const p = fitPrototypes(rows([0, 1], [2, 3], [0, 1], [2, 3], [5, 5]), 4, 4, 42)
+  it('keeps the distinct rows themselves, in first-seen order, when there are at most k and they recur', () => {
+    const p = fitPrototypes(rows([0, 1], [2, 3], [0, 1], [2, 3], [5, 5], [0, 1]), 4, 4, 42)
     expect(p.count).toBe(3)
     expect(Array.from(p.values)).toEqual([0, 1, 2, 3, 5, 5])
+  })
+
+  it('clusters rows that do not recur (continuous data), however few: each its own prototype would hide novelty', () => {
+    const continuous = rows([0, 0], [0.1, 0], [0, 0.1], [10, 10], [10.1, 10], [10, 10.1])
+    const p = fitPrototypes(continuous, 256, 2, 42)
+    expect(p.count).toBe(2)
+    const centroids = [Array.from(p.values.subarray(0, 2)), Array.from(p.values.subarray(2, 4))].sort(
+      (a, b) => (a[0] as number) - (b[0] as number),
+    )
+    expect(centroids[0]?.map((v) => Number(v.toFixed(6)))).toEqual([0.033333, 0.033333])
+    expect(centroids[1]?.map((v) => Number(v.toFixed(6)))).toEqual([10.033333, 10.033333])
   })
 
   it('k = 0 gives no prototypes', () => {

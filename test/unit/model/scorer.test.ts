@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { AlignedSeries } from '../../../src/domain/types.js'
 import { createScorer, fitModel } from '../../../src/model/index.js'
 import { seededRandom, syntheticSeries } from './synthetic.js'
 
@@ -318,5 +319,32 @@ describe('scorer', () => {
     expect(anomalous).toBeDefined()
     const row = scorer.scoreSeries(test, Number.NaN).find((v) => v?.isAnomaly === true)
     expect(row?.interpretation).toHaveLength(4)
+  })
+
+  it('does not flag noiseless periodic data continued past training (no scale of rounding size, no tie at θ)', () => {
+    const T0 = Date.UTC(2024, 0, 1)
+    for (const [period, trainRows, variables] of [
+      [24, 400, 3],
+      [12, 400, 3],
+      [24, 300, 1],
+    ] as const) {
+      const wave = (t: number, j: number): number => Math.sin((2 * Math.PI * t) / period + j)
+      const table = (from: number, count: number): AlignedSeries => {
+        const timestamps = Array.from({ length: count }, (_, i) => T0 + (from + i) * 60_000)
+        return {
+          variables: ['a', 'b', 'c'].slice(0, variables),
+          timestamps,
+          rows: timestamps.map((_, i) => Float64Array.from({ length: variables }, (_, j) => wave(from + i, j))),
+          variableStates: [],
+        }
+      }
+      const { state } = fitModel(table(0, trainRows), { slidingWindow: 28 })
+      const rows = [...state.payload.trainingTail.map((r) => Float64Array.from(r)), ...table(trainRows, 300).rows]
+      const flagged = createScorer(state)
+        .scoreSeries(rows)
+        .slice(28)
+        .filter((r) => r?.isAnomaly).length
+      expect({ period, trainRows, variables, flagged }).toEqual({ period, trainRows, variables, flagged: 0 })
+    }
   })
 })

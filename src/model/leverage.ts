@@ -1,0 +1,52 @@
+/**
+ * Leave-one-out inflations of the training forecast residuals. The forecaster is fitted on the training rows, so
+ * their residuals are smaller than a new row's from the same process, by a margin that grows with the fitted weights
+ * per row (lags × variables + 1): calibrated on in-sample residuals, a model trained on few rows for its variables
+ * flags many new normal rows. Dividing a row's residual by 1 − its leverage gives exactly what it would be had the
+ * row been left out of the ridge fit (the PRESS residual). The correction fades as rows grow: the mean leverage is
+ * (fitted weights) / rows, 0.3 % for a benchmark server (77 weights, 23,700 rows).
+ *
+ * The principal subspace has the same optimism (its discarded directions are the sample's smallest-variance ones),
+ * but cross-fitting it was tried and not taken: docs/benchmarks.md.
+ */
+import { CholeskyDecomposition, type Matrix } from 'ml-matrix'
+
+/** Largest leverage used: a row that alone decides a weight is inflated tenfold, not without bound. */
+const MAX_LEVERAGE = 0.9
+
+const inflationOf = (leverage: number): number => 1 / (1 - Math.min(Math.max(leverage, 0), MAX_LEVERAGE))
+
+/**
+ * Per row, 1 / (1 − h_t) with h_t = x_tᵀ G⁻¹ x_t, G the ridge Gram matrix the forecaster was solved with and
+ * x_t = [z_{t−1} … z_{t−lags}, 1]; 1 for the first `lags` rows, which have no forecast.
+ */
+export function forecastInflations(gram: Matrix, scaled: readonly Float64Array[], lags: number): Float64Array {
+  const n = scaled.length
+  const f = gram.rows
+  const d = (f - 1) / lags
+  const out = new Float64Array(n).fill(1)
+  const cholesky = new CholeskyDecomposition(gram)
+  // Only a ridge of 0 with a variable constant in training makes the Gram matrix singular: no correction then.
+  if (!cholesky.isPositiveDefinite()) return out
+  const lower = cholesky.lowerTriangularMatrix
+  const l = new Float64Array(f * f)
+  for (let a = 0; a < f; a++) for (let b = 0; b <= a; b++) l[a * f + b] = lower.get(a, b)
+  const features = new Float64Array(f)
+  const y = new Float64Array(f)
+  for (let t = lags; t < n; t++) {
+    for (let k = 1; k <= lags; k++) features.set(scaled[t - k] as Float64Array, (k - 1) * d)
+    features[f - 1] = 1
+    // h = |L⁻¹x|² (forward substitution).
+    let h = 0
+    for (let a = 0; a < f; a++) {
+      let sum = features[a] as number
+      const offset = a * f
+      for (let b = 0; b < a; b++) sum -= (l[offset + b] as number) * (y[b] as number)
+      const v = sum / (l[offset + a] as number)
+      y[a] = v
+      h += v * v
+    }
+    out[t] = Number.isFinite(h) ? inflationOf(h) : 1
+  }
+  return out
+}
