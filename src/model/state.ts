@@ -78,6 +78,8 @@ export interface TrainingDiagnostics {
   twoStateChannels: string[]
   trainingScoreQuantiles: { p50: number; p99: number; max: number }
   threshold: ThresholdFit
+  /** What in the training data makes false alarms likely (trainingWarnings); empty when nothing does. */
+  warnings: string[]
 }
 
 function fail(message: string): never {

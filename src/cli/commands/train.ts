@@ -103,4 +103,5 @@ export async function trainCommand(opts: TrainOptions, ctx: CliContext): Promise
     `trained on ${series.timestamps.length} rows × ${series.variables.length} variables ` +
       `(${file.modelInfo.startTime} … ${file.modelInfo.endTime}) in ${seconds(started)} s; model written to ${opts.out}\n`,
   )
+  for (const warning of fitted.diagnostics.warnings) ctx.stderr.write(`warning: ${warning}\n`)
 }

@@ -286,6 +286,21 @@ describe('mvad refuses what would give meaningless output (exit 3)', () => {
     expect(r.stderr).toBe(
       `error NoData: ${blank}: no value at all in the training data for 'x05' (every row would be filled); give such a variable data or leave it out\n`,
     )
+    const wide = join(dir, 'wide.csv')
+    const header = Array.from({ length: 10 }, (_, j) => `v${j}`).join(',')
+    const rows = Array.from(
+      { length: 150 },
+      (_, t) =>
+        `${new Date(Date.UTC(2024, 0, 1) + t * 60_000).toISOString()},` +
+        Array.from({ length: 10 }, (_, j) => Math.sin(t / 7 + j).toFixed(4)).join(','),
+    )
+    await writeFile(wide, `timestamp,${header}\n${rows.join('\n')}\n`)
+    const warned = await mvad('train', '--input', wide, '--out', join(dir, 'wide.json'), '--sliding-window', '28')
+    expect(warned.code).toBe(0)
+    expect(warned.stderr).toContain(
+      'warning: 150 training rows for 10 varying variables (21 forecaster weights with lags 2): expect more false ' +
+        'alarms than riskLevel says; train on at least 420 rows\n',
+    )
     const short = await mvad(
       'train',
       '--input',

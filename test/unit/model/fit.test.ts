@@ -139,6 +139,29 @@ describe('degenerate training data', () => {
   })
 })
 
+describe('training warnings', () => {
+  it('says when rows are few for the forecaster weights, and when a variable was mostly filled in', () => {
+    expect(fitModel(syntheticSeries(2000, 3), { slidingWindow: 28 }).diagnostics.warnings).toEqual([])
+    const few = syntheticSeries(400, 38)
+    expect(fitModel(few, { slidingWindow: 28 }).diagnostics.warnings).toEqual([
+      '400 training rows for 38 varying variables (77 forecaster weights with lags 2): expect more false alarms ' +
+        'than riskLevel says; train on at least 1540 rows',
+    ])
+    const filled = syntheticSeries(2000, 3)
+    filled.variableStates = filled.variables.map((variable, j) => ({
+      variable,
+      filledNARatio: j === 1 ? 0.9975 : 0,
+      effectiveCount: j === 1 ? 5 : 2000,
+      firstTimestamp: filled.timestamps[0] as number,
+      lastTimestamp: filled.timestamps[1999] as number,
+    }))
+    expect(fitModel(filled, { slidingWindow: 28 }).diagnostics.warnings).toEqual([
+      '1 variable filled in for more than 50 % of the training rows: v1 (99.8 %); the model learns the filled values ' +
+        'as normal, so their real readings may all look anomalous',
+    ])
+  })
+})
+
 describe('loadModelState', () => {
   const { state } = fitModel(syntheticSeries(200, 3, 8), { slidingWindow: 28 })
 
