@@ -48,6 +48,9 @@ export interface DetectorWeights {
   discrete: DiscreteLookup
 }
 
+/** Largest volatility ratio a variable may show (only an overflow reaches it). */
+const MAX_CHANGE_RATIO = 1e12
+
 /** Cap of one variable's normalised error: a channel that leaves its training range stands out, but by a bounded amount. */
 export const ERROR_CAP = 400
 
@@ -226,7 +229,9 @@ export function finishChanges(
     const rms = Math.sqrt((volatility[j] as number) / rows)
     const high = units.high[j] as number
     const low = units.low[j] as number
-    const v = high > 0 ? rms / high : 0
+    // Bounded like a variable's error (ERROR_CAP), but far above any real ratio: a value scaled past 1e154 squares
+    // to Infinity, and the score must stay a number.
+    const v = high > 0 ? Math.min(rms / high, MAX_CHANGE_RATIO) : 0
     const still = low > 0 ? (rms > low / STILLNESS_CAP ? low / rms : STILLNESS_CAP) : 0
     volatility[j] = v
     stillness[j] = still

@@ -17,7 +17,7 @@ import {
   type DetectorWeights,
 } from './detector.js'
 import { calibrationParts, changeUnits } from './calibration.js'
-import { assertTrainingRows } from './training-input.js'
+import { assertModellable, assertTrainingRows, trainingWarnings } from './training-input.js'
 import { noveltyHoldRows, resolveParams, volatilityRows, type ModelParams } from './params.js'
 import { MODEL_KIND, MODEL_STATE_VERSION, type ModelState, type TrainingDiagnostics } from './state.js'
 import { NoveltyMeter, clipRow, fitPrototypes, type Prototypes } from './prototypes.js'
@@ -105,6 +105,7 @@ export function fitWeights(
   const d = series.variables.length
   if (d === 0) throw new ServiceError('NoVariablesFound', 'training data has no variables')
   assertTrainingRows(n, p)
+  assertModellable(series)
   const stageSeconds: Record<string, number> = {}
   const stage = stageTimer(stageSeconds, options)
 
@@ -423,48 +424,6 @@ export function calibrate(
     warnings: trainingWarnings(series, p.lags),
   }
   return { state, diagnostics }
-}
-
-/** Fewest training rows per forecaster weight before a warning: fewer make the calibration optimistic. */
-const ROWS_PER_WEIGHT = 20
-/** Largest share of a variable's training values that may be filled in before a warning. */
-const MAX_FILLED_RATIO = 0.5
-
-/**
- * Training that makes false alarms likely, said to the user rather than found out from a flood of alerts: few rows
- * for the forecaster's weights (even with the leave-one-out calibration, 400 rows of 38 noisy variables flag about
- * half of new normal rows), and variables mostly filled in (a variable with one real value among 400 is a
- * made-up constant, and every later row that reads otherwise is an anomaly).
- */
-function trainingWarnings(series: AlignedSeries, lags: number): string[] {
-  const warnings: string[] = []
-  const moving = series.variables.filter((_, j) => varies(series.rows, j)).length
-  const weights = lags * moving + 1
-  const rows = series.rows.length
-  if (rows < ROWS_PER_WEIGHT * weights) {
-    warnings.push(
-      `${rows} training rows for ${moving} varying variables (${weights} forecaster weights with lags ${lags}): ` +
-        `expect more false alarms than riskLevel says; train on at least ${ROWS_PER_WEIGHT * weights} rows`,
-    )
-  }
-  const filled = series.variableStates.filter((v) => v.filledNARatio > MAX_FILLED_RATIO)
-  if (filled.length > 0) {
-    const shown = filled
-      .slice(0, 5)
-      .map((v) => `${v.variable} (${(100 * v.filledNARatio).toFixed(1)} %)`)
-      .join(', ')
-    warnings.push(
-      `${filled.length} variable${filled.length === 1 ? '' : 's'} filled in for more than ${100 * MAX_FILLED_RATIO} % ` +
-        `of the training rows: ${shown}${filled.length > 5 ? ', …' : ''}; the model learns the filled values as ` +
-        'normal, so their real readings may all look anomalous',
-    )
-  }
-  return warnings
-}
-
-function varies(rows: readonly Float64Array[], j: number): boolean {
-  const first = rows[0]?.[j]
-  return rows.some((row) => row[j] !== first)
 }
 
 /**

@@ -137,6 +137,31 @@ describe('degenerate training data', () => {
     expect(flagged(1)).toBe(20)
     expect(flagged(1e-12)).toBe(20)
   })
+
+  it('refuses rows a model cannot hold (not finite, beyond ±1e100), naming the row and variable', () => {
+    for (const [bad, shown] of [
+      [Number.NaN, 'NaN'],
+      [Number.POSITIVE_INFINITY, 'Infinity'],
+      [1e160, '1e+160'],
+    ] as const) {
+      const data = series(400, (t, j) => (t === 7 && j === 1 ? bad : Math.sin(t / 5 + j)))
+      expect(() => fitModel(data, { slidingWindow: 28 })).toThrow(
+        `training row 7 (1970-01-01T00:07:00.000Z), variable 'v1': ${shown} is not a finite number within ±1e+100`,
+      )
+    }
+  })
+
+  it('scores a value far beyond a tiny training spread as a finite, flagged score (no overflow)', () => {
+    const random = seededRandom(9)
+    const tiny = (t: number, j: number): number => (j === 0 ? Math.sin(t / 7) : 1e-120 * random())
+    const { state } = fitModel(series(400, tiny), { slidingWindow: 28 })
+    const tail = state.payload.trainingTail.map((row) => Float64Array.from(row))
+    const test = series(60, (t, j) => (j === 1 && t >= 30 ? 1e50 : tiny(t, j))).rows
+    const out = createScorer(state)
+      .scoreSeries([...tail, ...test])
+      .slice(tail.length)
+    expect(out.slice(30).every((v) => v !== undefined && Number.isFinite(v.score) && v.isAnomaly)).toBe(true)
+  })
 })
 
 describe('training warnings', () => {
@@ -186,6 +211,17 @@ describe('loadModelState', () => {
     expect(() => loadModelState(broken((s) => ((s.payload as { threshold: number }).threshold = -1)))).toThrow(
       'payload.threshold',
     )
+    // Divisors: a 0 would make every row's error infinite (scale) or flag every row (residual, reconstruction).
+    for (const name of ['scale', 'residualScale', 'reconScale'] as const) {
+      expect(() =>
+        loadModelState(
+          broken((s) => {
+            const payload = s.payload as Record<string, number[]>
+            payload[name] = (payload[name] as number[]).map((v, j) => (j === 0 ? 0 : v))
+          }),
+        ),
+      ).toThrow(`payload.${name}`)
+    }
     expect(() =>
       loadModelState(broken((s) => ((s.payload as { levelScale: number[] }).levelScale = [1, 0, 1]))),
     ).toThrow('payload.levelScale must hold positive numbers')
