@@ -281,7 +281,15 @@ export class ControlService {
 
   async #publishResults(topic: string, messages: { key: string; value: string }[]): Promise<void> {
     if (!this.#knownTopics.has(topic)) await this.#ensureTopics([topic])
-    await this.#producer?.send({ topic, acks: -1, messages })
+    const producer = this.#producer
+    if (producer === undefined) return
+    // A mini-batch of anomalous rows with 30 contributors each is over the broker's 1 MB batch limit, and all of a
+    // job's rows share its key (one partition, one record batch): cut into requests that fit.
+    await sendFitting(
+      [{ topic, messages }],
+      () => false,
+      (groups) => producer.sendBatch({ topicMessages: groups, acks: -1 }),
+    )
   }
 
   async #ensureTopics(topics: string[]): Promise<void> {

@@ -160,7 +160,7 @@ describe('degenerate training data', () => {
     const out = createScorer(state)
       .scoreSeries([...tail, ...test])
       .slice(tail.length)
-    expect(out.slice(30).every((v) => v !== undefined && Number.isFinite(v.score) && v.isAnomaly)).toBe(true)
+    expect(out.slice(30).every((v) => v !== null && Number.isFinite(v.score) && v.isAnomaly)).toBe(true)
   })
 })
 
