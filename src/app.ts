@@ -177,6 +177,10 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       chartsDir: config.control.chartsDir,
       resultTtlSeconds: config.control.resultTtlSeconds,
       jobRetentionMs: config.control.jobRetentionSeconds * 1000,
+      reservedTopics: Object.entries(config.kafka.topics).map(([role, topic]) => ({
+        topic,
+        role: role.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
+      })),
       logger: logger.child({ component: 'control' }),
       onConsumerRestart: () => metrics.consumerRestarts.inc({ consumer: 'control' }),
       topics: {

@@ -16,6 +16,8 @@ export interface HandlerDeps extends SourceDeps {
   chartsDir: string
   /** How long detect-batch results are kept (MVAD: 7 days). */
   resultTtlSeconds: number
+  /** The service's own topics, which detect-batch's output.topic must not name (rows there would be taken as input). */
+  reservedTopics?: readonly { topic: string; role: string }[]
 }
 
 /**

@@ -17,6 +17,7 @@ import type { ModelStore } from '../../state/model-store.js'
 import type { BatchResultRecord, BatchSummary } from '../../state/result-store.js'
 import type { DetectBatchCommand } from '../commands.js'
 import type { JobContext, JobHandler } from '../job-runner.js'
+import type { JobRecord } from '../../state/job-store.js'
 import { scoreInWorker } from '../score-in-worker.js'
 import type { ScoreTask } from '../score-task.js'
 import { describeSource, parseTime, readTopicSource, topicFailedRecords } from '../sources.js'
@@ -56,12 +57,13 @@ export async function readyModel(
   throw new ServiceError('ModelNotReady', `model ${modelId} version ${info.version} is ${info.status}, not READY yet`)
 }
 
-async function withRetries<T>(retries: number, what: () => Promise<T>): Promise<T> {
+/** Retries `what` (retryCount of the command), but not once the job was canceled: a cancel must not wait them out. */
+async function withRetries<T>(retries: number, what: () => Promise<T>, context?: JobContext): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await what()
     } catch (error) {
-      if (attempt >= retries) throw error
+      if (attempt >= retries || context?.signal.aborted === true) throw error
       await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt))
     }
   }
@@ -84,6 +86,13 @@ export function detectBatchHandler(deps: HandlerDeps): JobHandler {
         throw new ServiceError(
           'InvalidRequestParameterError',
           `startTime ${command.startTime} is after endTime ${command.endTime}`,
+        )
+      }
+      const reserved = deps.reservedTopics?.find((t) => t.topic === command.output?.topic)
+      if (reserved !== undefined) {
+        throw new ServiceError(
+          'InvalidRequestParameterError',
+          `output.topic ${reserved.topic} is the service's ${reserved.role} topic; name a topic of its own for the rows`,
         )
       }
       const retries = command.options?.retryCount ?? 3
@@ -181,8 +190,9 @@ export function detectBatchHandler(deps: HandlerDeps): JobHandler {
             value: JSON.stringify({ resultId: command.jobId, modelId: command.modelId, modelVersion: version, ...row }),
           }))
           for (let k = 0; k < messages.length; k += 1000) {
+            context.throwIfCanceled()
             const slice = messages.slice(k, k + 1000)
-            await withRetries(retries, () => deps.resultsSink.publish(outputTopic, slice))
+            await withRetries(retries, () => deps.resultsSink.publish(outputTopic, slice), context)
           }
         }
         await save({ status: 'READY' })
@@ -204,6 +214,16 @@ export function detectBatchHandler(deps: HandlerDeps): JobHandler {
         )
         throw failure
       }
+    },
+
+    /** The stored result of a job its instance never finished says so, as the job does (it said RUNNING). */
+    async interrupted(record: JobRecord): Promise<void> {
+      const stored = await deps.results.get(record.jobId)
+      if (stored?.summary.status !== 'RUNNING') return
+      await deps.results.put(
+        { ...stored, results: [], summary: { ...stored.summary, status: 'FAILED', errors: record.errors } },
+        deps.resultTtlSeconds,
+      )
     },
   }
 }
