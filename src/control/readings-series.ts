@@ -9,6 +9,7 @@
 import type { AlignedSeries, EpochMs, FillNAMethod, VariableState } from '../domain/types.js'
 import type { TimeRange } from '../data/table.js'
 import { FrameAssembler, fillMissing } from '../stream/frame-assembler.js'
+import { ServiceError } from '../errors.js'
 
 export interface RangeReading {
   variable: string
@@ -137,11 +138,25 @@ export interface SeriesFromReadingsOptions {
   paddingValue: number
   /** `variableStates` describe only the rows in this range (see AlignOptions.statesRange). @defaultValue all rows */
   statesRange?: TimeRange
+  /**
+   * Most rows (timestamps) the series may have, and most variables when `variables` is absent: MVAD's limits, as a
+   * file is held to (TooManyData, TooManyVariables); checked as the rows are made, so a long range does not fill the
+   * memory first. `source` names the data in the error. @defaultValue no limit
+   */
+  limits?: { maxRows: number; maxVariables: number; source: string }
 }
 
 export function seriesFromReadings(packed: PackedReadings, options: SeriesFromReadingsOptions): AlignedSeries {
   const seen = new Set<number>(packed.variable)
   const variables = options.variables ?? [...seen].map((v) => packed.names[v] as string).sort()
+  const limits = options.limits
+  if (limits !== undefined && options.variables === undefined && variables.length > limits.maxVariables) {
+    throw new ServiceError(
+      'TooManyVariables',
+      `${limits.source}: ${variables.length} variables, at most ${limits.maxVariables} are supported; ` +
+        'list the ones to train on in variables',
+    )
+  }
   const { timestamp, partition, offset } = packed
   const ordered = Uint32Array.from({ length: packed.count }, (_, i) => i).sort(
     (a, b) =>
@@ -174,6 +189,12 @@ export function seriesFromReadings(packed: PackedReadings, options: SeriesFromRe
       }
       rows.push(fillMissing(frame.values, rows[rows.length - 1], options.fillNAMethod, options.paddingValue))
       timestamps.push(frame.timestamp)
+      if (limits !== undefined && rows.length > limits.maxRows) {
+        throw new ServiceError(
+          'TooManyData',
+          `${limits.source}: more than ${limits.maxRows} timestamps; narrow the range read (source.fromTime/toTime)`,
+        )
+      }
     }
   }
   for (const i of ordered) {

@@ -10,6 +10,7 @@ import { readTable } from '../data/files.js'
 import { alignForModel, variablesWithoutData } from '../data/inference.js'
 import type { TimeRange } from '../data/table.js'
 import { parseIsoTimestamp } from '../data/timestamp.js'
+import { MVAD_LIMITS } from '../data/limits.js'
 import { ServiceError } from '../errors.js'
 import type { DataSource } from './commands.js'
 import type { ReadingsRangeReader, RejectedRecord } from './kafka-range-reader.js'
@@ -164,6 +165,7 @@ export function alignTopicRead(
     fillNAMethod: options.alignPolicy.fillNAMethod,
     paddingValue: options.alignPolicy.paddingValue,
     ...(statesRange === undefined ? {} : { statesRange }),
+    limits: { maxRows: MVAD_LIMITS.maxTimestamps, maxVariables: MVAD_LIMITS.maxVariables, source: read.dataSource },
   })
   const [lo, hi] = rangeIndices(full.timestamps, options.range)
   const series =

@@ -111,3 +111,29 @@ describe('ReadingsPacker limits', () => {
     expect(packed.value.length).toBe(1500)
   })
 })
+
+describe('seriesFromReadings limits (MVAD, as for files)', () => {
+  const policy = { fillNAMethod: 'Previous' as const, paddingValue: 0 }
+  const limits = { maxRows: 3, maxVariables: 2, source: 'topic readings, entity pump-1' }
+
+  it('refuses more timestamps than the limit while the rows are made', () => {
+    const readings = [0, 1, 2, 3].map((t) => r('a', t, t, t))
+    expect(() => seriesFromReadings(packReadings(readings), { ...policy, limits })).toThrow(
+      expect.objectContaining({
+        code: 'TooManyData',
+        message:
+          'topic readings, entity pump-1: more than 3 timestamps; narrow the range read (source.fromTime/toTime)',
+      }),
+    )
+    expect(seriesFromReadings(packReadings(readings.slice(0, 3)), { ...policy, limits }).rows).toHaveLength(3)
+  })
+
+  it('refuses more variables than the limit unless the variables are listed', () => {
+    const readings = [r('a', 0, 1, 0), r('b', 0, 2, 1), r('c', 0, 3, 2)]
+    expect(() => seriesFromReadings(packReadings(readings), { ...policy, limits })).toThrow(
+      expect.objectContaining({ code: 'TooManyVariables' }),
+    )
+    const listed = seriesFromReadings(packReadings(readings), { ...policy, limits, variables: ['a', 'c'] })
+    expect(listed.rows.map((row) => [...row])).toEqual([[1, 3]])
+  })
+})
