@@ -131,8 +131,19 @@ export class JobRunner {
       )
       return 'duplicate'
     }
-    const leased = await this.#o.jobs.update(command.jobId, { lease: this.#lease(now) }, now)
-    await this.#publish(leased.ok ? leased.record : record)
+    // Guarded: a record without a lease is fair game for another instance's sweep, which may have claimed it (and
+    // started it) in between; then it is that instance's to run, not also ours.
+    const leased = await this.#o.jobs.update(
+      command.jobId,
+      { lease: this.#lease(now) },
+      now,
+      (r) => r.status === 'CREATED' && r.owner === undefined,
+    )
+    if (!leased.ok) {
+      this.#o.logger.info({ jobId: command.jobId }, 'job taken by another instance before its lease was set')
+      return 'accepted'
+    }
+    await this.#publish(leased.record)
     this.#schedule(command.jobId, command.type)
     return 'accepted'
   }

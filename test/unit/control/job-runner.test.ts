@@ -294,6 +294,32 @@ describe('JobRunner', () => {
     }
   })
 
+  it("a job another instance's sweep claimed before its lease was set runs there only, not twice", async () => {
+    const inner = new MemoryJobStore()
+    let other: JobRunner | undefined
+    const racing: JobStore = {
+      // Another instance sweeps between the record's creation and its lease: it finds a CREATED job with no lease.
+      create: async (...args) => {
+        const created = await inner.create(...args)
+        await other?.sweep()
+        return created
+      },
+      get: (id) => inner.get(id),
+      list: (o) => inner.list(o),
+      forgetExpired: () => inner.forgetExpired(),
+      update: (...args) => inner.update(...args),
+    }
+    const ranOn: string[] = []
+    const handler = (name: string): JobHandler => ({ run: () => Promise.resolve(void ranOn.push(name)) })
+    const here = setup(handler('here'), { jobs: racing, instanceId: 'here' }).runner
+    other = setup(handler('other'), { jobs: inner, instanceId: 'other' }).runner
+    expect(await here.submit(slotCmd('raced'))).toBe('accepted')
+    await here.idle()
+    await other.idle()
+    expect(ranOn).toEqual(['other'])
+    expect(await inner.get('raced')).toMatchObject({ status: 'READY', owner: 'other' })
+  })
+
   it('deploy and delete-model start at once: a rollback does not wait behind long jobs in the slots', async () => {
     const { handler, release, started } = gatedHandler()
     const deploy = vi.fn(() => Promise.resolve({ deployed: true }))
