@@ -13,7 +13,7 @@ import type { Logger } from '../observability/logger.js'
 import { readSchemaText } from '../schema-files.js'
 import type { JobRecord, JobStore } from '../state/job-store.js'
 import { isTransientRegistryError, registryUnavailable, type RegistryCodec } from '../stream/registry-codec.js'
-import { isRegistryEncoded } from '../stream/reading-codec.js'
+import { REGISTRY_FRAME_BYTES, isRegistryEncoded } from '../stream/reading-codec.js'
 import { ConsumerSupervisor, DEFAULT_GROUP_TIMEOUTS, type GroupTimeouts } from '../stream/consumer-supervisor.js'
 import { boundedDetail, partitionedIfLongKey, sendFitting } from '../kafka/dead-letter.js'
 import {
@@ -223,7 +223,9 @@ export class ControlService {
   ): Promise<void> {
     let jobId: string | undefined
     try {
-      jobId = jobIdOf(JSON.parse(value?.toString('utf8') ?? 'null'))
+      // A registry-encoded JSON Schema command is its JSON after the 5-byte frame (magic byte, schema id).
+      const json = value !== null && isRegistryEncoded(value) ? value.subarray(REGISTRY_FRAME_BYTES) : value
+      jobId = jobIdOf(JSON.parse(json?.toString('utf8') ?? 'null'))
     } catch {
       jobId = undefined
     }

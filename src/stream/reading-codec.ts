@@ -72,9 +72,12 @@ export function readingsAhead(
   )
 }
 
+/** Bytes of the Confluent wire format's frame before the encoded value: a magic 0 byte and the schema id. */
+export const REGISTRY_FRAME_BYTES = 5
+
 /** True when the payload is in the Confluent wire format (JSON text never starts with a 0 byte). */
 export function isRegistryEncoded(payload: Buffer): boolean {
-  return payload.length >= 5 && payload[0] === 0
+  return payload.length >= REGISTRY_FRAME_BYTES && payload[0] === 0
 }
 
 export function decodeJsonReading(payload: Buffer, bounds: TimestampBounds = DEFAULT_TIMESTAMP_BOUNDS): DecodeResult {

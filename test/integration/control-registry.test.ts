@@ -88,6 +88,7 @@ describe('control topic with a schema registry (registry-encoded commands)', () 
     const deadline = Date.now() + 30_000
     while (dlq.messages.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
     expect(dlq.messages[0]?.headers['mvad-dlq-reason']?.toString()).toBe('invalid_command')
+    expect(dlq.messages[0]?.headers['mvad-job-id']?.toString()).toBe('reg-bad') // read inside the frame
     expect(dlq.messages[0]?.headers['mvad-dlq-detail']?.toString()).toMatch(/modelId|source|registry/)
     expect(await client.jobs.get('reg-bad')).toBeUndefined()
   }, 90_000)
