@@ -296,12 +296,12 @@ describe('JobRunner', () => {
 
   it("a job another instance's sweep claimed before its lease was set runs there only, not twice", async () => {
     const inner = new MemoryJobStore()
-    let other: JobRunner | undefined
+    const peer: { other?: JobRunner } = {}
     const racing: JobStore = {
       // Another instance sweeps between the record's creation and its lease: it finds a CREATED job with no lease.
       create: async (...args) => {
         const created = await inner.create(...args)
-        await other?.sweep()
+        await peer.other?.sweep()
         return created
       },
       get: (id) => inner.get(id),
@@ -312,7 +312,8 @@ describe('JobRunner', () => {
     const ranOn: string[] = []
     const handler = (name: string): JobHandler => ({ run: () => Promise.resolve(void ranOn.push(name)) })
     const here = setup(handler('here'), { jobs: racing, instanceId: 'here' }).runner
-    other = setup(handler('other'), { jobs: inner, instanceId: 'other' }).runner
+    const other = setup(handler('other'), { jobs: inner, instanceId: 'other' }).runner
+    peer.other = other
     expect(await here.submit(slotCmd('raced'))).toBe('accepted')
     await here.idle()
     await other.idle()
