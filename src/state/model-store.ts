@@ -119,6 +119,8 @@ export interface ModelStore {
 }
 
 export class MemoryModelStore implements ModelStore {
+  /** Version counters of deleted models: a model made again under the id numbers on from them. */
+  readonly #deletedSeq = new Map<string, number>()
   readonly #models = new Map<
     string,
     { seq: number; versions: Map<number, { info: ModelVersionInfo; state: string }> }
@@ -130,7 +132,7 @@ export class MemoryModelStore implements ModelStore {
   }
 
   registerReady(modelId: string, stateJson: string, meta: ModelVersionMeta): Promise<ModelVersionInfo> {
-    const model = this.#models.get(modelId) ?? { seq: 0, versions: new Map() }
+    const model = this.#models.get(modelId) ?? { seq: this.#deletedSeq.get(modelId) ?? 0, versions: new Map() }
     this.#models.set(modelId, model)
     model.seq += 1
     const info = readyVersionInfo(modelId, model.seq, meta, this.#now())
@@ -139,7 +141,7 @@ export class MemoryModelStore implements ModelStore {
   }
 
   createVersion(modelId: string, meta: ModelVersionMeta): Promise<ModelVersionInfo> {
-    const model = this.#models.get(modelId) ?? { seq: 0, versions: new Map() }
+    const model = this.#models.get(modelId) ?? { seq: this.#deletedSeq.get(modelId) ?? 0, versions: new Map() }
     this.#models.set(modelId, model)
     model.seq += 1
     const info = versionInfo(modelId, model.seq, meta, this.#now(), 'CREATED')
@@ -194,6 +196,9 @@ export class MemoryModelStore implements ModelStore {
   }
 
   deleteModel(modelId: string): Promise<boolean> {
+    const model = this.#models.get(modelId)
+    // The version counter outlives the model, as in Redis (DELETE_MODEL_LUA says why).
+    if (model !== undefined) this.#deletedSeq.set(modelId, model.seq)
     return Promise.resolve(this.#models.delete(modelId))
   }
 }

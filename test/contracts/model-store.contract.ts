@@ -72,5 +72,17 @@ export function modelStoreContract(name: string, makeStore: () => { store: Model
       expect(await store.listModelIds()).not.toContain(id)
       expect(await store.deleteModel(id)).toBe(false)
     })
+
+    it('numbers a model made again after a delete on from the old versions, so a late write of an old one misses', async () => {
+      const { store, modelId } = makeStore()
+      const id = modelId()
+      await store.registerReady(id, '{}', meta)
+      const training = await store.createVersion(id, meta) // still training when the model is deleted
+      expect(await store.deleteModel(id)).toBe(true)
+      const again = await store.createVersion(id, meta)
+      expect(again.version).toBe(training.version + 1)
+      expect(await store.updateVersion(id, training.version, { status: 'FAILED', errors: [] })).toBeUndefined()
+      expect((await store.listVersions(id)).map((v) => [v.version, v.status])).toEqual([[again.version, 'CREATED']])
+    })
   })
 }

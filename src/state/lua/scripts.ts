@@ -90,14 +90,16 @@ return 0
 `
 
 export const DELETE_MODEL_LUA = `
--- Deletes a model's counter, versions hash and every version's state in one step, so a version registered while a
--- delete runs cannot leave a state key behind (a list-then-delete did: an orphan that never expires).
+-- Deletes a model's versions hash and every version's state in one step, so a version registered while a delete
+-- runs cannot leave a state key behind (a list-then-delete did: an orphan that never expires). The version counter
+-- stays (a few bytes): a model made again under the id goes on from it, so a training of the deleted model still
+-- running cannot write its version N into the new model's version N.
 -- KEYS[1] version counter   KEYS[2] versions hash
 -- ARGV[1] state key prefix (state key = prefix .. version; same hash tag, so the same cluster slot)
 -- Returns the number of versions the hash held.
 local held = redis.call('HLEN', KEYS[2])
 local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
 for v = 1, seq do redis.call('DEL', ARGV[1] .. v) end
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[2])
 return held
 `
