@@ -141,18 +141,36 @@ export function trainHandler(deps: HandlerDeps): JobHandler {
         }
       } catch (error) {
         const failure = inRequestTerms(context.failureOf(error), command)
-        await deps.models.updateVersion(modelId, version, {
-          status: 'FAILED',
-          errors: [{ code: failure.code, message: failure.message }],
-        })
+        // A FAILED write that fails too (Redis away) must not hide why the job failed: the job's error keeps the
+        // cause and says the version was left as it was.
+        await deps.models
+          .updateVersion(modelId, version, {
+            status: 'FAILED',
+            errors: [{ code: failure.code, message: failure.message }],
+          })
+          .catch((writeError: unknown) => {
+            throw new ServiceError(
+              failure.code,
+              `${failure.message} (model ${modelId} version ${version} could not be marked FAILED: ${String(writeError)})`,
+              { cause: failure },
+            )
+          })
         throw failure
       }
     },
 
+    /**
+     * The version of a job its instance never finished is FAILED too. Found by the job's result, or — when the
+     * instance died between making the version and recording it there — by the jobId the version carries.
+     */
     async interrupted(record: JobRecord): Promise<void> {
       const result = record.result as Partial<TrainJobResult> | undefined
-      if (result?.modelId === undefined || result.version === undefined) return
-      await deps.models.updateVersion(result.modelId, result.version, { status: 'FAILED', errors: record.errors })
+      const modelId = result?.modelId ?? (record.command as Partial<TrainCommand> | undefined)?.modelId
+      if (modelId === undefined) return
+      const version =
+        result?.version ?? (await deps.models.listVersions(modelId)).find((v) => v.jobId === record.jobId)?.version
+      if (version === undefined) return
+      await deps.models.updateVersion(modelId, version, { status: 'FAILED', errors: record.errors })
     },
   }
 }
