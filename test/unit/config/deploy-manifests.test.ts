@@ -83,6 +83,7 @@ describe('shipped deployment settings', () => {
       'prometheus-rules',
       'secret.example',
       'service',
+      'servicemonitor',
     ]) {
       for (const document of parseAllDocuments(read(`k8s/${file}.yaml`))) expect(document.errors).toEqual([])
     }
@@ -90,6 +91,22 @@ describe('shipped deployment settings', () => {
     const service = Object.values(compose.services).find((s) => s.environment?.KAFKA_BROKERS !== undefined)
     expect(service).toBeDefined()
     expect(loadConfig(service?.environment ?? {}).kafka.brokers).toEqual(['kafka:29092'])
+  })
+
+  it('the ServiceMonitor selects the Service and scrapes its port at /metrics', () => {
+    const service = yamlOf<{
+      metadata: { labels: Record<string, string> }
+      spec: { ports: { name: string }[] }
+    }>('k8s/service.yaml')
+    const monitor = yamlOf<{
+      spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] }
+    }>('k8s/servicemonitor.yaml')
+    for (const [label, value] of Object.entries(monitor.spec.selector.matchLabels))
+      expect(service.metadata.labels[label], label).toBe(value)
+    for (const endpoint of monitor.spec.endpoints) {
+      expect(service.spec.ports.map((p) => p.name)).toContain(endpoint.port)
+      expect(endpoint.path).toBe('/metrics')
+    }
   })
 
   it('the alert rules use only metrics the service documents (and so registers: metrics-docs.test.ts)', () => {
