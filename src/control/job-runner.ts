@@ -2,7 +2,8 @@
  * Runs control-plane jobs with a lease, so a job is never stuck RUNNING forever:
  *
  *   submit   create the record (idempotent by jobId: a redelivered command finds it and runs nothing) with a lease
- *            held by this instance, then queue it for a slot (cancel, deploy and delete-model start at once);
+ *            held by this instance, then queue it for a slot (a cancel starts at once; deploy and delete-model
+ *            have a lane of their own, one at a time);
  *   run      claim CREATED → RUNNING (guarded: only one instance wins), renew the lease every leaseMs/3 while the
  *            handler works; a renewal that finds `cancelRequested` (set by a cancel command on any instance) aborts
  *            the handler; the outcome is READY with the handler's result (that write is retried: the work is
@@ -70,8 +71,14 @@ export type SubmitOutcome = 'accepted' | 'duplicate' | 'conflict'
 
 export class JobRunner {
   readonly #o: Required<Omit<JobRunnerOptions, 'now'>> & { now: () => Date }
+  /** Jobs waiting for a slot (MVAD_JOB_CONCURRENCY), and lifecycle jobs waiting for their lane (see #schedule). */
   readonly #queue: string[] = []
+  readonly #lane: string[] = []
   readonly #running = new Map<string, AbortController>()
+  readonly #inSlots = new Set<string>()
+  #inLane: string | undefined
+  /** Per job, its last status send: the next waits for it, so a job's statuses reach the topic in order. */
+  readonly #statusSends = new Map<string, Promise<void>>()
   readonly #idle = new Set<() => void>()
   #sweepTimer: NodeJS.Timeout | undefined
   #queueLeaseTimer: NodeJS.Timeout | undefined
@@ -90,7 +97,7 @@ export class JobRunner {
       this.sweep().catch((error: unknown) => this.#o.logger.error({ err: error }, 'job sweep failed'))
     }, this.#o.leaseMs)
     this.#sweepTimer.unref()
-    this.#queueLeaseTimer = setInterval(() => this.renewQueuedLeases(), Math.max(50, Math.floor(this.#o.leaseMs / 3)))
+    this.#queueLeaseTimer = setInterval(() => this.renewQueuedLeases(), this.#renewEveryMs)
     this.#queueLeaseTimer.unref()
   }
 
@@ -101,13 +108,15 @@ export class JobRunner {
    */
   renewQueuedLeases(): void {
     const at = this.#o.now()
-    for (const jobId of [...this.#queue]) {
+    for (const jobId of [...this.#queue, ...this.#lane]) {
       this.#o.jobs
         .update(jobId, { lease: this.#lease(at) }, at, (r) => r.status === 'CREATED' && r.owner === this.#o.instanceId)
         .then((renewed) => {
           if (renewed.ok) return
-          const index = this.#queue.indexOf(jobId)
-          if (index >= 0) this.#queue.splice(index, 1)
+          for (const queue of [this.#queue, this.#lane]) {
+            const index = queue.indexOf(jobId)
+            if (index >= 0) queue.splice(index, 1)
+          }
         })
         .catch((error: unknown) => this.#o.logger.warn({ err: error, jobId }, 'lease renewal of a queued job failed'))
     }
@@ -177,7 +186,7 @@ export class JobRunner {
     const expired = (r: JobRecord): boolean =>
       (r.status === 'CREATED' || r.status === 'RUNNING') &&
       !this.#running.has(r.jobId) &&
-      !this.#queue.includes(r.jobId) &&
+      !this.#isQueued(r.jobId) &&
       (r.leaseUntil === undefined || r.leaseUntil < now.toISOString())
     const candidates = [
       ...(await this.#o.jobs.list({ status: 'RUNNING', limit: 1000 })),
@@ -217,7 +226,7 @@ export class JobRunner {
 
   /** Resolves when no job is queued or running (tests, shutdown). */
   async idle(): Promise<void> {
-    while (this.#queue.length > 0 || this.#running.size > 0) {
+    while (!this.#isIdle()) {
       await new Promise<void>((resolve) => this.#idle.add(resolve))
     }
   }
@@ -227,9 +236,23 @@ export class JobRunner {
     clearInterval(this.#sweepTimer)
     clearInterval(this.#queueLeaseTimer)
     this.#queue.length = 0
+    this.#lane.length = 0
     for (const controller of this.#running.values())
       controller.abort(new ServiceError('JobInterrupted', 'service stopping'))
     await this.idle()
+  }
+
+  /** Leases are renewed every third of one, so two renewals can fail before a lease lapses. */
+  get #renewEveryMs(): number {
+    return Math.max(50, Math.floor(this.#o.leaseMs / 3))
+  }
+
+  #isQueued(jobId: string): boolean {
+    return this.#queue.includes(jobId) || this.#lane.includes(jobId)
+  }
+
+  #isIdle(): boolean {
+    return this.#queue.length === 0 && this.#lane.length === 0 && this.#running.size === 0
   }
 
   #lease(now: Date): { owner: string; until: Date } {
@@ -237,36 +260,50 @@ export class JobRunner {
   }
 
   /**
-   * Queues a job for a slot (MVAD_JOB_CONCURRENCY), or starts it at once when it only writes a few Redis keys and
-   * must not wait behind long trainings: a cancel acts while its target runs, and a rollback `deploy` or a
-   * `delete-model` is wanted now, not after the hour-long jobs ahead of it.
+   * Where a job waits. Trainings and detect-batches queue for a slot (MVAD_JOB_CONCURRENCY). A cancel starts at
+   * once: it acts while its target runs. `deploy` and `delete-model` only write a few Redis keys, and a rollback is
+   * wanted now, not after the hour-long jobs ahead of it: they have a lane of their own outside the slots, one at a
+   * time and in order, so two deploys of the same entities (or a deploy and a delete of its model) on this instance
+   * do not interleave their reads and writes.
    */
   #schedule(jobId: string, type: string): void {
-    if (STARTS_AT_ONCE.has(type) && !this.#stopped && !this.#running.has(jobId)) this.#start(jobId)
-    else this.#enqueue(jobId)
+    if (type === 'cancel') {
+      if (!this.#stopped && !this.#running.has(jobId)) this.#start(jobId)
+    } else this.#enqueue(LANE_TYPES.has(type) ? this.#lane : this.#queue, jobId)
   }
 
-  #enqueue(jobId: string): void {
-    if (this.#stopped || this.#queue.includes(jobId) || this.#running.has(jobId)) return
-    this.#queue.push(jobId)
+  #enqueue(queue: string[], jobId: string): void {
+    if (this.#stopped || this.#isQueued(jobId) || this.#running.has(jobId)) return
+    queue.push(jobId)
     this.#pump()
   }
 
   #pump(): void {
-    while (this.#running.size < this.#o.concurrency && this.#queue.length > 0)
-      this.#start(this.#queue.shift() as string)
+    while (this.#inSlots.size < this.#o.concurrency && this.#queue.length > 0) {
+      const jobId = this.#queue.shift() as string
+      this.#inSlots.add(jobId)
+      this.#start(jobId, () => this.#inSlots.delete(jobId))
+    }
+    if (this.#inLane === undefined && this.#lane.length > 0) {
+      const jobId = this.#lane.shift() as string
+      this.#inLane = jobId
+      this.#start(jobId, () => {
+        this.#inLane = undefined
+      })
+    }
   }
 
-  /** Runs a job now, whatever the concurrency (pump keeps to it; a cancel must not wait behind its target). */
-  #start(jobId: string): void {
+  /** Runs a job now (pump keeps the slots and the lane; a cancel must not wait behind its target). */
+  #start(jobId: string, ended?: () => void): void {
     const controller = new AbortController()
     this.#running.set(jobId, controller)
     this.#execute(jobId, controller)
       .catch((error: unknown) => this.#o.logger.error({ err: error, jobId }, 'job bookkeeping failed'))
       .finally(() => {
         if (this.#running.get(jobId) === controller) this.#running.delete(jobId)
+        ended?.()
         this.#pump()
-        if (this.#queue.length === 0 && this.#running.size === 0) {
+        if (this.#isIdle()) {
           for (const resolve of this.#idle) resolve()
           this.#idle.clear()
         }
@@ -286,18 +323,15 @@ export class JobRunner {
     const command = claimed.record.command as ControlCommand
     const handler = this.#o.handlers[command.type]
     // Renewed from the claim on: a slow status send below must not let the lease lapse.
-    const renew = setInterval(
-      () => {
-        const at = this.#o.now()
-        this.#o.jobs
-          .update(jobId, { lease: this.#lease(at) }, at, mine)
-          .then((renewed) => {
-            if (!renewed.ok || renewed.record.cancelRequested === true) controller.abort()
-          })
-          .catch((error: unknown) => this.#o.logger.warn({ err: error, jobId }, 'lease renewal failed'))
-      },
-      Math.max(50, Math.floor(this.#o.leaseMs / 3)),
-    )
+    const renew = setInterval(() => {
+      const at = this.#o.now()
+      this.#o.jobs
+        .update(jobId, { lease: this.#lease(at) }, at, mine)
+        .then((renewed) => {
+          if (!renewed.ok || renewed.record.cancelRequested === true) controller.abort()
+        })
+        .catch((error: unknown) => this.#o.logger.warn({ err: error, jobId }, 'lease renewal failed'))
+    }, this.#renewEveryMs)
     await this.#publish(claimed.record)
     let lastWrite = 0
     let lastFraction = 0
@@ -388,32 +422,33 @@ export class JobRunner {
   /**
    * The job store is the truth; the status topic is a notification: a send that fails is logged, not the job's
    * failure, and one that hangs (Kafka retrying) is waited for at most a third of a lease, so a queued job's lease
-   * does not lapse before the queue renews it (the send goes on behind).
+   * does not lapse before the queue renews it. The send goes on behind, and the job's next status is sent after it
+   * (not beside it, where a retrying RUNNING could land after READY and a client taking the latest would see RUNNING).
    */
   async #publish(record: JobRecord): Promise<void> {
-    const sent = this.#o.status.publish(record).then(
-      () => true,
-      (error: unknown) => {
-        this.#o.logger.warn({ err: error, jobId: record.jobId }, 'status event not published')
-        return true
-      },
-    )
+    const { jobId } = record
+    const sent = (this.#statusSends.get(jobId) ?? Promise.resolve())
+      .then(() => this.#o.status.publish(record))
+      .catch((error: unknown) => this.#o.logger.warn({ err: error, jobId }, 'status event not published'))
+    this.#statusSends.set(jobId, sent)
+    void sent.finally(() => {
+      if (this.#statusSends.get(jobId) === sent) this.#statusSends.delete(jobId)
+    })
     let timer: NodeJS.Timeout | undefined
     const waited = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), Math.max(50, Math.floor(this.#o.leaseMs / 3)))
+      timer = setTimeout(() => resolve(false), this.#renewEveryMs)
     })
-    const done = await Promise.race([sent, waited])
+    const done = await Promise.race([sent.then(() => true), waited])
     clearTimeout(timer)
-    if (!done)
-      this.#o.logger.warn({ jobId: record.jobId, status: record.status }, 'status event slow to send; going on')
+    if (!done) this.#o.logger.warn({ jobId, status: record.status }, 'status event slow to send; going on')
   }
 }
 
-/** Job types that start at once, outside the slots (see #schedule). */
-const STARTS_AT_ONCE: ReadonlySet<string> = new Set(['cancel', 'deploy', 'delete-model'])
+/** Job types with a lane of their own outside the slots (see #schedule). */
+const LANE_TYPES: ReadonlySet<string> = new Set(['deploy', 'delete-model'])
 
-/** Waits between attempts to record READY after the job's work is done (ms): about 15 s in all. */
-const READY_WRITE_RETRIES = [500, 1_000, 2_000, 4_000, 8_000]
+/** Waits between attempts to record READY after the job's work is done (ms): under 8 s in all, within a lease. */
+const READY_WRITE_RETRIES = [250, 500, 1_000, 2_000, 4_000]
 
 function abortFailure(signal: AbortSignal): ServiceError {
   const reason: unknown = signal.reason

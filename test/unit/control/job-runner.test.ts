@@ -261,37 +261,61 @@ describe('JobRunner', () => {
     expect(await jobs.get('early')).toMatchObject({ status: 'FAILED', errors: [{ code: 'JobCanceled' }] })
   })
 
-  it('a status send that hangs (Kafka retrying) lets no lease lapse: another instance does not take the job', async () => {
+  it('a status send that hangs (Kafka retrying) lets no lease lapse, and the next status goes after it', async () => {
     const jobs = new MemoryJobStore()
     const hang = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
     const run = vi.fn(async () => {
-      await hang(100)
+      await hang(200)
       return {}
     })
+    const arrived: string[] = []
     const slow = new JobRunner({
       jobs,
-      status: { publish: (r) => (r.status === 'READY' ? Promise.resolve() : hang(600)) }, // four leases
+      // CREATED and RUNNING hang for four leases; READY would be sent at once, beside them, if nothing ordered it.
+      status: {
+        publish: async (r) => {
+          if (r.status !== 'READY') await hang(4_000)
+          arrived.push(r.status)
+        },
+      },
       logger: silent,
       instanceId: 'slow',
-      leaseMs: 150,
+      leaseMs: 1_000,
       handlers: { train: { run }, 'detect-batch': { run }, deploy: { run }, cancel: { run }, 'delete-model': { run } },
     })
-    const other = setup({ run: () => Promise.resolve({ ran: 'other' }) }, { jobs, instanceId: 'other', leaseMs: 150 })
+    const other = setup({ run: () => Promise.resolve({ ran: 'other' }) }, { jobs, instanceId: 'other', leaseMs: 1_000 })
     slow.start()
     try {
       const submitted = slow.submit(slotCmd('slow-send'))
-      for (let i = 0; i < 6; i++) {
-        await hang(100)
+      for (let i = 0; i < 10; i++) {
+        await hang(500)
         await other.runner.sweep()
       }
       await submitted
       await slow.idle()
       expect(run).toHaveBeenCalledTimes(1)
       expect(await jobs.get('slow-send')).toMatchObject({ status: 'READY', owner: 'slow' })
+      await vi.waitFor(() => expect(arrived).toEqual(['CREATED', 'RUNNING', 'READY']), { timeout: 10_000 })
     } finally {
       await slow.stop()
       await other.runner.stop()
     }
+  }, 20_000)
+
+  it('deploy and delete-model wait for each other in their lane, in order, not for the slots', async () => {
+    const gated = gatedHandler()
+    const { jobs, runner } = setup({ run: () => Promise.resolve({}) }, { concurrency: 1, deploy: gated.handler })
+    await runner.submit({ type: 'deploy', jobId: 'first', modelId: 'm', entities: ['pump-1'] })
+    await runner.submit({ type: 'deploy', jobId: 'second', modelId: 'n', entities: ['pump-1'] })
+    await vi.waitFor(() => expect(gated.started).toEqual(['first']))
+    await runner.submit(slotCmd('training')) // the slot is free: it does not wait for the lane
+    await vi.waitFor(async () => expect(await jobs.get('training')).toMatchObject({ status: 'READY' }))
+    expect(gated.started).toEqual(['first'])
+    gated.release()
+    await vi.waitFor(() => expect(gated.started).toEqual(['first', 'second']))
+    gated.release()
+    await runner.idle()
+    expect((await jobs.get('second'))?.status).toBe('READY')
   })
 
   it("a job another instance's sweep claimed before its lease was set runs there only, not twice", async () => {
