@@ -23,6 +23,8 @@ export class GroupOffsets {
   readonly #groupId: string
   readonly #topic: string
   #admin: Promise<Admin> | undefined
+  /** Requests in flight on the current client: one failing must not close it under the others. */
+  #inFlight = 0
 
   constructor(kafka: Kafka, groupId: string, topic: string) {
     this.#kafka = kafka
@@ -50,21 +52,35 @@ export class GroupOffsets {
     await admin?.then((a) => a.disconnect()).catch(() => undefined)
   }
 
-  /** A failed request drops the client, so the next one connects afresh (the broker it knew may be gone). */
+  /**
+   * A failed request drops the client, so the next one connects afresh (the broker it knew may be gone) — once no
+   * other request is in flight on it: the lag refresh failing in a broker restart must not fail the stored-progress
+   * check that shares the client (that check decides whether a partition is read again).
+   */
   async #use<T>(request: (admin: Admin) => Promise<T>): Promise<T> {
     this.#admin ??= this.#connect()
     const pending = this.#admin
+    this.#inFlight++
+    let failed = false
     try {
       return await request(await pending)
     } catch (error) {
-      if (this.#admin === pending) await this.close()
+      failed = true
       throw error
+    } finally {
+      this.#inFlight--
+      if (failed && this.#inFlight === 0 && this.#admin === pending) await this.close()
     }
   }
 
   async #connect(): Promise<Admin> {
     const admin = this.#kafka.admin()
-    await admin.connect()
+    try {
+      await admin.connect()
+    } catch (error) {
+      await admin.disconnect().catch(() => undefined) // a half-connected client holds sockets
+      throw error
+    }
     return admin
   }
 }
