@@ -188,7 +188,8 @@ export class ControlService {
    */
   async #expired(jobId: string, sentAtMs: number): Promise<Extract<CommandParseResult, { ok: false }> | undefined> {
     const retentionMs = this.#deps.jobRetentionMs ?? 0
-    if (retentionMs <= 0 || !(sentAtMs < Date.now() - retentionMs)) return undefined
+    // A record without a timestamp (-1) is not old: only a real send time counts.
+    if (retentionMs <= 0 || !(sentAtMs > 0) || !(sentAtMs < Date.now() - retentionMs)) return undefined
     if ((await this.#deps.jobs.get(jobId)) !== undefined) return undefined
     return {
       ok: false,

@@ -1,14 +1,15 @@
 /**
  * Reads one entity's readings from a range of a readings topic (Kafka adapter for batch replay and training).
  * The scan is bounded per partition by offsets taken when the job starts: from `fromTime` (offsets-for-times on
- * Kafka's ingest timestamps) or the earliest offset, to `toTime` or the high watermark — so a live topic still
- * gives a finite, reproducible range. Messages of other entities are skipped; the entity's undecodable messages
+ * Kafka's record timestamps: the producer's time unless the topic uses LogAppendTime) or the earliest offset, to
+ * `toTime` or the high watermark — so a live topic still gives a finite, reproducible range. Messages of other entities are skipped; the entity's undecodable messages
  * are returned as rejected records with their partition, offset and reason (failed records are reported, not lost).
  * A throw-away consumer group is used (kafkajs consumers need one) and deleted afterwards.
  */
 import { randomUUID } from 'node:crypto'
 import type { Kafka } from 'kafkajs'
 import { ServiceError } from '../errors.js'
+import { boundedDetail } from '../kafka/dead-letter.js'
 import { readingsAhead, type DecodeResult } from '../stream/reading-codec.js'
 import { ReadingsPacker, type PackedReadings } from './readings-series.js'
 
@@ -22,7 +23,7 @@ export interface RejectedRecord {
 export interface ReadingsRange {
   topic: string
   entity: string
-  /** Epoch ms bounds on Kafka's message timestamps (ingest time). */
+  /** Epoch ms bounds on Kafka's record timestamps (the producer's time unless the topic uses LogAppendTime). */
   fromTime?: number
   toTime?: number
 }
@@ -236,7 +237,8 @@ function tooManyRejected(range: ReadingsRange, maxRejected: number, last: Reject
   return new ServiceError(
     'DataExceedsLimit',
     `entity ${range.entity} has more than ${maxRejected} records in the range of ${range.topic} that cannot ` +
-      `be read (the last: ${last.reason} at partition ${last.partition} offset ${last.offset}: ${last.detail}); ` +
+      `be read (the last: ${last.reason} at partition ${last.partition} offset ${last.offset}: ` +
+      `${boundedDetail(last.detail)}); ` +
       'fix their producer, or narrow the range (fromTime/toTime)',
   )
 }

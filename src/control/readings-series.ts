@@ -91,7 +91,9 @@ export class ReadingsPacker {
 
   #grow(): void {
     const length = this.#variable.length
-    const capacity = Math.max(length + 1, Math.min(length * 2, this.#maxCount))
+    // The reader refuses a range before it passes the limit; past it, growing one slot a time would be quadratic.
+    if (length >= this.#maxCount) throw new RangeError(`ReadingsPacker: more than ${this.#maxCount} readings`)
+    const capacity = Math.min(length * 2, this.#maxCount)
     const grown = <T extends Int32Array | Float64Array | BigInt64Array>(old: T, make: (n: number) => T): T => {
       const next = make(capacity)
       next.set(old as never)

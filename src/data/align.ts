@@ -58,8 +58,9 @@ export function resolveAlignPolicy(policy: Partial<AlignPolicy> = {}): AlignPoli
     )
   }
   // The values read are held to the same bound: beyond it a variable's variance overflows, and the model trained
-  // (its scale Infinity) could not be loaded again.
-  if (policy.paddingValue !== undefined && Math.abs(policy.paddingValue) > MAX_ABS_VALUE) {
+  // (its scale Infinity) could not be loaded again. Only where it is used: a stored model's unused paddingValue
+  // must not stop it loading.
+  if (fillNAMethod === 'Fixed' && Math.abs(policy.paddingValue ?? 0) > MAX_ABS_VALUE) {
     throw new ServiceError(
       'InvalidRequestParameterError',
       `paddingValue ${policy.paddingValue} is outside ±${MAX_ABS_VALUE} (too large to model)`,

@@ -332,10 +332,11 @@ export class StreamService {
         { topic: batch.topic, partition: batch.partition, offset: commit.toString(), metadata: PROGRESS_SAVED },
       ])
     }
-    this.#processedNext.set(batch.partition, BigInt(batch.lastOffset()) + 1n)
+    const next = BigInt(batch.lastOffset()) + 1n
+    this.#processedNext.set(batch.partition, next)
     this.#deps.metrics?.consumerLag.set(
       { topic: batch.topic, partition: String(batch.partition) },
-      Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n),
+      readingsLag(next, undefined, { low: 0n, high: BigInt(batch.highWatermark) }, 'earliest') ?? 0,
     )
     this.#deps.metrics?.framesPending.set(
       { topic: batch.topic, partition: String(batch.partition) },

@@ -106,9 +106,14 @@ describe('ReadingsPacker limits', () => {
     expect(packed.count).toBe(1500)
     expect(packed.value.buffer.byteLength).toBe(1500 * 8) // doubling would have taken 2,048 slots
     expect(packed.value.length).toBe(1500)
-    packer.add({ variable: 'a', timestamp: 1500, value: -1 }, 1500n, 0) // past the limit: the reader refuses first
-    expect(packed.value[1499]).toBe(1499)
-    expect(packed.value.length).toBe(1500)
+    expect(() => packer.add({ variable: 'a', timestamp: 1500, value: -1 }, 1500n, 0)).toThrow(
+      'ReadingsPacker: more than 1500 readings',
+    ) // the reader refuses a range before this
+    const growing = new ReadingsPacker()
+    for (let i = 0; i < 10; i++) growing.add({ variable: 'a', timestamp: i, value: i }, BigInt(i), 0)
+    const early = growing.packed()
+    growing.add({ variable: 'a', timestamp: 10, value: -1 }, 10n, 0) // into the same buffer, past the view
+    expect([...early.value]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
   })
 })
 

@@ -178,6 +178,8 @@ describe('alignTable', () => {
       code: 'InvalidRequestParameterError',
       message: 'paddingValue 1e+200 is outside ±1e+100 (too large to model)',
     })
+    // Unused by another method: a stored model's paddingValue must not stop it loading.
+    expect(() => alignTable(t, { fillNAMethod: 'Linear', paddingValue: 1e200 })).not.toThrow()
     expect(thrown(() => alignTable(t, {}, { range: { startTime: 10 * MIN } })).code).toBe('NoData')
     expect(thrown(() => alignTable(t, {}, { range: { startTime: 2, endTime: 1 } })).code).toBe(
       'InvalidRequestParameterError',
