@@ -38,9 +38,8 @@ import { NoveltyMeter, type Prototypes } from './prototypes.js'
 import type { ModelState } from './state.js'
 import { noveltyHoldRows, volatilityRows } from './params.js'
 import { WindowCorrelations } from './window-correlations.js'
+import { THRESHOLD_ROUNDING } from './threshold.js'
 
-/** Relative margin over θ that counts as above it: many times a double's rounding, far below any real excess. */
-const THRESHOLD_ROUNDING = 1e-9
 /** Most streams whose novelty carry a scorer keeps, and the memory they may take (see noveltyCarries). */
 const MAX_NOVELTY_CARRIES = 64
 const NOVELTY_CARRY_BYTES = 8_000_000
@@ -172,9 +171,7 @@ export function createScorer(state: ModelState): Scorer {
     // NaN or ±Infinity in the rows read would otherwise pass as a normal row (NaN > θ is false) or score NaN.
     if (!Number.isFinite(raw))
       throw new RangeError('the window holds a value that is not a finite number (NaN or ±Infinity)')
-    // Above θ by more than rounding: periodic data continued past training reproduces θ's own training row (a tied
-    // top score) to the last bits, which flagged it once a period with a severity of 1e-13.
-    const isAnomaly = raw > threshold * (1 + THRESHOLD_ROUNDING)
+    const isAnomaly = raw > threshold * (1 + THRESHOLD_ROUNDING) // above θ by more than rounding
     const score = raw + threshold > 0 ? (2 * raw) / (raw + threshold) : 0
     if (!isAnomaly) return { isAnomaly, score, severity: 0, interpretation: [] }
     return {

@@ -12,6 +12,13 @@
  * quantile when the tail is too small or degenerate.
  */
 
+/**
+ * Relative margin over θ that a score must pass to be anomalous: many times a double's rounding, far below any real
+ * excess. Periodic data continued past training reproduces θ's own training row (a tied top score) to the last
+ * bits, which flagged it once a period with a severity of 1e-13.
+ */
+export const THRESHOLD_ROUNDING = 1e-9
+
 export interface ThresholdFit {
   threshold: number
   method: 'pot' | 'quantile'

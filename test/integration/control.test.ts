@@ -10,7 +10,6 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
 import { Redis } from 'ioredis'
-import { ConfigResourceTypes } from 'kafkajs'
 import { createApp, type App } from '../../src/app.js'
 import { loadConfig } from '../../src/config/config.js'
 import { createLogger } from '../../src/observability/logger.js'
@@ -257,23 +256,8 @@ describe('control topic: jobs on real Kafka and Redis', () => {
   it('detect-batch over a topic range gives the offline CLI results row for row, stored and on the results topic', async () => {
     // A results topic that takes at most 16 KB a batch: the rows of one slice (all keyed by the job, one record
     // batch) must be cut into requests that fit, as a 1 MB broker limit needs for anomalous rows with 30 contributors.
-    const limitResults = async (bytes: string): Promise<void> => {
-      const admin = client.kafka.admin()
-      await admin.connect()
-      await admin.alterConfigs({
-        validateOnly: false,
-        resources: [
-          {
-            type: ConfigResourceTypes.TOPIC,
-            name: topics.results,
-            configEntries: [{ name: 'max.message.bytes', value: bytes }],
-          },
-        ],
-      })
-      await admin.disconnect()
-    }
-    await limitResults('16384')
-    onTestFinished(() => limitResults('1048588')) // the broker's default, for the tests after this one
+    await client.setTopicConfig(topics.results, 'max.message.bytes', '16384')
+    onTestFinished(() => client.setTopicConfig(topics.results, 'max.message.bytes', '1048588')) // the default
     const rows = { header: test.header, rows: test.rows.slice(1000, 1500) }
     await client.produce(topics.readings, [
       ...frameMessages('replay-1', rows),

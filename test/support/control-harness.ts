@@ -1,7 +1,7 @@
 /** Helpers for control-plane integration tests: send commands, follow jobs, collect a topic, read CSV rows. */
 import { readFileSync } from 'node:fs'
 import type { Kafka } from 'kafkajs'
-import { logLevel, type Consumer, type IHeaders } from 'kafkajs'
+import { ConfigResourceTypes, logLevel, type Consumer, type IHeaders } from 'kafkajs'
 import { createKafka } from '../../src/kafka/client.js'
 import type { Redis } from 'ioredis'
 import { keySpace } from '../../src/state/keys.js'
@@ -86,6 +86,19 @@ export class ControlClient {
     const timestamp = sentAtMs === undefined ? {} : { timestamp: String(sentAtMs) }
     await producer.send({ topic, acks: -1, messages: [{ key, value, ...timestamp }] })
     await producer.disconnect()
+  }
+
+  async setTopicConfig(topic: string, name: string, value: string): Promise<void> {
+    const admin = this.kafka.admin()
+    await admin.connect()
+    try {
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name, value }] }],
+      })
+    } finally {
+      await admin.disconnect()
+    }
   }
 
   async produce(topic: string, messages: { key: string; value: string }[]): Promise<void> {
