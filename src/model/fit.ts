@@ -24,6 +24,7 @@ import { NoveltyMeter, clipRow, fitPrototypes, type Prototypes } from './prototy
 import { calibrateThreshold, quantile } from './threshold.js'
 import { discreteLookup, fitDiscreteChannels } from './discrete.js'
 import { forecastInflations } from './leverage.js'
+import { trainingErrors, withErrorScale } from './training-errors.js'
 
 /** Smallest spread a variable may have, in scaled units: a channel that never moved in training still gets a finite z. */
 const MIN_SPREAD = 0.1
@@ -278,7 +279,7 @@ export function fitWeights(
     const sorted = Float64Array.from(column).sort()
     levelScale[j] = Math.max(quantile(sorted as unknown as number[], LEVEL_SCALE_QUANTILE), MIN_SPREAD)
   }
-  const finalErrors = trainingErrors(weights, scaled, forecastInflation) // recomputed, so the cap applies exactly as when scoring
+  const finalErrors = withErrorScale(weights, scaled, forecastInflation, perRowErrors)
   stage('spreads', 0.6)
 
   // 5. Prototypes of the training states (novelty part).
@@ -424,23 +425,6 @@ export function calibrate(
     warnings: trainingWarnings(series, p.lags),
   }
   return { state, diagnostics }
-}
-
-/**
- * Per-variable errors of every training row (zeros for the first `lags` rows, which have no forecast), with the
- * forecast residuals out of sample (leave-one-out, leverage.ts).
- */
-function trainingErrors(
-  w: DetectorWeights,
-  scaled: readonly Float64Array[],
-  forecastInflation: Float64Array,
-): Float64Array[] {
-  const scratch = new Float64Array(w.d + w.pcaRank)
-  return scaled.map((_, t) => {
-    const errors = new Float64Array(w.d)
-    if (t >= w.lags) rowErrors(w, scaled, t, errors, scratch, forecastInflation[t])
-    return errors
-  })
 }
 
 /** Novelty (distance to the nearest prototype) of every row; zeros when there are no prototypes. */
