@@ -46,6 +46,27 @@ function setup(
   return { jobs, runner, published }
 }
 
+/** The same handler for every job type. */
+const forEveryType = (handler: JobHandler) => ({
+  train: handler,
+  'detect-batch': handler,
+  deploy: handler,
+  cancel: handler,
+  'delete-model': handler,
+})
+
+/** A store that delegates to `inner`, except for the methods given (faults and races are made by wrapping them). */
+function storeWith(inner: JobStore, overrides: Partial<JobStore>): JobStore {
+  return {
+    create: (...args) => inner.create(...args),
+    get: (id) => inner.get(id),
+    list: (o) => inner.list(o),
+    forgetExpired: (...args) => inner.forgetExpired(...args),
+    update: (...args) => inner.update(...args),
+    ...overrides,
+  }
+}
+
 /** A handler whose runs wait until released (one release per run, in order). */
 function gatedHandler(): { handler: JobHandler; release: () => void; started: string[] } {
   const gates: (() => void)[] = []
@@ -169,16 +190,12 @@ describe('JobRunner', () => {
 
   it('a progress write that fails is logged, not an unhandled rejection, and the job still finishes', async () => {
     const inner = new MemoryJobStore()
-    const flaky: JobStore = {
-      create: (...args) => inner.create(...args),
-      get: (id) => inner.get(id),
-      list: (o) => inner.list(o),
-      forgetExpired: () => inner.forgetExpired(),
+    const flaky = storeWith(inner, {
       update: (id, update, now, guard) =>
         update.progress !== undefined && update.status === undefined
           ? Promise.reject(new Error('Redis: max retries per request'))
           : inner.update(id, update, now, guard),
-    }
+    })
     const { runner } = setup(
       {
         run: async (_c, ctx) => {
@@ -253,7 +270,7 @@ describe('JobRunner', () => {
       logger: silent,
       instanceId: 'me',
       leaseMs: 60_000,
-      handlers: { train: { run }, 'detect-batch': { run }, deploy: { run }, cancel: { run }, 'delete-model': { run } },
+      handlers: forEveryType({ run }),
     })
     await runner.submit(slotCmd('early'))
     await runner.idle()
@@ -281,7 +298,7 @@ describe('JobRunner', () => {
       logger: silent,
       instanceId: 'slow',
       leaseMs: 1_000,
-      handlers: { train: { run }, 'detect-batch': { run }, deploy: { run }, cancel: { run }, 'delete-model': { run } },
+      handlers: forEveryType({ run }),
     })
     const other = setup({ run: () => Promise.resolve({ ran: 'other' }) }, { jobs, instanceId: 'other', leaseMs: 1_000 })
     slow.start()
@@ -321,18 +338,14 @@ describe('JobRunner', () => {
   it("a job another instance's sweep claimed before its lease was set runs there only, not twice", async () => {
     const inner = new MemoryJobStore()
     const peer: { other?: JobRunner } = {}
-    const racing: JobStore = {
+    const racing = storeWith(inner, {
       // Another instance sweeps between the record's creation and its lease: it finds a CREATED job with no lease.
       create: async (...args) => {
         const created = await inner.create(...args)
         await peer.other?.sweep()
         return created
       },
-      get: (id) => inner.get(id),
-      list: (o) => inner.list(o),
-      forgetExpired: () => inner.forgetExpired(),
-      update: (...args) => inner.update(...args),
-    }
+    })
     const ranOn: string[] = []
     const handler = (name: string): JobHandler => ({ run: () => Promise.resolve(void ranOn.push(name)) })
     const here = setup(handler('here'), { jobs: racing, instanceId: 'here' }).runner
@@ -364,16 +377,12 @@ describe('JobRunner', () => {
   it('a job whose work is done ends READY even when the first READY write fails (Redis away for a moment)', async () => {
     const inner = new MemoryJobStore()
     let failReady = 1
-    const flaky: JobStore = {
-      create: (...args) => inner.create(...args),
-      get: (id) => inner.get(id),
-      list: (o) => inner.list(o),
-      forgetExpired: () => inner.forgetExpired(),
+    const flaky = storeWith(inner, {
       update: (id, update, now, guard) => {
         if (update.status === 'READY' && failReady-- > 0) return Promise.reject(new Error('Redis: connection lost'))
         return inner.update(id, update, now, guard)
       },
-    }
+    })
     const { runner } = setup({ run: () => Promise.resolve({ version: 3 }) }, { jobs: flaky })
     await runner.submit(slotCmd('saved'))
     await runner.idle()
