@@ -11,7 +11,7 @@ import type { Kafka, Producer } from 'kafkajs'
 import { SchemaType } from '@kafkajs/confluent-schema-registry'
 import type { Logger } from '../observability/logger.js'
 import { readSchemaText } from '../schema-files.js'
-import type { JobRecord, JobStore } from '../state/job-store.js'
+import { withoutDeliveryMarks, type JobRecord, type JobStore } from '../state/job-store.js'
 import { isTransientRegistryError, registryUnavailable, type RegistryCodec } from '../stream/registry-codec.js'
 import { REGISTRY_FRAME_BYTES, isRegistryEncoded } from '../stream/reading-codec.js'
 import { ConsumerSupervisor, DEFAULT_GROUP_TIMEOUTS, type GroupTimeouts } from '../stream/consumer-supervisor.js'
@@ -66,7 +66,7 @@ export interface ControlServiceDeps extends Omit<HandlerDeps, 'resultsSink'> {
 
 /** The status-topic message of a job: its record without the command. */
 export function statusMessage(record: JobRecord): Omit<JobRecord, 'command'> {
-  const { command: _command, ...status } = record
+  const { command: _command, ...status } = withoutDeliveryMarks(record)
   return status
 }
 
@@ -82,7 +82,7 @@ export class ControlService {
     this.#deps = deps
     const resultsSink: ResultsSink = { publish: (topic, messages) => this.#publishResults(topic, messages) }
     const handlerDeps: HandlerDeps = { ...deps, resultsSink }
-    const status: StatusSink = { publish: (record) => this.#publishStatus(record) }
+    const status: StatusSink = { publish: (record, resend) => this.#publishStatus(record, resend === true) }
     this.runner = new JobRunner({
       jobs: deps.jobs,
       status,
@@ -260,8 +260,9 @@ export class ControlService {
     this.#deps.logger.warn({ reason: rejected.reason, detail, partition, offset }, 'control command dead-lettered')
   }
 
-  async #publishStatus(record: JobRecord): Promise<void> {
-    this.#deps.observer?.job(record.type, record.status)
+  async #publishStatus(record: JobRecord, resend: boolean): Promise<void> {
+    // The job counter counts jobs reaching a status, not sends: a final status sent again is not a second job.
+    if (!resend) this.#deps.observer?.job(record.type, record.status)
     if ((record.status === 'READY' || record.status === 'FAILED') && this.#deps.onJobEnded !== undefined) {
       await this.#deps
         .onJobEnded(record)

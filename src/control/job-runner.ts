@@ -12,7 +12,9 @@
  *            CREATED ones are claimed and run here (they had not started), RUNNING ones become FAILED with
  *            JobInterrupted (their partial work is not resumable; the handler's `interrupted` hook cleans up, e.g. the
  *            model version being trained becomes FAILED). Resubmit with a new jobId to run again.
- *            It also drops the index entries of finished jobs forgotten after the job store's retention.
+ *            It also drops the index entries of finished jobs forgotten after the job store's retention, and sends
+ *            again the final statuses not known to have reached the status topic (a send that failed, or a crash
+ *            between the job's last write and its send): a client waiting on the topic gets the end of every job.
  *   stop     running jobs are aborted and marked FAILED (JobInterrupted, "service stopping").
  * Every status change is published to the status topic through the StatusSink.
  */
@@ -43,7 +45,8 @@ export interface JobHandler {
 }
 
 export interface StatusSink {
-  publish(record: JobRecord): Promise<void>
+  /** Sends the record's status; `resend` when it is a final status sent again (see JobRunner.sweep). */
+  publish(record: JobRecord, resend?: boolean): Promise<void>
 }
 
 export interface JobRunnerLogger {
@@ -221,6 +224,29 @@ export class JobRunner {
             this.#o.logger.warn({ err: error, jobId: record.jobId }, 'cleanup of an interrupted job failed'),
           )
       }
+    }
+    await this.#resendFinalStatuses(now)
+  }
+
+  /**
+   * Sends again the final statuses still marked unsent a grace of two leases after the job finished (or after the
+   * last attempt): the first send had that long, kafkajs's own retries included. One instance takes each attempt
+   * (the guarded update); a status may still reach the topic twice (a send that succeeded while its mark was being
+   * cleared, or one that landed after its grace): statuses are keyed by jobId and the same each time.
+   */
+  async #resendFinalStatuses(now: Date): Promise<void> {
+    const before = new Date(now.getTime() - 2 * this.#o.leaseMs).toISOString()
+    const due = (r: JobRecord): boolean =>
+      r.finalStatusUnsent === true && (r.finalStatusResendAt ?? r.lastUpdatedTime) < before
+    for (const record of await this.#o.jobs.listUnsentFinal(RESEND_BATCH)) {
+      if (!due(record) || this.#statusSends.has(record.jobId)) continue
+      const claimed = await this.#o.jobs.update(record.jobId, { finalStatusResend: now }, now, due)
+      if (!claimed.ok) continue
+      this.#o.logger.warn(
+        { jobId: record.jobId, status: record.status, finishedAt: record.lastUpdatedTime },
+        'final status not known to be sent; sending it again',
+      )
+      await this.#publish(claimed.record, true)
     }
   }
 
@@ -425,10 +451,11 @@ export class JobRunner {
    * does not lapse before the queue renews it. The send goes on behind, and the job's next status is sent after it
    * (not beside it, where a retrying RUNNING could land after READY and a client taking the latest would see RUNNING).
    */
-  async #publish(record: JobRecord): Promise<void> {
+  async #publish(record: JobRecord, resend = false): Promise<void> {
     const { jobId } = record
     const sent = (this.#statusSends.get(jobId) ?? Promise.resolve())
-      .then(() => this.#o.status.publish(record))
+      .then(() => this.#o.status.publish(record, resend))
+      .then(() => this.#markSent(record))
       .catch((error: unknown) => this.#o.logger.warn({ err: error, jobId }, 'status event not published'))
     this.#statusSends.set(jobId, sent)
     void sent.finally(() => {
@@ -442,7 +469,23 @@ export class JobRunner {
     clearTimeout(timer)
     if (!done) this.#o.logger.warn({ jobId, status: record.status }, 'status event slow to send; going on')
   }
+
+  /** A final status on the topic: its mark is cleared, else the sweep sends it again (a duplicate, not a loss). */
+  async #markSent(record: JobRecord): Promise<void> {
+    if (record.finalStatusUnsent !== true) return
+    try {
+      await this.#o.jobs.update(record.jobId, { finalStatusSent: true }, this.#o.now())
+    } catch (error) {
+      this.#o.logger.warn(
+        { err: error, jobId: record.jobId },
+        'final status sent but not marked sent; it may be sent again',
+      )
+    }
+  }
 }
+
+/** Final statuses sent again per sweep, at most. */
+const RESEND_BATCH = 100
 
 /** Job types with a lane of their own outside the slots (see #schedule). */
 const LANE_TYPES: ReadonlySet<string> = new Set(['deploy', 'delete-model'])

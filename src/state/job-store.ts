@@ -46,6 +46,16 @@ export interface JobRecord {
   leaseUntil?: string
   /** Set by a cancel command; the owner stops the job at its next lease renewal. */
   cancelRequested?: boolean
+  /** Set when the job finished, until its final status is on the status topic (see the header). */
+  finalStatusUnsent?: true
+  /** When an instance last took up sending the final status again (one at a time across instances). */
+  finalStatusResendAt?: string
+}
+
+/** The record's fields that are delivery bookkeeping, not part of the job (kept off status messages). */
+export function withoutDeliveryMarks(record: JobRecord): JobRecord {
+  const { finalStatusUnsent: _unsent, finalStatusResendAt: _resend, ...job } = record
+  return job
 }
 
 export interface JobUpdate {
@@ -55,6 +65,10 @@ export interface JobUpdate {
   result?: unknown
   lease?: { owner: string; until: Date }
   cancelRequested?: true
+  /** The final status reached the status topic: clears `finalStatusUnsent` (the only updates a finished job takes). */
+  finalStatusSent?: true
+  /** An instance takes up sending the final status again at this time. */
+  finalStatusResend?: Date
 }
 
 export type JobUpdateResult =
@@ -72,6 +86,8 @@ export interface JobStore {
   update(jobId: string, update: JobUpdate, now: Date, guard?: JobGuard): Promise<JobUpdateResult>
   /** Newest first. */
   list(options?: { status?: JobStatus; limit?: number }): Promise<JobRecord[]>
+  /** Finished jobs whose final status is not known to be on the status topic (`finalStatusUnsent`), oldest first. */
+  listUnsentFinal(limit: number): Promise<JobRecord[]>
   /** Drops what is left of jobs forgotten after the retention (index entries); returns how many went. */
   forgetExpired(now: Date): Promise<number>
 }
@@ -82,23 +98,37 @@ export interface JobStoreOptions {
 }
 
 export function applyJobUpdate(record: JobRecord, update: JobUpdate, now: Date): JobRecord | undefined {
+  if (isFinished(record.status)) return applyDeliveryUpdate(record, update)
   const status = update.status ?? record.status
   if (status !== record.status && !canMoveJob(record.status, status)) return undefined
-  if (status === record.status && isFinished(status)) return undefined
+  const finishing = isFinished(status)
   // A finished job keeps its owner (who ran it); its lease meant something only while it ran.
   const { leaseUntil: _lease, ...withoutLease } = record
   return {
-    ...(isFinished(status) ? withoutLease : record),
+    ...(finishing ? { ...withoutLease, finalStatusUnsent: true } : record),
     status,
     progress: Math.max(0, Math.min(100, update.progress ?? (status === 'READY' ? 100 : record.progress))),
     errors: update.errors ?? record.errors,
     ...(update.result === undefined ? {} : { result: update.result }),
-    ...(update.lease === undefined || isFinished(status)
+    ...(update.lease === undefined || finishing
       ? {}
       : { owner: update.lease.owner, leaseUntil: update.lease.until.toISOString() }),
     ...(update.cancelRequested === undefined ? {} : { cancelRequested: true }),
     lastUpdatedTime: now.toISOString(),
   }
+}
+
+/**
+ * A finished job takes only delivery updates, and they leave `lastUpdatedTime` alone: it says when the job last
+ * changed, and the final status sent again must say the same as the first time.
+ */
+function applyDeliveryUpdate(record: JobRecord, update: JobUpdate): JobRecord | undefined {
+  const { finalStatusSent, finalStatusResend, ...jobChanges } = update
+  if (Object.values(jobChanges).some((value) => value !== undefined) || record.finalStatusUnsent !== true)
+    return undefined
+  if (finalStatusSent === true) return withoutDeliveryMarks(record)
+  if (finalStatusResend !== undefined) return { ...record, finalStatusResendAt: finalStatusResend.toISOString() }
+  return undefined
 }
 
 export function newJobRecord(jobId: string, type: string, command: unknown, now: Date): JobRecord {
@@ -138,8 +168,13 @@ export class MemoryJobStore implements JobStore {
     const next = applyJobUpdate(record, update, now)
     if (next === undefined)
       return Promise.resolve({ ok: false, reason: 'illegal_transition', record: structuredClone(record) })
-    const expires = isFinished(next.status) && this.#ttlMs > 0
-    this.#jobs.set(jobId, expires ? { record: next, expiresAt: this.#clock() + this.#ttlMs } : { record: next })
+    // The retention runs from when the job finished; delivery updates after that do not extend it.
+    const expiresAt = isFinished(record.status)
+      ? this.#jobs.get(jobId)?.expiresAt
+      : isFinished(next.status) && this.#ttlMs > 0
+        ? this.#clock() + this.#ttlMs
+        : undefined
+    this.#jobs.set(jobId, expiresAt === undefined ? { record: next } : { record: next, expiresAt })
     return Promise.resolve({ ok: true, record: structuredClone(next) })
   }
 
@@ -151,6 +186,15 @@ export class MemoryJobStore implements JobStore {
       .sort((a, b) => b.createdTime.localeCompare(a.createdTime) || a.jobId.localeCompare(b.jobId))
       .slice(0, options.limit ?? 100)
     return Promise.resolve(structuredClone(all))
+  }
+
+  listUnsentFinal(limit: number): Promise<JobRecord[]> {
+    const unsent = [...this.#jobs.keys()]
+      .map((jobId) => this.#live(jobId))
+      .filter((job): job is JobRecord => job?.finalStatusUnsent === true)
+      .sort((a, b) => a.createdTime.localeCompare(b.createdTime) || a.jobId.localeCompare(b.jobId))
+      .slice(0, limit)
+    return Promise.resolve(structuredClone(unsent))
   }
 
   forgetExpired(): Promise<number> {

@@ -1,7 +1,8 @@
 /**
  * JobStore on Redis: one JSON string per job (SET NX for idempotent creation), a sorted-set index of every job by
- * creation time, and one of the unfinished jobs only — the sweep reads that one, so its work follows the jobs in
- * flight, not every job still kept. A finished job's record expires after the retention (EX set in the same atomic
+ * creation time, and an open index of the unfinished jobs and of finished ones whose final status is not sent yet —
+ * the sweep reads that one, so its work follows the jobs in flight, not every job still kept. A finished job's record
+ * expires after the retention (EX set in the same atomic
  * step that finishes it); its index entry is dropped by `forgetExpired`.
  */
 import type { Redis } from 'ioredis'
@@ -62,7 +63,8 @@ export class RedisJobStore implements JobStore {
     if (existing !== undefined) {
       const created = Date.parse(existing.createdTime)
       await this.#redis.zadd(this.#keys.jobIndex(), 'NX', created, jobId)
-      if (!isFinished(existing.status)) await this.#redis.zadd(this.#keys.openJobIndex(), 'NX', created, jobId)
+      if (!isFinished(existing.status) || existing.finalStatusUnsent === true)
+        await this.#redis.zadd(this.#keys.openJobIndex(), 'NX', created, jobId)
     }
     return { created: false, record: existing ?? record }
   }
@@ -82,11 +84,13 @@ export class RedisJobStore implements JobStore {
         return { ok: false, reason: 'guard_failed', record }
       const next = applyJobUpdate(record, update, now)
       if (next === undefined) return { ok: false, reason: 'illegal_transition', record }
-      const finishing = isFinished(next.status)
-      const ttl = finishing ? this.#ttlSeconds : 0
+      // Finishing starts the retention; a finished job's later (delivery) updates keep the expiry it has.
+      const ttl = isFinished(record.status) ? -1 : isFinished(next.status) ? this.#ttlSeconds : 0
       if ((await compareAndSet.call(this.#redis, this.#keys.job(jobId), raw, JSON.stringify(next), ttl)) === 1) {
-        // A crash before this ZREM leaves a finished job in the open index; `list` drops such entries when it meets them.
-        if (finishing) await this.#redis.zrem(this.#keys.openJobIndex(), jobId)
+        // A finished job leaves the open index once its final status was sent. A crash before this ZREM leaves the
+        // entry; `#openRecords` drops such entries when it meets them.
+        if (isFinished(next.status) && next.finalStatusUnsent !== true)
+          await this.#redis.zrem(this.#keys.openJobIndex(), jobId)
         return { ok: true, record: next }
       }
     }
@@ -96,26 +100,52 @@ export class RedisJobStore implements JobStore {
   async list(options: { status?: JobStatus; limit?: number } = {}): Promise<JobRecord[]> {
     const limit = options.limit ?? 100
     const status = options.status
-    const openOnly = status !== undefined && !isFinished(status)
-    if (openOnly) await this.#backfillOpenIndex()
-    const index = openOnly ? this.#keys.openJobIndex() : this.#keys.jobIndex()
-    const ids = await this.#redis.zrevrange(index, 0, status === undefined ? limit - 1 : -1)
+    if (status !== undefined && !isFinished(status))
+      return (await this.#openRecords('newest')).filter((r) => r.status === status).slice(0, limit)
+    const ids = await this.#redis.zrevrange(this.#keys.jobIndex(), 0, status === undefined ? limit - 1 : -1)
     const records: JobRecord[] = []
-    const stale: string[] = []
     // Read in concurrent chunks, not one job after another. (GETs, not MGET: each job key has its own hash tag, so
     // they may live on different cluster slots.)
     for (let start = 0; start < ids.length && records.length < limit; start += LIST_CHUNK) {
-      const chunk = ids.slice(start, start + LIST_CHUNK)
-      const raws = await Promise.all(chunk.map((id) => this.#redis.get(this.#keys.job(id))))
-      raws.forEach((raw, i) => {
-        const record = raw === null ? undefined : (JSON.parse(raw) as JobRecord)
-        if (openOnly && (record === undefined || isFinished(record.status))) stale.push(chunk[i] as string)
-        if (record === undefined || records.length >= limit) return
+      const raws = await this.#getChunk(ids.slice(start, start + LIST_CHUNK))
+      for (const record of raws) {
+        if (record === undefined || records.length >= limit) continue
         if (status === undefined || record.status === status) records.push(record)
+      }
+    }
+    return records
+  }
+
+  async listUnsentFinal(limit: number): Promise<JobRecord[]> {
+    return (await this.#openRecords('oldest')).filter((r) => r.finalStatusUnsent === true).slice(0, limit)
+  }
+
+  /**
+   * Every record in the open index: unfinished jobs, and finished ones whose final status is not sent yet. Entries
+   * whose job is gone or finished and announced (left by a crash before their ZREM) are dropped on the way.
+   */
+  async #openRecords(order: 'newest' | 'oldest'): Promise<JobRecord[]> {
+    await this.#backfillOpenIndex()
+    const index = this.#keys.openJobIndex()
+    const ids = order === 'newest' ? await this.#redis.zrevrange(index, 0, -1) : await this.#redis.zrange(index, 0, -1)
+    const records: JobRecord[] = []
+    const stale: string[] = []
+    for (let start = 0; start < ids.length; start += LIST_CHUNK) {
+      const chunk = ids.slice(start, start + LIST_CHUNK)
+      const raws = await this.#getChunk(chunk)
+      raws.forEach((record, i) => {
+        if (record === undefined || (isFinished(record.status) && record.finalStatusUnsent !== true))
+          stale.push(chunk[i] as string)
+        else records.push(record)
       })
     }
-    if (stale.length > 0) await this.#redis.zrem(this.#keys.openJobIndex(), ...stale)
+    if (stale.length > 0) await this.#redis.zrem(index, ...stale)
     return records
+  }
+
+  async #getChunk(ids: readonly string[]): Promise<(JobRecord | undefined)[]> {
+    const raws = await Promise.all(ids.map((id) => this.#redis.get(this.#keys.job(id))))
+    return raws.map((raw) => (raw === null ? undefined : (JSON.parse(raw) as JobRecord)))
   }
 
   /**
@@ -130,9 +160,7 @@ export class RedisJobStore implements JobStore {
       const ids = await this.#redis.zrange(this.#keys.jobIndex(), 0, -1)
       for (let start = 0; start < ids.length; start += LIST_CHUNK) {
         const chunk = ids.slice(start, start + LIST_CHUNK)
-        const raws = await Promise.all(chunk.map((id) => this.#redis.get(this.#keys.job(id))))
-        for (const raw of raws) {
-          const record = raw === null ? undefined : (JSON.parse(raw) as JobRecord)
+        for (const record of await this.#getChunk(chunk)) {
           if (record !== undefined && !isFinished(record.status))
             await this.#redis.zadd(this.#keys.openJobIndex(), 'NX', Date.parse(record.createdTime), record.jobId)
         }

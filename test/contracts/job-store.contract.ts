@@ -96,7 +96,10 @@ export function jobStoreContract(
       await store.update(done, { status: 'FAILED', errors: [{ code: 'JobCanceled', message: 'by user' }] }, t(1))
       await store.update(open, { status: 'RUNNING' }, t(1))
       expect(await store.get(done)).toMatchObject({ status: 'FAILED' })
-      await new Promise((resolve) => setTimeout(resolve, 1_200))
+      // Marking its final status sent after a while does not restart the retention.
+      await new Promise((resolve) => setTimeout(resolve, 700))
+      expect((await store.update(done, { finalStatusSent: true }, t(2))).ok).toBe(true)
+      await new Promise((resolve) => setTimeout(resolve, 600))
       expect(await store.forgetExpired(new Date())).toBeGreaterThanOrEqual(1)
       expect(await store.get(done)).toBeUndefined()
       expect((await store.list({ limit: 1000 })).map((j) => j.jobId)).not.toContain(done)
@@ -121,6 +124,43 @@ export function jobStoreContract(
       const failed = (await store.list({ status: 'FAILED', limit: 1000 })).map((j) => j.jobId)
       expect(finished.every((id) => failed.includes(id))).toBe(true)
       expect(await store.list({ status: 'FAILED', limit: 5 })).toHaveLength(5)
+    })
+
+    it("marks a finished job's final status unsent until told it was sent, without changing the job", async () => {
+      const { store, jobId } = makeStore()
+      const [first, second, open] = [jobId(), jobId(), jobId()]
+      for (const id of [first, second, open]) await store.create(id, 'train', {}, t(id === first ? 0 : 1))
+      await store.update(open, { status: 'RUNNING' }, t(2))
+      const done = await store.update(first, { status: 'FAILED', errors: [{ code: 'X', message: 'y' }] }, t(3))
+      expect(done).toMatchObject({ ok: true, record: { status: 'FAILED', finalStatusUnsent: true } })
+      await store.update(second, { status: 'RUNNING' }, t(3))
+      await store.update(second, { status: 'READY', result: { r: 1 } }, t(4))
+      const unsent = (await store.listUnsentFinal(1000)).map((r) => r.jobId)
+      expect(unsent.filter((id) => [first, second, open].includes(id))).toEqual([first, second]) // oldest first
+      expect((await store.list({ status: 'RUNNING', limit: 1000 })).map((r) => r.jobId)).not.toContain(second)
+      const taken = await store.update(second, { finalStatusResend: t(9) }, t(9))
+      expect(taken).toMatchObject({
+        ok: true,
+        record: { finalStatusUnsent: true, finalStatusResendAt: t(9).toISOString() },
+      })
+      const sent = await store.update(second, { finalStatusSent: true }, t(10))
+      expect(sent.ok && sent.record).toMatchObject({
+        status: 'READY',
+        result: { r: 1 },
+        lastUpdatedTime: t(4).toISOString(),
+      })
+      expect(sent.ok && sent.record).not.toHaveProperty('finalStatusUnsent')
+      expect(sent.ok && sent.record).not.toHaveProperty('finalStatusResendAt')
+      expect(await store.get(second)).toEqual(sent.ok ? sent.record : undefined)
+      expect((await store.listUnsentFinal(1000)).map((r) => r.jobId)).not.toContain(second)
+      // Once sent, a finished job takes no update at all; before, only delivery ones.
+      for (const update of [{ finalStatusSent: true as const }, { progress: 5 }, { finalStatusResend: t(11) }])
+        expect(await store.update(second, update, t(11))).toMatchObject({ ok: false, reason: 'illegal_transition' })
+      expect(await store.update(first, { progress: 5 }, t(11))).toMatchObject({
+        ok: false,
+        reason: 'illegal_transition',
+      })
+      expect((await store.listUnsentFinal(1000)).map((r) => r.jobId)).toContain(first)
     })
   })
 }

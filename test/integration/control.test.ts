@@ -502,6 +502,27 @@ describe('control topic: jobs on real Kafka and Redis', () => {
     })
   }, 120_000)
 
+  it('sends a final status that an instance recorded but did not send (it died in between), once', async () => {
+    // As a dying instance leaves it: the job finished in Redis 10 s ago (five 2-s leases), its status never sent.
+    const finishedAt = new Date(Date.now() - 10_000)
+    const jobId = `${prefix}-unsent`
+    await client.jobs.create(jobId, 'delete-model', { type: 'delete-model', jobId, modelId: 'gone' }, finishedAt)
+    await client.jobs.update(jobId, { status: 'RUNNING', lease: { owner: 'dead', until: finishedAt } }, finishedAt)
+    await client.jobs.update(jobId, { status: 'READY', result: { modelId: 'gone', deleted: true } }, finishedAt)
+    const sent = (): { status: string; lastUpdatedTime: string }[] =>
+      status.messages
+        .filter((m) => m.key === jobId)
+        .map((m) => JSON.parse(m.value) as { status: string; lastUpdatedTime: string })
+    await pollUntil('final status sent again', () => Promise.resolve(sent().length > 0), {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    })
+    expect(sent()).toEqual([expect.objectContaining({ status: 'READY', lastUpdatedTime: finishedAt.toISOString() })])
+    await client.waitFor(jobId, (r) => r.finalStatusUnsent === undefined, 5_000)
+    await new Promise((resolve) => setTimeout(resolve, 4_500)) // two more sweeps: nothing sent again
+    expect(sent()).toHaveLength(1)
+  }, 40_000)
+
   it('publishes status messages that match schemas/json/job-status.v1.json, for every job type and outcome', () => {
     const problems = jsonSchemaProblems('job-status.v1.json')
     const messages = status.messages.map((m) => JSON.parse(m.value) as { jobId: string; type: string; status: string })

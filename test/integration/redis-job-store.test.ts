@@ -50,11 +50,17 @@ describe('RedisJobStore index', () => {
     await store.update(jobId, { status: 'RUNNING' }, new Date())
     expect(await redis.ttl(keys.job(jobId))).toBe(-1)
     await store.update(jobId, { status: 'READY' }, new Date())
-    expect(await redis.zscore(keys.openJobIndex(), jobId)).toBeNull()
-    expect(await redis.zscore(keys.jobIndex(), jobId)).not.toBeNull()
     const ttl = await redis.ttl(keys.job(jobId))
     expect(ttl).toBeGreaterThan(3500)
     expect(ttl).toBeLessThanOrEqual(3600)
+    // Finished, it stays in the open index until its final status is sent; marking that keeps its expiry.
+    expect(await redis.zscore(keys.openJobIndex(), jobId)).not.toBeNull()
+    await redis.expire(keys.job(jobId), 1800)
+    await store.update(jobId, { finalStatusSent: true }, new Date())
+    expect(await redis.zscore(keys.openJobIndex(), jobId)).toBeNull()
+    expect(await redis.zscore(keys.jobIndex(), jobId)).not.toBeNull()
+    expect(await redis.ttl(keys.job(jobId))).toBeLessThanOrEqual(1800)
+    expect(await redis.ttl(keys.job(jobId))).toBeGreaterThan(1700)
   })
 
   it('drops an open-index entry left by a crash after the job finished, and index entries of forgotten jobs', async () => {
@@ -62,6 +68,7 @@ describe('RedisJobStore index', () => {
     const finished = nextId('crashed-')
     await store.create(finished, 'train', {}, new Date(Date.now() - 5_000))
     await store.update(finished, { status: 'FAILED' }, new Date())
+    await store.update(finished, { finalStatusSent: true }, new Date())
     await redis.zadd(keys.openJobIndex(), Date.now(), finished) // as if the process died before the ZREM
     expect((await store.list({ status: 'CREATED', limit: 1000 })).map((r) => r.jobId)).not.toContain(finished)
     expect(await redis.zscore(keys.openJobIndex(), finished)).toBeNull()

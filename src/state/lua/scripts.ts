@@ -75,12 +75,15 @@ return 1
 export const COMPARE_AND_SET_LUA = `
 -- Replaces a string value only if it still equals what the caller read (optimistic concurrency for job records).
 -- KEYS[1] key   ARGV[1] expected current value   ARGV[2] new value
--- ARGV[3] seconds the new value lives (0 = no expiry: a finished job is kept for the retention, an open one for ever)
+-- ARGV[3] seconds the new value lives (0 = no expiry: a finished job is kept for the retention, an open one for ever;
+--         -1 = as long as the old value would have: a finished job's delivery marks do not extend its retention)
 -- Returns 1 when replaced, 0 when the value changed meanwhile.
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   local ttl = tonumber(ARGV[3])
   if ttl > 0 then
     redis.call('SET', KEYS[1], ARGV[2], 'EX', ttl)
+  elseif ttl < 0 then
+    redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
   else
     redis.call('SET', KEYS[1], ARGV[2])
   end

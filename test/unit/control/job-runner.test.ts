@@ -22,14 +22,21 @@ function setup(
     now?: () => Date
     jobs?: JobStore
     deploy?: JobHandler
+    /** Called before a status is recorded as published; a throw makes the send fail. */
+    send?: (record: JobRecord, resend: boolean) => Promise<void>
   } = {},
 ) {
   const jobs = options.jobs ?? new MemoryJobStore()
-  const published: JobRecord[] = []
+  const published: (JobRecord & { resent?: true })[] = []
   const never: JobHandler = { run: () => Promise.reject(new Error('not used')) }
   const runner: JobRunner = new JobRunner({
     jobs,
-    status: { publish: (r) => Promise.resolve(void published.push(r)) },
+    status: {
+      publish: async (r, resend) => {
+        await options.send?.(r, resend === true)
+        published.push(resend === true ? { ...r, resent: true } : r)
+      },
+    },
     logger: silent,
     instanceId: options.instanceId ?? 'me',
     leaseMs: options.leaseMs ?? 60_000,
@@ -61,6 +68,7 @@ function storeWith(inner: JobStore, overrides: Partial<JobStore>): JobStore {
     create: (...args) => inner.create(...args),
     get: (id) => inner.get(id),
     list: (o) => inner.list(o),
+    listUnsentFinal: (limit) => inner.listUnsentFinal(limit),
     forgetExpired: (...args) => inner.forgetExpired(...args),
     update: (...args) => inner.update(...args),
     ...overrides,
@@ -97,6 +105,9 @@ describe('JobRunner', () => {
       result: { deleted: true },
       owner: 'me',
     })
+    // Its final status reached the topic: the record says so, and no sweep sends it again.
+    expect(await jobs.get('j1')).not.toHaveProperty('finalStatusUnsent')
+    expect(await jobs.listUnsentFinal(10)).toEqual([])
     expect(published.map((r) => r.status)).toEqual(['CREATED', 'RUNNING', 'READY'])
     // The same jobId with another command is a conflict (reported by the caller), not a duplicate; key order aside.
     const reordered = Object.fromEntries(Object.entries(slotCmd('j1')).reverse()) as ReturnType<typeof slotCmd>
@@ -439,5 +450,59 @@ describe('JobRunner', () => {
     await vi.waitFor(async () => expect((await jobs.get('j5'))?.status).toBe('RUNNING'))
     await runner.stop()
     expect(await jobs.get('j5')).toMatchObject({ status: 'FAILED', errors: [{ code: 'JobInterrupted' }] })
+  })
+
+  it('a final status whose send failed is sent again by a sweep two leases later, once', async () => {
+    let at = Date.parse('2026-12-02T10:00:00Z')
+    let failReady = true
+    const { jobs, runner, published } = setup(
+      { run: () => Promise.resolve({ done: 1 }) },
+      {
+        now: () => new Date(at),
+        send: (r) => {
+          if (r.status === 'READY' && failReady) return Promise.reject(new Error('broker away'))
+          return Promise.resolve()
+        },
+      },
+    )
+    await runner.submit(slotCmd('lost-ready'))
+    await runner.idle()
+    expect(published.map((r) => r.status)).toEqual(['CREATED', 'RUNNING'])
+    expect(await jobs.get('lost-ready')).toMatchObject({ status: 'READY', finalStatusUnsent: true })
+    failReady = false
+    at += 60_000 // one lease: the first send may still be retrying
+    await runner.sweep()
+    expect(published).toHaveLength(2)
+    at += 61_000
+    await runner.sweep()
+    await vi.waitFor(async () => expect(await jobs.get('lost-ready')).not.toHaveProperty('finalStatusUnsent'))
+    expect(published.map((r) => [r.status, r.resent])).toEqual([
+      ['CREATED', undefined],
+      ['RUNNING', undefined],
+      ['READY', true],
+    ])
+    // The status sent again is the job's, as it finished (its time too), without the delivery marks.
+    expect(published[2]).toMatchObject({ jobId: 'lost-ready', result: { done: 1 }, progress: 100 })
+    expect(published[2]?.lastUpdatedTime).toBe(new Date(at - 121_000).toISOString())
+    at += 600_000
+    await runner.sweep()
+    expect(published).toHaveLength(3)
+  })
+
+  it('a job finished by an instance that died before its send: one of two sweeping instances sends it', async () => {
+    const jobs = new MemoryJobStore()
+    const past = new Date(Date.now() - 10 * 60_000)
+    await jobs.create('orphaned-end', 'train', slotCmd('orphaned-end'), past)
+    await jobs.update('orphaned-end', { status: 'RUNNING', lease: { owner: 'dead', until: past } }, past)
+    await jobs.update('orphaned-end', { status: 'FAILED', errors: [{ code: 'X', message: 'y' }] }, past)
+    const never = { run: () => Promise.reject(new Error('not run')) }
+    const a = setup(never, { jobs, instanceId: 'a' })
+    const b = setup(never, { jobs, instanceId: 'b' })
+    await Promise.all([a.runner.sweep(), b.runner.sweep()])
+    await vi.waitFor(async () => expect(await jobs.get('orphaned-end')).not.toHaveProperty('finalStatusUnsent'))
+    const sent = [...a.published, ...b.published]
+    expect(sent.map((r) => [r.jobId, r.status, r.resent])).toEqual([['orphaned-end', 'FAILED', true]])
+    await Promise.all([a.runner.sweep(), b.runner.sweep()])
+    expect(a.published.length + b.published.length).toBe(1)
   })
 })
