@@ -20,7 +20,7 @@ export function reportError(err: unknown, stderr: NodeJS.WritableStream = proces
     stderr.write(`error: ${err.message}\n`)
     return EXIT.usage
   }
-  if (isServiceError(err) && !INTERNAL_CODES.has(err.code)) {
+  if (err instanceof JobFailed || (isServiceError(err) && !INTERNAL_CODES.has(err.code))) {
     stderr.write(`error ${err.code}: ${err.message}\n`)
     return EXIT.badInput
   }
@@ -32,4 +32,19 @@ export function reportError(err: unknown, stderr: NodeJS.WritableStream = proces
 /** A usage problem found after flag parsing (e.g. an unsupported output extension): exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError'
+}
+
+/**
+ * A job the service ran ended FAILED: exit 3 with the job's own error, whatever its code. `UnexpectedError` there is
+ * the service's report of its own fault, already recorded on the job; it is not a bug of this CLI run, and the CLI's
+ * stack would say nothing about it.
+ */
+export class JobFailed extends Error {
+  override name = 'JobFailed'
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+  }
 }

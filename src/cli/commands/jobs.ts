@@ -10,7 +10,7 @@ import type { RawEnv } from '../../config/config.js'
 import { parseJsonCommand, sameCommand, type ControlCommand } from '../../control/commands.js'
 import { ServiceError } from '../../errors.js'
 import type { JobRecord, JobStatus } from '../../state/job-store.js'
-import { UsageError } from '../exit.js'
+import { JobFailed, UsageError } from '../exit.js'
 import { cliKafka, producerFor } from '../kafka-access.js'
 import type { CliContext } from './context.js'
 import { withStores } from './registry.js'
@@ -133,8 +133,8 @@ export async function watchCommand(
   )
   const error = final.errors[0]
   if (final.status === 'FAILED')
-    throw new ServiceError(
-      (error?.code ?? 'UnexpectedError') as 'UnexpectedError',
+    throw new JobFailed(
+      error?.code ?? 'UnexpectedError',
       `job ${final.jobId} failed: ${error?.message ?? 'no reason recorded'}`,
     )
 }
