@@ -236,6 +236,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       },
       trustProxy: config.http.trustProxy,
       admission,
+      resultTtlSeconds: config.control.resultTtlSeconds,
     })
   } else {
     registerMvadApiElsewhere(http)

@@ -61,6 +61,8 @@ export interface MvadApiDeps {
   trustProxy?: boolean
   /** What this instance takes on at once (detect-last bodies, data held for jobs); unlimited when absent. */
   admission?: RestAdmission
+  /** How long detect-batch results are kept (MVAD_RESULT_TTL_SECONDS), said when one is asked for after it. */
+  resultTtlSeconds?: number
 }
 
 interface TrainBody {
@@ -520,5 +522,14 @@ async function getResult(deps: MvadApiDeps, resultId: string): Promise<Record<st
     else if (job.status === 'RUNNING') Object.assign(wire.summary as object, { status: 'RUNNING' })
     return wire
   }
-  throw new ServiceError('ResultNotExist', `The result does not exist. (${resultId}; results are kept 7 days)`)
+  const kept = deps.resultTtlSeconds === undefined ? '' : `; results are kept ${duration(deps.resultTtlSeconds)}`
+  throw new ServiceError('ResultNotExist', `The result does not exist. (${resultId}${kept})`)
+}
+
+/** "7 days", "12 hours", "90 s". */
+function duration(seconds: number): string {
+  const unit = (n: number, name: string): string => `${n} ${name}${n === 1 ? '' : 's'}`
+  if (seconds % 86_400 === 0) return unit(seconds / 86_400, 'day')
+  if (seconds % 3_600 === 0) return unit(seconds / 3_600, 'hour')
+  return `${seconds} s`
 }

@@ -23,6 +23,7 @@ import { MemoryResultStore } from '../../../../src/state/result-store.js'
 /** No API key; local paths and private hosts refused (the defaults). */
 const CLOSED_DATA = {
   apiKey: undefined,
+  resultTtlSeconds: 12 * 3600,
   dataSource: {
     dataDir: '/tmp/none',
     fetchMaxBytes: 1024,
@@ -80,6 +81,10 @@ describe('MVAD routes', () => {
     const expired = await app.inject({ method: 'GET', url: `${MVAD_BASE}/multivariate/detect-batch/${id}` })
     expect(expired.statusCode).toBe(404)
     expect(expired.headers['x-ms-error-code']).toBe('ResultNotExist')
+    expect(expired.json()).toMatchObject({
+      code: 'ResultNotExist',
+      message: `The result does not exist. (${id}; results are kept 12 hours)`,
+    })
   })
 
   it('reports FAILED for a stored result left RUNNING by a job that failed (its instance died)', async () => {
