@@ -101,6 +101,8 @@ describe('shipped deployment settings', () => {
     const monitor = yamlOf<{
       spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] }
     }>('k8s/servicemonitor.yaml')
+    expect(Object.keys(monitor.spec.selector.matchLabels)).not.toEqual([])
+    expect(monitor.spec.endpoints).not.toEqual([])
     for (const [label, value] of Object.entries(monitor.spec.selector.matchLabels))
       expect(service.metadata.labels[label], label).toBe(value)
     for (const endpoint of monitor.spec.endpoints) {

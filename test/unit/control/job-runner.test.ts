@@ -242,6 +242,8 @@ describe('JobRunner', () => {
   })
 
   it('keeps the leases of its queued jobs, so another instance does not take a job that only waits its turn', async () => {
+    // Fake timers: the renewals (every 50 ms) run exactly as the clock moves, however loaded the machine is.
+    vi.useFakeTimers()
     const jobs = new MemoryJobStore()
     const { handler, release, started } = gatedHandler()
     const a = setup(handler, { jobs, instanceId: 'a', concurrency: 1, leaseMs: 150 }).runner
@@ -250,16 +252,21 @@ describe('JobRunner', () => {
     try {
       await a.submit(slotCmd('busy'))
       await a.submit(slotCmd('waiting'))
-      await vi.waitFor(() => expect(started).toEqual(['busy']))
-      await new Promise((resolve) => setTimeout(resolve, 500)) // over three leases
+      await vi.advanceTimersByTimeAsync(10)
+      expect(started).toEqual(['busy'])
+      await vi.advanceTimersByTimeAsync(500) // over three leases
       await b.sweep()
       expect(await jobs.get('waiting')).toMatchObject({ status: 'CREATED', owner: 'a' })
+      expect(await jobs.get('busy')).toMatchObject({ status: 'RUNNING', owner: 'a' })
       release()
-      await vi.waitFor(() => expect(started).toEqual(['busy', 'waiting']))
+      await vi.advanceTimersByTimeAsync(10)
+      expect(started).toEqual(['busy', 'waiting'])
       release()
+      await vi.advanceTimersByTimeAsync(10)
       await a.idle()
       expect(await jobs.get('waiting')).toMatchObject({ status: 'READY', owner: 'a' })
     } finally {
+      vi.useRealTimers()
       await a.stop()
       await b.stop()
     }

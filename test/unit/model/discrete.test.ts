@@ -23,6 +23,7 @@ describe('fitDiscreteChannels (hand-computed Krichevsky–Trofimov surprisals)',
       [1.5 / 3.5, 1.5 / 3.5, 0.5 / 3.5], // from 1
       [4.5 / 7.5, 2.5 / 7.5, 0.5 / 7.5], // from an unseen value: marginal
     ].flat()
+    expect(flag?.surprisal).toHaveLength(9)
     flag?.surprisal.forEach((s, i) => expect(s).toBeCloseTo(-Math.log(expected[i] as number), 12))
   })
 
@@ -51,6 +52,7 @@ describe('fitDiscreteChannels (hand-computed Krichevsky–Trofimov surprisals)',
     )
     expect([flag?.variable, constant?.variable]).toEqual([0, 1])
     const single = [2.5 / 4.5, 1.5 / 4.5, 0.5 / 4.5, 1.5 / 3.5, 1.5 / 3.5, 0.5 / 3.5, 4.5 / 7.5, 2.5 / 7.5, 0.5 / 7.5]
+    expect(flag?.surprisal).toHaveLength(9)
     flag?.surprisal.forEach((s, i) =>
       expect(s).toBeCloseTo(Math.max(0, -Math.log(single[i] as number) - Math.log(2)), 12),
     )

@@ -292,7 +292,8 @@ describe('scorer', () => {
       ['v1', 'v0'],
     ]) {
       const entry = last.find((c) => c.variable === a)
-      if (entry !== undefined) expect(entry.correlationChanges.changedVariables).toContain(b)
+      expect(entry, `${a} among the last row's contributors`).toBeDefined()
+      expect(entry?.correlationChanges.changedVariables).toContain(b)
     }
   })
 
