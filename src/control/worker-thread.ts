@@ -26,12 +26,13 @@ function workerScript(name: string): URL {
 }
 
 /**
- * Runs worker script `name` on `data` and resolves with its result; `what` names the work in errors ("training").
+ * Runs worker script `name` (of this folder, or a URL) on `data` and resolves with its result; `what` names the work
+ * in errors ("training").
  * Cancel through `signal`: the thread is terminated and the promise rejects with JobCanceled. `transfer`: buffers of
  * `data` moved to the thread instead of copied (they are unusable here afterwards).
  */
 export function runInWorker<Progress, Result>(
-  name: string,
+  name: string | URL,
   data: unknown,
   what: string,
   signal: AbortSignal,
@@ -43,7 +44,8 @@ export function runInWorker<Progress, Result>(
       reject(new ServiceError('JobCanceled', `the job was canceled before ${what} started`))
       return
     }
-    const worker = new Worker(workerScript(name), { workerData: data, transferList: [...transfer] })
+    const script = typeof name === 'string' ? workerScript(name) : name
+    const worker = new Worker(script, { workerData: data, transferList: [...transfer] })
     let settled = false
     const settle = (fn: () => void): void => {
       if (settled) return
