@@ -26,7 +26,11 @@ export async function readText(path: string, what: string): Promise<string> {
 }
 
 export async function readJson(path: string, what: string): Promise<unknown> {
-  const text = await readText(path, what)
+  return parseJsonText(await readText(path, what), path, what)
+}
+
+/** Parses the text of `what` read from `path`; not JSON is InvalidJsonFormat naming the file. */
+export function parseJsonText(text: string, path: string, what: string): unknown {
   try {
     return JSON.parse(text)
   } catch (err) {
@@ -90,12 +94,23 @@ export async function writeText(path: string, text: string | Uint8Array): Promis
   await writeAtomically(path, (target) => writeFile(target, text))
 }
 
+/** Rejects unless this process may write `path` (a file, or a folder to add a file to). */
+export type WriteAccessCheck = (path: string) => Promise<void>
+
+const canWrite: WriteAccessCheck = (path) => access(path, constants.W_OK)
+
 /**
  * Checks, before any work, that an output file can be written: the path is not a folder and none of `inputs` (which
  * the run would overwrite: a usage error, exit 2), and it exists writable or its folder exists and takes new files.
- * The write itself still reports what this cannot foresee, a full disk say.
+ * The write itself still reports what this cannot foresee, a full disk say. `checkAccess` is access(W_OK); tests
+ * give their own, as root may write any file.
  */
-export async function assertWritable(path: string, flag: string, inputs: readonly string[] = []): Promise<void> {
+export async function assertWritable(
+  path: string,
+  flag: string,
+  inputs: readonly string[] = [],
+  checkAccess: WriteAccessCheck = canWrite,
+): Promise<void> {
   if (path.trim() === '') throw new UsageError(`${flag} is empty: give the file to write`)
   const existing = await stat(path).catch(() => undefined)
   if (existing?.isDirectory() === true) {
@@ -118,7 +133,7 @@ export async function assertWritable(path: string, flag: string, inputs: readonl
         throw new UsageError(`${flag} ${path} is the input ${input}: writing it would destroy the input`)
     }
     // An existing file is replaced, or written in place when its folder takes no new file: it must be writable.
-    await access(path, constants.W_OK).catch((err: unknown) => {
+    await checkAccess(path).catch((err: unknown) => {
       throw noPermission(err)
     })
     return
@@ -137,7 +152,7 @@ export async function assertWritable(path: string, flag: string, inputs: readonl
   if (!folderStat.isDirectory()) {
     throw new ServiceError('ReadingFileError', `cannot write ${path} (${flag}): ${folder} is not a folder`)
   }
-  await access(folder, constants.W_OK).catch((err: unknown) => {
+  await checkAccess(folder).catch((err: unknown) => {
     throw noPermission(err)
   })
 }

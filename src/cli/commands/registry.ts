@@ -3,7 +3,6 @@
  * choose which model scores which entity. Redis and the key prefix come from the same variables as the service
  * (REDIS_URL, MVAD_REDIS_KEY_PREFIX; see docs/config.md), so the CLI and the service always agree.
  */
-import { readFile } from 'node:fs/promises'
 import { Redis } from 'ioredis'
 import { loadConfig, type RawEnv } from '../../config/config.js'
 import { ServiceError } from '../../errors.js'
@@ -14,6 +13,7 @@ import { RedisBindingStore } from '../../state/redis-binding-store.js'
 import { RedisModelStore } from '../../state/redis-model-store.js'
 import { RedisJobStore } from '../../state/redis-job-store.js'
 import { loadCoreModel } from '../../stream/core-model-loader.js'
+import { parseJsonText, readText } from '../io.js'
 import { modelFileProvenance } from '../model-file.js'
 import { UsageError } from '../exit.js'
 import type { CliContext } from './context.js'
@@ -30,13 +30,20 @@ export async function withStores<T>(
     maxRetriesPerRequest: 1,
     retryStrategy: () => null,
   })
-  redis.on('error', () => undefined)
+  // connect() rejects with "Connection is closed."; the reason (ECONNREFUSED, ENOTFOUND, …) comes as an 'error' event.
+  let reason: Error | undefined
+  redis.on('error', (error: Error) => {
+    reason ??= error
+  })
   try {
     await redis.connect()
   } catch (error) {
+    // An AggregateError (every address of a name refused) may have no message: then connect()'s own.
+    const cause = reason !== undefined && reason.message !== '' ? reason : (error as Error)
     throw new ServiceError(
       'InfrastructureUnavailable',
-      `cannot reach Redis at ${redactedUrl(config.redis.url)} (set REDIS_URL; start local servers with npm run infra:up): ${String(error)}`,
+      `cannot reach Redis at ${redactedUrl(config.redis.url)} (set REDIS_URL; start local servers with npm run infra:up): ${cause.message}`,
+      { cause },
     )
   }
   try {
@@ -61,20 +68,20 @@ export async function modelUploadCommand(opts: ModelUploadOptions, ctx: CliConte
   if (!/^[A-Za-z0-9._-]{1,128}$/.test(opts.name)) {
     throw new UsageError(`--name "${opts.name}" must be 1–128 letters, digits, . _ -`)
   }
-  let text: string
-  try {
-    text = await readFile(opts.model, 'utf8')
-  } catch (error) {
-    throw new ServiceError('FileNotExist', `cannot read ${opts.model}: ${String(error)}`)
-  }
+  // Read and checked as `mvad detect` reads a model: every refusal names the file.
+  const text = await readText(opts.model, 'model file')
+  const json = parseJsonText(text, opts.model, 'model file')
   let loaded
   try {
     loaded = loadCoreModel(text, { modelId: opts.name, version: 0 })
   } catch (error) {
-    if (error instanceof ServiceError) throw error
-    throw new ServiceError('InvalidModelState', `${opts.model} is not a model file: ${String(error)}`)
+    if (error instanceof ServiceError)
+      throw new ServiceError(error.code, `${opts.model}: ${error.message}`, { cause: error })
+    throw new ServiceError('InvalidModelState', `${opts.model}: not a model file: ${(error as Error).message}`, {
+      cause: error,
+    })
   }
-  const provenance = modelFileProvenance(JSON.parse(text) as unknown)
+  const provenance = modelFileProvenance(json)
   const info = await withStores(env, ({ models }) =>
     models.registerReady(opts.name, text, {
       variables: [...loaded.variables],

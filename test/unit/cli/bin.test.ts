@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -10,7 +10,11 @@ const F = fileURLToPath(new URL('../../fixtures/cli/', import.meta.url))
 const mvad = (...args: string[]): ReturnType<typeof spawnSync> =>
   spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 30_000 })
 
-describe.skipIf(!existsSync(bin))('mvad bin (built)', () => {
+describe('mvad bin (built)', () => {
+  // Not skipped without a build: `npm test` builds first; `npm run test:unit` alone needs `npm run build` before it.
+  beforeAll(() => {
+    expect(existsSync(bin), `${bin} is missing: run "npm run build" first (npm test does)`).toBe(true)
+  })
   it('has a node shebang', () => {
     expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true)
   })

@@ -3,9 +3,10 @@ import { access, chmod, lstat, mkdtemp, readdir, readFile, rm, stat, symlink, wr
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { UsageError } from '../../../src/cli/exit.js'
+import { reportError, UsageError } from '../../../src/cli/exit.js'
 import { assertWritable, writeResultsJsonl, writeText } from '../../../src/cli/io.js'
 import type { AnomalyState } from '../../../src/domain/types.js'
+import { Capture } from '../../support/cli-run.js'
 
 let dir = ''
 beforeAll(async () => {
@@ -62,17 +63,38 @@ describe('CLI output files', () => {
     await rm(real)
   })
 
-  it('refuses an existing output it may not write, before any work', async () => {
+  it('refuses an output it may not write, before any work, saying so (even when run as root)', async () => {
     const locked = join(dir, 'locked.json')
     await writeFile(locked, 'x')
+    // root may write any file, so the refusal is driven by an access check that denies, as access() does for others.
+    const asked: string[] = []
+    const denied = (path: string): Promise<void> => {
+      asked.push(path)
+      return Promise.reject(Object.assign(new Error(`EACCES: permission denied, access '${path}'`), { code: 'EACCES' }))
+    }
+    await expect(assertWritable(locked, '--out', [], denied)).rejects.toMatchObject({
+      code: 'ReadingFileError',
+      message: `cannot write ${locked} (--out): no permission (EACCES)`,
+    })
+    // A new file: its folder must take new files.
+    const fresh = join(dir, 'fresh-locked.json')
+    await expect(assertWritable(fresh, '--out', [], denied)).rejects.toMatchObject({
+      code: 'ReadingFileError',
+      message: `cannot write ${fresh} (--out): no permission (EACCES)`,
+    })
+    expect(asked).toEqual([locked, dir])
+    // What a shell user sees: exit 3 and one line.
+    const stderr = new Capture()
+    expect(reportError(await assertWritable(locked, '--out', [], denied).catch((e: unknown) => e), stderr)).toBe(3)
+    expect(stderr.text).toBe(`error ReadingFileError: cannot write ${locked} (--out): no permission (EACCES)\n`)
+    // Without one, access() decides: a read-only file is refused unless this user may write anyway (root).
     await chmod(locked, 0o444)
-    // root may write anything: the check follows what access() says for this user.
     const writable = await access(locked, constants.W_OK).then(
       () => true,
       () => false,
     )
-    if (writable) await expect(assertWritable(locked, '--out')).resolves.toBeUndefined()
-    else await expect(assertWritable(locked, '--out')).rejects.toThrow('no permission')
+    const real = assertWritable(locked, '--out')
+    await (writable ? expect(real).resolves.toBeUndefined() : expect(real).rejects.toThrow('no permission (EACCES)'))
     await rm(locked)
   })
 
