@@ -1,8 +1,73 @@
 import { describe, expect, it } from 'vitest'
 import type { HandlerDeps } from '../../../../src/control/handlers/deps.js'
 import { trainHandler } from '../../../../src/control/handlers/train.js'
+import type { JobContext } from '../../../../src/control/job-runner.js'
+import { toServiceError } from '../../../../src/errors.js'
 import type { JobRecord } from '../../../../src/state/job-store.js'
-import { MemoryModelStore } from '../../../../src/state/model-store.js'
+import { MemoryModelStore, type ModelStore } from '../../../../src/state/model-store.js'
+
+const TRAIN_CSV = new URL('../../../fixtures/cli/train.csv', import.meta.url).pathname
+
+/** A job context as the runner gives one, with `onProgress` told each fraction reported. */
+function context(onProgress: (fraction: number) => Promise<void> | void = () => undefined): JobContext {
+  const controller = new AbortController()
+  return {
+    jobId: 'job-t',
+    signal: controller.signal,
+    progress: async (fraction) => {
+      await onProgress(fraction)
+    },
+    setResult: () => Promise.resolve(),
+    throwIfCanceled: () => undefined,
+    failureOf: (error) => toServiceError(error, 'UnexpectedError'),
+  }
+}
+
+const trainFile = (path: string) => ({
+  type: 'train' as const,
+  jobId: 'job-t',
+  modelId: 'm',
+  source: { kind: 'file' as const, path },
+  slidingWindow: 28,
+})
+
+describe('train handler, run', () => {
+  it('a model deleted while its version trains fails the job with ModelNotExist (the state is not written)', async () => {
+    const models = new MemoryModelStore()
+    const handler = trainHandler({ models } as unknown as HandlerDeps)
+    let deleted = false
+    const deleting = context(async (fraction) => {
+      if (fraction > 0.3 && !deleted) deleted = await models.deleteModel('m')
+    })
+    await expect(handler.run(trainFile(TRAIN_CSV), deleting)).rejects.toMatchObject({
+      code: 'ModelNotExist',
+      message: 'model m was deleted while version 1 trained',
+    })
+    expect(deleted).toBe(true)
+    expect(await models.getInfo('m', 1)).toBeUndefined()
+  })
+
+  it('when marking the version FAILED fails too, the job keeps why it failed and says the version was left', async () => {
+    /** Redis goes away just as the version is to be marked FAILED. */
+    class FailedWriteFails extends MemoryModelStore {
+      override updateVersion(
+        ...args: Parameters<ModelStore['updateVersion']>
+      ): ReturnType<ModelStore['updateVersion']> {
+        return args[2].status === 'FAILED' ? Promise.reject(new Error('Redis away')) : super.updateVersion(...args)
+      }
+    }
+    const models = new FailedWriteFails()
+    const handler = trainHandler({ models } as unknown as HandlerDeps)
+    const missing = '/nonexistent/train.csv'
+    await expect(handler.run(trainFile(missing), context())).rejects.toMatchObject({
+      code: 'FileNotExist',
+      message: expect.stringMatching(
+        /^.*\/nonexistent\/train\.csv.* \(model m version 1 could not be marked FAILED: Error: Redis away\)$/,
+      ) as unknown,
+    })
+    expect(await models.getInfo('m', 1)).toMatchObject({ status: 'RUNNING' })
+  })
+})
 
 describe('train handler, interrupted', () => {
   const errors = [{ code: 'JobInterrupted', message: 'the instance running this job stopped' }]
