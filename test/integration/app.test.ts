@@ -9,6 +9,7 @@ import { createKafka } from '../../src/kafka/client.js'
 import { loadConfig } from '../../src/config/config.js'
 import { createLogger } from '../../src/observability/logger.js'
 import { createMetrics } from '../../src/observability/metrics.js'
+import { childEnv } from '../support/child-env.js'
 import { isolatedEnv, topicNames, uniquePrefix } from '../support/names.js'
 import { windowMeanModel } from '../support/window-mean-model.js'
 import { freePort } from '../support/ports.js'
@@ -193,7 +194,7 @@ describe('service shell against real Kafka, Redis and registry', () => {
     expect(existsSync(main), `${main} is missing: run "npm run build" first (npm test does)`).toBe(true)
     const port = await freePort()
     const child = spawn(process.execPath, [main], {
-      env: { ...process.env, ...realEnv(), MVAD_HTTP_PORT: String(port) },
+      env: childEnv({ ...realEnv(), MVAD_HTTP_PORT: String(port) }),
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let output = ''

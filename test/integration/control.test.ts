@@ -19,6 +19,7 @@ import { RedisBindingStore } from '../../src/state/redis-binding-store.js'
 import { RedisModelStore } from '../../src/state/redis-model-store.js'
 import { RedisResultStore } from '../../src/state/redis-result-store.js'
 import { loadCoreModel } from '../../src/stream/core-model-loader.js'
+import { childEnv } from '../support/child-env.js'
 import { ControlClient, TopicCollector, csvText, frameMessages, readCsvRows } from '../support/control-harness.js'
 import { isolatedEnv, topicNames, uniquePrefix } from '../support/names.js'
 import { jsonSchemaProblems } from '../support/json-schema.js'
@@ -458,16 +459,15 @@ describe('control topic: jobs on real Kafka and Redis', () => {
     const control2 = `${prefix}.control2`
     const port = await freePort()
     const child = spawn(process.execPath, [MAIN], {
-      env: {
-        ...process.env,
-        ...env({
+      env: childEnv(
+        env({
           KAFKA_GROUP_ID: `${prefix}.group2`,
           MVAD_TOPIC_CONTROL: control2,
           MVAD_TOPIC_READINGS: `${prefix}.readings2`,
           MVAD_LOG_LEVEL: 'warn',
           MVAD_HTTP_PORT: String(port),
         }),
-      },
+      ),
       stdio: ['ignore', 'ignore', 'pipe'],
     })
     let stderr = ''

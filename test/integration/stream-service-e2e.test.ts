@@ -13,6 +13,7 @@ import { logLevel } from 'kafkajs'
 import { createKafka } from '../../src/kafka/client.js'
 import { Redis } from 'ioredis'
 import { eventId, type AnomalyEvent } from '../../src/stream/anomaly-event.js'
+import { childEnv } from '../support/child-env.js'
 import { isolatedEnv, uniquePrefix } from '../support/names.js'
 import { freePort } from '../support/ports.js'
 import { createTopicsAndWait } from '../../src/kafka/topics.js'
@@ -81,8 +82,7 @@ describe('service process on a bench entity (asd/omi-1)', () => {
 
   async function setUp(label: string, redisUrl = inject('redisUrl')) {
     const prefix = uniquePrefix(label)
-    const env = {
-      ...process.env,
+    const env = childEnv({
       KAFKA_BROKERS: inject('kafkaBrokers'),
       REDIS_URL: redisUrl,
       // JSON events here (the Avro path has its own test): an empty value means "not configured".
@@ -92,7 +92,7 @@ describe('service process on a bench entity (asd/omi-1)', () => {
       MVAD_TOPIC_PARTITIONS: '2',
       MVAD_HTTP_HOST: '127.0.0.1',
       MVAD_LOG_LEVEL: 'warn',
-    }
+    })
     const upload = await run(
       process.execPath,
       [CLI, 'model', 'upload', '--model', join(work, 'model.json'), '--name', 'omi'],
