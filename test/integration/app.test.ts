@@ -213,7 +213,8 @@ describe('service shell against real Kafka, Redis and registry', () => {
       }
       expect(status, output).toBe(200)
       child.kill('SIGTERM')
-      await new Promise((resolve) => setTimeout(resolve, 50))
+      // The second one while it drains (not after a fixed pause, which a fast drain could outrun).
+      await pollUntil('the drain to start', () => output.includes('lifecycle running → draining'), { intervalMs: 5 })
       child.kill('SIGTERM') // e.g. a wrapper forwarding Ctrl-C too: it used to kill the process mid-drain (143)
       expect(await exited).toBe(0)
       expect(output).toContain('shutdown already in progress; signal ignored')
