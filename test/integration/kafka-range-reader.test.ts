@@ -145,13 +145,14 @@ describe('KafkaRangeReader (real broker)', () => {
       const reader = new KafkaRangeReader(kafka, {
         groupPrefix: `${prefix}.replay`,
         decode: decodeJsonReading,
-        stallTimeoutMs: 10_000,
+        stallTimeoutMs: 30_000,
       })
-      const started = Date.now()
-      // Its only batch is empty once filtered: kafkajs never calls eachBatch for it.
+      // Its only batch is empty once filtered: kafkajs never calls eachBatch for it. A reader that did not see the
+      // range end there would wait for more and fail the read with "stalled" after stallTimeoutMs (well inside this
+      // test's timeout): the read resolving at all is the proof it was done at the marker.
       const read = await reader.read({ topic, entity: 'dev-1' }, new AbortController().signal)
       expect(read.readings.count).toBe(0) // aborted readings are not data
-      expect(Date.now() - started).toBeLessThan(10_000) // done at the marker, not failed after a stall
+      expect(read.scanned).toBe(0)
     })
   }, 60_000)
 })

@@ -18,6 +18,65 @@ const frame = (entity: string, i: number, a: number, b = 0) => ({
   value: JSON.stringify({ timestamp: T0 + i * MINUTE, values: { a, b } }),
 })
 const parse = (value: Buffer): AnomalyEvent => JSON.parse(value.toString()) as AnomalyEvent
+type Collector = Awaited<ReturnType<Harness['collect']>>
+const scoresOf = (scores: Collector, entity: string): AnomalyEvent[] =>
+  scores.messages.map((m) => parse(m.value)).filter((e) => e.entity === entity)
+const waitForScores = async (scores: Collector, entity: string, count: number): Promise<AnomalyEvent[]> => {
+  await pollUntil(`${count} scores of ${entity}`, () => scoresOf(scores, entity).length >= count, { timeoutMs: 60_000 })
+  return scoresOf(scores, entity)
+}
+
+/**
+ * A binding change reaches the service as a Redis pub/sub notice, some time after `bindings.set` returns; until the
+ * notice is handled the service keeps scoring the entity with the model it resolved before. A barrier waits for that
+ * without a timed sleep. A probe entity, bound to a model of its own and scored once (so the service holds its
+ * resolution), is bound to a new version of that model; probe frames are sent until one is scored with it. Notices
+ * arrive in publish order on one channel and are handled synchronously, one after another, and an entity the service
+ * holds changes model only when its own notice is handled: so once the probe scores with its new version, every
+ * binding change published before `pass()` was called has been applied too.
+ */
+async function bindingBarrier(h: Harness, scores: Collector) {
+  const entity = 'barrier-probe'
+  const modelId = 'barrier-model'
+  const register = () =>
+    h.models.registerReady(modelId, JSON.stringify({ variables: VARIABLES, slidingWindow: 4, threshold: 1e9 }), {
+      variables: VARIABLES,
+      slidingWindow: 4,
+    })
+  let next = 0
+  // One probe frame at a time: sent, its score awaited, its model version read; again until it is `version`.
+  const scoredWith = async (version: number): Promise<void> => {
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      const timestamp = T0 + next * MINUTE
+      await h.produce([frame(entity, next++, 0)])
+      let seen: AnomalyEvent | undefined
+      await pollUntil(`the score of probe frame ${next - 1}`, () => {
+        seen = scoresOf(scores, entity).find((e) => Date.parse(e.timestamp) === timestamp)
+        return seen !== undefined
+      })
+      if (seen?.modelVersion === version) return
+      if (Date.now() > deadline) {
+        throw new Error(
+          `the service did not apply a binding change within 30 s (probe still on v${seen?.modelVersion})`,
+        )
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+  const first = await register()
+  await h.bindings.set(entity, { modelId, version: first.version })
+  return {
+    /** Call once the service runs: the probe is scored, so the service holds its resolution. */
+    ready: () => scoredWith(first.version),
+    /** Returns once every binding change published before this call has been applied by the service. */
+    async pass(): Promise<void> {
+      const { version } = await register()
+      await h.bindings.set(entity, { modelId, version })
+      await scoredWith(version)
+    },
+  }
+}
 
 describe('stream service on real Kafka + Redis', () => {
   let harness: Harness | undefined
@@ -148,16 +207,18 @@ describe('stream service on real Kafka + Redis', () => {
     await h.models.registerReady('m', state(5), { variables: VARIABLES, slidingWindow: 4 })
     await h.bindings.set('dev-1', { modelId: 'm', version: 1 })
     const scores = await h.collect(h.topics.scores)
+    const barrier = await bindingBarrier(h, scores)
     await h.startService()
+    await barrier.ready()
     await h.produce([frame('dev-1', 0, 1), frame('dev-1', 1, 1)])
-    await scores.waitFor(2)
+    await waitForScores(scores, 'dev-1', 2)
     await h.models.registerReady('m', state(1000), { variables: VARIABLES, slidingWindow: 4 })
     await h.bindings.set('dev-1', { modelId: 'm', version: 2 })
-    await new Promise((resolve) => setTimeout(resolve, 500)) // the change notice travels over Redis pub/sub
+    await barrier.pass() // the change notice travels over Redis pub/sub: wait until the service has applied it
     await h.produce([frame('dev-1', 2, 50)])
-    const received = (await scores.waitFor(3)).map((m) => parse(m.value))
+    const received = await waitForScores(scores, 'dev-1', 3)
     expect(received.map((e) => e.modelVersion)).toEqual([1, 1, 2])
-    expect(received[2]?.isAnomaly).toBe(false) // threshold 1000 of version 2
+    expect(received[2]?.isAnomaly).toBe(false) // threshold 1000 of version 2 (version 1 would call 50 an anomaly)
   })
 
   it('dead-letters a waiting reading the new model lacks as a rebuilt record, and says so in a header', async () => {
@@ -166,17 +227,21 @@ describe('stream service on real Kafka + Redis', () => {
     await h.bindings.set('dev-1', { modelId: 'm', version: 1 })
     const scores = await h.collect(h.topics.scores)
     const dlq = await h.collect(h.topics.deadLetter)
+    const barrier = await bindingBarrier(h, scores)
     await h.startService()
+    await barrier.ready()
     const waiting = { timestamp: T0 + MINUTE, variable: 'b', value: 3 }
     await h.produce([frame('dev-1', 0, 1), { key: 'dev-1', value: JSON.stringify(waiting) }])
-    await scores.waitFor(1)
+    await waitForScores(scores, 'dev-1', 1)
     const other = ['a', 'c']
     await h.models.registerReady('m', JSON.stringify({ variables: other, slidingWindow: 4, threshold: 5 }), {
       variables: other,
       slidingWindow: 4,
     })
     await h.bindings.set('dev-1', { modelId: 'm', version: 2 })
-    await new Promise((resolve) => setTimeout(resolve, 500)) // the change notice travels over Redis pub/sub
+    // The change notice travels over Redis pub/sub: wait until the service has applied it (else the frame below would
+    // meet version 1, and its `c` would be the dead letter, read from Kafka as it is).
+    await barrier.pass()
     await h.produce([{ key: 'dev-1', value: JSON.stringify({ timestamp: T0 + MINUTE, values: { a: 1, c: 2 } }) }])
     const [letter] = await dlq.waitFor(1)
     expect(letter?.headers['mvad-dlq-reason']?.toString()).toBe('unknown_variable')
@@ -323,9 +388,13 @@ describe('stream service on real Kafka + Redis', () => {
     await h.startService()
     await h.produce([6, 7].map((i) => frame('dev-1', i, i + 1)))
     await scores.waitFor(6)
-    await new Promise((resolve) => setTimeout(resolve, 2_000)) // time for a (wrong) re-read to show
-    const scored = scores.messages.map((m) => (Date.parse(parse(m.value).timestamp) - T0) / MINUTE)
-    expect(scored).toEqual([0, 1, 2, 3, 6, 7])
+    // A (wrong) re-read of the skipped backlog would start when the first batch after the restart (frames 6–7) is
+    // compared with the stored progress (4), and come in partition order: frames 4–5 would be scored before any frame
+    // sent later. So a later frame scored is the point where the skipped frames would have shown.
+    await h.produce([frame('dev-1', 8, 9)])
+    const minutes = () => scores.messages.map((m) => (Date.parse(parse(m.value).timestamp) - T0) / MINUTE)
+    await pollUntil('the score of frame 8, sent after the restart', () => minutes().includes(8), { timeoutMs: 60_000 })
+    expect(minutes()).toEqual([0, 1, 2, 3, 6, 7, 8])
   })
 
   it('with MVAD_READINGS_START=latest a new group starts at the end of the topic, not at its oldest reading', async () => {
@@ -346,10 +415,15 @@ describe('stream service on real Kafka + Redis', () => {
       },
       { timeoutMs: 30_000, intervalMs: 500 },
     )
-    await new Promise((resolve) => setTimeout(resolve, 1_000)) // time for a (wrong) read of the old frames to show
-    const scored = scores.messages.map((m) => (Date.parse(parse(m.value).timestamp) - T0) / MINUTE)
-    expect(scored.length).toBeGreaterThan(0)
-    expect(Math.min(...scored)).toBeGreaterThanOrEqual(3)
+    // A (wrong) read of the old frames would come in partition order, before any frame sent later: one more frame
+    // scored is the point where they would have shown.
+    const last = next++
+    await h.produce([frame('dev-1', last, last + 1)])
+    const minutes = () => scores.messages.map((m) => (Date.parse(parse(m.value).timestamp) - T0) / MINUTE)
+    await pollUntil(`the score of frame ${last}, the last one sent`, () => minutes().includes(last), {
+      timeoutMs: 30_000,
+    })
+    expect(Math.min(...minutes())).toBeGreaterThanOrEqual(3)
   })
 
   it('keeps the lag gauge current from the broker while the readings topic is paused (no batch completes)', async () => {
