@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { expectFreshBuild } from '../../support/built.js'
 import { fileURLToPath } from 'node:url'
 
 // The built bin (npm run build): checks what only a real process shows — shebang, process exit codes, stdio.
@@ -12,9 +13,7 @@ const mvad = (...args: string[]): ReturnType<typeof spawnSync> =>
 
 describe('mvad bin (built)', () => {
   // Not skipped without a build: `npm test` builds first; `npm run test:unit` alone needs `npm run build` before it.
-  beforeAll(() => {
-    expect(existsSync(bin), `${bin} is missing: run "npm run build" first (npm test does)`).toBe(true)
-  })
+  beforeAll(() => expectFreshBuild('dist/src/cli/main.js'))
   it('has a node shebang', () => {
     expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true)
   })

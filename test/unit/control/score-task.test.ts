@@ -1,7 +1,8 @@
 import { writeFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { expectFreshBuild } from '../../support/built.js'
 import { runScoreTask, type ScoreProgress, type ScoreTask } from '../../../src/control/score-task.js'
 import { scoreInWorker } from '../../../src/control/score-in-worker.js'
 import { packReadings } from '../../../src/control/readings-series.js'
@@ -167,6 +168,7 @@ describe('runScoreTask (the worker-thread part of a detect-batch job)', () => {
 })
 
 describe('scoreInWorker', () => {
+  beforeAll(() => expectFreshBuild('dist/src/control/score-worker.js'))
   it('returns what the main thread computes', async () => {
     const fractions: number[] = []
     const outcome = await scoreInWorker(task, new AbortController().signal, (f) => fractions.push(f))

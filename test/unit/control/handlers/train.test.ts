@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { expectFreshBuild } from '../../../support/built.js'
 import type { HandlerDeps } from '../../../../src/control/handlers/deps.js'
 import { trainHandler } from '../../../../src/control/handlers/train.js'
 import type { JobContext } from '../../../../src/control/job-runner.js'
@@ -32,6 +33,7 @@ const trainFile = (path: string) => ({
 })
 
 describe('train handler, run', () => {
+  beforeAll(() => expectFreshBuild('dist/src/control/train-worker.js')) // training runs on its worker thread
   it('a model deleted while its version trains fails the job with ModelNotExist (the state is not written)', async () => {
     const models = new MemoryModelStore()
     const handler = trainHandler({ models } as unknown as HandlerDeps)
