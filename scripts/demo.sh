@@ -34,7 +34,7 @@ run_id="demo-$(date +%s)"
 export MVAD_REDIS_KEY_PREFIX="$run_id" KAFKA_GROUP_ID="$run_id" MVAD_TOPIC_READINGS="$run_id.readings" \
   MVAD_TOPIC_EVENTS="$run_id.events" MVAD_TOPIC_SCORES="$run_id.scores" MVAD_TOPIC_DLQ="$run_id.dlq" \
   MVAD_TOPIC_CONTROL="$run_id.control" MVAD_TOPIC_STATUS="$run_id.status" MVAD_CHARTS_DIR=.infra/demo/charts \
-  MVAD_TOPIC_PARTITIONS=2
+  MVAD_TOPIC_PARTITIONS=2 MVAD_CONTROL_FILE_ROOTS="$data"
 mvad() { node dist/src/cli/main.js "$@"; }
 mkdir -p .infra/demo
 

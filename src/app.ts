@@ -174,6 +174,11 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
         maxFutureMs: config.stream.maxFutureMs,
       }),
       readingsTopic: config.kafka.topics.readings,
+      // REST jobs read their files from the REST data folder or its local roots (checked by the REST API itself).
+      fileRoots:
+        config.control.fileRoots.length === 0
+          ? []
+          : [...config.control.fileRoots, config.rest.dataDir, ...config.rest.localRoots],
       chartsDir: config.control.chartsDir,
       resultTtlSeconds: config.control.resultTtlSeconds,
       jobRetentionMs: config.control.jobRetentionSeconds * 1000,

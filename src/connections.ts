@@ -120,7 +120,7 @@ export function registryAuthorization(registry: RegistryAccess): string | undefi
   return `Basic ${Buffer.from(`${registry.auth.username}:${registry.auth.password}`).toString('base64')}`
 }
 
-/** Said at start-up: settings that work but send secrets where they can be read. */
+/** Said at start-up: settings that work but send secrets where they can be read, or let clients read them. */
 export function insecureSettings(config: Config): string[] {
   const warnings: string[] = []
   if (config.kafka.tls?.rejectUnauthorized === false) {
@@ -133,6 +133,12 @@ export function insecureSettings(config: Config): string[] {
   }
   if (config.schemaRegistry?.auth !== undefined && config.schemaRegistry.url.startsWith('http://')) {
     warnings.push('SCHEMA_REGISTRY_USERNAME/PASSWORD over http://: the credentials cross the network in clear')
+  }
+  if (config.control.enabled && config.control.fileRoots.length === 0) {
+    warnings.push(
+      'MVAD_CONTROL_FILE_ROOTS is not set: a control command may name any file this service can read, and a ' +
+        "job's error quotes the first line it found there; set it to the folders of your training data",
+    )
   }
   return warnings
 }

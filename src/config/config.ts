@@ -13,6 +13,16 @@ const port = z.coerce.number().int().min(0).max(65_535)
 const positiveMs = z.coerce.number().int().positive()
 const msIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
 const nonEmpty = z.string().trim().min(1)
+/** Comma-separated folders (empty items dropped). */
+const folderList = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((folder) => folder.trim())
+      .filter((folder) => folder !== ''),
+  )
 const brokerList = nonEmpty.transform((value, ctx) => {
   const brokers = value.split(',').map((b) => b.trim())
   for (const broker of brokers) {
@@ -90,6 +100,7 @@ const envSchema = z.object({
     .min(1)
     .default(7 * 24 * 3600),
   MVAD_CHARTS_DIR: nonEmpty.default('./mvad-data/charts'),
+  MVAD_CONTROL_FILE_ROOTS: folderList,
   MVAD_API_KEY: z
     .string()
     .min(16, 'use at least 16 characters')
@@ -114,15 +125,7 @@ const envSchema = z.object({
     .default(64 * 1024 * 1024),
   MVAD_REST_MAX_HELD_DOWNLOADS: z.coerce.number().int().min(1).max(1000).default(4),
   MVAD_REST_DATA_DIR: nonEmpty.default('./mvad-data/rest'),
-  MVAD_REST_LOCAL_ROOTS: z
-    .string()
-    .default('')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((root) => root.trim())
-        .filter((root) => root !== ''),
-    ),
+  MVAD_REST_LOCAL_ROOTS: folderList,
   MVAD_REST_FETCH_PRIVATE_HOSTS: flag('false'),
   MVAD_JOB_RETENTION_SECONDS: z.coerce
     .number()
@@ -204,6 +207,8 @@ export interface Config {
     readonly jobRetentionSeconds: number
     /** Where charts asked for by jobs are written. */
     readonly chartsDir: string
+    /** Folders control commands may name files in (symbolic links resolved); empty: any file (warned at start). */
+    readonly fileRoots: readonly string[]
   }
   /** The MVAD v1.1 REST API (served with the control plane). */
   readonly rest: {
@@ -395,6 +400,7 @@ export function loadConfig(env: RawEnv): Config {
       resultTtlSeconds: e.MVAD_RESULT_TTL_SECONDS,
       jobRetentionSeconds: e.MVAD_JOB_RETENTION_SECONDS,
       chartsDir: e.MVAD_CHARTS_DIR,
+      fileRoots: e.MVAD_CONTROL_FILE_ROOTS,
     },
     rest: {
       apiKey: e.MVAD_API_KEY,

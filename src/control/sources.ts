@@ -6,6 +6,7 @@
  */
 import type { AlignPolicy, AlignedSeries } from '../domain/types.js'
 import { alignTable, rangeIndices } from '../data/align.js'
+import { insideFolders } from '../data/file-roots.js'
 import { readTable } from '../data/files.js'
 import { alignForModel, variablesWithoutData } from '../data/inference.js'
 import type { TimeRange } from '../data/table.js'
@@ -21,6 +22,28 @@ export interface SourceDeps extends WindowSourceDeps {
   rangeReader: ReadingsRangeReader
   /** Topic of a topic source that names none. */
   readingsTopic: string
+  /**
+   * Folders the files a command names (a file source, a labels file) must be in, symbolic links resolved; empty or
+   * absent: any file this service can read (MVAD_CONTROL_FILE_ROOTS).
+   */
+  fileRoots?: readonly string[]
+}
+
+/**
+ * Refuses a file outside `deps.fileRoots` before any work: a client that can send commands must not make the
+ * service read its other files (a job's error quotes a file's first line: the header it found).
+ */
+export async function assertFileAllowed(
+  path: string,
+  field: string,
+  deps: Pick<SourceDeps, 'fileRoots'>,
+): Promise<void> {
+  const roots = deps.fileRoots ?? []
+  if (roots.length === 0 || (await insideFolders(path, roots)).inside) return
+  throw new ServiceError(
+    'InvalidRequestParameterError',
+    `${field} ${path} is outside the folders this service reads command files from (MVAD_CONTROL_FILE_ROOTS)`,
+  )
 }
 
 /** MVAD's `dataSource` string of a source: the path, kafka://topic/entity or redis-window://entity. */

@@ -55,6 +55,7 @@ function env(overrides: Record<string, string> = {}): Record<string, string> {
     MVAD_TOPIC_PARTITIONS: '1',
     MVAD_PUBLISH_SCORES: 'true',
     MVAD_JOB_LEASE_MS: '2000',
+    MVAD_CONTROL_FILE_ROOTS: BENCH, // the data the commands name; other files are refused
     MVAD_HTTP_HOST: '127.0.0.1',
     MVAD_HTTP_PORT: '0',
     ...overrides,
@@ -414,6 +415,18 @@ describe('control topic: jobs on real Kafka and Redis', () => {
       status: 'FAILED',
       errors: [{ code: 'InvalidSlidingWindow' }],
     })
+    // A file outside MVAD_CONTROL_FILE_ROOTS is not read (its first line would be quoted in the job's error).
+    const outside = { ...trainOmiFile('outside-roots', 'nosy', 60), source: { kind: 'file', path: '/etc/hostname' } }
+    expect(await client.run(outside)).toMatchObject({
+      status: 'FAILED',
+      errors: [
+        {
+          code: 'InvalidRequestParameterError',
+          message: expect.stringContaining('MVAD_CONTROL_FILE_ROOTS') as unknown,
+        },
+      ],
+    })
+    expect(await models.getInfo('nosy')).toBeUndefined()
     expect(
       await client.run({
         type: 'detect-batch',

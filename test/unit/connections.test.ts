@@ -114,10 +114,14 @@ describe('clientOptions', () => {
 })
 
 describe('insecureSettings', () => {
+  // Control commands restricted to a folder: the file warning below is checked on its own.
+  const roots = { MVAD_CONTROL_FILE_ROOTS: '/data' }
+
   it('names settings that send secrets in clear or accept any certificate', () => {
-    expect(insecureSettings(loadConfig({}))).toEqual([])
+    expect(insecureSettings(loadConfig(roots))).toEqual([])
     const warnings = insecureSettings(
       loadConfig({
+        ...roots,
         KAFKA_SASL_MECHANISM: 'plain',
         KAFKA_SASL_USERNAME: 'u',
         KAFKA_SASL_PASSWORD: 'p',
@@ -130,11 +134,20 @@ describe('insecureSettings', () => {
       expect.stringMatching(/^KAFKA_SASL_MECHANISM=plain without TLS/),
       expect.stringMatching(/^SCHEMA_REGISTRY_USERNAME\/PASSWORD over http:\/\//),
     ])
-    expect(insecureSettings(loadConfig({ KAFKA_SSL: 'true', KAFKA_SSL_REJECT_UNAUTHORIZED: '0' }))).toEqual([
+    expect(insecureSettings(loadConfig({ ...roots, KAFKA_SSL: 'true', KAFKA_SSL_REJECT_UNAUTHORIZED: '0' }))).toEqual([
       expect.stringMatching(/^KAFKA_SSL_REJECT_UNAUTHORIZED=false/),
     ])
     // SCRAM does not send the password itself.
     const scram = { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }
-    expect(insecureSettings(loadConfig(scram))).toEqual([])
+    expect(insecureSettings(loadConfig({ ...roots, ...scram }))).toEqual([])
+  })
+
+  it('says when control commands may name any file (no MVAD_CONTROL_FILE_ROOTS), unless the control plane is off', () => {
+    expect(insecureSettings(loadConfig({}))).toEqual([expect.stringMatching(/^MVAD_CONTROL_FILE_ROOTS is not set: /)])
+    expect(insecureSettings(loadConfig({ MVAD_CONTROL_ENABLED: 'false' }))).toEqual([])
+    expect(loadConfig({ MVAD_CONTROL_FILE_ROOTS: ' /data , ,/srv/train ' }).control.fileRoots).toEqual([
+      '/data',
+      '/srv/train',
+    ])
   })
 })

@@ -20,7 +20,7 @@ import type { JobContext, JobHandler } from '../job-runner.js'
 import type { JobRecord } from '../../state/job-store.js'
 import { scoreInWorker } from '../score-in-worker.js'
 import type { ScoreTask } from '../score-task.js'
-import { describeSource, parseTime, readTopicSource, topicFailedRecords } from '../sources.js'
+import { assertFileAllowed, describeSource, parseTime, readTopicSource, topicFailedRecords } from '../sources.js'
 import { loadWindowSource } from '../window-source.js'
 import { saveCharts } from './charts.js'
 import { inRequestTerms, type HandlerDeps } from './deps.js'
@@ -95,6 +95,7 @@ export function detectBatchHandler(deps: HandlerDeps): JobHandler {
           `output.topic ${reserved.topic} is the service's ${reserved.role} topic; name a topic of its own for the rows`,
         )
       }
+      if (command.source.kind === 'file') await assertFileAllowed(command.source.path, 'source.path', deps)
       const retries = command.options?.retryCount ?? 3
       const chunkRows = command.options?.miniBatchSize ?? 1000
       const errorThreshold = command.options?.errorThreshold ?? -1

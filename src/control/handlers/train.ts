@@ -14,7 +14,7 @@ import { resolveParams } from '../../model/index.js'
 import type { JobRecord } from '../../state/job-store.js'
 import type { TrainCommand } from '../commands.js'
 import type { JobContext, JobHandler } from '../job-runner.js'
-import { describeSource, parseTime, readTopicSource } from '../sources.js'
+import { assertFileAllowed, describeSource, parseTime, readTopicSource } from '../sources.js'
 import { loadWindowSource } from '../window-source.js'
 import { trainInWorker } from '../train-in-worker.js'
 import type { TrainInput, TrainOutcome } from '../training-task.js'
@@ -53,6 +53,8 @@ export function trainHandler(deps: HandlerDeps): JobHandler {
       const slidingWindow = command.slidingWindow ?? MVAD_LIMITS.defaultSlidingWindow
       const params = { ...(command.params ?? {}), slidingWindow }
       resolveParams(params) // InvalidSlidingWindow / InvalidModelState before any work
+      if (command.source.kind === 'file') await assertFileAllowed(command.source.path, 'source.path', deps)
+      if (command.labels !== undefined) await assertFileAllowed(command.labels.path, 'labels.path', deps)
       const range = {
         ...(command.startTime === undefined ? {} : { startTime: parseTime(command.startTime, 'startTime') as number }),
         ...(command.endTime === undefined ? {} : { endTime: parseTime(command.endTime, 'endTime') as number }),

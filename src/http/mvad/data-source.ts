@@ -10,14 +10,15 @@
  * folder of one variable. SAS signatures are hidden in every message.
  */
 import { createWriteStream } from 'node:fs'
-import { mkdir, open, realpath, rm, stat } from 'node:fs/promises'
-import { join, relative, resolve, isAbsolute } from 'node:path'
+import { mkdir, open, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
 import { openPromise as openZip, type Entry, type ZipFile } from 'yauzl'
 import { redactSas, withoutQuery } from '../../domain/redact.js'
 import { ServiceError } from '../../errors.js'
 import { byteLimit, fetchRemoteSource } from './remote-source.js'
+import { insideFolders } from '../../data/file-roots.js'
 
 export interface DataSourceLimits {
   /** Folder for downloads and extracted zips. */
@@ -120,15 +121,8 @@ async function checkLocal(path: string, dataSource: string, limits: DataSourceLi
       `dataSource ${dataSource}: local paths are not enabled on this service (MVAD_REST_LOCAL_ROOTS); use an http(s) URL`,
     )
   }
-  const absolute = resolve(path)
-  const real = await realpath(absolute).catch(() => absolute) // a missing file is reported by the job (FileNotExist)
-  const roots = await Promise.all(limits.localRoots.map((root) => realpath(root).catch(() => resolve(root))))
-  const inside = (candidate: string): boolean =>
-    roots.some((root) => {
-      const rel = relative(root, candidate)
-      return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))
-    })
-  if (!inside(absolute) || !inside(real)) {
+  const { inside, real } = await insideFolders(path, limits.localRoots) // a missing file: the job says FileNotExist
+  if (!inside) {
     throw new ServiceError(
       'InvalidRequestParameterError',
       `dataSource ${dataSource}: outside the folders this service reads data from (MVAD_REST_LOCAL_ROOTS)`,

@@ -57,4 +57,15 @@ describe('detect-batch handler', () => {
     expect((await results.get('batch-2'))?.summary).toMatchObject({ status: 'READY', errors: [] })
     expect(await results.get('batch-3')).toBeUndefined()
   })
+
+  it('refuses a file source outside MVAD_CONTROL_FILE_ROOTS before anything runs', async () => {
+    const results = new MemoryResultStore()
+    const handler = detectBatchHandler({ models: new MemoryModelStore(), results, fileRoots: ['/srv/data'] } as never)
+    await expect(handler.run(command({}) as never, {} as never)).rejects.toMatchObject({
+      code: 'InvalidRequestParameterError',
+      message:
+        'source.path /data/test.csv is outside the folders this service reads command files from (MVAD_CONTROL_FILE_ROOTS)',
+    })
+    expect(await results.get('batch-1')).toBeUndefined()
+  })
 })

@@ -94,3 +94,23 @@ describe('train handler, interrupted', () => {
     expect(await models.getInfo('m', ready.version)).toMatchObject({ status: 'READY' })
   })
 })
+
+describe('train handler, files outside MVAD_CONTROL_FILE_ROOTS', () => {
+  const roots = [new URL('../../../fixtures/', import.meta.url).pathname]
+
+  it('refuses a source or a labels file outside the folders before making a version', async () => {
+    const models = new MemoryModelStore()
+    const handler = trainHandler({ models, fileRoots: roots } as unknown as HandlerDeps)
+    await expect(handler.run(trainFile('/etc/hostname'), context())).rejects.toMatchObject({
+      code: 'InvalidRequestParameterError',
+      message:
+        'source.path /etc/hostname is outside the folders this service reads command files from (MVAD_CONTROL_FILE_ROOTS)',
+    })
+    const labelled = { ...trainFile(TRAIN_CSV), labels: { path: '/etc/passwd' } }
+    await expect(handler.run(labelled, context())).rejects.toMatchObject({
+      code: 'InvalidRequestParameterError',
+      message: expect.stringMatching(/^labels\.path \/etc\/passwd is outside/) as unknown,
+    })
+    expect(await models.listModelIds()).toEqual([])
+  })
+})
