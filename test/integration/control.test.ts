@@ -3,7 +3,7 @@
  * from its control topic and runs them as jobs — train from a file and from a topic range, deploy, live events,
  * detect-batch over a topic range equal to the offline CLI, idempotency, dead letters, cancel, and a crash mid-job.
  */
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,12 +19,9 @@ import { RedisBindingStore } from '../../src/state/redis-binding-store.js'
 import { RedisModelStore } from '../../src/state/redis-model-store.js'
 import { RedisResultStore } from '../../src/state/redis-result-store.js'
 import { loadCoreModel } from '../../src/stream/core-model-loader.js'
-import { childEnv } from '../support/child-env.js'
 import { ControlClient, TopicCollector, csvText, frameMessages, readCsvRows } from '../support/control-harness.js'
 import { isolatedEnv, topicNames, uniquePrefix } from '../support/names.js'
 import { jsonSchemaProblems } from '../support/json-schema.js'
-import { freePort } from '../support/ports.js'
-import { pollUntil } from '../support/poll.js'
 
 const run = promisify(execFile)
 const ROOT = new URL('../../', import.meta.url).pathname
@@ -32,7 +29,6 @@ const CLI = join(ROOT, 'dist/src/cli/main.js')
 const MAIN = join(ROOT, 'dist/src/main.js')
 const BENCH = join(ROOT, '../shared/data/bench')
 const OMI = join(BENCH, 'asd/omi-1')
-const SMD = join(BENCH, 'smd/machine-1-6')
 const WINDOW = 60
 
 /** A train command for the omi-1 training file. */
@@ -384,27 +380,6 @@ describe('control topic: jobs on real Kafka and Redis', () => {
     expect(await client.jobs.get('bad-deploy')).toBeUndefined()
   }, 30_000)
 
-  it('does not run a command older than the job retention whose job is not known (it may have run and been forgotten)', async () => {
-    const eightDaysAgo = Date.now() - 8 * 24 * 3600 * 1000 // the retention is 7 days
-    const known = { type: 'delete-model', jobId: 'known-old', modelId: 'no-such-model' }
-    expect(await client.run(known)).toMatchObject({ status: 'FAILED', errors: [{ code: 'ModelNotExist' }] })
-    await client.send(known, topics.control, eightDaysAgo) // a redelivery: its record is there, nothing happens
-    await client.send({ type: 'delete-model', jobId: 'forgotten', modelId: 'omi' }, topics.control, eightDaysAgo)
-    const letterOf = (jobId: string) =>
-      dlq.messages.find(
-        (m) =>
-          m.headers['mvad-source-topic']?.toString() === topics.control &&
-          m.headers['mvad-job-id']?.toString() === jobId,
-      )
-    await pollUntil('the old command to be dead-lettered', () => letterOf('forgotten') !== undefined)
-    expect(letterOf('forgotten')?.headers['mvad-dlq-reason']?.toString()).toBe('command_expired')
-    expect(letterOf('forgotten')?.headers['mvad-dlq-detail']?.toString()).toContain('longer ago than the job retention')
-    expect(await client.jobs.get('forgotten')).toBeUndefined()
-    expect(await models.getInfo('omi')).toBeDefined()
-    await new Promise((resolve) => setTimeout(resolve, 1_000)) // time for a (wrong) letter of the redelivery
-    expect(letterOf('known-old')).toBeUndefined()
-  }, 30_000)
-
   it('refuses to delete a model in use, and fails jobs with MVAD codes', async () => {
     await client.send({ type: 'delete-model', jobId: 'del-in-use', modelId: 'omi' })
     expect(await client.finished('del-in-use')).toMatchObject({
@@ -446,95 +421,6 @@ describe('control topic: jobs on real Kafka and Redis', () => {
     expect(await client.finished('del-ok')).toMatchObject({ status: 'READY' })
     expect(await models.getInfo('omi-twice')).toBeUndefined()
   }, 60_000)
-
-  const longTrain = (jobId: string, modelId: string): object => ({
-    type: 'train',
-    jobId,
-    modelId,
-    source: { kind: 'file', path: join(SMD, 'test.csv') },
-    labels: { path: join(SMD, 'labels.csv') },
-    slidingWindow: 100,
-  })
-
-  it('cancel stops a running job; its model version ends FAILED', async () => {
-    await client.send(longTrain('long-1', 'smd-cancel'))
-    await client.waitFor('long-1', (r) => r.status === 'RUNNING' && r.progress >= 30, 60_000)
-    await client.send({ type: 'cancel', jobId: 'cancel-1', targetJobId: 'long-1' })
-    expect(await client.finished('cancel-1')).toMatchObject({ status: 'READY', result: { cancelRequested: true } })
-    expect(await client.finished('long-1', 10_000)).toMatchObject({
-      status: 'FAILED',
-      errors: [{ code: 'JobCanceled' }],
-    })
-    expect((await models.getInfo('smd-cancel', 1))?.status).toBe('FAILED')
-  }, 90_000)
-
-  it('a crash (kill -9) mid-job leaves the job FAILED, not RUNNING, once its lease expires', async () => {
-    const control2 = `${prefix}.control2`
-    const port = await freePort()
-    const child = spawn(process.execPath, [MAIN], {
-      env: childEnv(
-        env({
-          KAFKA_GROUP_ID: `${prefix}.group2`,
-          MVAD_TOPIC_CONTROL: control2,
-          MVAD_TOPIC_READINGS: `${prefix}.readings2`,
-          MVAD_LOG_LEVEL: 'warn',
-          MVAD_HTTP_PORT: String(port),
-        }),
-      ),
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
-    let stderr = ''
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    try {
-      const readyBy = Date.now() + 60_000
-      for (;;) {
-        const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-          (r) => r.ok,
-          () => false,
-        )
-        if (ready) break
-        if (Date.now() > readyBy) throw new Error(`second instance not ready; stderr: ${stderr.slice(-2000)}`)
-        await new Promise((r) => setTimeout(r, 200))
-      }
-      await client.send(longTrain('long-2', 'smd-crash'), control2)
-      await client
-        .waitFor('long-2', (r) => r.status === 'RUNNING' && r.progress >= 30, 60_000)
-        .catch((error: unknown) => {
-          throw new Error(`${String(error)}; service stderr: ${stderr.slice(-2000)}`)
-        })
-    } finally {
-      child.kill('SIGKILL')
-    }
-    const failed = await client.finished('long-2', 15_000)
-    expect(failed).toMatchObject({ status: 'FAILED', errors: [{ code: 'JobInterrupted' }] })
-    // The version is failed by the job's cleanup, just after the job itself (only the instance that won the job's
-    // FAILED write cleans up, so an instance that was merely slow never has its model failed under it).
-    await pollUntil('model version FAILED', async () => (await models.getInfo('smd-crash', 1))?.status === 'FAILED', {
-      timeoutMs: 5_000,
-      intervalMs: 50,
-    })
-  }, 120_000)
-
-  it('sends a final status that an instance recorded but did not send (it died in between), once', async () => {
-    // As a dying instance leaves it: the job finished in Redis 10 s ago (five 2-s leases), its status never sent.
-    const finishedAt = new Date(Date.now() - 10_000)
-    const jobId = `${prefix}-unsent`
-    await client.jobs.create(jobId, 'delete-model', { type: 'delete-model', jobId, modelId: 'gone' }, finishedAt)
-    await client.jobs.update(jobId, { status: 'RUNNING', lease: { owner: 'dead', until: finishedAt } }, finishedAt)
-    await client.jobs.update(jobId, { status: 'READY', result: { modelId: 'gone', deleted: true } }, finishedAt)
-    const sent = (): { status: string; lastUpdatedTime: string }[] =>
-      status.messages
-        .filter((m) => m.key === jobId)
-        .map((m) => JSON.parse(m.value) as { status: string; lastUpdatedTime: string })
-    await pollUntil('final status sent again', () => Promise.resolve(sent().length > 0), {
-      timeoutMs: 15_000,
-      intervalMs: 100,
-    })
-    expect(sent()).toEqual([expect.objectContaining({ status: 'READY', lastUpdatedTime: finishedAt.toISOString() })])
-    await client.waitFor(jobId, (r) => r.finalStatusUnsent === undefined, 5_000)
-    await new Promise((resolve) => setTimeout(resolve, 4_500)) // two more sweeps: nothing sent again
-    expect(sent()).toHaveLength(1)
-  }, 40_000)
 
   it('publishes status messages that match schemas/json/job-status.v1.json, for every job type and outcome', () => {
     const problems = jsonSchemaProblems('job-status.v1.json')
