@@ -12,7 +12,6 @@ import type { ControlCommand, DetectBatchCommand, TrainCommand } from '../../con
 import { readyModel } from '../../control/handlers/detect-batch.js'
 import { resolveAlignPolicy } from '../../data/align.js'
 import { MVAD_LIMITS } from '../../data/limits.js'
-import { parseIsoTimestamp } from '../../data/timestamp.js'
 import { ServiceError } from '../../errors.js'
 import { fromModelFile } from '../../cli/model-file.js'
 import { resolveParams } from '../../model/index.js'
@@ -32,6 +31,7 @@ import {
 import { detectLast, type LastDetectionVariable } from './detect-last.js'
 import { bodyAdmissionHooks, type RestAdmission } from './admission.js'
 import { modelToWire, pendingModelToWire, pendingResultToWire, resultToWire } from './wire.js'
+import { checkTimes, duration, nonNegativeInt, topContributors } from './request-values.js'
 
 export const MVAD_BASE = '/anomalydetector/v1.1'
 
@@ -109,37 +109,6 @@ export function restDataIdOf(record: JobRecord): string | undefined {
 
 function schema(file: string): object {
   return JSON.parse(readSchemaText(`json/mvad/${file}`)) as object
-}
-
-function checkTime(text: string, field: 'startTime' | 'endTime'): number {
-  const time = parseIsoTimestamp(text)
-  if (time === undefined) {
-    throw new ServiceError(
-      'InvalidTimestampFormat',
-      `Invalid timestamp format. The ${field} "${text}" is not ISO 8601.`,
-    )
-  }
-  return time
-}
-
-/** Both times valid and in order, checked on the request (not later, in a job that would fail and stay FAILED). */
-function checkTimes(body: { startTime: string; endTime: string }): void {
-  const start = checkTime(body.startTime, 'startTime')
-  const end = checkTime(body.endTime, 'endTime')
-  if (end < start) {
-    throw new ServiceError(
-      'InvalidRequestParameterError',
-      `endTime (${body.endTime}) must not be before startTime (${body.startTime})`,
-    )
-  }
-}
-
-function topContributors(value: number | undefined): number {
-  const n = value ?? MVAD_LIMITS.defaultTopContributors
-  if (n < MVAD_LIMITS.minTopContributors || n > MVAD_LIMITS.maxTopContributors) {
-    throw new ServiceError('InvalidTopContributorCount', `topContributorCount must be between 1 and 30, got ${n}`)
-  }
-  return n
 }
 
 /** Absolute URL of a path under the API base, for Location headers and nextLink. */
@@ -332,14 +301,6 @@ async function getModel(deps: MvadApiDeps, modelId: string): Promise<Record<stri
   throw new ServiceError('ModelNotExist', `The model does not exist. (${modelId})`)
 }
 
-function nonNegativeInt(raw: string | undefined, name: string, fallback: number): number {
-  if (raw === undefined) return fallback
-  if (!/^\d+$/.test(raw)) {
-    throw new ServiceError('InvalidRequestParameterError', `Invalid values for $skip or $top (${name}=${raw}).`)
-  }
-  return Number(raw)
-}
-
 async function listModels(
   deps: MvadApiDeps,
   request: FastifyRequest<{ Querystring: Record<string, string | undefined> }>,
@@ -524,12 +485,4 @@ async function getResult(deps: MvadApiDeps, resultId: string): Promise<Record<st
   }
   const kept = deps.resultTtlSeconds === undefined ? '' : `; results are kept ${duration(deps.resultTtlSeconds)}`
   throw new ServiceError('ResultNotExist', `The result does not exist. (${resultId}${kept})`)
-}
-
-/** "7 days", "12 hours", "90 s". */
-function duration(seconds: number): string {
-  const unit = (n: number, name: string): string => `${n} ${name}${n === 1 ? '' : 's'}`
-  if (seconds % 86_400 === 0) return unit(seconds / 86_400, 'day')
-  if (seconds % 3_600 === 0) return unit(seconds / 3_600, 'hour')
-  return `${seconds} s`
 }
