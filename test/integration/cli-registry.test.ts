@@ -9,23 +9,17 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { run } from '../../src/cli/program.js'
 import { keySpace } from '../../src/state/keys.js'
 import { RedisBindingStore } from '../../src/state/redis-binding-store.js'
 import { RedisJobStore } from '../../src/state/redis-job-store.js'
-import { Capture, mvad } from '../support/cli-run.js'
+import { mvad, mvadWith, type CliOutcome } from '../support/cli-run.js'
 import { uniquePrefix } from '../support/names.js'
 
 const F = fileURLToPath(new URL('../fixtures/cli/', import.meta.url))
 
 /** `mvad` in-process against the test Redis, under the key prefix `prefix`. */
-async function mvadAt(prefix: string, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { REDIS_URL: inject('redisUrl'), MVAD_REDIS_KEY_PREFIX: prefix }
-  const stdout = new Capture()
-  const stderr = new Capture()
-  const code = await run(argv, { stdout, stderr, env })
-  return { code, stdout: stdout.text, stderr: stderr.text }
-}
+const mvadAt = (prefix: string, ...argv: string[]): Promise<CliOutcome> =>
+  mvadWith({ REDIS_URL: inject('redisUrl'), MVAD_REDIS_KEY_PREFIX: prefix }, ...argv)
 
 let dir = ''
 let model = ''

@@ -8,17 +8,14 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { Redis } from 'ioredis'
-import { createApp, type App } from '../../src/app.js'
-import { loadConfig } from '../../src/config/config.js'
-import { createLogger } from '../../src/observability/logger.js'
-import { createMetrics } from '../../src/observability/metrics.js'
+import { type App } from '../../src/app.js'
 import { keySpace } from '../../src/state/keys.js'
 import { RedisModelStore } from '../../src/state/redis-model-store.js'
-import { loadCoreModel } from '../../src/stream/core-model-loader.js'
+import { testApp, testEnv } from '../support/test-app.js'
 import { childEnv } from '../support/child-env.js'
 import { ControlClient, TopicCollector } from '../support/control-harness.js'
 import { jsonSchemaProblems } from '../support/json-schema.js'
-import { isolatedEnv, topicNames, uniquePrefix } from '../support/names.js'
+import { topicNames, uniquePrefix } from '../support/names.js'
 import { freePort } from '../support/ports.js'
 import { pollUntil } from '../support/poll.js'
 
@@ -30,19 +27,9 @@ const SMD = join(BENCH, 'smd/machine-1-6')
 const prefix = uniquePrefix('ctl-jobs')
 const topics = topicNames(prefix)
 
-function env(overrides: Record<string, string> = {}): Record<string, string> {
-  return {
-    KAFKA_BROKERS: inject('kafkaBrokers'),
-    REDIS_URL: inject('redisUrl'),
-    ...isolatedEnv(prefix), // its topics are `topics` above
-    MVAD_TOPIC_PARTITIONS: '1',
-    MVAD_JOB_LEASE_MS: '2000',
-    MVAD_CONTROL_FILE_ROOTS: BENCH,
-    MVAD_HTTP_HOST: '127.0.0.1',
-    MVAD_HTTP_PORT: '0',
-    ...overrides,
-  }
-}
+/** This file's service settings (the in-process service's, and the killed instance's on top of its own). */
+const env = (overrides: Record<string, string> = {}): Record<string, string> =>
+  testEnv(prefix, { MVAD_JOB_LEASE_MS: '2000', MVAD_CONTROL_FILE_ROOTS: BENCH, ...overrides })
 
 describe('control jobs: expiry, cancel, crash, lost status', () => {
   const redis = new Redis(inject('redisUrl'))
@@ -55,12 +42,7 @@ describe('control jobs: expiry, cancel, crash, lost status', () => {
   beforeAll(async () => {
     expect(existsSync(MAIN), `${MAIN} missing: run "npm run build" first`).toBe(true)
     expect(existsSync(SMD), `bench data missing at ${SMD}`).toBe(true)
-    app = createApp({
-      config: loadConfig(env()),
-      logger: createLogger({ serviceName: 'it', level: 'silent' }),
-      metrics: createMetrics({ serviceName: 'it', version: 'test', collectDefaults: false }),
-      loadModel: loadCoreModel,
-    })
+    app = testApp(prefix, env())
     await app.start()
     await status.start(client.kafka, topics.status, `${prefix}.c-status`)
     await dlq.start(client.kafka, topics.dlq, `${prefix}.c-dlq`)

@@ -6,15 +6,12 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { createApp, type App } from '../../src/app.js'
+import { type App } from '../../src/app.js'
 import { CONTROL_COMMAND_SCHEMA_FILE } from '../../src/control/commands.js'
-import { loadConfig } from '../../src/config/config.js'
-import { createLogger } from '../../src/observability/logger.js'
-import { createMetrics } from '../../src/observability/metrics.js'
 import { readSchemaText } from '../../src/schema-files.js'
-import { loadCoreModel } from '../../src/stream/core-model-loader.js'
+import { testApp } from '../support/test-app.js'
 import { ControlClient, TopicCollector } from '../support/control-harness.js'
-import { isolatedEnv, topicNames, uniquePrefix } from '../support/names.js'
+import { topicNames, uniquePrefix } from '../support/names.js'
 import { pollUntil } from '../support/poll.js'
 import { TcpProxy } from '../support/tcp-proxy.js'
 
@@ -39,19 +36,9 @@ describe('control commands across an outage of the registry or Redis', () => {
     proxiedRedis.port = String(redisProxy.port)
     const proxiedRegistry = new URL(registryUrl)
     proxiedRegistry.port = String(registryProxy.port)
-    app = createApp({
-      config: loadConfig({
-        KAFKA_BROKERS: inject('kafkaBrokers'),
-        REDIS_URL: proxiedRedis.toString(),
-        SCHEMA_REGISTRY_URL: proxiedRegistry.toString().replace(/\/$/, ''),
-        ...isolatedEnv(prefix),
-        MVAD_TOPIC_PARTITIONS: '1',
-        MVAD_HTTP_HOST: '127.0.0.1',
-        MVAD_HTTP_PORT: '0',
-      }),
-      logger: createLogger({ serviceName: 'it', level: 'silent' }),
-      metrics: createMetrics({ serviceName: 'it', version: 'test', collectDefaults: false }),
-      loadModel: loadCoreModel,
+    app = testApp(prefix, {
+      REDIS_URL: proxiedRedis.toString(),
+      SCHEMA_REGISTRY_URL: proxiedRegistry.toString().replace(/\/$/, ''),
     })
     await app.start()
     await dlq.start(client.kafka, topics.dlq, `${prefix}.c-dlq`)

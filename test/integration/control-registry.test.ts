@@ -7,13 +7,10 @@ import { join } from 'node:path'
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { createApp, type App } from '../../src/app.js'
-import { loadConfig } from '../../src/config/config.js'
-import { createLogger } from '../../src/observability/logger.js'
-import { createMetrics } from '../../src/observability/metrics.js'
-import { loadCoreModel } from '../../src/stream/core-model-loader.js'
+import { type App } from '../../src/app.js'
+import { testApp } from '../support/test-app.js'
 import { ControlClient, TopicCollector } from '../support/control-harness.js'
-import { isolatedEnv, uniquePrefix } from '../support/names.js'
+import { uniquePrefix } from '../support/names.js'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 const OMI = join(ROOT, '../shared/data/bench/asd/omi-1')
@@ -31,20 +28,8 @@ describe('control topic with a schema registry (registry-encoded commands)', () 
   let app: App
 
   beforeAll(async () => {
-    app = createApp({
-      config: loadConfig({
-        KAFKA_BROKERS: inject('kafkaBrokers'),
-        REDIS_URL: inject('redisUrl'),
-        SCHEMA_REGISTRY_URL: inject('schemaRegistryUrl'),
-        ...isolatedEnv(prefix), // its control and DLQ topics are controlTopic and dlqTopic above
-        MVAD_TOPIC_PARTITIONS: '1',
-        MVAD_HTTP_HOST: '127.0.0.1',
-        MVAD_HTTP_PORT: '0',
-      }),
-      logger: createLogger({ serviceName: 'it', level: 'silent' }),
-      metrics: createMetrics({ serviceName: 'it', version: 'test', collectDefaults: false }),
-      loadModel: loadCoreModel,
-    })
+    // its control and DLQ topics are controlTopic and dlqTopic above
+    app = testApp(prefix, { SCHEMA_REGISTRY_URL: inject('schemaRegistryUrl') })
     await app.start()
     await dlq.start(client.kafka, dlqTopic, `${prefix}.c-dlq`)
   }, 120_000)

@@ -10,17 +10,15 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
 import { Redis } from 'ioredis'
-import { createApp, type App } from '../../src/app.js'
-import { loadConfig } from '../../src/config/config.js'
-import { createLogger } from '../../src/observability/logger.js'
-import { createMetrics } from '../../src/observability/metrics.js'
+import { type App } from '../../src/app.js'
 import { keySpace } from '../../src/state/keys.js'
 import { RedisBindingStore } from '../../src/state/redis-binding-store.js'
 import { RedisModelStore } from '../../src/state/redis-model-store.js'
 import { RedisResultStore } from '../../src/state/redis-result-store.js'
 import { loadCoreModel } from '../../src/stream/core-model-loader.js'
+import { testApp } from '../support/test-app.js'
 import { ControlClient, TopicCollector, csvText, frameMessages, readCsvRows } from '../support/control-harness.js'
-import { isolatedEnv, topicNames, uniquePrefix } from '../support/names.js'
+import { topicNames, uniquePrefix } from '../support/names.js'
 import { jsonSchemaProblems } from '../support/json-schema.js'
 
 const run = promisify(execFile)
@@ -42,21 +40,6 @@ const trainOmiFile = (jobId: string, modelId: string, slidingWindow: number) => 
 
 const prefix = uniquePrefix('ctl')
 const topics = { ...topicNames(prefix), results: `${prefix}.results` }
-
-function env(overrides: Record<string, string> = {}): Record<string, string> {
-  return {
-    KAFKA_BROKERS: inject('kafkaBrokers'),
-    REDIS_URL: inject('redisUrl'),
-    ...isolatedEnv(prefix), // its topics are `topics` above
-    MVAD_TOPIC_PARTITIONS: '1',
-    MVAD_PUBLISH_SCORES: 'true',
-    MVAD_JOB_LEASE_MS: '2000',
-    MVAD_CONTROL_FILE_ROOTS: BENCH, // the data the commands name; other files are refused
-    MVAD_HTTP_HOST: '127.0.0.1',
-    MVAD_HTTP_PORT: '0',
-    ...overrides,
-  }
-}
 
 describe('control topic: jobs on real Kafka and Redis', () => {
   const work = mkdtempSync(join(tmpdir(), 'mvad-control-'))
@@ -86,11 +69,11 @@ describe('control topic: jobs on real Kafka and Redis', () => {
   beforeAll(async () => {
     for (const file of [CLI, MAIN]) expect(existsSync(file), `${file} missing: run "npm run build" first`).toBe(true)
     expect(existsSync(OMI), `bench data missing at ${OMI}`).toBe(true)
-    app = createApp({
-      config: loadConfig(env({ MVAD_CHARTS_DIR: join(work, 'charts') })),
-      logger: createLogger({ serviceName: 'it', level: 'silent' }),
-      metrics: createMetrics({ serviceName: 'it', version: 'test', collectDefaults: false }),
-      loadModel: loadCoreModel,
+    app = testApp(prefix, {
+      MVAD_PUBLISH_SCORES: 'true',
+      MVAD_JOB_LEASE_MS: '2000',
+      MVAD_CONTROL_FILE_ROOTS: BENCH, // the data the commands name; other files are refused
+      MVAD_CHARTS_DIR: join(work, 'charts'),
     })
     await app.start()
     await scores.start(client.kafka, topics.scores, `${prefix}.c-scores`)

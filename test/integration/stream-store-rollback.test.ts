@@ -10,16 +10,11 @@ import { keySpace } from '../../src/state/keys.js'
 import { pollUntil } from '../support/poll.js'
 import { createHarness, type Harness } from '../support/stream-harness.js'
 import { windowMeanModel } from '../support/window-mean-model.js'
+import { MINUTE, T0, VARIABLES, frame as entityFrame, meanModelState, parseEvent } from '../support/stream-frames.js'
 
-const T0 = Date.UTC(2024, 0, 1)
-const MINUTE = 60_000
-const VARIABLES = ['a', 'b']
-const state = JSON.stringify({ variables: VARIABLES, slidingWindow: 4, threshold: 5 })
-const frame = (i: number, a: number) => ({
-  key: 'dev-1',
-  value: JSON.stringify({ timestamp: T0 + i * MINUTE, values: { a, b: 0 } }),
-})
-const parse = (value: Buffer): AnomalyEvent => JSON.parse(value.toString()) as AnomalyEvent
+const state = meanModelState(5)
+const frame = (i: number, a: number) => entityFrame('dev-1', i, a)
+const parse = parseEvent
 
 describe('stream service, Redis rolled back under a running service', () => {
   let harness: Harness | undefined

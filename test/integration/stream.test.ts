@@ -8,16 +8,10 @@ import { keySpace } from '../../src/state/keys.js'
 import { pollUntil } from '../support/poll.js'
 import { createHarness, type Harness } from '../support/stream-harness.js'
 import { windowMeanModel } from '../support/window-mean-model.js'
+import { MINUTE, T0, VARIABLES, frame, meanModelState, parseEvent } from '../support/stream-frames.js'
 
-const T0 = Date.UTC(2024, 0, 1)
-const MINUTE = 60_000
-const VARIABLES = ['a', 'b']
-const state = (threshold: number) => JSON.stringify({ variables: VARIABLES, slidingWindow: 4, threshold })
-const frame = (entity: string, i: number, a: number, b = 0) => ({
-  key: entity,
-  value: JSON.stringify({ timestamp: T0 + i * MINUTE, values: { a, b } }),
-})
-const parse = (value: Buffer): AnomalyEvent => JSON.parse(value.toString()) as AnomalyEvent
+const state = meanModelState
+const parse = parseEvent
 type Collector = Awaited<ReturnType<Harness['collect']>>
 const scoresOf = (scores: Collector, entity: string): AnomalyEvent[] =>
   scores.messages.map((m) => parse(m.value)).filter((e) => e.entity === entity)

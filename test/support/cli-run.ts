@@ -10,9 +10,16 @@ export class Capture extends Writable {
   }
 }
 
-export async function mvad(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export type CliOutcome = { code: number; stdout: string; stderr: string }
+
+export function mvad(...argv: string[]): Promise<CliOutcome> {
+  return mvadWith(undefined, ...argv)
+}
+
+/** `mvad` with `env` as its environment (REDIS_URL, …) instead of the process's. */
+export async function mvadWith(env: Record<string, string> | undefined, ...argv: string[]): Promise<CliOutcome> {
   const stdout = new Capture()
   const stderr = new Capture()
-  const code = await run(argv, { stdout, stderr })
+  const code = await run(argv, { stdout, stderr, ...(env === undefined ? {} : { env }) })
   return { code, stdout: stdout.text, stderr: stderr.text }
 }

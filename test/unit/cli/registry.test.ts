@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { run } from '../../../src/cli/program.js'
-import { Capture, mvad } from '../../support/cli-run.js'
+import { mvad, mvadWith } from '../../support/cli-run.js'
 
 const F = fileURLToPath(new URL('../../fixtures/cli/', import.meta.url))
 // Port 1 on this machine: nothing listens, the connection is refused at once.
@@ -17,17 +16,6 @@ const UNREACHABLE = 'redis://127.0.0.1:1'
 const NO_REDIS =
   'cannot reach Redis at redis://127.0.0.1:1 (set REDIS_URL; start local servers with npm run infra:up): ' +
   'connect ECONNREFUSED 127.0.0.1:1'
-
-/** Runs `mvad` in-process with `env` as its environment (REDIS_URL, …). */
-async function mvadWith(
-  env: Record<string, string>,
-  ...argv: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Capture()
-  const stderr = new Capture()
-  const code = await run(argv, { stdout, stderr, env })
-  return { code, stdout: stdout.text, stderr: stderr.text }
-}
 
 let dir = ''
 let model = ''
