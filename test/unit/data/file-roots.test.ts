@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { insideFolders } from '../../../src/data/file-roots.js'
 
 describe('insideFolders', () => {
@@ -14,6 +14,14 @@ describe('insideFolders', () => {
   writeFileSync(join(other, 'secret'), 'token\n')
   symlinkSync(join(other, 'secret'), join(data, 'link-out'))
   symlinkSync(data, join(base, 'data-link'))
+  // A MultiTable folder inside whose CSVs are links: one to a file inside, one leading out.
+  mkdirSync(join(data, 'multi-ok'))
+  symlinkSync(join(data, 'sub', 'train.csv'), join(data, 'multi-ok', 'a.csv'))
+  mkdirSync(join(data, 'multi-out'))
+  writeFileSync(join(data, 'multi-out', 'a.csv'), 'timestamp,value\n')
+  symlinkSync(join(other, 'secret'), join(data, 'multi-out', 'b.csv'))
+  writeFileSync(join(data, '..x.csv'), 'timestamp,a\n')
+  afterAll(() => rmSync(base, { recursive: true, force: true }))
 
   it('takes files in a folder or below it, the folder itself, and a missing file there (its reader reports it)', async () => {
     for (const path of [
@@ -38,8 +46,11 @@ describe('insideFolders', () => {
     expect((await insideFolders(join(data, 'sub'), [])).inside).toBe(false) // no folder: nothing is inside
   })
 
-  it('a folder given through a symbolic link counts as where it leads; a path must be inside as written too', async () => {
-    expect((await insideFolders(join(data, 'sub', 'train.csv'), [join(base, 'data-link')])).inside).toBe(true)
-    expect((await insideFolders(join(base, 'data-link', 'sub', 'train.csv'), [data])).inside).toBe(false)
+  it('a folder given through a symbolic link takes paths named through the link or where it leads', async () => {
+    const link = join(base, 'data-link')
+    for (const path of [join(data, 'sub', 'train.csv'), join(link, 'sub', 'train.csv')])
+      expect((await insideFolders(path, [link])).inside, path).toBe(true)
+    expect((await insideFolders(join(link, 'sub', 'train.csv'), [data])).inside).toBe(true)
+    expect((await insideFolders(join(link, 'link-out'), [link])).inside).toBe(false)
   })
 })
