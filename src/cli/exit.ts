@@ -1,6 +1,7 @@
 /**
  * Exit codes and error messages of the `mvad` CLI:
- * 0 ok · 1 internal error (a bug: please report) · 2 usage error (bad flags) · 3 bad input data (`error <Code>: …`).
+ * 0 ok · 1 internal error (a bug: please report) · 2 usage error (bad flags) · 3 bad input data, or a job the
+ * service ran ended FAILED (`error <Code>: …`).
  */
 import { CommanderError } from 'commander'
 import { isServiceError, type ErrorCode } from '../errors.js'

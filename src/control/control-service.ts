@@ -8,6 +8,7 @@
  */
 import { hostname } from 'node:os'
 import type { Kafka, Producer } from 'kafkajs'
+import { ServiceError } from '../errors.js'
 import { SchemaType } from '@kafkajs/confluent-schema-registry'
 import type { Logger } from '../observability/logger.js'
 import { readSchemaText } from '../schema-files.js'
@@ -58,7 +59,10 @@ export interface ControlServiceDeps extends Omit<HandlerDeps, 'resultsSink'> {
     command(outcome: 'accepted' | 'duplicate' | 'dead_lettered'): void
     job(type: string, status: string): void
   }
-  /** Told when a job this instance ran has ended (READY or FAILED), e.g. to remove the files it read. */
+  /**
+   * Told when a job has ended (READY or FAILED), e.g. to remove the files it read: by the instance that ran it, and
+   * again by one that sends its final status again (so it must be idempotent).
+   */
   onJobEnded?: (record: JobRecord) => Promise<void>
   /** Told each time the supervisor restarts the control consumer (metrics). */
   onConsumerRestart?: () => void
@@ -270,7 +274,7 @@ export class ControlService {
           this.#deps.logger.warn({ err: error, jobId: record.jobId }, 'clean-up after a job failed'),
         )
     }
-    await this.#producer?.send({
+    await this.#started().send({
       topic: this.#deps.topics.status,
       acks: -1,
       messages: [
@@ -285,8 +289,7 @@ export class ControlService {
 
   async #publishResults(topic: string, messages: { key: string; value: string }[]): Promise<void> {
     if (!this.#knownTopics.has(topic)) await this.#ensureTopics([topic])
-    const producer = this.#producer
-    if (producer === undefined) return
+    const producer = this.#started()
     // A mini-batch of anomalous rows with 30 contributors each is over the broker's 1 MB batch limit, and all of a
     // job's rows share its key (one partition, one record batch): cut into requests that fit.
     await sendFitting(
@@ -294,6 +297,18 @@ export class ControlService {
       () => false,
       (groups) => producer.sendBatch({ topicMessages: groups, acks: -1 }),
     )
+  }
+
+  /**
+   * The producer, once start() made it. A REST job can run (and end) before start() — the REST API listens from the
+   * first moment — so a send then must fail, not pass for done: a final status stays marked unsent and is sent by a
+   * later sweep, and a detect-batch's rows are retried, then fail the job, instead of being dropped.
+   */
+  #started(): Producer {
+    if (this.#producer === undefined) {
+      throw new ServiceError('InfrastructureUnavailable', 'the control plane has not connected to Kafka yet')
+    }
+    return this.#producer
   }
 
   async #ensureTopics(topics: string[]): Promise<void> {

@@ -21,6 +21,9 @@
 import { ServiceError, toServiceError } from '../errors.js'
 import type { JobRecord, JobStore, JobUpdate } from '../state/job-store.js'
 import { sameCommand, type ControlCommand } from './commands.js'
+import { StatusDelivery, type StatusSink } from './status-delivery.js'
+
+export type { StatusSink } from './status-delivery.js'
 
 export interface JobContext {
   readonly jobId: string
@@ -42,11 +45,6 @@ export interface JobHandler {
   run(command: ControlCommand, context: JobContext): Promise<unknown>
   /** Cleanup after a job of this type was interrupted (its runner died or stopped). */
   interrupted?(record: JobRecord): Promise<void>
-}
-
-export interface StatusSink {
-  /** Sends the record's status; `resend` when it is a final status sent again (see JobRunner.sweep). */
-  publish(record: JobRecord, resend?: boolean): Promise<void>
 }
 
 export interface JobRunnerLogger {
@@ -80,15 +78,20 @@ export class JobRunner {
   readonly #running = new Map<string, AbortController>()
   readonly #inSlots = new Set<string>()
   #inLane: string | undefined
-  /** Per job, its last status send: the next waits for it, so a job's statuses reach the topic in order. */
-  readonly #statusSends = new Map<string, Promise<void>>()
+  readonly #delivery: StatusDelivery
   readonly #idle = new Set<() => void>()
   #sweepTimer: NodeJS.Timeout | undefined
   #queueLeaseTimer: NodeJS.Timeout | undefined
   #stopped = false
+  #sweeping = false
 
   constructor(options: JobRunnerOptions) {
     this.#o = { leaseMs: 15_000, concurrency: 2, now: () => new Date(), ...options }
+    this.#delivery = new StatusDelivery(this.#o.jobs, this.#o.status, this.#o.logger, {
+      waitMs: this.#renewEveryMs,
+      leaseMs: this.#o.leaseMs,
+      now: this.#o.now,
+    })
   }
 
   get runningJobIds(): string[] {
@@ -97,7 +100,12 @@ export class JobRunner {
 
   start(): void {
     this.#sweepTimer = setInterval(() => {
-      this.sweep().catch((error: unknown) => this.#o.logger.error({ err: error }, 'job sweep failed'))
+      // One sweep at a time: a slow job store must not pile them up.
+      if (this.#sweeping) return
+      this.#sweeping = true
+      this.sweep()
+        .catch((error: unknown) => this.#o.logger.error({ err: error }, 'job sweep failed'))
+        .finally(() => (this.#sweeping = false))
     }, this.#o.leaseMs)
     this.#sweepTimer.unref()
     this.#queueLeaseTimer = setInterval(() => this.renewQueuedLeases(), this.#renewEveryMs)
@@ -155,7 +163,7 @@ export class JobRunner {
       this.#o.logger.info({ jobId: command.jobId }, 'job taken by another instance before its lease was set')
       return 'accepted'
     }
-    await this.#publish(leased.record)
+    await this.#delivery.publish(leased.record)
     this.#schedule(command.jobId, command.type)
     return 'accepted'
   }
@@ -225,29 +233,7 @@ export class JobRunner {
           )
       }
     }
-    await this.#resendFinalStatuses(now)
-  }
-
-  /**
-   * Sends again the final statuses still marked unsent a grace of two leases after the job finished (or after the
-   * last attempt): the first send had that long, kafkajs's own retries included. One instance takes each attempt
-   * (the guarded update); a status may still reach the topic twice (a send that succeeded while its mark was being
-   * cleared, or one that landed after its grace): statuses are keyed by jobId and the same each time.
-   */
-  async #resendFinalStatuses(now: Date): Promise<void> {
-    const before = new Date(now.getTime() - 2 * this.#o.leaseMs).toISOString()
-    const due = (r: JobRecord): boolean =>
-      r.finalStatusUnsent === true && (r.finalStatusResendAt ?? r.lastUpdatedTime) < before
-    for (const record of await this.#o.jobs.listUnsentFinal(RESEND_BATCH)) {
-      if (!due(record) || this.#statusSends.has(record.jobId)) continue
-      const claimed = await this.#o.jobs.update(record.jobId, { finalStatusResend: now }, now, due)
-      if (!claimed.ok) continue
-      this.#o.logger.warn(
-        { jobId: record.jobId, status: record.status, finishedAt: record.lastUpdatedTime },
-        'final status not known to be sent; sending it again',
-      )
-      await this.#publish(claimed.record, true)
-    }
+    await this.#delivery.resendDue()
   }
 
   /** Resolves when no job is queued or running (tests, shutdown). */
@@ -358,7 +344,7 @@ export class JobRunner {
         })
         .catch((error: unknown) => this.#o.logger.warn({ err: error, jobId }, 'lease renewal failed'))
     }, this.#renewEveryMs)
-    await this.#publish(claimed.record)
+    await this.#delivery.publish(claimed.record)
     let lastWrite = 0
     let lastFraction = 0
     const context: JobContext = {
@@ -378,7 +364,7 @@ export class JobRunner {
             this.#o.now(),
             mine,
           )
-          if (updated.ok) await this.#publish(updated.record)
+          if (updated.ok) await this.#delivery.publish(updated.record)
         } catch (error) {
           this.#o.logger.warn({ err: error, jobId }, 'progress not recorded')
         }
@@ -441,51 +427,10 @@ export class JobRunner {
     if (result !== undefined) update.result = result
     const outcome = await this.#o.jobs.update(jobId, update, this.#o.now(), guard)
     if (!outcome.ok) return undefined
-    await this.#publish(outcome.record)
+    await this.#delivery.publish(outcome.record)
     return outcome.record
   }
-
-  /**
-   * The job store is the truth; the status topic is a notification: a send that fails is logged, not the job's
-   * failure, and one that hangs (Kafka retrying) is waited for at most a third of a lease, so a queued job's lease
-   * does not lapse before the queue renews it. The send goes on behind, and the job's next status is sent after it
-   * (not beside it, where a retrying RUNNING could land after READY and a client taking the latest would see RUNNING).
-   */
-  async #publish(record: JobRecord, resend = false): Promise<void> {
-    const { jobId } = record
-    const sent = (this.#statusSends.get(jobId) ?? Promise.resolve())
-      .then(() => this.#o.status.publish(record, resend))
-      .then(() => this.#markSent(record))
-      .catch((error: unknown) => this.#o.logger.warn({ err: error, jobId }, 'status event not published'))
-    this.#statusSends.set(jobId, sent)
-    void sent.finally(() => {
-      if (this.#statusSends.get(jobId) === sent) this.#statusSends.delete(jobId)
-    })
-    let timer: NodeJS.Timeout | undefined
-    const waited = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), this.#renewEveryMs)
-    })
-    const done = await Promise.race([sent.then(() => true), waited])
-    clearTimeout(timer)
-    if (!done) this.#o.logger.warn({ jobId, status: record.status }, 'status event slow to send; going on')
-  }
-
-  /** A final status on the topic: its mark is cleared, else the sweep sends it again (a duplicate, not a loss). */
-  async #markSent(record: JobRecord): Promise<void> {
-    if (record.finalStatusUnsent !== true) return
-    try {
-      await this.#o.jobs.update(record.jobId, { finalStatusSent: true }, this.#o.now())
-    } catch (error) {
-      this.#o.logger.warn(
-        { err: error, jobId: record.jobId },
-        'final status sent but not marked sent; it may be sent again',
-      )
-    }
-  }
 }
-
-/** Final statuses sent again per sweep, at most. */
-const RESEND_BATCH = 100
 
 /** Job types with a lane of their own outside the slots (see #schedule). */
 const LANE_TYPES: ReadonlySet<string> = new Set(['deploy', 'delete-model'])

@@ -8,6 +8,11 @@
  * MVAD keeps results; 0 keeps it for ever), so the store does not grow with every command ever sent. Unfinished jobs
  * are kept until they finish. A command redelivered after its job was forgotten would run again — Kafka redelivers
  * uncommitted commands within minutes, not days.
+ *
+ * Final status delivery: finishing a job marks its record `finalStatusUnsent` in the same write, and the mark is
+ * cleared (`finalStatusSent`) once the status topic took the final status. A crash or a broker outage between the
+ * two leaves the mark, and the job runner's sweep sends the status again (`listUnsentFinal`), so a client waiting on
+ * the topic for the end of a job gets it at least once. These delivery updates are the only ones a finished job takes.
  */
 export const DEFAULT_JOB_RETENTION_SECONDS = 7 * 24 * 3600
 export const JOB_STATUSES = ['CREATED', 'RUNNING', 'READY', 'FAILED'] as const
@@ -50,11 +55,13 @@ export interface JobRecord {
   finalStatusUnsent?: true
   /** When an instance last took up sending the final status again (one at a time across instances). */
   finalStatusResendAt?: string
+  /** How many times the final status was taken up to be sent again (the sweep waits longer after each). */
+  finalStatusAttempts?: number
 }
 
 /** The record's fields that are delivery bookkeeping, not part of the job (kept off status messages). */
 export function withoutDeliveryMarks(record: JobRecord): JobRecord {
-  const { finalStatusUnsent: _unsent, finalStatusResendAt: _resend, ...job } = record
+  const { finalStatusUnsent: _unsent, finalStatusResendAt: _resend, finalStatusAttempts: _attempts, ...job } = record
   return job
 }
 
@@ -99,6 +106,8 @@ export interface JobStoreOptions {
 
 export function applyJobUpdate(record: JobRecord, update: JobUpdate, now: Date): JobRecord | undefined {
   if (isFinished(record.status)) return applyDeliveryUpdate(record, update)
+  // Delivery is about a final status: an unfinished job has none to deliver.
+  if (update.finalStatusSent !== undefined || update.finalStatusResend !== undefined) return undefined
   const status = update.status ?? record.status
   if (status !== record.status && !canMoveJob(record.status, status)) return undefined
   const finishing = isFinished(status)
@@ -127,7 +136,10 @@ function applyDeliveryUpdate(record: JobRecord, update: JobUpdate): JobRecord | 
   if (Object.values(jobChanges).some((value) => value !== undefined) || record.finalStatusUnsent !== true)
     return undefined
   if (finalStatusSent === true) return withoutDeliveryMarks(record)
-  if (finalStatusResend !== undefined) return { ...record, finalStatusResendAt: finalStatusResend.toISOString() }
+  if (finalStatusResend !== undefined) {
+    const attempts = (record.finalStatusAttempts ?? 0) + 1
+    return { ...record, finalStatusResendAt: finalStatusResend.toISOString(), finalStatusAttempts: attempts }
+  }
   return undefined
 }
 

@@ -27,6 +27,8 @@ export interface KeySpace {
   jobIndex(): string
   /** Sorted set of unfinished (CREATED / RUNNING) job ids by creation time: what the sweep reads. */
   openJobIndex(): string
+  /** Sorted set of finished jobs whose final status is not known to be sent, by finish time (ms). */
+  unsentFinalIndex(): string
   /** Set of model ids. */
   modelIndex(): string
   /** String: JSON detect-batch result (summary + rows), with a TTL. */
@@ -54,6 +56,7 @@ export function keySpace(prefix: string): KeySpace {
     job: (jobId) => `${p}job:{job:${jobId}}`,
     jobIndex: () => `${p}jobs`,
     openJobIndex: () => `${p}jobs:open`,
+    unsentFinalIndex: () => `${p}jobs:unsent-final`,
     modelIndex: () => `${p}models`,
     batchResult: (resultId) => `${p}result:{result:${resultId}}`,
     storeMarker: () => `${p}store:marker`,

@@ -1,9 +1,9 @@
 /**
  * JobStore on Redis: one JSON string per job (SET NX for idempotent creation), a sorted-set index of every job by
- * creation time, and an open index of the unfinished jobs and of finished ones whose final status is not sent yet —
- * the sweep reads that one, so its work follows the jobs in flight, not every job still kept. A finished job's record
- * expires after the retention (EX set in the same atomic
- * step that finishes it); its index entry is dropped by `forgetExpired`.
+ * creation time, one of the unfinished jobs only — the sweep reads that one, so its work follows the jobs in flight,
+ * not every job still kept — and one of the finished jobs whose final status is not known to be sent, by finish time.
+ * A finished job's record expires after the retention (EX set in the same atomic step that finishes it); its index
+ * entries are dropped by `forgetExpired`.
  */
 import type { Redis } from 'ioredis'
 import type { KeySpace } from './keys.js'
@@ -63,8 +63,9 @@ export class RedisJobStore implements JobStore {
     if (existing !== undefined) {
       const created = Date.parse(existing.createdTime)
       await this.#redis.zadd(this.#keys.jobIndex(), 'NX', created, jobId)
-      if (!isFinished(existing.status) || existing.finalStatusUnsent === true)
-        await this.#redis.zadd(this.#keys.openJobIndex(), 'NX', created, jobId)
+      if (!isFinished(existing.status)) await this.#redis.zadd(this.#keys.openJobIndex(), 'NX', created, jobId)
+      if (existing.finalStatusUnsent === true)
+        await this.#redis.zadd(this.#keys.unsentFinalIndex(), 'NX', Date.parse(existing.lastUpdatedTime), jobId)
     }
     return { created: false, record: existing ?? record }
   }
@@ -84,13 +85,17 @@ export class RedisJobStore implements JobStore {
         return { ok: false, reason: 'guard_failed', record }
       const next = applyJobUpdate(record, update, now)
       if (next === undefined) return { ok: false, reason: 'illegal_transition', record }
+      const finishing = !isFinished(record.status) && isFinished(next.status)
+      // Indexed before the write that marks it, so that no crash leaves a marked job the sweep cannot find; an entry
+      // whose write did not happen is dropped by listUnsentFinal.
+      if (finishing) await this.#redis.zadd(this.#keys.unsentFinalIndex(), now.getTime(), jobId)
       // Finishing starts the retention; a finished job's later (delivery) updates keep the expiry it has.
-      const ttl = isFinished(record.status) ? -1 : isFinished(next.status) ? this.#ttlSeconds : 0
+      const ttl = isFinished(record.status) ? -1 : finishing ? this.#ttlSeconds : 0
       if ((await compareAndSet.call(this.#redis, this.#keys.job(jobId), raw, JSON.stringify(next), ttl)) === 1) {
-        // A finished job leaves the open index once its final status was sent. A crash before this ZREM leaves the
-        // entry; `#openRecords` drops such entries when it meets them.
+        // A crash before these ZREMs leaves entries that `list` and `listUnsentFinal` drop when they meet them.
+        if (finishing) await this.#redis.zrem(this.#keys.openJobIndex(), jobId)
         if (isFinished(next.status) && next.finalStatusUnsent !== true)
-          await this.#redis.zrem(this.#keys.openJobIndex(), jobId)
+          await this.#redis.zrem(this.#keys.unsentFinalIndex(), jobId)
         return { ok: true, record: next }
       }
     }
@@ -100,8 +105,11 @@ export class RedisJobStore implements JobStore {
   async list(options: { status?: JobStatus; limit?: number } = {}): Promise<JobRecord[]> {
     const limit = options.limit ?? 100
     const status = options.status
-    if (status !== undefined && !isFinished(status))
-      return (await this.#openRecords('newest')).filter((r) => r.status === status).slice(0, limit)
+    if (status !== undefined && !isFinished(status)) {
+      await this.#backfillOpenIndex()
+      const open = await this.#indexed(this.#keys.openJobIndex(), 'newest', (r) => !isFinished(r.status))
+      return open.filter((r) => r.status === status).slice(0, limit)
+    }
     const ids = await this.#redis.zrevrange(this.#keys.jobIndex(), 0, status === undefined ? limit - 1 : -1)
     const records: JobRecord[] = []
     // Read in concurrent chunks, not one job after another. (GETs, not MGET: each job key has its own hash tag, so
@@ -117,16 +125,21 @@ export class RedisJobStore implements JobStore {
   }
 
   async listUnsentFinal(limit: number): Promise<JobRecord[]> {
-    return (await this.#openRecords('oldest')).filter((r) => r.finalStatusUnsent === true).slice(0, limit)
+    // An unfinished job here is one whose finishing write is in flight (or failed its guard): kept, not listed.
+    const index = this.#keys.unsentFinalIndex()
+    const records = await this.#indexed(index, 'oldest', (r) => !isFinished(r.status) || r.finalStatusUnsent === true)
+    return records.filter((r) => isFinished(r.status)).slice(0, limit)
   }
 
   /**
-   * Every record in the open index: unfinished jobs, and finished ones whose final status is not sent yet. Entries
-   * whose job is gone or finished and announced (left by a crash before their ZREM) are dropped on the way.
+   * The records of an index's jobs, newest or oldest first, that `belongs` keeps; entries whose job is gone or does
+   * not belong (left by a crash between two writes) are dropped from the index on the way.
    */
-  async #openRecords(order: 'newest' | 'oldest'): Promise<JobRecord[]> {
-    await this.#backfillOpenIndex()
-    const index = this.#keys.openJobIndex()
+  async #indexed(
+    index: string,
+    order: 'newest' | 'oldest',
+    belongs: (record: JobRecord) => boolean,
+  ): Promise<JobRecord[]> {
     const ids = order === 'newest' ? await this.#redis.zrevrange(index, 0, -1) : await this.#redis.zrange(index, 0, -1)
     const records: JobRecord[] = []
     const stale: string[] = []
@@ -134,8 +147,7 @@ export class RedisJobStore implements JobStore {
       const chunk = ids.slice(start, start + LIST_CHUNK)
       const raws = await this.#getChunk(chunk)
       raws.forEach((record, i) => {
-        if (record === undefined || (isFinished(record.status) && record.finalStatusUnsent !== true))
-          stale.push(chunk[i] as string)
+        if (record === undefined || !belongs(record)) stale.push(chunk[i] as string)
         else records.push(record)
       })
     }
@@ -187,6 +199,7 @@ export class RedisJobStore implements JobStore {
     if (gone.length > 0) {
       await this.#redis.zrem(this.#keys.jobIndex(), ...gone)
       await this.#redis.zrem(this.#keys.openJobIndex(), ...gone)
+      await this.#redis.zrem(this.#keys.unsentFinalIndex(), ...gone)
     }
     return gone.length
   }

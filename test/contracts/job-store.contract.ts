@@ -89,7 +89,7 @@ export function jobStoreContract(
       expect((await store.list({ status: 'RUNNING' })).map((j) => j.jobId)).not.toContain(a)
     })
     it('forgets a finished job after the retention and keeps an unfinished one', async () => {
-      const { store, jobId } = makeStore({ finishedTtlSeconds: 1 })
+      const { store, jobId } = makeStore({ finishedTtlSeconds: 2 })
       const [done, open] = [jobId(), jobId()]
       await store.create(done, 'train', {}, t(0))
       await store.create(open, 'train', {}, t(0))
@@ -97,9 +97,9 @@ export function jobStoreContract(
       await store.update(open, { status: 'RUNNING' }, t(1))
       expect(await store.get(done)).toMatchObject({ status: 'FAILED' })
       // Marking its final status sent after a while does not restart the retention.
-      await new Promise((resolve) => setTimeout(resolve, 700))
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
       expect((await store.update(done, { finalStatusSent: true }, t(2))).ok).toBe(true)
-      await new Promise((resolve) => setTimeout(resolve, 600))
+      await new Promise((resolve) => setTimeout(resolve, 1_200))
       expect(await store.forgetExpired(new Date())).toBeGreaterThanOrEqual(1)
       expect(await store.get(done)).toBeUndefined()
       expect((await store.list({ limit: 1000 })).map((j) => j.jobId)).not.toContain(done)
@@ -141,8 +141,13 @@ export function jobStoreContract(
       const taken = await store.update(second, { finalStatusResend: t(9) }, t(9))
       expect(taken).toMatchObject({
         ok: true,
-        record: { finalStatusUnsent: true, finalStatusResendAt: t(9).toISOString() },
+        record: { finalStatusUnsent: true, finalStatusResendAt: t(9).toISOString(), finalStatusAttempts: 1 },
       })
+      const again = await store.update(second, { finalStatusResend: t(10) }, t(10))
+      expect(again.ok && again.record.finalStatusAttempts).toBe(2)
+      // An unfinished job has no final status to deliver.
+      for (const update of [{ finalStatusSent: true as const }, { finalStatusResend: t(10) }])
+        expect(await store.update(open, update, t(10))).toMatchObject({ ok: false, reason: 'illegal_transition' })
       const sent = await store.update(second, { finalStatusSent: true }, t(10))
       expect(sent.ok && sent.record).toMatchObject({
         status: 'READY',
@@ -151,6 +156,7 @@ export function jobStoreContract(
       })
       expect(sent.ok && sent.record).not.toHaveProperty('finalStatusUnsent')
       expect(sent.ok && sent.record).not.toHaveProperty('finalStatusResendAt')
+      expect(sent.ok && sent.record).not.toHaveProperty('finalStatusAttempts')
       expect(await store.get(second)).toEqual(sent.ok ? sent.record : undefined)
       expect((await store.listUnsentFinal(1000)).map((r) => r.jobId)).not.toContain(second)
       // Once sent, a finished job takes no update at all; before, only delivery ones.

@@ -53,11 +53,13 @@ describe('RedisJobStore index', () => {
     const ttl = await redis.ttl(keys.job(jobId))
     expect(ttl).toBeGreaterThan(3500)
     expect(ttl).toBeLessThanOrEqual(3600)
-    // Finished, it stays in the open index until its final status is sent; marking that keeps its expiry.
-    expect(await redis.zscore(keys.openJobIndex(), jobId)).not.toBeNull()
+    // Finished, it leaves the open index (as older releases expect) for the index of unsent final statuses, until its
+    // final status is sent; marking that keeps its expiry.
+    expect(await redis.zscore(keys.openJobIndex(), jobId)).toBeNull()
+    expect(await redis.zscore(keys.unsentFinalIndex(), jobId)).not.toBeNull()
     await redis.expire(keys.job(jobId), 1800)
     await store.update(jobId, { finalStatusSent: true }, new Date())
-    expect(await redis.zscore(keys.openJobIndex(), jobId)).toBeNull()
+    expect(await redis.zscore(keys.unsentFinalIndex(), jobId)).toBeNull()
     expect(await redis.zscore(keys.jobIndex(), jobId)).not.toBeNull()
     expect(await redis.ttl(keys.job(jobId))).toBeLessThanOrEqual(1800)
     expect(await redis.ttl(keys.job(jobId))).toBeGreaterThan(1700)
@@ -76,5 +78,24 @@ describe('RedisJobStore index', () => {
     expect(await redis.exists(keys.job(finished))).toBe(0)
     expect(await store.forgetExpired(new Date())).toBeGreaterThanOrEqual(1)
     expect(await redis.zscore(keys.jobIndex(), finished)).toBeNull()
+  })
+
+  it('lists unsent final statuses from their own index: entries of missing jobs go, of jobs still finishing stay', async () => {
+    const store = new RedisJobStore(redis, keys)
+    const [finishing, gone, done] = [nextId('finishing-'), nextId('gone-'), nextId('done-')]
+    await store.create(finishing, 'train', {}, new Date())
+    await store.create(done, 'train', {}, new Date())
+    await store.update(done, { status: 'FAILED' }, new Date())
+    // As a crash leaves them: indexed before the finishing write that never came, or for a record since expired.
+    await redis.zadd(keys.unsentFinalIndex(), 1, finishing, 2, gone)
+    const listed = (await store.listUnsentFinal(10_000)).map((r) => r.jobId)
+    expect(listed).toContain(done)
+    expect(listed).not.toContain(finishing)
+    expect(listed).not.toContain(gone)
+    expect(await redis.zscore(keys.unsentFinalIndex(), finishing)).not.toBeNull()
+    expect(await redis.zscore(keys.unsentFinalIndex(), gone)).toBeNull()
+    // An older release's listing of open jobs (it drops finished entries from the open index) does not touch it.
+    await store.list({ status: 'RUNNING', limit: 1000 })
+    expect((await store.listUnsentFinal(10_000)).map((r) => r.jobId)).toContain(done)
   })
 })

@@ -488,7 +488,7 @@ describe('JobRunner', () => {
       ['RUNNING', undefined],
       ['READY', true],
     ])
-    // The status sent again is the job's, as it finished (its time too), without the delivery marks.
+    // The status sent again is the job's as it finished (its time too); control-service strips the delivery marks.
     expect(published[2]).toMatchObject({ jobId: 'lost-ready', result: { done: 1 }, progress: 100 })
     expect(published[2]?.lastUpdatedTime).toBe(new Date(at - 121_000).toISOString())
     at += 600_000
@@ -511,5 +511,41 @@ describe('JobRunner', () => {
     expect(sent.map((r) => [r.jobId, r.status, r.resent])).toEqual([['orphaned-end', 'FAILED', true]])
     await Promise.all([a.runner.sweep(), b.runner.sweep()])
     expect(a.published.length + b.published.length).toBe(1)
+  })
+
+  it('a final status the topic keeps refusing is tried less and less often, and a hanging try holds up no sweep', async () => {
+    let at = Date.parse('2026-12-02T10:00:00Z')
+    const tries: number[] = []
+    let hang = false
+    const { jobs, runner } = setup(
+      { run: () => Promise.resolve({}) },
+      {
+        leaseMs: 3_000, // grace 6 s, then 12 s, 24 s … after each try
+        now: () => new Date(at),
+        send: (r, resend) => {
+          if (r.status !== 'READY') return Promise.resolve()
+          tries.push(resend ? at : -at)
+          return hang ? new Promise<void>(() => undefined) : Promise.reject(new Error('topic refuses'))
+        },
+      },
+    )
+    const start = at
+    await runner.submit(slotCmd('refused'))
+    await runner.idle()
+    const sweepAt = async (secondsAfterStart: number): Promise<void> => {
+      at = start + secondsAfterStart * 1000
+      await runner.sweep()
+      await new Promise((resolve) => setTimeout(resolve, 20)) // the send goes on behind the sweep
+    }
+    for (const seconds of [5, 7, 12, 20, 31, 44, 60]) await sweepAt(seconds)
+    // First send at 0 (failed); tries more than 6 s later (at 7), 12 s after that (at 20, not 12), 24 s after that
+    // (at 60, not 31 or 44).
+    expect(tries.map((t) => (Math.abs(t) - start) / 1000)).toEqual([0, 7, 20, 60])
+    expect(tries.slice(1).every((t) => t > 0)).toBe(true) // sent as resends
+    expect(await jobs.get('refused')).toMatchObject({ finalStatusUnsent: true, finalStatusAttempts: 3 })
+    hang = true
+    await sweepAt(110) // 48 s later: a try that never ends, and the sweep returns all the same
+    await sweepAt(10_000) // no second try of it starts while it hangs
+    expect(tries.map((t) => (Math.abs(t) - start) / 1000)).toEqual([0, 7, 20, 60, 110])
   })
 })
