@@ -39,6 +39,9 @@ export async function startRestApp(
       MVAD_API_KEY: REST_TEST_KEY,
       MVAD_REST_DATA_DIR: join(work, 'rest'),
       MVAD_CHARTS_DIR: join(work, 'charts'),
+      // Control commands restricted to a folder of their own: REST jobs, which read the REST data folder and its local
+      // roots, must not be refused by it.
+      MVAD_CONTROL_FILE_ROOTS: join(work, 'control-files'),
       ...env,
     }),
     logger: createLogger({ serviceName: 'it', level: 'silent' }),
