@@ -5,13 +5,8 @@
 import { join } from 'node:path'
 import AnomalyDetectorRest from '@azure-rest/ai-anomaly-detector'
 import { AzureKeyCredential } from '@azure/core-auth'
-import { inject } from 'vitest'
-import { createApp, type App } from '../../src/app.js'
-import { loadConfig } from '../../src/config/config.js'
-import { createLogger } from '../../src/observability/logger.js'
-import { createMetrics } from '../../src/observability/metrics.js'
-import { loadCoreModel } from '../../src/stream/core-model-loader.js'
-import { isolatedEnv } from './names.js'
+import type { App } from '../../src/app.js'
+import { testApp } from './test-app.js'
 
 // A CommonJS package: under Node's ESM rules its default import is the module object (whose `default` is
 // createClient), under vitest's interop createClient itself.
@@ -28,25 +23,14 @@ export async function startRestApp(
   work: string,
   env: Record<string, string>,
 ): Promise<{ app: App; client: MvadClient }> {
-  const app = createApp({
-    config: loadConfig({
-      KAFKA_BROKERS: inject('kafkaBrokers'),
-      REDIS_URL: inject('redisUrl'),
-      ...isolatedEnv(prefix),
-      MVAD_TOPIC_PARTITIONS: '1',
-      MVAD_HTTP_HOST: '127.0.0.1',
-      MVAD_HTTP_PORT: '0',
-      MVAD_API_KEY: REST_TEST_KEY,
-      MVAD_REST_DATA_DIR: join(work, 'rest'),
-      MVAD_CHARTS_DIR: join(work, 'charts'),
-      // Control commands restricted to a folder of their own: REST jobs, which read the REST data folder and its local
-      // roots, must not be refused by it.
-      MVAD_CONTROL_FILE_ROOTS: join(work, 'control-files'),
-      ...env,
-    }),
-    logger: createLogger({ serviceName: 'it', level: 'silent' }),
-    metrics: createMetrics({ serviceName: 'it', version: 'test', collectDefaults: false }),
-    loadModel: loadCoreModel,
+  const app = testApp(prefix, {
+    MVAD_API_KEY: REST_TEST_KEY,
+    MVAD_REST_DATA_DIR: join(work, 'rest'),
+    MVAD_CHARTS_DIR: join(work, 'charts'),
+    // Control commands restricted to a folder of their own: REST jobs, which read the REST data folder and its local
+    // roots, must not be refused by it.
+    MVAD_CONTROL_FILE_ROOTS: join(work, 'control-files'),
+    ...env,
   })
   await app.start()
   // Plain http needs allowInsecureConnection with today's Azure core (documented in docs/rest.md).
