@@ -86,8 +86,9 @@ export class RedisJobStore implements JobStore {
       const next = applyJobUpdate(record, update, now)
       if (next === undefined) return { ok: false, reason: 'illegal_transition', record }
       const finishing = !isFinished(record.status) && isFinished(next.status)
-      // Indexed before the write that marks it, so that no crash leaves a marked job the sweep cannot find; an entry
-      // whose write did not happen is dropped by listUnsentFinal.
+      // Indexed before the write that marks it, so that no crash leaves a marked job the sweep cannot find. If that
+      // write does not happen, listUnsentFinal keeps the entry while the job is unfinished (it is indexed again when
+      // it finishes) and drops it once the job is gone or finished without a mark.
       if (finishing) await this.#redis.zadd(this.#keys.unsentFinalIndex(), now.getTime(), jobId)
       // Finishing starts the retention; a finished job's later (delivery) updates keep the expiry it has.
       const ttl = isFinished(record.status) ? -1 : finishing ? this.#ttlSeconds : 0
