@@ -21,6 +21,8 @@ export interface KeySpace {
   modelVersions(modelId: string): string
   /** Counter of a model's versions. */
   modelVersionSeq(modelId: string): string
+  /** String with a TTL: the token of a delete of the model under way (state/model-deletion.ts). */
+  modelDeleting(modelId: string): string
   /** String: JSON job record. */
   job(jobId: string): string
   /** Sorted set of job ids by creation time (ms). */
@@ -53,6 +55,7 @@ export function keySpace(prefix: string): KeySpace {
     modelState: (modelId, version) => `${p}model:${modelTag(modelId)}:v${version}`,
     modelVersions: (modelId) => `${p}model:${modelTag(modelId)}:versions`,
     modelVersionSeq: (modelId) => `${p}model:${modelTag(modelId)}:seq`,
+    modelDeleting: (modelId) => `${p}model:${modelTag(modelId)}:deleting`,
     job: (jobId) => `${p}job:{job:${jobId}}`,
     jobIndex: () => `${p}jobs`,
     openJobIndex: () => `${p}jobs:open`,

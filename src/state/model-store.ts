@@ -2,6 +2,8 @@
  * ModelStore port: trained model states by id and version, with their lifecycle status. Scoring only ever loads
  * READY versions. Versions are numbered 1, 2, … per model id.
  */
+import { randomUUID } from 'node:crypto'
+
 export const MODEL_STATUSES = ['CREATED', 'RUNNING', 'READY', 'FAILED'] as const
 export type ModelStatus = (typeof MODEL_STATUSES)[number]
 
@@ -115,8 +117,21 @@ export interface ModelStore {
   getReadyState(modelId: string, version?: number): Promise<{ info: ModelVersionInfo; stateJson: string } | undefined>
   listVersions(modelId: string): Promise<ModelVersionInfo[]>
   listModelIds(): Promise<string[]>
-  deleteModel(modelId: string): Promise<boolean>
+  /**
+   * Marks the model as being deleted, for `holdMs` at most (a delete that dies leaves the mark that long); returns
+   * the mark's token, or undefined while another delete holds it. Deploys refuse a marked model
+   * (state/model-deletion.ts says why the mark is needed).
+   */
+  beginDelete(modelId: string, holdMs: number): Promise<string | undefined>
+  /** Removes the mark if it still holds `token`. */
+  endDelete(modelId: string, token: string): Promise<void>
+  isBeingDeleted(modelId: string): Promise<boolean>
+  /** Deletes the model with all its versions, only while its delete mark holds `token`. */
+  deleteModel(modelId: string, token: string): Promise<DeleteOutcome>
 }
+
+/** `markLost`: the delete's mark expired or was taken over, and nothing was deleted. */
+export type DeleteOutcome = 'deleted' | 'absent' | 'markLost'
 
 export class MemoryModelStore implements ModelStore {
   /** Version counters of deleted models: a model made again under the id numbers on from them. */
@@ -125,6 +140,7 @@ export class MemoryModelStore implements ModelStore {
     string,
     { seq: number; versions: Map<number, { info: ModelVersionInfo; state: string }> }
   >()
+  readonly #deleteMarks = new Map<string, { token: string; until: number }>()
   readonly #now: () => Date
 
   constructor(now: () => Date = () => new Date()) {
@@ -195,11 +211,35 @@ export class MemoryModelStore implements ModelStore {
     return Promise.resolve([...this.#models.keys()].sort())
   }
 
-  deleteModel(modelId: string): Promise<boolean> {
+  beginDelete(modelId: string, holdMs: number): Promise<string | undefined> {
+    if (this.#liveMark(modelId) !== undefined) return Promise.resolve(undefined)
+    const token = randomUUID()
+    this.#deleteMarks.set(modelId, { token, until: this.#now().getTime() + holdMs })
+    return Promise.resolve(token)
+  }
+
+  endDelete(modelId: string, token: string): Promise<void> {
+    if (this.#liveMark(modelId) === token) this.#deleteMarks.delete(modelId)
+    return Promise.resolve()
+  }
+
+  isBeingDeleted(modelId: string): Promise<boolean> {
+    return Promise.resolve(this.#liveMark(modelId) !== undefined)
+  }
+
+  deleteModel(modelId: string, token: string): Promise<DeleteOutcome> {
+    if (this.#liveMark(modelId) !== token) return Promise.resolve('markLost')
     const model = this.#models.get(modelId)
     // The version counter outlives the model, as in Redis (DELETE_MODEL_LUA says why).
     if (model !== undefined) this.#deletedSeq.set(modelId, model.seq)
-    return Promise.resolve(this.#models.delete(modelId))
+    return Promise.resolve(this.#models.delete(modelId) ? 'deleted' : 'absent')
+  }
+
+  /** The token of the model's unexpired delete mark. */
+  #liveMark(modelId: string): string | undefined {
+    const mark = this.#deleteMarks.get(modelId)
+    if (mark === undefined || mark.until <= this.#now().getTime()) return undefined
+    return mark.token
   }
 }
 

@@ -4,11 +4,18 @@
  */
 import type { Redis } from 'ioredis'
 import type { KeySpace } from './keys.js'
-import { DELETE_MODEL_LUA, REGISTER_MODEL_VERSION_LUA, UPDATE_MODEL_VERSION_LUA } from './lua/scripts.js'
+import { randomUUID } from 'node:crypto'
+import {
+  DELETE_MODEL_LUA,
+  REGISTER_MODEL_VERSION_LUA,
+  RELEASE_MARK_LUA,
+  UPDATE_MODEL_VERSION_LUA,
+} from './lua/scripts.js'
 import {
   applyVersionUpdate,
   assertStateWithReady,
   versionInfo,
+  type DeleteOutcome,
   type ModelStatus,
   type ModelStore,
   type ModelVersionInfo,
@@ -31,7 +38,14 @@ type UpdateCommand = (
   info: string,
   state: string,
 ) => Promise<number>
-type DeleteCommand = (seqKey: string, versionsKey: string, statePrefix: string) => Promise<number>
+type DeleteCommand = (
+  seqKey: string,
+  versionsKey: string,
+  markKey: string,
+  statePrefix: string,
+  token: string,
+) => Promise<number>
+type ReleaseMarkCommand = (markKey: string, token: string) => Promise<number>
 
 export class RedisModelStore implements ModelStore {
   readonly #redis: Redis
@@ -46,8 +60,10 @@ export class RedisModelStore implements ModelStore {
       redis.defineCommand('mvadRegisterModelVersion', { numberOfKeys: 2, lua: REGISTER_MODEL_VERSION_LUA })
       redis.defineCommand('mvadUpdateModelVersion', { numberOfKeys: 2, lua: UPDATE_MODEL_VERSION_LUA })
     }
-    if (!('mvadDeleteModel' in redis))
-      redis.defineCommand('mvadDeleteModel', { numberOfKeys: 2, lua: DELETE_MODEL_LUA })
+    if (!('mvadDeleteModel' in redis)) {
+      redis.defineCommand('mvadDeleteModel', { numberOfKeys: 3, lua: DELETE_MODEL_LUA })
+      redis.defineCommand('mvadReleaseMark', { numberOfKeys: 1, lua: RELEASE_MARK_LUA })
+    }
   }
 
   registerReady(modelId: string, stateJson: string, meta: ModelVersionMeta): Promise<ModelVersionInfo> {
@@ -144,17 +160,35 @@ export class RedisModelStore implements ModelStore {
     return this.#keys.modelState(modelId, 0).replace(/0$/, '')
   }
 
-  async deleteModel(modelId: string): Promise<boolean> {
+  async beginDelete(modelId: string, holdMs: number): Promise<string | undefined> {
+    const token = randomUUID()
+    const set = await this.#redis.set(this.#keys.modelDeleting(modelId), token, 'PX', Math.max(1, holdMs), 'NX')
+    return set === 'OK' ? token : undefined
+  }
+
+  async endDelete(modelId: string, token: string): Promise<void> {
+    const release = (this.#redis as unknown as { mvadReleaseMark: ReleaseMarkCommand }).mvadReleaseMark
+    await release.call(this.#redis, this.#keys.modelDeleting(modelId), token)
+  }
+
+  async isBeingDeleted(modelId: string): Promise<boolean> {
+    return (await this.#redis.exists(this.#keys.modelDeleting(modelId))) === 1
+  }
+
+  async deleteModel(modelId: string, token: string): Promise<DeleteOutcome> {
     const command = (this.#redis as unknown as { mvadDeleteModel: DeleteCommand }).mvadDeleteModel
     const held = await command.call(
       this.#redis,
       this.#keys.modelVersionSeq(modelId),
       this.#keys.modelVersions(modelId),
+      this.#keys.modelDeleting(modelId),
       this.#statePrefix(modelId),
+      token,
     )
+    if (held < 0) return 'markLost'
     // The index is another key (another cluster slot): removed after the versions, so a listed model has them.
     const removed = await this.#redis.srem(this.#keys.modelIndex(), modelId)
-    return removed === 1 || held > 0
+    return removed === 1 || held > 0 ? 'deleted' : 'absent'
   }
 }
 

@@ -1,6 +1,7 @@
 /** One contract for every ModelStore implementation (memory and Redis). */
 import { describe, expect, it } from 'vitest'
 import type { ModelStore } from '../../src/state/model-store.js'
+import { deleteMarked } from '../support/delete-marked.js'
 
 export function modelStoreContract(name: string, makeStore: () => { store: ModelStore; modelId: () => string }): void {
   describe(`ModelStore contract: ${name}`, () => {
@@ -67,10 +68,43 @@ export function modelStoreContract(name: string, makeStore: () => { store: Model
       const { store, modelId } = makeStore()
       const id = modelId()
       await store.registerReady(id, '{}', meta)
-      expect(await store.deleteModel(id)).toBe(true)
+      expect(await deleteMarked(store, id)).toBe('deleted')
       expect(await store.getReadyState(id)).toBeUndefined()
       expect(await store.listModelIds()).not.toContain(id)
-      expect(await store.deleteModel(id)).toBe(false)
+      expect(await deleteMarked(store, id)).toBe('absent')
+    })
+
+    it('holds a delete mark for one delete at a time, released only with its token, and lets it expire', async () => {
+      const { store, modelId } = makeStore()
+      const id = modelId()
+      expect(await store.isBeingDeleted(id)).toBe(false)
+      const first = await store.beginDelete(id, 10_000)
+      expect(first).toEqual(expect.any(String))
+      expect(await store.isBeingDeleted(id)).toBe(true)
+      expect(await store.beginDelete(id, 10_000)).toBeUndefined()
+      await store.endDelete(id, 'another-delete')
+      expect(await store.isBeingDeleted(id)).toBe(true)
+      await store.endDelete(id, first ?? '')
+      expect(await store.isBeingDeleted(id)).toBe(false)
+      // A delete that died holding its mark: the mark goes after its hold.
+      expect(await store.beginDelete(id, 100)).toEqual(expect.any(String))
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(await store.isBeingDeleted(id)).toBe(false)
+      expect(await store.beginDelete(id, 10_000)).toEqual(expect.any(String))
+      expect(await store.beginDelete(modelId(), 10_000)).toEqual(expect.any(String)) // marks are per model
+    })
+
+    it('deletes only while the delete mark holds the given token', async () => {
+      const { store, modelId } = makeStore()
+      const id = modelId()
+      await store.registerReady(id, '{}', meta)
+      expect(await store.deleteModel(id, 'no-mark')).toBe('markLost')
+      const token = await store.beginDelete(id, 10_000)
+      expect(await store.deleteModel(id, 'another-delete')).toBe('markLost')
+      await store.endDelete(id, token ?? '')
+      expect(await store.deleteModel(id, token ?? '')).toBe('markLost') // released (or expired) first
+      expect(await store.getReadyState(id)).toBeDefined()
+      expect(await store.listModelIds()).toContain(id)
     })
 
     it('numbers a model made again after a delete on from the old versions, so a late write of an old one misses', async () => {
@@ -78,7 +112,7 @@ export function modelStoreContract(name: string, makeStore: () => { store: Model
       const id = modelId()
       await store.registerReady(id, '{}', meta)
       const training = await store.createVersion(id, meta) // still training when the model is deleted
-      expect(await store.deleteModel(id)).toBe(true)
+      expect(await deleteMarked(store, id)).toBe('deleted')
       const again = await store.createVersion(id, meta)
       expect(again.version).toBe(training.version + 1)
       expect(await store.updateVersion(id, training.version, { status: 'FAILED', errors: [] })).toBeUndefined()

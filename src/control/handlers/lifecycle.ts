@@ -3,7 +3,8 @@
  * scored alongside it), `delete-model` removes a model unless an entity still uses it, `cancel` stops another job.
  */
 import { ServiceError } from '../../errors.js'
-import { entitiesUsingModel, type ModelBinding, type ModelRef } from '../../state/binding-store.js'
+import type { ModelBinding, ModelRef } from '../../state/binding-store.js'
+import { bindToModel, deleteUnboundModel, type BindingChange } from '../../state/model-deletion.js'
 import type { CancelCommand, DeleteModelCommand, DeployCommand } from '../commands.js'
 import type { JobHandler, JobRunner } from '../job-runner.js'
 import { shadowColumns } from '../../stream/model-runtime.js'
@@ -21,6 +22,7 @@ export function deployHandler(deps: HandlerDeps): JobHandler {
       // Pinning the version makes the deployment explicit; "latest" would move with the next training.
       const ref = { modelId: command.modelId, version }
       const shadowsDropped: string[] = []
+      const changes: BindingChange[] = []
       for (const entity of command.entities) {
         const current = await deps.bindings.get(entity)
         let next: ModelBinding
@@ -39,8 +41,10 @@ export function deployHandler(deps: HandlerDeps): JobHandler {
           shadowsDropped.push(entity)
           next = ref
         }
-        await deps.bindings.set(entity, next)
+        changes.push({ entity, binding: next, previous: current })
       }
+      // Written only now, all together, and undone if the model is deleted meanwhile (by another instance).
+      await bindToModel(deps.models, deps.bindings, ref, changes)
       return {
         modelId: command.modelId,
         version,
@@ -107,15 +111,7 @@ export function deleteModelHandler(deps: HandlerDeps): JobHandler {
   return {
     async run(raw) {
       const command = raw as DeleteModelCommand
-      const users = entitiesUsingModel(await deps.bindings.list(), command.modelId)
-      if (users.length > 0) {
-        const shown = users.slice(0, 10).join(', ') + (users.length > 10 ? `, … (${users.length})` : '')
-        throw new ServiceError(
-          'ModelInUse',
-          `model ${command.modelId} is deployed to ${shown}; deploy another model there first`,
-        )
-      }
-      if (!(await deps.models.deleteModel(command.modelId))) {
+      if (!(await deleteUnboundModel(deps.models, deps.bindings, command.modelId))) {
         throw new ServiceError('ModelNotExist', `model ${command.modelId} does not exist`)
       }
       return { modelId: command.modelId, deleted: true }

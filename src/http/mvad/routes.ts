@@ -16,8 +16,9 @@ import { ServiceError } from '../../errors.js'
 import { fromModelFile } from '../../cli/model-file.js'
 import { resolveParams } from '../../model/index.js'
 import { readSchemaText } from '../../schema-files.js'
-import { entitiesUsingModel, type BindingStore } from '../../state/binding-store.js'
+import type { BindingStore } from '../../state/binding-store.js'
 import type { JobRecord, JobStore } from '../../state/job-store.js'
+import { deleteUnboundModel } from '../../state/model-deletion.js'
 import type { ModelStore } from '../../state/model-store.js'
 import type { ResultStore } from '../../state/result-store.js'
 import { checkApiKey, sendMvadError, toMvadError } from './errors.js'
@@ -336,14 +337,7 @@ async function listModels(
 }
 
 async function deleteModel(deps: MvadApiDeps, modelId: string): Promise<void> {
-  const users = entitiesUsingModel(await deps.bindings.list(), modelId)
-  if (users.length > 0) {
-    throw new ServiceError(
-      'ModelInUse',
-      `model ${modelId} is deployed to ${users.slice(0, 10).join(', ')}; deploy another model there first`,
-    )
-  }
-  if (await deps.models.deleteModel(modelId)) return
+  if (await deleteUnboundModel(deps.models, deps.bindings, modelId)) return
   // A model whose training is still queued: deleting it cancels the training, so it never appears.
   const job = await deps.jobs.get(trainJobId(modelId))
   if (job !== undefined && job.type === 'train' && (job.status === 'CREATED' || job.status === 'RUNNING')) {

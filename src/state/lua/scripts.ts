@@ -96,13 +96,25 @@ export const DELETE_MODEL_LUA = `
 -- Deletes a model's versions hash and every version's state in one step, so a version registered while a delete
 -- runs cannot leave a state key behind (a list-then-delete did: an orphan that never expires). The version counter
 -- stays (a few bytes): a model made again under the id goes on from it, so a training of the deleted model still
--- running cannot write its version N into the new model's version N.
--- KEYS[1] version counter   KEYS[2] versions hash
+-- running cannot write its version N into the new model's version N. Deletes only while the delete's mark holds its
+-- token: a delete slower than its hold may have missed a deploy that bound the model after the mark expired.
+-- KEYS[1] version counter   KEYS[2] versions hash   KEYS[3] delete mark
 -- ARGV[1] state key prefix (state key = prefix .. version; same hash tag, so the same cluster slot)
--- Returns the number of versions the hash held.
+-- ARGV[2] the delete's token
+-- Returns the number of versions the hash held, or -1 (nothing deleted) when the mark does not hold the token.
+if redis.call('GET', KEYS[3]) ~= ARGV[2] then return -1 end
 local held = redis.call('HLEN', KEYS[2])
 local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
 for v = 1, seq do redis.call('DEL', ARGV[1] .. v) end
 redis.call('DEL', KEYS[2])
 return held
+`
+
+export const RELEASE_MARK_LUA = `
+-- Deletes a mark only while it holds the caller's token, so a delete whose hold expired cannot release the mark
+-- another delete has set since.
+-- KEYS[1] mark   ARGV[1] token
+-- Returns 1 when released, 0 otherwise.
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 `
