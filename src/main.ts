@@ -4,7 +4,8 @@
  * Exit codes: 0 clean stop, 1 failed at run time, 2 invalid configuration.
  */
 import { createApp } from './app.js'
-import { loadConfig, unknownSettings, type Config } from './config/config.js'
+import { loadConfig, type Config } from './config/config.js'
+import { unknownSettings } from './config/unknown-settings.js'
 import { isServiceError } from './errors.js'
 import { createLogger } from './observability/logger.js'
 import { createMetrics } from './observability/metrics.js'

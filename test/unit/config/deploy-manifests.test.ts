@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { parse, parseAllDocuments } from 'yaml'
-import { loadConfig, unknownSettings } from '../../../src/config/config.js'
+import { loadConfig } from '../../../src/config/config.js'
+import { unknownSettings } from '../../../src/config/unknown-settings.js'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const read = (path: string): string => readFileSync(`${ROOT}${path}`, 'utf8')
