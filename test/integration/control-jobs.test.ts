@@ -150,6 +150,7 @@ describe('control jobs: expiry, cancel, crash, lost status', () => {
     // As a dying instance leaves it: the job finished in Redis 10 s ago (five 2-s leases), its status never sent.
     const finishedAt = new Date(Date.now() - 10_000)
     const jobId = `${prefix}-unsent`
+    const countedBefore = await readyDeletesCounted()
     await client.jobs.create(jobId, 'delete-model', { type: 'delete-model', jobId, modelId: 'gone' }, finishedAt)
     await client.jobs.update(jobId, { status: 'RUNNING', lease: { owner: 'dead', until: finishedAt } }, finishedAt)
     await client.jobs.update(jobId, { status: 'READY', result: { modelId: 'gone', deleted: true } }, finishedAt)
@@ -162,10 +163,27 @@ describe('control jobs: expiry, cancel, crash, lost status', () => {
       intervalMs: 100,
     })
     expect(sent()).toEqual([expect.objectContaining({ status: 'READY', lastUpdatedTime: finishedAt.toISOString() })])
+    // The message is the job, without the record's delivery bookkeeping; and a status sent again is not a job counted.
+    expect(Object.keys(sent()[0] ?? {}).filter((key) => key.startsWith('finalStatus'))).toEqual([])
+    expect(await readyDeletesCounted()).toBe(countedBefore)
     await client.waitFor(jobId, (r) => r.finalStatusUnsent === undefined, 5_000)
     await new Promise((resolve) => setTimeout(resolve, 4_500)) // two more sweeps: nothing sent again
     expect(sent()).toHaveLength(1)
   }, 40_000)
+
+  /** mvad_jobs_status_changes_total for delete-model jobs reaching READY, as /metrics shows it. */
+  async function readyDeletesCounted(): Promise<number> {
+    const text = await (await fetch(`${app.url()}/metrics`)).text()
+    const line = text
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('mvad_jobs_status_changes_total{') &&
+          l.includes('type="delete-model"') &&
+          l.includes('status="READY"'),
+      )
+    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1))
+  }
 
   it('publishes status messages that match schemas/json/job-status.v1.json (cancel jobs among them)', () => {
     const problems = jsonSchemaProblems('job-status.v1.json')
