@@ -1,6 +1,6 @@
 /** The `mvad` command line: flag definitions only; each command lives in ./commands. */
 import { jobsListCommand, jobsShowCommand, submitCommand, watchCommand } from './commands/jobs.js'
-import { Command, Option } from 'commander'
+import { Command, Help, Option } from 'commander'
 import { chartCommand } from './commands/chart.js'
 import type { CliContext } from './commands/context.js'
 import { detectCommand } from './commands/detect.js'
@@ -54,6 +54,13 @@ export function buildProgram(ctx: CliContext): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) })
     .exitOverride()
+    // Commander lists required options like the others; a user reading `mvad train --help` should see which they are.
+    .configureHelp({
+      optionDescription(this: Help, option: Option): string {
+        const text = Help.prototype.optionDescription.call(this, option)
+        return option.mandatory ? `(required) ${text}` : text
+      },
+    })
     .version(packageVersion(), '-V, --version', 'print the version')
     // The program's options only before a command: `mvad bind --version 3` pins version 3 (without this, commander
     // took it for the program's --version, printed the version and bound nothing).

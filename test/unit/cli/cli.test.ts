@@ -428,6 +428,14 @@ describe('exit codes and messages', () => {
     expect((await mvad('--help')).code).toBe(0)
   })
 
+  it("--help marks a command's required options", async () => {
+    const help = await mvad('train', '--help')
+    expect(help.code).toBe(0)
+    expect(help.stdout).toMatch(/--input <csv\|folder> +\(required\) training data/)
+    expect(help.stdout).toMatch(/--out <model\.json> +\(required\) where to write/)
+    expect(help.stdout).toMatch(/--sliding-window <n> +rows per window/)
+  })
+
   it.each([
     ['timestamp,a\n2024-01-01T00:00:00Z,1\nnot-a-time,2\n', 'InvalidTimestampFormat', /line 3, column 'timestamp'/],
     ['timestamp,a\n2024-01-01T00:00:00Z,x\n', 'VariableParseError', /line 2, column 'a': 'x'/],
