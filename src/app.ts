@@ -21,6 +21,7 @@ import { createOpsServer, type DependencyStatus } from './http/server.js'
 import { registerMvadApi, registerMvadApiElsewhere, restDataIdOf, restJobIdsOf } from './http/mvad/routes.js'
 import { removeDataSourceFiles } from './http/mvad/data-source.js'
 import { RestAdmission, type HeldDataOwner } from './http/mvad/admission.js'
+import { ReadyModelCache } from './http/mvad/model-cache.js'
 import { createStreamMetrics, dropModelSeries } from './observability/stream-metrics.js'
 import { keySpace } from './state/keys.js'
 import { RedisBindingStore } from './state/redis-binding-store.js'
@@ -242,6 +243,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       trustProxy: config.http.trustProxy,
       admission,
       resultTtlSeconds: config.control.resultTtlSeconds,
+      modelCache: new ReadyModelCache(config.rest.modelCacheBytes),
     })
   } else {
     registerMvadApiElsewhere(http)

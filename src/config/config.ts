@@ -123,6 +123,11 @@ const envSchema = z.object({
     .int()
     .min(1024)
     .default(64 * 1024 * 1024),
+  MVAD_REST_MODEL_CACHE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(64 * 1024 * 1024),
   MVAD_REST_MAX_HELD_DOWNLOADS: z.coerce.number().int().min(1).max(1000).default(4),
   MVAD_REST_DATA_DIR: nonEmpty.default('./mvad-data/rest'),
   MVAD_REST_LOCAL_ROOTS: folderList,
@@ -220,6 +225,8 @@ export interface Config {
     readonly fetchTimeoutMs: number
     /** Bytes of detect-last bodies this instance works on at once (429 beyond; a request alone always goes in). */
     readonly bodyBytesInFlight: number
+    /** Length of the model states' JSON kept parsed for detect-last (0: none kept). */
+    readonly modelCacheBytes: number
     /** REST requests whose downloaded data this instance holds at once, until their jobs end (429 beyond). */
     readonly maxHeldDownloads: number
     readonly dataDir: string
@@ -339,6 +346,7 @@ export function loadConfig(env: RawEnv): Config {
       fetchMaxBytes: e.MVAD_REST_FETCH_MAX_BYTES,
       fetchTimeoutMs: e.MVAD_REST_FETCH_TIMEOUT_MS,
       bodyBytesInFlight: e.MVAD_REST_BODY_BYTES_IN_FLIGHT,
+      modelCacheBytes: e.MVAD_REST_MODEL_CACHE_BYTES,
       maxHeldDownloads: e.MVAD_REST_MAX_HELD_DOWNLOADS,
       dataDir: e.MVAD_REST_DATA_DIR,
       localRoots: e.MVAD_REST_LOCAL_ROOTS,

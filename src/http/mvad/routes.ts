@@ -9,11 +9,9 @@ import { randomUUID } from 'node:crypto'
 import { isAbsolute, relative, resolve } from 'node:path'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ControlCommand, DetectBatchCommand, TrainCommand } from '../../control/commands.js'
-import { readyModel } from '../../control/handlers/detect-batch.js'
 import { resolveAlignPolicy } from '../../data/align.js'
 import { MVAD_LIMITS } from '../../data/limits.js'
 import { ServiceError } from '../../errors.js'
-import { fromModelFile } from '../../cli/model-file.js'
 import { resolveParams } from '../../model/index.js'
 import { readSchemaText } from '../../schema-files.js'
 import type { BindingStore } from '../../state/binding-store.js'
@@ -30,6 +28,8 @@ import {
   type DataSourceLimits,
 } from './data-source.js'
 import { detectLast, type LastDetectionVariable } from './detect-last.js'
+import type { ReadyModelCache } from './model-cache.js'
+import { detectLastModel, pendingModel, restReadyModel, TRAIN_JOB_PREFIX, trainJobId } from './rest-models.js'
 import { bodyAdmissionHooks, type RestAdmission } from './admission.js'
 import { modelToWire, pendingModelToWire, pendingResultToWire, resultToWire } from './wire.js'
 import { checkTimes, duration, nonNegativeInt, topContributors } from './request-values.js'
@@ -64,6 +64,8 @@ export interface MvadApiDeps {
   admission?: RestAdmission
   /** How long detect-batch results are kept (MVAD_RESULT_TTL_SECONDS), said when one is asked for after it. */
   resultTtlSeconds?: number
+  /** Parsed models kept for detect-last (MVAD_REST_MODEL_CACHE_BYTES); each request loads its model when absent. */
+  modelCache?: ReadyModelCache
 }
 
 interface TrainBody {
@@ -89,9 +91,6 @@ interface DetectLastBody {
 }
 
 type ModelParams = { Params: { modelId: string } }
-
-const TRAIN_JOB_PREFIX = 'rest-train-'
-const trainJobId = (modelId: string): string => `${TRAIN_JOB_PREFIX}${modelId}`
 
 /** The jobs a REST request's data kept under `dataId` can belong to (a train's model id, a batch's result id). */
 export function restJobIdsOf(dataId: string): string[] {
@@ -221,8 +220,7 @@ export function registerMvadApi(app: FastifyInstance, deps: MvadApiDeps): void {
           ...(deps.admission === undefined ? {} : bodyAdmissionHooks(deps.admission)),
         },
         async (request) => {
-          const { stateJson } = await restReadyModel(deps, request.params.modelId)
-          const model = fromModelFile(JSON.parse(stateJson), `model ${request.params.modelId}`)
+          const model = await detectLastModel(deps, request.params.modelId)
           return detectLast(model, request.body.variables, topContributors(request.body.topContributorCount))
         },
       )
@@ -261,37 +259,6 @@ async function train(deps: MvadApiDeps, request: FastifyRequest<{ Body: TrainBod
     .code(201)
     .header('location', absolute(request, `/multivariate/models/${modelId}`, deps))
     .send(created)
-}
-
-/** A REST model whose train job is queued but has not created its version yet; undefined when there is none. */
-async function pendingModel(deps: MvadApiDeps, modelId: string): Promise<Record<string, unknown> | undefined> {
-  const job: JobRecord | undefined = await deps.jobs.get(trainJobId(modelId))
-  // Once the job created the version (its result names it), the ModelStore answers — or the model was deleted.
-  const created = (job?.result as { version?: number } | undefined)?.version !== undefined
-  if (job === undefined || job.type !== 'train' || created) return undefined
-  // Canceled before it created a version: deleted while queued (DELETE cancels it), so it never appears.
-  if (job.status === 'FAILED' && job.errors.some((e) => e.code === 'JobCanceled')) return undefined
-  const wire = pendingModelToWire(job.command as TrainCommand, job.createdTime)
-  if (job.status === 'FAILED') Object.assign(wire.modelInfo as object, { status: 'FAILED', errors: job.errors })
-  return wire
-}
-
-/**
- * readyModel, knowing REST models whose train job is still queued (no version yet): those are not READY (400
- * ModelNotReady, or ModelFailed when the job failed before starting), not missing.
- */
-async function restReadyModel(deps: MvadApiDeps, modelId: string): ReturnType<typeof readyModel> {
-  try {
-    return await readyModel(deps.models, modelId)
-  } catch (error) {
-    if (!(error instanceof ServiceError) || error.code !== 'ModelNotExist') throw error
-    const pending = await pendingModel(deps, modelId)
-    if (pending === undefined) throw error
-    if ((pending.modelInfo as { status?: string }).status === 'FAILED') {
-      throw new ServiceError('ModelFailed', `model ${modelId} failed to train`)
-    }
-    throw new ServiceError('ModelNotReady', `model ${modelId} is CREATED (its training is queued), not READY yet`)
-  }
 }
 
 async function getModel(deps: MvadApiDeps, modelId: string): Promise<Record<string, unknown>> {
