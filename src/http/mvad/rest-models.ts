@@ -62,8 +62,7 @@ export async function detectLastModel(deps: RestModelDeps, modelId: string): Pro
   // No READY version: restReadyModel answers why (or finds one made meanwhile).
   if (cache === undefined || ready === undefined) return parse((await restReadyModel(deps, modelId)).stateJson)
   return cache.get(
-    modelId,
-    ready.version,
+    ready,
     async () => {
       const state = await deps.models.getReadyState(modelId, ready.version)
       if (state === undefined) throw new ServiceError('ModelNotExist', `The model does not exist. (${modelId})`)

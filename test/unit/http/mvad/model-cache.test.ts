@@ -5,14 +5,15 @@ import { ReadyModelCache } from '../../../../src/http/mvad/model-cache.js'
 /** A stand-in parse: the cache never looks inside a model, only keeps it. */
 const parsed = (stateJson: string) => ({ stateJson }) as unknown as LoadedModel
 
+const M1 = { modelId: 'm', version: 1, createdTime: '2024-01-01T00:00:00Z' }
+
 describe('ReadyModelCache', () => {
   /** Gets `modelId` version `version` whose state is `bytes` long; says whether it had to be loaded. */
   function getter(cache: ReadyModelCache) {
     const loads: string[] = []
     const get = (modelId: string, version: number, bytes: number) =>
       cache.get(
-        modelId,
-        version,
+        { modelId, version, createdTime: '2024-01-01T00:00:00Z' },
         () => {
           loads.push(`${modelId}@${version}`)
           return Promise.resolve('x'.repeat(bytes))
@@ -31,6 +32,9 @@ describe('ReadyModelCache', () => {
     await get('m2', 1, 10)
     expect(loads).toEqual(['m@1', 'm@2', 'm2@1'])
     expect(cache.size).toEqual({ models: 3, bytes: 30 })
+    // The same number on a version made anew (a Redis that lost its data numbers from 1 again): another entry.
+    const remade = await cache.get({ ...M1, createdTime: '2024-06-01T00:00:00Z' }, () => Promise.resolve('{}'), parsed)
+    expect(remade).not.toBe(first)
   })
 
   it('lets the least recently used go when the states outgrow the budget', async () => {
@@ -61,13 +65,13 @@ describe('ReadyModelCache', () => {
   it('keeps nothing when the load or the parse fails, so the next request tries again', async () => {
     const cache = new ReadyModelCache(100)
     const failing = () => Promise.reject(new Error('Redis away'))
-    await expect(cache.get('m', 1, failing, parsed)).rejects.toThrow('Redis away')
+    await expect(cache.get(M1, failing, parsed)).rejects.toThrow('Redis away')
     const refused = (): LoadedModel => {
       throw new Error('not a model')
     }
-    await expect(cache.get('m', 1, () => Promise.resolve('{}'), refused)).rejects.toThrow('not a model')
+    await expect(cache.get(M1, () => Promise.resolve('{}'), refused)).rejects.toThrow('not a model')
     expect(cache.size).toEqual({ models: 0, bytes: 0 })
-    await cache.get('m', 1, () => Promise.resolve('{}'), parsed)
+    await cache.get(M1, () => Promise.resolve('{}'), parsed)
     expect(cache.size.models).toBe(1)
   })
 })
