@@ -41,6 +41,12 @@ const rangeOptions = (cmd: Command, what: string): Command =>
     )
     .addOption(new Option('--end-time <iso>', `last timestamp to ${what} (inclusive)`).argParser(parseTimestampOption))
 
+/** `-` reads standard input, as shell tools do (the commands read the device as a file). */
+const inputPath = (value: string): string => (value === '-' ? STDIN : value)
+/** `-` writes standard output. */
+const outputPath = (value: string): string => (value === '-' ? '/dev/stdout' : value)
+const STDIN = '/dev/stdin'
+
 /** `--param name=value`, repeatable (train, tune): any model parameter of docs/model.md but slidingWindow. */
 const modelParamOption = (): Option =>
   new Option(
@@ -65,12 +71,23 @@ export function buildProgram(ctx: CliContext): Command {
     // The program's options only before a command: `mvad bind --version 3` pins version 3 (without this, commander
     // took it for the program's --version, printed the version and bound nothing).
     .enablePositionalOptions()
+    // Standard input can be read once: a second `-` would find it empty and blame the data.
+    .hook('preAction', (_program, command) => {
+      const readers = command.options.filter((option) => command.getOptionValue(option.attributeName()) === STDIN)
+      if (readers.length > 1) {
+        throw new UsageError(`only one option can read standard input (-): ${readers.map((o) => o.long).join(', ')}`)
+      }
+    })
 
   const train = program
     .command('train')
     .description('train a model from a OneTable CSV or a MultiTable folder')
-    .requiredOption('--input <csv|folder>', 'training data: OneTable CSV file, or folder of <variable>.csv files')
-    .requiredOption('--out <model.json>', 'where to write the model')
+    .requiredOption(
+      '--input <csv|folder>',
+      'training data: OneTable CSV file, or folder of <variable>.csv files (- for stdin)',
+      inputPath,
+    )
+    .requiredOption('--out <model.json>', 'where to write the model (- for stdout)', outputPath)
     .addOption(
       new Option('--sliding-window <n>', 'rows per window, 28–2880 (default 300)').argParser(parseSlidingWindow),
     )
@@ -83,9 +100,9 @@ export function buildProgram(ctx: CliContext): Command {
     program
       .command('detect')
       .description('score data with a trained model; writes one MVAD result per line')
-      .requiredOption('--model <model.json>', 'model written by `mvad train`')
-      .requiredOption('--input <csv|folder>', 'data with exactly the training variables')
-      .requiredOption('--out <results.jsonl>', 'where to write the results')
+      .requiredOption('--model <model.json>', 'model written by `mvad train`', inputPath)
+      .requiredOption('--input <csv|folder>', 'data with exactly the training variables (- for stdin)', inputPath)
+      .requiredOption('--out <results.jsonl>', 'where to write the results (- for stdout)', outputPath)
       .addOption(
         new Option('--top-contributors <n>', 'contributors per anomaly, 1–30 (default 10)').argParser(
           parseTopContributors,
@@ -97,9 +114,9 @@ export function buildProgram(ctx: CliContext): Command {
   program
     .command('evaluate')
     .description('compare results with labels: bestF1, aucPR, F1, paF1, HitRate')
-    .requiredOption('--results <results.jsonl>', 'output of `mvad detect`')
-    .requiredOption('--labels <labels.csv>', 'timestamp,label (1 = anomalous)')
-    .option('--interpretation <interpretation.csv>', 'start,end,variables (;-separated) for HitRate')
+    .requiredOption('--results <results.jsonl>', 'output of `mvad detect` (- for stdin)', inputPath)
+    .requiredOption('--labels <labels.csv>', 'timestamp,label (1 = anomalous)', inputPath)
+    .option('--interpretation <interpretation.csv>', 'start,end,variables (;-separated) for HitRate', inputPath)
     .option('--json', 'print JSON instead of a table')
     .action((opts: Parameters<typeof evaluateCommand>[0]) => evaluateCommand(opts, ctx))
 
@@ -107,10 +124,10 @@ export function buildProgram(ctx: CliContext): Command {
     program
       .command('tune')
       .description('train on --train, pick parameters that score best on --validation against --labels')
-      .requiredOption('--train <train.csv>', 'training data (OneTable CSV or MultiTable folder)')
-      .requiredOption('--validation <test.csv>', 'validation data continuing the training data')
-      .requiredOption('--labels <labels.csv>', 'labels of the validation rows')
-      .requiredOption('--out <model.json>', 'where to write the tuned model')
+      .requiredOption('--train <train.csv>', 'training data (OneTable CSV or MultiTable folder)', inputPath)
+      .requiredOption('--validation <test.csv>', 'validation data continuing the training data', inputPath)
+      .requiredOption('--labels <labels.csv>', 'labels of the validation rows', inputPath)
+      .requiredOption('--out <model.json>', 'where to write the tuned model (- for stdout)', outputPath)
       .addOption(
         new Option('--sliding-window <n>', 'rows per window, 28–2880 (default 300)').argParser(parseSlidingWindow),
       )
@@ -120,8 +137,8 @@ export function buildProgram(ctx: CliContext): Command {
   program
     .command('chart')
     .description('draw scores, anomalies and labels to .svg or .png')
-    .requiredOption('--results <results.jsonl>', 'output of `mvad detect`')
-    .option('--labels <labels.csv>', 'ground truth to shade')
+    .requiredOption('--results <results.jsonl>', 'output of `mvad detect` (- for stdin)', inputPath)
+    .option('--labels <labels.csv>', 'ground truth to shade', inputPath)
     .requiredOption('--out <chart.svg|chart.png>', 'output file; the extension picks the format')
     .addOption(new Option('--threshold <n>', 'draw this score threshold').argParser(parseNumber))
     .addOption(new Option('--width <px>', 'image width (default 1200)').argParser(intInRange(200, 20_000)))
@@ -135,7 +152,7 @@ export function buildProgram(ctx: CliContext): Command {
   model
     .command('upload')
     .description('store a model file from `mvad train` as a new READY version')
-    .requiredOption('--model <model.json>', 'model written by `mvad train`')
+    .requiredOption('--model <model.json>', 'model written by `mvad train` (- for stdin)', inputPath)
     .requiredOption('--name <modelId>', 'model id (letters, digits, . _ -); uploads add versions 1, 2, …')
     .option('--display-name <text>', 'free text shown in listings')
     .action((opts: Parameters<typeof modelUploadCommand>[0]) => modelUploadCommand(opts, ctx, ctx.env ?? process.env))
@@ -155,7 +172,7 @@ export function buildProgram(ctx: CliContext): Command {
   program
     .command('simulate')
     .description('stream a CSV to the readings topic as per-variable readings (KAFKA_BROKERS, MVAD_TOPIC_READINGS)')
-    .requiredOption('--input <csv|folder>', 'OneTable CSV or MultiTable folder')
+    .requiredOption('--input <csv|folder>', 'OneTable CSV or MultiTable folder (- for stdin)', inputPath)
     .requiredOption('--entity <id>', 'message key of the readings')
     .addOption(
       new Option('--rate <rows/s>', 'rows per second (default: as fast as possible)').argParser(
@@ -186,7 +203,11 @@ export function buildProgram(ctx: CliContext): Command {
   program
     .command('submit')
     .description('send a control command (train, detect-batch, deploy, delete-model, cancel) to MVAD_TOPIC_CONTROL')
-    .option('--file <command.json>', 'the command as a JSON file (schemas/json/control-command.v1.json)')
+    .option(
+      '--file <command.json>',
+      'the command as a JSON file (schemas/json/control-command.v1.json; - for stdin)',
+      inputPath,
+    )
     .option('--json <text>', 'the command as JSON text')
     .option('--wait', 'follow the job until it is READY or FAILED (exit 3 when FAILED)')
     .addOption(

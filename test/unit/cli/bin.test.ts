@@ -31,6 +31,25 @@ describe('mvad bin (built)', () => {
     expect(bad.status).toBe(3)
     expect(bad.stderr).toMatch(/^error ColumnNotFound: .*interpretation\.csv line 1: no 'timestamp' column/)
   }, 30_000) // seven processes of ~0.7 s each on a 2-core machine: over vitest's default 5 s when it is busy
+  it('reads - as standard input and writes - as standard output (shell pipes), one - reader at a time', () => {
+    // Through bash, as a shell user pipes: train writes the model to stdout, detect reads it from stdin.
+    const script =
+      '"$0" "$1" train --input "$2train.csv" --out - --sliding-window 28 2>/dev/null' +
+      ' | "$0" "$1" detect --model - --input "$2test.csv" --out - 2>/dev/null | cat' // cat: stdout here is a socket
+    const piped = spawnSync('bash', ['-o', 'pipefail', '-c', script, process.execPath, bin, F], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    })
+    expect(piped.status).toBe(0)
+    const lines = piped.stdout.trim().split('\n')
+    expect(lines).toHaveLength(readFileSync(`${F}test.csv`, 'utf8').trim().split('\n').length - 1)
+    expect(JSON.parse(lines[0] ?? '')).toMatchObject({ value: { isAnomaly: expect.any(Boolean) as unknown } })
+    const twice = mvad('evaluate', '--results', '-', '--labels', '-')
+    expect([twice.status, twice.stderr]).toEqual([
+      2,
+      'error: only one option can read standard input (-): --results, --labels\n',
+    ])
+  }, 30_000)
   it('stops quietly (status 141, no stack) when the reader of its output goes away', () => {
     const tune = [bin, 'tune', '--train', `${F}train.csv`, '--validation', `${F}test.csv`, '--labels', `${F}labels.csv`]
     const out = `${tmpdir()}/mvad-bin-${process.pid}.json`
