@@ -243,7 +243,7 @@ export function createApp({ config, logger, metrics, loadModel }: AppDeps): App 
       trustProxy: config.http.trustProxy,
       admission,
       resultTtlSeconds: config.control.resultTtlSeconds,
-      modelCache: new ReadyModelCache(config.rest.modelCacheBytes),
+      ...(config.rest.modelCacheBytes > 0 ? { modelCache: new ReadyModelCache(config.rest.modelCacheBytes) } : {}),
     })
   } else {
     registerMvadApiElsewhere(http)

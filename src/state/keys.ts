@@ -21,8 +21,10 @@ export interface KeySpace {
   modelVersions(modelId: string): string
   /** Counter of a model's versions. */
   modelVersionSeq(modelId: string): string
-  /** String with a TTL: the token of a delete of the model under way (state/model-deletion.ts). */
+  /** String with a TTL: the token of the delete of the model under way, its claim (state/model-deletion.ts). */
   modelDeleting(modelId: string): string
+  /** Sorted set: tokens of the binds to the model under way, their claims, scored by when they end (ms). */
+  modelBinding(modelId: string): string
   /** String: JSON job record. */
   job(jobId: string): string
   /** Sorted set of job ids by creation time (ms). */
@@ -56,6 +58,7 @@ export function keySpace(prefix: string): KeySpace {
     modelVersions: (modelId) => `${p}model:${modelTag(modelId)}:versions`,
     modelVersionSeq: (modelId) => `${p}model:${modelTag(modelId)}:seq`,
     modelDeleting: (modelId) => `${p}model:${modelTag(modelId)}:deleting`,
+    modelBinding: (modelId) => `${p}model:${modelTag(modelId)}:binding`,
     job: (jobId) => `${p}job:{job:${jobId}}`,
     jobIndex: () => `${p}jobs`,
     openJobIndex: () => `${p}jobs:open`,

@@ -4,22 +4,25 @@
  * A delete checks that no entity is bound to the model, then deletes it; a deploy checks that the model is READY,
  * then binds. Run on two instances at once, each could pass its check before the other wrote, and entities ended
  * bound to a deleted model (their readings dead-lettered until a deploy of another model). The keys belong to two
- * stores, so there is no one Redis transaction over them; instead each side writes first and reads after:
- * - a delete marks the model (`beginDelete`), then reads the bindings, then deletes — only while its mark holds;
- * - a bind writes the bindings, then reads the mark and the model; on a mark or a model gone, it puts the entities'
- *   previous bindings back and fails.
- * Whichever side reads second sees the other's write, so the delete sees the binding and refuses, or the bind sees
- * the mark (or the model gone) and undoes itself. Both may lose — a bind undone for a delete that then refused, as
- * the binding was there — and can be sent again; both never win.
+ * stores, so there is no one Redis transaction over them; instead each side claims the model first and looks after:
+ * - a delete takes the model's delete claim, then looks for bind claims and for bindings, then deletes — only while
+ *   its claim holds;
+ * - a bind takes a bind claim on every model its new bindings name, then looks for delete claims and checks that
+ *   the models are still servable, then writes the bindings and lets its claims go.
+ * Whichever side looks second sees the other's claim (or, if the other has finished, its bindings or the model
+ * gone), so a bind never writes a binding to a model that a delete removes; both may refuse at once, never both go
+ * ahead. A bind writes nothing it would have to undo, so a bind that fails or dies midway leaves bindings to models
+ * that exist. Claims are held for CLAIM_HOLD_MS and renewed while the work goes on, so one left by a process that
+ * died ends on its own.
  */
 import { ServiceError } from '../errors.js'
 import { entitiesUsingModel, type BindingStore, type ModelBinding, type ModelRef } from './binding-store.js'
-import type { ModelStore } from './model-store.js'
+import type { ClaimKind, ModelStore } from './model-store.js'
 
-/** A delete's few Redis round trips take milliseconds; a delete that died blocks deploys of its model this long. */
-export const DELETE_HOLD_MS = 30_000
+/** How long a claim holds unless renewed (every third of it while its work goes on). */
+export const CLAIM_HOLD_MS = 30_000
 
-export interface MarkWait {
+export interface ClaimWait {
   /** How long a delete waits for another delete of the same model to end. */
   timeoutMs: number
   pollMs: number
@@ -27,7 +30,7 @@ export interface MarkWait {
   now: () => number
 }
 
-const DEFAULT_MARK_WAIT: MarkWait = {
+const DEFAULT_CLAIM_WAIT: ClaimWait = {
   timeoutMs: 5_000,
   pollMs: 50,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
@@ -36,40 +39,51 @@ const DEFAULT_MARK_WAIT: MarkWait = {
 
 /**
  * Deletes a model that no entity uses as its default or shadow; false when there is no such model. Throws
- * `ModelInUse` when an entity uses it (or another delete of it did not end in time).
+ * `ModelInUse` when an entity uses it, or a bind to it or another delete of it is under way.
  */
 export async function deleteUnboundModel(
   models: ModelStore,
   bindings: BindingStore,
   modelId: string,
-  wait: MarkWait = DEFAULT_MARK_WAIT,
+  wait: ClaimWait = DEFAULT_CLAIM_WAIT,
 ): Promise<boolean> {
-  const token = await takeDeleteMark(models, modelId, wait)
+  const token = await takeDeleteClaim(models, modelId, wait)
   try {
-    const users = entitiesUsingModel(await bindings.list(), modelId)
-    if (users.length > 0) {
-      const shown = users.slice(0, 10).join(', ') + (users.length > 10 ? `, … (${users.length})` : '')
-      throw new ServiceError('ModelInUse', `model ${modelId} is deployed to ${shown}; deploy another model there first`)
-    }
-    const outcome = await models.deleteModel(modelId, token)
-    if (outcome === 'markLost') {
-      throw new ServiceError(
-        'RedisError',
-        `deleting model ${modelId} took longer than its ${DELETE_HOLD_MS / 1000} s hold, so a deploy may have ` +
-          'bound it meanwhile; nothing was deleted, try again',
-        { retriable: true },
-      )
-    }
-    return outcome === 'deleted'
+    return await whileRenewed([{ models, modelId, kind: 'delete', token }], async () => {
+      if (await models.isClaimed(modelId, 'bind')) {
+        throw new ServiceError('ModelInUse', `model ${modelId} is being deployed by another request; try again`, {
+          retriable: true,
+        })
+      }
+      const users = entitiesUsingModel(await bindings.list(), modelId)
+      if (users.length > 0) {
+        const shown = users.slice(0, 10).join(', ') + (users.length > 10 ? `, … (${users.length})` : '')
+        throw new ServiceError(
+          'ModelInUse',
+          `model ${modelId} is deployed to ${shown}; deploy another model there first`,
+        )
+      }
+      const outcome = await models.deleteModel(modelId, token)
+      if (outcome === 'claimLost') {
+        throw new ServiceError(
+          'RedisError',
+          `deleting model ${modelId} outlasted its claim (Redis unreachable for ${CLAIM_HOLD_MS / 1000} s?), so a ` +
+            'deploy may have bound it meanwhile; nothing was deleted, try again',
+          { retriable: true },
+        )
+      }
+      return outcome === 'deleted'
+    })
   } finally {
-    await models.endDelete(modelId, token)
+    // The claim ends with its hold anyway: a failed release must not replace what the delete did.
+    await models.releaseClaim(modelId, 'delete', token).catch(() => undefined)
   }
 }
 
-async function takeDeleteMark(models: ModelStore, modelId: string, wait: MarkWait): Promise<string> {
+async function takeDeleteClaim(models: ModelStore, modelId: string, wait: ClaimWait): Promise<string> {
   const deadline = wait.now() + wait.timeoutMs
   for (;;) {
-    const token = await models.beginDelete(modelId, DELETE_HOLD_MS)
+    const token = await models.claim(modelId, 'delete', CLAIM_HOLD_MS)
     if (token !== undefined) return token
     if (wait.now() >= deadline) {
       throw new ServiceError('ModelInUse', `model ${modelId} is being deleted by another request; try again`, {
@@ -80,48 +94,95 @@ async function takeDeleteMark(models: ModelStore, modelId: string, wait: MarkWai
   }
 }
 
-/** One entity's new binding and the one it replaces (undefined: it had none). */
+/** One entity's new binding. */
 export interface BindingChange {
   entity: string
   binding: ModelBinding
-  previous: ModelBinding | undefined
 }
 
 /**
- * Writes `changes`, which bind entities to `target`, then checks that `target` was not deleted meanwhile; if it was,
- * or is being deleted, puts the previous bindings back and throws `ModelNotExist`.
+ * Writes `changes` unless a model they name (default or shadow) is being deleted (`ModelInUse`) or is not servable
+ * any more (`ModelNotExist`): then writes nothing.
  */
-export async function bindToModel(
+export async function bindToModels(
   models: ModelStore,
   bindings: BindingStore,
-  target: ModelRef,
   changes: readonly BindingChange[],
 ): Promise<void> {
-  // Checked before writing too, so that consumers do not load a model about to go only to drop it again.
-  if (await models.isBeingDeleted(target.modelId)) throw beingDeleted(target.modelId)
-  for (const { entity, binding } of changes) await bindings.set(entity, binding)
-  const deleting = await models.isBeingDeleted(target.modelId)
-  if (!deleting && (await stillServable(models, target))) return
-  for (const { entity, previous } of changes) {
-    if (previous === undefined) await bindings.delete(entity)
-    else await bindings.set(entity, previous)
+  const refs = namedModels(changes)
+  const claims: Claim[] = []
+  try {
+    for (const { modelId } of refs) {
+      const token = await models.claim(modelId, 'bind', CLAIM_HOLD_MS)
+      if (token === undefined) throw new Error(`a bind claim on model ${modelId} was refused (binds share the model)`)
+      claims.push({ models, modelId, kind: 'bind', token })
+    }
+    await whileRenewed(claims, async () => {
+      for (const ref of refs) {
+        // The claim first, then the model: a delete that ended between the two reads has removed it.
+        if (await models.isClaimed(ref.modelId, 'delete')) {
+          throw new ServiceError(
+            'ModelInUse',
+            `model ${ref.modelId} is being deleted by another request; nothing was bound (deploy again if that ` +
+              'delete is refused)',
+            { retriable: true },
+          )
+        }
+        if (!(await servable(models, ref))) {
+          const which = ref.version === undefined ? 'has no READY version' : `version ${ref.version} is not READY`
+          throw new ServiceError(
+            'ModelNotExist',
+            `model ${ref.modelId} ${which} (deleted meanwhile?); nothing was bound`,
+          )
+        }
+      }
+      for (const { entity, binding } of changes) await bindings.set(entity, binding)
+    })
+  } finally {
+    for (const { modelId, token } of claims) await models.releaseClaim(modelId, 'bind', token).catch(() => undefined)
   }
-  if (deleting) throw beingDeleted(target.modelId)
-  throw new ServiceError(
-    'ModelNotExist',
-    `model ${target.modelId}${target.version === undefined ? '' : ` version ${target.version}`} was deleted while ` +
-      'being deployed; the entities keep their previous models',
-  )
 }
 
-function beingDeleted(modelId: string): ServiceError {
-  return new ServiceError(
-    'ModelNotExist',
-    `model ${modelId} is being deleted; the entities keep their previous models (if the delete is refused, deploy again)`,
-  )
+/** The models (and pinned versions) the bindings name, each model once. */
+function namedModels(changes: readonly BindingChange[]): ModelRef[] {
+  const refs = new Map<string, ModelRef>()
+  for (const { binding } of changes) {
+    for (const ref of [binding, binding.shadow]) {
+      if (ref === undefined) continue
+      const key = `${ref.modelId}\u0000${ref.version ?? ''}`
+      refs.set(
+        key,
+        ref.version === undefined ? { modelId: ref.modelId } : { modelId: ref.modelId, version: ref.version },
+      )
+    }
+  }
+  return [...refs.values()]
 }
 
-async function stillServable(models: ModelStore, target: ModelRef): Promise<boolean> {
-  if (target.version !== undefined) return (await models.getInfo(target.modelId, target.version))?.status === 'READY'
-  return (await models.listVersions(target.modelId)).some((info) => info.status === 'READY')
+async function servable(models: ModelStore, ref: ModelRef): Promise<boolean> {
+  if (ref.version !== undefined) return (await models.getInfo(ref.modelId, ref.version))?.status === 'READY'
+  return (await models.listVersions(ref.modelId)).some((info) => info.status === 'READY')
+}
+
+interface Claim {
+  models: ModelStore
+  modelId: string
+  kind: ClaimKind
+  token: string
+}
+
+/** Runs `work` while renewing `claims` every third of their hold, so long work (many entities) keeps them. */
+async function whileRenewed<T>(claims: readonly Claim[], work: () => Promise<T>): Promise<T> {
+  const timer = setInterval(() => {
+    for (const { models, modelId, kind, token } of claims) {
+      // A renewal that fails is not fatal here: a delete whose claim ended deletes nothing (claimLost).
+      models.renewClaim(modelId, kind, token, CLAIM_HOLD_MS).catch(() => undefined)
+    }
+  }, CLAIM_HOLD_MS / 3)
+  timer.unref()
+  try {
+    return await work()
+  } finally {
+    clearInterval(timer)
+  }
 }

@@ -118,20 +118,24 @@ export interface ModelStore {
   listVersions(modelId: string): Promise<ModelVersionInfo[]>
   listModelIds(): Promise<string[]>
   /**
-   * Marks the model as being deleted, for `holdMs` at most (a delete that dies leaves the mark that long); returns
-   * the mark's token, or undefined while another delete holds it. Deploys refuse a marked model
-   * (state/model-deletion.ts says why the mark is needed).
+   * Claims the model for a delete (one at a time: undefined while another delete holds its claim) or for a bind of
+   * entities to it (any number at once), for `holdMs` unless renewed; returns the claim's token. A claim left by a
+   * process that died ends with its hold. state/model-deletion.ts says what the claims are for.
    */
-  beginDelete(modelId: string, holdMs: number): Promise<string | undefined>
-  /** Removes the mark if it still holds `token`. */
-  endDelete(modelId: string, token: string): Promise<void>
-  isBeingDeleted(modelId: string): Promise<boolean>
-  /** Deletes the model with all its versions, only while its delete mark holds `token`. */
+  claim(modelId: string, kind: ClaimKind, holdMs: number): Promise<string | undefined>
+  /** Holds the claim `holdMs` from now; false when it is gone (expired, or released). */
+  renewClaim(modelId: string, kind: ClaimKind, token: string, holdMs: number): Promise<boolean>
+  releaseClaim(modelId: string, kind: ClaimKind, token: string): Promise<void>
+  /** Whether a claim of `kind` on the model holds now. */
+  isClaimed(modelId: string, kind: ClaimKind): Promise<boolean>
+  /** Deletes the model with all its versions, only while its delete claim holds `token`. */
   deleteModel(modelId: string, token: string): Promise<DeleteOutcome>
 }
 
-/** `markLost`: the delete's mark expired or was taken over, and nothing was deleted. */
-export type DeleteOutcome = 'deleted' | 'absent' | 'markLost'
+export type ClaimKind = 'delete' | 'bind'
+
+/** `claimLost`: the delete's claim expired or was taken over, and nothing was deleted. */
+export type DeleteOutcome = 'deleted' | 'absent' | 'claimLost'
 
 export class MemoryModelStore implements ModelStore {
   /** Version counters of deleted models: a model made again under the id numbers on from them. */
@@ -140,7 +144,8 @@ export class MemoryModelStore implements ModelStore {
     string,
     { seq: number; versions: Map<number, { info: ModelVersionInfo; state: string }> }
   >()
-  readonly #deleteMarks = new Map<string, { token: string; until: number }>()
+  /** `<kind>:<modelId>` → token → until (ms). */
+  readonly #claims = new Map<string, Map<string, number>>()
   readonly #now: () => Date
 
   constructor(now: () => Date = () => new Date()) {
@@ -211,35 +216,46 @@ export class MemoryModelStore implements ModelStore {
     return Promise.resolve([...this.#models.keys()].sort())
   }
 
-  beginDelete(modelId: string, holdMs: number): Promise<string | undefined> {
-    if (this.#liveMark(modelId) !== undefined) return Promise.resolve(undefined)
+  claim(modelId: string, kind: ClaimKind, holdMs: number): Promise<string | undefined> {
+    const claims = this.#liveClaims(modelId, kind)
+    if (kind === 'delete' && claims.size > 0) return Promise.resolve(undefined)
     const token = randomUUID()
-    this.#deleteMarks.set(modelId, { token, until: this.#now().getTime() + holdMs })
+    claims.set(token, this.#now().getTime() + holdMs)
+    this.#claims.set(`${kind}:${modelId}`, claims)
     return Promise.resolve(token)
   }
 
-  endDelete(modelId: string, token: string): Promise<void> {
-    if (this.#liveMark(modelId) === token) this.#deleteMarks.delete(modelId)
+  renewClaim(modelId: string, kind: ClaimKind, token: string, holdMs: number): Promise<boolean> {
+    const claims = this.#liveClaims(modelId, kind)
+    if (!claims.has(token)) return Promise.resolve(false)
+    claims.set(token, this.#now().getTime() + holdMs)
+    return Promise.resolve(true)
+  }
+
+  releaseClaim(modelId: string, kind: ClaimKind, token: string): Promise<void> {
+    this.#liveClaims(modelId, kind).delete(token)
     return Promise.resolve()
   }
 
-  isBeingDeleted(modelId: string): Promise<boolean> {
-    return Promise.resolve(this.#liveMark(modelId) !== undefined)
+  isClaimed(modelId: string, kind: ClaimKind): Promise<boolean> {
+    return Promise.resolve(this.#liveClaims(modelId, kind).size > 0)
   }
 
   deleteModel(modelId: string, token: string): Promise<DeleteOutcome> {
-    if (this.#liveMark(modelId) !== token) return Promise.resolve('markLost')
+    if (!this.#liveClaims(modelId, 'delete').has(token)) return Promise.resolve('claimLost')
     const model = this.#models.get(modelId)
     // The version counter outlives the model, as in Redis (DELETE_MODEL_LUA says why).
     if (model !== undefined) this.#deletedSeq.set(modelId, model.seq)
     return Promise.resolve(this.#models.delete(modelId) ? 'deleted' : 'absent')
   }
 
-  /** The token of the model's unexpired delete mark. */
-  #liveMark(modelId: string): string | undefined {
-    const mark = this.#deleteMarks.get(modelId)
-    if (mark === undefined || mark.until <= this.#now().getTime()) return undefined
-    return mark.token
+  /** The model's unexpired claims of `kind`, token → until (ms); expired ones are dropped. */
+  #liveClaims(modelId: string, kind: ClaimKind): Map<string, number> {
+    const claims = this.#claims.get(`${kind}:${modelId}`) ?? new Map<string, number>()
+    const now = this.#now().getTime()
+    for (const [token, until] of claims) if (until <= now) claims.delete(token)
+    if (claims.size === 0) this.#claims.delete(`${kind}:${modelId}`)
+    return claims
   }
 }
 

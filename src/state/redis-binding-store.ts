@@ -12,6 +12,8 @@ import {
   type ModelBinding,
 } from './binding-store.js'
 
+const LIST_CHUNK = 1000
+
 export class RedisBindingStore implements BindingStore {
   readonly #redis: Redis
   readonly #keys: KeySpace
@@ -41,9 +43,15 @@ export class RedisBindingStore implements BindingStore {
   async list(): Promise<EntityBinding[]> {
     const entities = (await this.#redis.smembers(this.#keys.bindingIndex())).sort()
     const out: EntityBinding[] = []
-    for (const entity of entities) {
-      const binding = await this.get(entity)
-      if (binding !== undefined) out.push({ entity, binding })
+    // A round trip per LIST_CHUNK entities, not per entity: a model's delete lists them all.
+    for (let start = 0; start < entities.length; start += LIST_CHUNK) {
+      const chunk = entities.slice(start, start + LIST_CHUNK)
+      const raws = await this.#redis.mget(chunk.map((entity) => this.#keys.binding(entity)))
+      chunk.forEach((entity, i) => {
+        const raw = raws[i]
+        const binding = raw === null || raw === undefined ? undefined : parseBinding(raw)
+        if (binding !== undefined) out.push({ entity, binding })
+      })
     }
     return out
   }

@@ -8,13 +8,16 @@ import { randomUUID } from 'node:crypto'
 import {
   DELETE_MODEL_LUA,
   REGISTER_MODEL_VERSION_LUA,
-  RELEASE_MARK_LUA,
+  RELEASE_CLAIM_LUA,
+  RENEW_BIND_CLAIM_LUA,
+  RENEW_CLAIM_LUA,
   UPDATE_MODEL_VERSION_LUA,
 } from './lua/scripts.js'
 import {
   applyVersionUpdate,
   assertStateWithReady,
   versionInfo,
+  type ClaimKind,
   type DeleteOutcome,
   type ModelStatus,
   type ModelStore,
@@ -41,11 +44,13 @@ type UpdateCommand = (
 type DeleteCommand = (
   seqKey: string,
   versionsKey: string,
-  markKey: string,
+  claimKey: string,
   statePrefix: string,
   token: string,
 ) => Promise<number>
-type ReleaseMarkCommand = (markKey: string, token: string) => Promise<number>
+type ReleaseClaimCommand = (claimKey: string, token: string) => Promise<number>
+type RenewClaimCommand = (claimKey: string, token: string, holdMs: number) => Promise<number>
+type RenewBindClaimCommand = (claimsKey: string, token: string, now: number, ends: number) => Promise<number>
 
 export class RedisModelStore implements ModelStore {
   readonly #redis: Redis
@@ -62,7 +67,9 @@ export class RedisModelStore implements ModelStore {
     }
     if (!('mvadDeleteModel' in redis)) {
       redis.defineCommand('mvadDeleteModel', { numberOfKeys: 3, lua: DELETE_MODEL_LUA })
-      redis.defineCommand('mvadReleaseMark', { numberOfKeys: 1, lua: RELEASE_MARK_LUA })
+      redis.defineCommand('mvadReleaseClaim', { numberOfKeys: 1, lua: RELEASE_CLAIM_LUA })
+      redis.defineCommand('mvadRenewClaim', { numberOfKeys: 1, lua: RENEW_CLAIM_LUA })
+      redis.defineCommand('mvadRenewBindClaim', { numberOfKeys: 1, lua: RENEW_BIND_CLAIM_LUA })
     }
   }
 
@@ -160,19 +167,46 @@ export class RedisModelStore implements ModelStore {
     return this.#keys.modelState(modelId, 0).replace(/0$/, '')
   }
 
-  async beginDelete(modelId: string, holdMs: number): Promise<string | undefined> {
+  // A delete claim is a string set only when absent; bind claims are members of a sorted set scored by when they
+  // end, on this process's clock (as job leases are): a claim outlives its hold by the clocks' difference at most.
+  async claim(modelId: string, kind: ClaimKind, holdMs: number): Promise<string | undefined> {
     const token = randomUUID()
-    const set = await this.#redis.set(this.#keys.modelDeleting(modelId), token, 'PX', Math.max(1, holdMs), 'NX')
-    return set === 'OK' ? token : undefined
+    const hold = Math.max(1, holdMs)
+    if (kind === 'delete') {
+      const set = await this.#redis.set(this.#keys.modelDeleting(modelId), token, 'PX', hold, 'NX')
+      return set === 'OK' ? token : undefined
+    }
+    const key = this.#keys.modelBinding(modelId)
+    const now = Date.now()
+    // Ended claims (of binds that died) go first; the set goes with its last member.
+    await this.#redis.zremrangebyscore(key, '-inf', now)
+    await this.#redis.zadd(key, now + hold, token)
+    return token
   }
 
-  async endDelete(modelId: string, token: string): Promise<void> {
-    const release = (this.#redis as unknown as { mvadReleaseMark: ReleaseMarkCommand }).mvadReleaseMark
+  async renewClaim(modelId: string, kind: ClaimKind, token: string, holdMs: number): Promise<boolean> {
+    const hold = Math.max(1, holdMs)
+    if (kind === 'delete') {
+      const renew = (this.#redis as unknown as { mvadRenewClaim: RenewClaimCommand }).mvadRenewClaim
+      return (await renew.call(this.#redis, this.#keys.modelDeleting(modelId), token, hold)) === 1
+    }
+    const renew = (this.#redis as unknown as { mvadRenewBindClaim: RenewBindClaimCommand }).mvadRenewBindClaim
+    const now = Date.now()
+    return (await renew.call(this.#redis, this.#keys.modelBinding(modelId), token, now, now + hold)) === 1
+  }
+
+  async releaseClaim(modelId: string, kind: ClaimKind, token: string): Promise<void> {
+    if (kind === 'bind') {
+      await this.#redis.zrem(this.#keys.modelBinding(modelId), token)
+      return
+    }
+    const release = (this.#redis as unknown as { mvadReleaseClaim: ReleaseClaimCommand }).mvadReleaseClaim
     await release.call(this.#redis, this.#keys.modelDeleting(modelId), token)
   }
 
-  async isBeingDeleted(modelId: string): Promise<boolean> {
-    return (await this.#redis.exists(this.#keys.modelDeleting(modelId))) === 1
+  async isClaimed(modelId: string, kind: ClaimKind): Promise<boolean> {
+    if (kind === 'delete') return (await this.#redis.exists(this.#keys.modelDeleting(modelId))) === 1
+    return (await this.#redis.zcount(this.#keys.modelBinding(modelId), `(${Date.now()}`, '+inf')) > 0
   }
 
   async deleteModel(modelId: string, token: string): Promise<DeleteOutcome> {
@@ -185,7 +219,7 @@ export class RedisModelStore implements ModelStore {
       this.#statePrefix(modelId),
       token,
     )
-    if (held < 0) return 'markLost'
+    if (held < 0) return 'claimLost'
     // The index is another key (another cluster slot): removed after the versions, so a listed model has them.
     const removed = await this.#redis.srem(this.#keys.modelIndex(), modelId)
     return removed === 1 || held > 0 ? 'deleted' : 'absent'

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest'
 import type { ModelStore } from '../../src/state/model-store.js'
 import { deleteMarked } from '../support/delete-marked.js'
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
 export function modelStoreContract(name: string, makeStore: () => { store: ModelStore; modelId: () => string }): void {
   describe(`ModelStore contract: ${name}`, () => {
     const meta = { variables: ['a', 'b'], slidingWindow: 28, displayName: 'demo' }
@@ -74,35 +76,69 @@ export function modelStoreContract(name: string, makeStore: () => { store: Model
       expect(await deleteMarked(store, id)).toBe('absent')
     })
 
-    it('holds a delete mark for one delete at a time, released only with its token, and lets it expire', async () => {
+    it('holds a delete claim for one delete at a time, released or renewed only with its token, and lets it end', async () => {
       const { store, modelId } = makeStore()
       const id = modelId()
-      expect(await store.isBeingDeleted(id)).toBe(false)
-      const first = await store.beginDelete(id, 10_000)
+      expect(await store.isClaimed(id, 'delete')).toBe(false)
+      const first = (await store.claim(id, 'delete', 10_000)) ?? ''
       expect(first).toEqual(expect.any(String))
-      expect(await store.isBeingDeleted(id)).toBe(true)
-      expect(await store.beginDelete(id, 10_000)).toBeUndefined()
-      await store.endDelete(id, 'another-delete')
-      expect(await store.isBeingDeleted(id)).toBe(true)
-      await store.endDelete(id, first ?? '')
-      expect(await store.isBeingDeleted(id)).toBe(false)
-      // A delete that died holding its mark: the mark goes after its hold.
-      expect(await store.beginDelete(id, 100)).toEqual(expect.any(String))
-      await new Promise((resolve) => setTimeout(resolve, 300))
-      expect(await store.isBeingDeleted(id)).toBe(false)
-      expect(await store.beginDelete(id, 10_000)).toEqual(expect.any(String))
-      expect(await store.beginDelete(modelId(), 10_000)).toEqual(expect.any(String)) // marks are per model
+      expect(await store.isClaimed(id, 'delete')).toBe(true)
+      expect(await store.isClaimed(id, 'bind')).toBe(false) // the kinds are apart
+      expect(await store.claim(id, 'delete', 10_000)).toBeUndefined()
+      await store.releaseClaim(id, 'delete', 'another-delete')
+      expect(await store.renewClaim(id, 'delete', 'another-delete', 10_000)).toBe(false)
+      expect(await store.isClaimed(id, 'delete')).toBe(true)
+      await store.releaseClaim(id, 'delete', first)
+      expect(await store.isClaimed(id, 'delete')).toBe(false)
+      expect(await store.renewClaim(id, 'delete', first, 10_000)).toBe(false) // released: not brought back
+      // A delete that died holding its claim: the claim ends with its hold; one renewed in time lasts.
+      // (Times: a check that must come before an end has 300 ms or more to spare; one after an end is sure to be.)
+      const dying = (await store.claim(id, 'delete', 400)) ?? ''
+      await sleep(100)
+      expect(await store.renewClaim(id, 'delete', dying, 800)).toBe(true)
+      await sleep(300) // past the first hold
+      expect(await store.isClaimed(id, 'delete')).toBe(true)
+      await sleep(700) // past the renewed one
+      expect(await store.isClaimed(id, 'delete')).toBe(false)
+      expect(await store.renewClaim(id, 'delete', dying, 10_000)).toBe(false)
+      expect(await store.claim(id, 'delete', 10_000)).toEqual(expect.any(String))
+      expect(await store.claim(modelId(), 'delete', 10_000)).toEqual(expect.any(String)) // claims are per model
     })
 
-    it('deletes only while the delete mark holds the given token', async () => {
+    it('holds any number of bind claims at once, each released, renewed and ended on its own', async () => {
+      const { store, modelId } = makeStore()
+      const id = modelId()
+      const a = (await store.claim(id, 'bind', 10_000)) ?? ''
+      const b = (await store.claim(id, 'bind', 400)) ?? ''
+      expect([a, b]).toEqual([expect.any(String), expect.any(String)])
+      expect(await store.isClaimed(id, 'bind')).toBe(true)
+      expect(await store.isClaimed(id, 'delete')).toBe(false)
+      await store.releaseClaim(id, 'bind', a)
+      expect(await store.isClaimed(id, 'bind')).toBe(true) // b still holds
+      await sleep(500)
+      expect(await store.isClaimed(id, 'bind')).toBe(false) // b ended with its hold
+      expect(await store.renewClaim(id, 'bind', b, 10_000)).toBe(false) // and is not brought back
+      expect(await store.isClaimed(id, 'bind')).toBe(false)
+      const c = (await store.claim(id, 'bind', 400)) ?? ''
+      await sleep(100)
+      expect(await store.renewClaim(id, 'bind', c, 800)).toBe(true)
+      await sleep(300) // past the first hold
+      expect(await store.isClaimed(id, 'bind')).toBe(true)
+      await store.releaseClaim(id, 'bind', c)
+      expect(await store.isClaimed(id, 'bind')).toBe(false)
+    })
+
+    it('deletes only while the delete claim holds the given token', async () => {
       const { store, modelId } = makeStore()
       const id = modelId()
       await store.registerReady(id, '{}', meta)
-      expect(await store.deleteModel(id, 'no-mark')).toBe('markLost')
-      const token = await store.beginDelete(id, 10_000)
-      expect(await store.deleteModel(id, 'another-delete')).toBe('markLost')
-      await store.endDelete(id, token ?? '')
-      expect(await store.deleteModel(id, token ?? '')).toBe('markLost') // released (or expired) first
+      expect(await store.deleteModel(id, 'no-claim')).toBe('claimLost')
+      const token = (await store.claim(id, 'delete', 10_000)) ?? ''
+      expect(await store.deleteModel(id, 'another-delete')).toBe('claimLost')
+      await store.releaseClaim(id, 'delete', token)
+      expect(await store.deleteModel(id, token)).toBe('claimLost') // released (or ended) first
+      const bind = (await store.claim(id, 'bind', 10_000)) ?? ''
+      expect(await store.deleteModel(id, bind)).toBe('claimLost') // a bind claim is no delete claim
       expect(await store.getReadyState(id)).toBeDefined()
       expect(await store.listModelIds()).toContain(id)
     })

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { keySpace } from '../../src/state/keys.js'
 import { RedisBindingStore } from '../../src/state/redis-binding-store.js'
 import { RedisJobStore } from '../../src/state/redis-job-store.js'
+import { RedisModelStore } from '../../src/state/redis-model-store.js'
 import { mvad, mvadWith, type CliOutcome } from '../support/cli-run.js'
 import { uniquePrefix } from '../support/names.js'
 
@@ -58,6 +59,21 @@ describe('mvad bind', () => {
     const ok = await mvadAt(prefix, 'bind', '--entity', 'pump-1', '--model', 'pump-model', '--version', '1')
     expect([ok.code, ok.stdout, ok.stderr]).toEqual([0, 'entity pump-1 → model pump-model v1\n', ''])
     expect(await bindings.get('pump-1')).toEqual({ modelId: 'pump-model', version: 1 })
+  })
+
+  it('binds nothing while the model is being deleted (ModelInUse, exit 3), and binds once the delete let go', async () => {
+    const prefix = uniquePrefix('cli-bind-deleting')
+    const models = new RedisModelStore(redis, keySpace(prefix))
+    const bindings = new RedisBindingStore(redis, keySpace(prefix))
+    expect((await mvadAt(prefix, 'model', 'upload', '--model', model, '--name', 'pump-model')).code).toBe(0)
+    const deleting = (await models.claim('pump-model', 'delete', 60_000)) ?? '' // another instance's delete
+    const refused = await mvadAt(prefix, 'bind', '--entity', 'pump-1', '--model', 'pump-model')
+    expect([refused.code, refused.stdout]).toEqual([3, ''])
+    expect(refused.stderr).toMatch(/^error ModelInUse: model pump-model is being deleted by another request; nothing/)
+    expect(await bindings.get('pump-1')).toBeUndefined()
+    await models.releaseClaim('pump-model', 'delete', deleting) // that delete was refused, say
+    expect((await mvadAt(prefix, 'bind', '--entity', 'pump-1', '--model', 'pump-model')).code).toBe(0)
+    expect(await bindings.get('pump-1')).toEqual({ modelId: 'pump-model' })
   })
 })
 

@@ -166,6 +166,15 @@ describe('control jobs: expiry, cancel, crash, lost status', () => {
     // The message is the job, without the record's delivery bookkeeping; and a status sent again is not a job counted.
     expect(Object.keys(sent()[0] ?? {}).filter((key) => key.startsWith('finalStatus'))).toEqual([])
     expect(await readyDeletesCounted()).toBe(countedBefore)
+    // A delete-model job this instance runs is counted: the metric read above is the one the service keeps.
+    await models.registerReady(`${prefix}-counted`, '{}', { variables: ['a'], slidingWindow: 28 })
+    await client.send({ type: 'delete-model', jobId: `${prefix}-counted`, modelId: `${prefix}-counted` })
+    expect(await client.finished(`${prefix}-counted`)).toMatchObject({ status: 'READY' })
+    // Counted as its status is sent, which may come just after the record that `finished` reads.
+    await pollUntil('the delete counted', async () => (await readyDeletesCounted()) === countedBefore + 1, {
+      timeoutMs: 5_000,
+      intervalMs: 50,
+    })
     await client.waitFor(jobId, (r) => r.finalStatusUnsent === undefined, 5_000)
     await new Promise((resolve) => setTimeout(resolve, 4_500)) // two more sweeps: nothing sent again
     expect(sent()).toHaveLength(1)

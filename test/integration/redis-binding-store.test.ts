@@ -3,7 +3,7 @@ import { RedisBindingStore } from '../../src/state/redis-binding-store.js'
 import { bindingStoreContract } from '../contracts/binding-store.contract.js'
 import { redisForContract } from '../support/redis-contract.js'
 
-const { redis, keys, nextId } = redisForContract('bs')
+const { redis, keys, nextId, scope } = redisForContract('bs')
 bindingStoreContract('redis', () => ({ store: new RedisBindingStore(redis, keys), entity: () => nextId('e') }))
 
 describe('RedisBindingStore subscription', () => {
@@ -35,5 +35,24 @@ describe('RedisBindingStore subscription', () => {
     } finally {
       await unsubscribe()
     }
+  })
+})
+
+describe('RedisBindingStore list', () => {
+  it('reads bindings in chunks: every entity of a few thousand, in order, skipping an index entry with no binding', async () => {
+    const scoped = scope('many')
+    const store = new RedisBindingStore(redis, scoped)
+    const entities = Array.from({ length: 2_345 }, (_, i) => `e${String(i).padStart(5, '0')}`)
+    const write = redis.pipeline()
+    for (const [i, entity] of entities.entries()) {
+      write.set(scoped.binding(entity), JSON.stringify({ modelId: `m${i % 7}` }))
+      write.sadd(scoped.bindingIndex(), entity)
+    }
+    await write.exec()
+    await redis.del(scoped.binding('e01500')) // its index entry stays, as after a crash between the two writes
+    const listed = await store.list()
+    expect(listed).toHaveLength(entities.length - 1)
+    expect(listed.map((x) => x.entity)).toEqual(entities.filter((e) => e !== 'e01500'))
+    expect(listed[2_000]).toEqual({ entity: 'e02001', binding: { modelId: `m${2_001 % 7}` } })
   })
 })

@@ -9,7 +9,7 @@ import { ServiceError } from '../../errors.js'
 import { clientOptions } from '../../connections.js'
 import { redactedUrl } from '../../domain/redact.js'
 import { keySpace } from '../../state/keys.js'
-import { bindToModel } from '../../state/model-deletion.js'
+import { bindToModels } from '../../state/model-deletion.js'
 import { RedisBindingStore } from '../../state/redis-binding-store.js'
 import { RedisModelStore } from '../../state/redis-model-store.js'
 import { RedisJobStore } from '../../state/redis-job-store.js'
@@ -123,9 +123,8 @@ export async function bindCommand(opts: BindOptions, ctx: CliContext, env: RawEn
     }
     const binding =
       opts.version === undefined ? { modelId: opts.model } : { modelId: opts.model, version: opts.version }
-    const previous = await bindings.get(opts.entity)
-    // Undone if the model is deleted meanwhile (state/model-deletion.ts), as a deploy job is.
-    await bindToModel(models, bindings, binding, [{ entity: opts.entity, binding, previous }])
+    // Not written if the model is being deleted meanwhile (state/model-deletion.ts), as for a deploy job.
+    await bindToModels(models, bindings, [{ entity: opts.entity, binding }])
     const version = opts.version === undefined ? `latest READY (now v${ready.info.version})` : `v${opts.version}`
     ctx.stdout.write(`entity ${opts.entity} → model ${opts.model} ${version}\n`)
   })

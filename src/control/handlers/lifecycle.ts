@@ -4,7 +4,7 @@
  */
 import { ServiceError } from '../../errors.js'
 import type { ModelBinding, ModelRef } from '../../state/binding-store.js'
-import { bindToModel, deleteUnboundModel, type BindingChange } from '../../state/model-deletion.js'
+import { bindToModels, deleteUnboundModel, type BindingChange } from '../../state/model-deletion.js'
 import type { CancelCommand, DeleteModelCommand, DeployCommand } from '../commands.js'
 import type { JobHandler, JobRunner } from '../job-runner.js'
 import { shadowColumns } from '../../stream/model-runtime.js'
@@ -41,10 +41,11 @@ export function deployHandler(deps: HandlerDeps): JobHandler {
           shadowsDropped.push(entity)
           next = ref
         }
-        changes.push({ entity, binding: next, previous: current })
+        changes.push({ entity, binding: next })
       }
-      // Written only now, all together, and undone if the model is deleted meanwhile (by another instance).
-      await bindToModel(deps.models, deps.bindings, ref, changes)
+      // Written only now, once every entity's binding is known, and not at all if a model they name is being
+      // deleted meanwhile (by another instance).
+      await bindToModels(deps.models, deps.bindings, changes)
       return {
         modelId: command.modelId,
         version,

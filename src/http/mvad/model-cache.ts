@@ -16,6 +16,7 @@ export class ReadyModelCache {
   /** In use order, least recent first (a Map keeps insertion order; a hit is moved to the end). */
   readonly #entries = new Map<string, { model: LoadedModel; bytes: number }>()
   #bytes = 0
+  readonly #loading = new Map<string, Promise<LoadedModel>>()
 
   /** `maxBytes` 0 keeps nothing. */
   constructor(maxBytes: number) {
@@ -38,10 +39,23 @@ export class ReadyModelCache {
       this.#entries.set(key, cached)
       return cached.model
     }
+    // Requests that miss together share one load: MVAD's largest state is 0.1 s of parsing on the event loop.
+    const loading = this.#loading.get(key)
+    if (loading !== undefined) return loading
+    const loaded = this.#load(key, load, parse).finally(() => this.#loading.delete(key))
+    this.#loading.set(key, loaded)
+    return loaded
+  }
+
+  async #load(
+    key: string,
+    load: () => Promise<string>,
+    parse: (stateJson: string) => LoadedModel,
+  ): Promise<LoadedModel> {
     const stateJson = await load()
     const model = parse(stateJson)
     const bytes = stateJson.length
-    if (bytes > this.#maxBytes || this.#entries.has(key)) return model // too big, or another request kept it meanwhile
+    if (bytes > this.#maxBytes) return model
     this.#entries.set(key, { model, bytes })
     this.#bytes += bytes
     for (const [oldKey, old] of this.#entries) {

@@ -65,7 +65,8 @@ export async function detectLastModel(deps: RestModelDeps, modelId: string): Pro
     ready,
     async () => {
       const state = await deps.models.getReadyState(modelId, ready.version)
-      if (state === undefined) throw new ServiceError('ModelNotExist', `The model does not exist. (${modelId})`)
+      // Deleted since its versions were read.
+      if (state === undefined) throw new ServiceError('ModelNotExist', `model ${modelId} does not exist`)
       return state.stateJson
     },
     parse,

@@ -96,12 +96,12 @@ export const DELETE_MODEL_LUA = `
 -- Deletes a model's versions hash and every version's state in one step, so a version registered while a delete
 -- runs cannot leave a state key behind (a list-then-delete did: an orphan that never expires). The version counter
 -- stays (a few bytes): a model made again under the id goes on from it, so a training of the deleted model still
--- running cannot write its version N into the new model's version N. Deletes only while the delete's mark holds its
--- token: a delete slower than its hold may have missed a deploy that bound the model after the mark expired.
--- KEYS[1] version counter   KEYS[2] versions hash   KEYS[3] delete mark
+-- running cannot write its version N into the new model's version N. Deletes only while the delete's claim holds
+-- its token: once the claim ended, a bind may have bound the model unseen (state/model-deletion.ts).
+-- KEYS[1] version counter   KEYS[2] versions hash   KEYS[3] delete claim
 -- ARGV[1] state key prefix (state key = prefix .. version; same hash tag, so the same cluster slot)
 -- ARGV[2] the delete's token
--- Returns the number of versions the hash held, or -1 (nothing deleted) when the mark does not hold the token.
+-- Returns the number of versions the hash held, or -1 (nothing deleted) when the claim does not hold the token.
 if redis.call('GET', KEYS[3]) ~= ARGV[2] then return -1 end
 local held = redis.call('HLEN', KEYS[2])
 local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -110,11 +110,29 @@ redis.call('DEL', KEYS[2])
 return held
 `
 
-export const RELEASE_MARK_LUA = `
--- Deletes a mark only while it holds the caller's token, so a delete whose hold expired cannot release the mark
--- another delete has set since.
--- KEYS[1] mark   ARGV[1] token
+export const RELEASE_CLAIM_LUA = `
+-- Deletes a delete claim only while it holds the caller's token, so a delete whose claim expired cannot release the
+-- claim another delete has taken since.
+-- KEYS[1] claim   ARGV[1] token
 -- Returns 1 when released, 0 otherwise.
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
+`
+
+export const RENEW_CLAIM_LUA = `
+-- Holds a delete claim ARGV[2] ms longer from now, only while it holds the caller's token.
+-- KEYS[1] claim   ARGV[1] token   ARGV[2] hold (ms)
+-- Returns 1 when renewed, 0 when the claim is gone or another's.
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`
+
+export const RENEW_BIND_CLAIM_LUA = `
+-- Holds a bind claim longer while it is still live: an ended claim is not brought back.
+-- KEYS[1] bind claims (sorted set, score = end in ms)   ARGV[1] token   ARGV[2] now (ms)   ARGV[3] new end (ms)
+-- Returns 1 when renewed, 0 when the claim is gone or over.
+local ends = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not ends or tonumber(ends) <= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
 `

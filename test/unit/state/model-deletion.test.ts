@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { MemoryBindingStore, type BindingStore } from '../../../src/state/binding-store.js'
-import { bindToModel, deleteUnboundModel, DELETE_HOLD_MS, type MarkWait } from '../../../src/state/model-deletion.js'
-import { MemoryModelStore } from '../../../src/state/model-store.js'
+import { bindToModels, CLAIM_HOLD_MS, deleteUnboundModel, type ClaimWait } from '../../../src/state/model-deletion.js'
+import { MemoryModelStore, type ModelStore } from '../../../src/state/model-store.js'
 import { bindDeleteRaceContract } from '../../contracts/model-deletion.contract.js'
 
 const meta = { variables: ['a'], slidingWindow: 28 }
@@ -15,16 +15,31 @@ async function stores(now?: () => Date): Promise<{ models: MemoryModelStore; bin
   return { models, bindings }
 }
 
+/** `store` with `method` replaced (the others still reach it, bound to it: the stores keep private fields). */
+function withMethod<T extends object, K extends keyof T>(store: T, method: K, replacement: T[K]): T {
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === method) return replacement
+      const value: unknown = Reflect.get(target, property, target)
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+    },
+  })
+}
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
 describe('deleteUnboundModel', () => {
-  it('deletes a model no entity uses, answers false for one that does not exist, and releases its mark', async () => {
+  it('deletes a model no entity uses, answers false for one that does not exist, and releases its claim', async () => {
     const { models, bindings } = await stores()
     expect(await deleteUnboundModel(models, bindings, 'm')).toBe(true)
     expect(await models.listModelIds()).toEqual(['other'])
     expect(await deleteUnboundModel(models, bindings, 'm')).toBe(false)
-    expect(await models.isBeingDeleted('m')).toBe(false)
+    expect(await models.isClaimed('m', 'delete')).toBe(false)
   })
 
-  it('refuses with ModelInUse a model an entity uses as its default or its shadow, and releases its mark', async () => {
+  it('refuses with ModelInUse a model an entity uses as its default or its shadow, and releases its claim', async () => {
     const { models, bindings } = await stores()
     await bindings.set('e2', { modelId: 'other', shadow: { modelId: 'm' } })
     await expect(deleteUnboundModel(models, bindings, 'other')).rejects.toMatchObject({
@@ -33,29 +48,41 @@ describe('deleteUnboundModel', () => {
     })
     await expect(deleteUnboundModel(models, bindings, 'm')).rejects.toMatchObject({ code: 'ModelInUse' })
     expect(await models.listModelIds()).toEqual(['m', 'other'])
-    expect(await models.isBeingDeleted('m')).toBe(false)
-    expect(await models.isBeingDeleted('other')).toBe(false)
+    expect(await models.isClaimed('m', 'delete')).toBe(false)
+    expect(await models.isClaimed('other', 'delete')).toBe(false)
+  })
+
+  it('refuses a model while a bind to it is under way (retriable ModelInUse)', async () => {
+    const { models, bindings } = await stores()
+    const bind = (await models.claim('m', 'bind', CLAIM_HOLD_MS)) ?? ''
+    await expect(deleteUnboundModel(models, bindings, 'm')).rejects.toMatchObject({
+      code: 'ModelInUse',
+      retriable: true,
+      message: 'model m is being deployed by another request; try again',
+    })
+    await models.releaseClaim('m', 'bind', bind)
+    expect(await deleteUnboundModel(models, bindings, 'm')).toBe(true)
   })
 
   it('waits for another delete of the same model to end, and gives up with a retriable ModelInUse', async () => {
     const { models, bindings } = await stores()
     let clock = 0
-    const other = await models.beginDelete('m', DELETE_HOLD_MS)
+    const other = (await models.claim('m', 'delete', CLAIM_HOLD_MS)) ?? ''
     let polls = 0
-    const wait: MarkWait = {
+    const wait: ClaimWait = {
       timeoutMs: 1_000,
       pollMs: 100,
       now: () => clock,
       sleep: async (ms) => {
         clock += ms
-        if (++polls === 3) await models.endDelete('m', other ?? '')
+        if (++polls === 3) await models.releaseClaim('m', 'delete', other)
       },
     }
     expect(await deleteUnboundModel(models, bindings, 'm', wait)).toBe(true)
     expect(polls).toBe(3)
 
     await models.registerReady('m', '{}', meta)
-    await models.beginDelete('m', DELETE_HOLD_MS)
+    await models.claim('m', 'delete', CLAIM_HOLD_MS)
     clock = 0
     polls = -100 // the other delete never ends
     await expect(deleteUnboundModel(models, bindings, 'm', wait)).rejects.toMatchObject({
@@ -67,47 +94,102 @@ describe('deleteUnboundModel', () => {
     expect(await models.listModelIds()).toContain('m')
   })
 
-  it('deletes nothing when it outlasted its hold (a deploy may have bound the model since): retriable RedisError', async () => {
-    let now = 0
-    const { models, bindings } = await stores(() => new Date(now))
-    const slowBindings: BindingStore = Object.assign(Object.create(bindings) as BindingStore, {
-      list: async () => {
-        now += DELETE_HOLD_MS + 1
-        return bindings.list()
-      },
+  it('keeps its claim through a long listing of the bindings, by renewing it', async () => {
+    vi.useFakeTimers() // MemoryModelStore reads Date, which fake timers move too
+    const { models, bindings } = await stores()
+    const slowBindings = withMethod<BindingStore, 'list'>(bindings, 'list', async () => {
+      await vi.advanceTimersByTimeAsync(3 * CLAIM_HOLD_MS) // e.g. 100,000 entities on a slow Redis
+      return bindings.list()
     })
-    await expect(deleteUnboundModel(models, slowBindings, 'm')).rejects.toMatchObject({
+    expect(await deleteUnboundModel(models, slowBindings, 'm')).toBe(true)
+  })
+
+  it('deletes nothing when its claim ended before the delete (a bind may have come): retriable RedisError', async () => {
+    const { models, bindings } = await stores()
+    const lapsing = withMethod<ModelStore, 'deleteModel'>(models, 'deleteModel', async (modelId, token) => {
+      await models.releaseClaim(modelId, 'delete', token) // as if Redis had let it expire
+      return models.deleteModel(modelId, token)
+    })
+    await expect(deleteUnboundModel(lapsing, bindings, 'm')).rejects.toMatchObject({
       code: 'RedisError',
       retriable: true,
     })
     expect(await models.listModelIds()).toContain('m')
   })
+
+  it('answers what it did even when releasing its claim fails (the claim ends with its hold)', async () => {
+    const { models, bindings } = await stores()
+    const failingRelease = withMethod<ModelStore, 'releaseClaim'>(models, 'releaseClaim', () =>
+      Promise.reject(new Error('Redis away')),
+    )
+    expect(await deleteUnboundModel(failingRelease, bindings, 'm')).toBe(true)
+    await expect(deleteUnboundModel(failingRelease, bindings, 'other')).rejects.toMatchObject({ code: 'ModelInUse' })
+  })
 })
 
-describe('bindToModel', () => {
-  it('writes the bindings when the model stays', async () => {
+describe('bindToModels', () => {
+  it('writes the bindings when every model they name is servable, and lets its claims go', async () => {
     const { models, bindings } = await stores()
-    await bindToModel(models, bindings, { modelId: 'm', version: 1 }, [
-      { entity: 'e1', binding: { modelId: 'm', version: 1 }, previous: { modelId: 'other', version: 1 } },
-      { entity: 'e2', binding: { modelId: 'm', version: 1 }, previous: undefined },
-    ])
-    expect(await bindings.list()).toEqual([
-      { entity: 'e1', binding: { modelId: 'm', version: 1 } },
+    await bindToModels(models, bindings, [
+      { entity: 'e1', binding: { modelId: 'm', version: 1, shadow: { modelId: 'other' } } },
       { entity: 'e2', binding: { modelId: 'm', version: 1 } },
     ])
+    expect(await bindings.list()).toEqual([
+      { entity: 'e1', binding: { modelId: 'm', version: 1, shadow: { modelId: 'other' } } },
+      { entity: 'e2', binding: { modelId: 'm', version: 1 } },
+    ])
+    expect([await models.isClaimed('m', 'bind'), await models.isClaimed('other', 'bind')]).toEqual([false, false])
   })
 
-  it('refuses a model under a delete mark before writing anything', async () => {
+  it.each([
+    ['the default model', { modelId: 'm' }],
+    ['the shadow model', { modelId: 'other', shadow: { modelId: 'm' } }],
+  ])('writes nothing while %s is being deleted (retriable ModelInUse)', async (_what, binding) => {
     const { models, bindings } = await stores()
-    await models.beginDelete('m', DELETE_HOLD_MS)
-    let writes = 0
-    bindings.subscribe(() => writes++).catch(() => undefined)
+    await models.claim('m', 'delete', CLAIM_HOLD_MS)
+    const before = await bindings.list()
+    await expect(bindToModels(models, bindings, [{ entity: 'e2', binding }])).rejects.toMatchObject({
+      code: 'ModelInUse',
+      retriable: true,
+      message: expect.stringContaining('model m is being deleted by another request; nothing was bound') as unknown,
+    })
+    expect(await bindings.list()).toEqual(before)
+    expect(await models.isClaimed('m', 'bind')).toBe(false)
+  })
+
+  it('writes nothing when a model it names is no longer servable (ModelNotExist)', async () => {
+    const { models, bindings } = await stores()
+    const before = await bindings.list()
     await expect(
-      bindToModel(models, bindings, { modelId: 'm' }, [
-        { entity: 'e2', binding: { modelId: 'm' }, previous: undefined },
+      bindToModels(models, bindings, [{ entity: 'e2', binding: { modelId: 'm', version: 2 } }]),
+    ).rejects.toMatchObject({
+      code: 'ModelNotExist',
+      message: expect.stringContaining('version 2 is not READY') as unknown,
+    })
+    await models.createVersion('gone', meta) // a version, but none READY
+    await expect(
+      bindToModels(models, bindings, [{ entity: 'e2', binding: { modelId: 'gone' } }]),
+    ).rejects.toMatchObject({
+      code: 'ModelNotExist',
+      message: expect.stringContaining('has no READY version') as unknown,
+    })
+    expect(await bindings.list()).toEqual(before)
+  })
+
+  it('lets its claims go when a write fails midway', async () => {
+    const { models, bindings } = await stores()
+    let writes = 0
+    const failing = withMethod<BindingStore, 'set'>(bindings, 'set', (entity, binding) =>
+      ++writes === 2 ? Promise.reject(new Error('Redis away')) : bindings.set(entity, binding),
+    )
+    await expect(
+      bindToModels(models, failing, [
+        { entity: 'e2', binding: { modelId: 'm' } },
+        { entity: 'e3', binding: { modelId: 'm' } },
       ]),
-    ).rejects.toMatchObject({ code: 'ModelNotExist', message: expect.stringContaining('is being deleted') as unknown })
-    expect(writes).toBe(0)
+    ).rejects.toThrow('Redis away')
+    expect(await models.isClaimed('m', 'bind')).toBe(false)
+    expect(await deleteUnboundModel(models, bindings, 'm').catch((e: { code: string }) => e.code)).toBe('ModelInUse')
   })
 })
 

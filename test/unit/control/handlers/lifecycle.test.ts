@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { deployHandler } from '../../../../src/control/handlers/lifecycle.js'
+import { deleteModelHandler, deployHandler } from '../../../../src/control/handlers/lifecycle.js'
 import type { HandlerDeps } from '../../../../src/control/handlers/deps.js'
 import { MemoryBindingStore } from '../../../../src/state/binding-store.js'
 import { MemoryModelStore } from '../../../../src/state/model-store.js'
@@ -15,7 +15,14 @@ async function setup() {
   const deps = { models, bindings, results: new MemoryResultStore() } as unknown as HandlerDeps
   const deploy = (command: object) =>
     deployHandler(deps).run({ type: 'deploy', jobId: 'j', ...command } as never, { progress: () => undefined } as never)
-  return { models, bindings, deploy }
+  const remove = (modelId: string) =>
+    deleteModelHandler(deps).run(
+      { type: 'delete-model', jobId: 'd', modelId } as never,
+      {
+        progress: () => undefined,
+      } as never,
+    )
+  return { models, bindings, deploy, remove }
 }
 
 describe('deploy handler', () => {
@@ -64,5 +71,43 @@ describe('deploy handler', () => {
     })
     await expect(deploy({ modelId: 'candidate', entities: ['e1'] })).resolves.toMatchObject({ shadowsDropped: ['e1'] })
     expect(await bindings.get('e1')).toEqual({ modelId: 'candidate', version: 1 })
+  })
+
+  it('binds nothing while another instance deletes the model, or the shadow it would keep (state/model-deletion.ts)', async () => {
+    const { bindings, models, deploy } = await setup()
+    await deploy({ modelId: 'live', entities: ['e1'] })
+    await deploy({ modelId: 'candidate', entities: ['e1'], mode: 'shadow' })
+    const deleting = (await models.claim('other', 'delete', 60_000)) ?? ''
+    await expect(deploy({ modelId: 'other', entities: ['e1', 'e2'] })).rejects.toMatchObject({ code: 'ModelInUse' })
+    await models.releaseClaim('other', 'delete', deleting)
+    await models.claim('candidate', 'delete', 60_000)
+    // A new default with the shadow's variables keeps the shadow, so its delete stops this deploy too.
+    await models.registerReady('live', '{}', { variables: ['a', 'b', 'c'], slidingWindow: 28 })
+    await expect(deploy({ modelId: 'live', entities: ['e1'] })).rejects.toMatchObject({
+      code: 'ModelInUse',
+      message: expect.stringContaining('model candidate is being deleted') as unknown,
+    })
+    expect(await bindings.list()).toEqual([
+      { entity: 'e1', binding: { modelId: 'live', version: 1, shadow: { modelId: 'candidate', version: 1 } } },
+    ])
+  })
+})
+
+describe('delete-model handler', () => {
+  it('deletes a model no entity uses; refuses one in use or being deployed by another instance (ModelInUse)', async () => {
+    const { models, deploy, remove } = await setup()
+    await deploy({ modelId: 'live', entities: ['e1'] })
+    await expect(remove('live')).rejects.toMatchObject({
+      code: 'ModelInUse',
+      message: expect.stringContaining('e1') as unknown,
+    })
+    const bind = (await models.claim('other', 'bind', 60_000)) ?? ''
+    await expect(remove('other')).rejects.toMatchObject({
+      code: 'ModelInUse',
+      message: 'model other is being deployed by another request; try again',
+    })
+    await models.releaseClaim('other', 'bind', bind)
+    await expect(remove('other')).resolves.toEqual({ modelId: 'other', deleted: true })
+    await expect(remove('other')).rejects.toMatchObject({ code: 'ModelNotExist' })
   })
 })

@@ -37,6 +37,22 @@ describe('ReadyModelCache', () => {
     expect(remade).not.toBe(first)
   })
 
+  it('shares one load among requests that miss together', async () => {
+    const cache = new ReadyModelCache(100)
+    let loads = 0
+    let finish: (json: string) => void = () => undefined
+    const load = () => {
+      loads++
+      return new Promise<string>((resolve) => (finish = resolve))
+    }
+    const both = Promise.all([cache.get(M1, load, parsed), cache.get(M1, load, parsed)])
+    finish('{}')
+    const [a, b] = await both
+    expect(a).toBe(b)
+    expect(loads).toBe(1)
+    expect(cache.size).toEqual({ models: 1, bytes: 2 })
+  })
+
   it('lets the least recently used go when the states outgrow the budget', async () => {
     const cache = new ReadyModelCache(10)
     const { get, loads } = getter(cache)

@@ -173,6 +173,20 @@ describe('MVAD routes', () => {
     expect(again.statusCode).toBe(404)
   })
 
+  it('answers 409 ModelInUse to a DELETE while a deploy of the model is under way on another instance', async () => {
+    const info = await models.registerReady('88888888-8888-4888-8888-888888888888', '{}', {
+      variables: ['a'],
+      slidingWindow: 28,
+    })
+    const url = `${MVAD_BASE}/multivariate/models/${info.modelId}`
+    const bind = (await models.claim(info.modelId, 'bind', 60_000)) ?? ''
+    const refused = await app.inject({ method: 'DELETE', url })
+    expect([refused.statusCode, refused.headers['x-ms-error-code']]).toEqual([409, 'ModelInUse'])
+    expect(refused.json<{ message: string }>().message).toContain('being deployed by another request')
+    await models.releaseClaim(info.modelId, 'bind', bind)
+    expect((await app.inject({ method: 'DELETE', url })).statusCode).toBe(204)
+  })
+
   it('takes bodies as sent: no null-to-0 or "60"-to-60; a wrong type gets the field\'s own MVAD code', async () => {
     const post = async (path: string, payload: unknown): Promise<[number, unknown, string]> => {
       const reply = await app.inject({
