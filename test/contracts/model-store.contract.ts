@@ -1,7 +1,7 @@
 /** One contract for every ModelStore implementation (memory and Redis). */
 import { describe, expect, it } from 'vitest'
 import type { ModelStore } from '../../src/state/model-store.js'
-import { deleteMarked } from '../support/delete-marked.js'
+import { deleteUnderClaim } from '../support/delete-under-claim.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -70,10 +70,10 @@ export function modelStoreContract(name: string, makeStore: () => { store: Model
       const { store, modelId } = makeStore()
       const id = modelId()
       await store.registerReady(id, '{}', meta)
-      expect(await deleteMarked(store, id)).toBe('deleted')
+      expect(await deleteUnderClaim(store, id)).toBe('deleted')
       expect(await store.getReadyState(id)).toBeUndefined()
       expect(await store.listModelIds()).not.toContain(id)
-      expect(await deleteMarked(store, id)).toBe('absent')
+      expect(await deleteUnderClaim(store, id)).toBe('absent')
     })
 
     it('holds a delete claim for one delete at a time, released or renewed only with its token, and lets it end', async () => {
@@ -148,7 +148,7 @@ export function modelStoreContract(name: string, makeStore: () => { store: Model
       const id = modelId()
       await store.registerReady(id, '{}', meta)
       const training = await store.createVersion(id, meta) // still training when the model is deleted
-      expect(await deleteMarked(store, id)).toBe('deleted')
+      expect(await deleteUnderClaim(store, id)).toBe('deleted')
       const again = await store.createVersion(id, meta)
       expect(again.version).toBe(training.version + 1)
       expect(await store.updateVersion(id, training.version, { status: 'FAILED', errors: [] })).toBeUndefined()

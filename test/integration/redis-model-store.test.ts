@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { RedisModelStore } from '../../src/state/redis-model-store.js'
 import { modelStoreContract } from '../contracts/model-store.contract.js'
-import { deleteMarked } from '../support/delete-marked.js'
+import { deleteUnderClaim } from '../support/delete-under-claim.js'
 import { redisForContract } from '../support/redis-contract.js'
 
 const { redis, keys, nextId } = redisForContract('ms')
@@ -16,12 +16,12 @@ describe('RedisModelStore delete', () => {
     await store.registerReady(modelId, '{"v":2}', meta)
     // What a list-then-delete saw when v2 was registered between its list and its delete: v1 only.
     await redis.hdel(keys.modelVersions(modelId), '2')
-    expect(await deleteMarked(store, modelId)).toBe('deleted')
+    expect(await deleteUnderClaim(store, modelId)).toBe('deleted')
     expect(await redis.exists(keys.modelState(modelId, 1), keys.modelState(modelId, 2))).toBe(0)
     expect(await redis.exists(keys.modelVersions(modelId))).toBe(0)
     // The counter stays, so a model made again under the id numbers on from version 2 (see the contract suite).
     expect(await redis.get(keys.modelVersionSeq(modelId))).toBe('2')
     expect(await store.listModelIds()).not.toContain(modelId)
-    expect(await deleteMarked(store, modelId)).toBe('absent')
+    expect(await deleteUnderClaim(store, modelId)).toBe('absent')
   })
 })

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { expectFreshBuild } from '../../../support/built.js'
-import { deleteMarked } from '../../../support/delete-marked.js'
+import { deleteUnderClaim } from '../../../support/delete-under-claim.js'
 import type { HandlerDeps } from '../../../../src/control/handlers/deps.js'
 import { trainHandler } from '../../../../src/control/handlers/train.js'
 import type { JobContext } from '../../../../src/control/job-runner.js'
@@ -40,7 +40,7 @@ describe('train handler, run', () => {
     const handler = trainHandler({ models } as unknown as HandlerDeps)
     let deleted = false
     const deleting = context(async (fraction) => {
-      if (fraction > 0.3 && !deleted) deleted = (await deleteMarked(models, 'm')) === 'deleted'
+      if (fraction > 0.3 && !deleted) deleted = (await deleteUnderClaim(models, 'm')) === 'deleted'
     })
     await expect(handler.run(trainFile(TRAIN_CSV), deleting)).rejects.toMatchObject({
       code: 'ModelNotExist',

@@ -4,7 +4,7 @@ import { ReadyModelCache } from '../../../../src/http/mvad/model-cache.js'
 import { detectLastModel, trainJobId } from '../../../../src/http/mvad/rest-models.js'
 import { MemoryJobStore } from '../../../../src/state/job-store.js'
 import { MemoryModelStore, type ModelStore } from '../../../../src/state/model-store.js'
-import { deleteMarked } from '../../../support/delete-marked.js'
+import { deleteUnderClaim } from '../../../support/delete-under-claim.js'
 
 const GOLDEN = JSON.parse(
   readFileSync(new URL('../../../fixtures/model/golden-state-v5.json', import.meta.url), 'utf8'),
@@ -47,7 +47,7 @@ describe('detectLastModel', () => {
     const deps = { models, jobs, modelCache: new ReadyModelCache(1024 * 1024) }
     await models.registerReady('m', STATE, META)
     await detectLastModel(deps, 'm')
-    await deleteMarked(models, 'm')
+    await deleteUnderClaim(models, 'm')
     await expect(detectLastModel(deps, 'm')).rejects.toMatchObject({ code: 'ModelNotExist' })
     const queued = '66666666-6666-4666-8666-666666666666'
     const command = { type: 'train', jobId: trainJobId(queued), modelId: queued, source: { kind: 'file', path: '/x' } }
