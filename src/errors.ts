@@ -2,7 +2,8 @@
  * The one place error codes live. Two families share one class:
  * - service codes (config, infrastructure, records) that decide retries and dead-lettering;
  * - MVAD codes, kept letter for letter from Azure MVAD so migrating users see the codes their code already handles.
- * `retriable` is true only for transient I/O; user and data errors never retry.
+ * `retriable` is true for transient I/O and for conflicts that end by themselves (a model another request is deleting
+ * or deploying, state/model-deletion.ts); user and data errors never retry.
  */
 export const SERVICE_ERROR_CODES = [
   'ConfigInvalid',

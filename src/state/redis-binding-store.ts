@@ -2,7 +2,7 @@
  * BindingStore on Redis: one JSON string per entity, a set of bound entities (for `list`), changes published on a
  * channel (subscriber connection).
  */
-import type { Redis } from 'ioredis'
+import type { ChainableCommander, Redis } from 'ioredis'
 import type { KeySpace } from './keys.js'
 import {
   parseBinding,
@@ -14,6 +14,13 @@ import {
 
 const LIST_CHUNK = 1000
 
+/** Runs a MULTI … EXEC; throws the first command's error (ioredis reports them per command, not by rejecting). */
+async function transaction(multi: ChainableCommander): Promise<void> {
+  const replies = await multi.exec()
+  if (replies === null) throw new Error('Redis transaction aborted')
+  for (const [error] of replies) if (error !== null) throw error
+}
+
 export class RedisBindingStore implements BindingStore {
   readonly #redis: Redis
   readonly #keys: KeySpace
@@ -23,9 +30,15 @@ export class RedisBindingStore implements BindingStore {
     this.#keys = keys
   }
 
+  // The binding and its index entry are written in one transaction: a binding missing from the index would be missed
+  // by `list`, so by a model's delete (state/model-deletion.ts), while still scoring its entity.
   async set(entity: string, binding: ModelBinding): Promise<void> {
-    await this.#redis.set(this.#keys.binding(entity), JSON.stringify(binding))
-    await this.#redis.sadd(this.#keys.bindingIndex(), entity)
+    await transaction(
+      this.#redis
+        .multi()
+        .set(this.#keys.binding(entity), JSON.stringify(binding))
+        .sadd(this.#keys.bindingIndex(), entity),
+    )
     await this.#redis.publish(this.#keys.bindingChanges(), entity)
   }
 
@@ -35,8 +48,7 @@ export class RedisBindingStore implements BindingStore {
   }
 
   async delete(entity: string): Promise<void> {
-    await this.#redis.del(this.#keys.binding(entity))
-    await this.#redis.srem(this.#keys.bindingIndex(), entity)
+    await transaction(this.#redis.multi().del(this.#keys.binding(entity)).srem(this.#keys.bindingIndex(), entity))
     await this.#redis.publish(this.#keys.bindingChanges(), entity)
   }
 

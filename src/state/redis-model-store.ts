@@ -9,6 +9,8 @@ import {
   DELETE_MODEL_LUA,
   REGISTER_MODEL_VERSION_LUA,
   RELEASE_CLAIM_LUA,
+  CLAIM_BIND_LUA,
+  COUNT_BIND_CLAIMS_LUA,
   RENEW_BIND_CLAIM_LUA,
   RENEW_CLAIM_LUA,
   UPDATE_MODEL_VERSION_LUA,
@@ -50,7 +52,8 @@ type DeleteCommand = (
 ) => Promise<number>
 type ReleaseClaimCommand = (claimKey: string, token: string) => Promise<number>
 type RenewClaimCommand = (claimKey: string, token: string, holdMs: number) => Promise<number>
-type RenewBindClaimCommand = (claimsKey: string, token: string, now: number, ends: number) => Promise<number>
+type BindClaimCommand = (claimsKey: string, token: string, holdMs: number) => Promise<number>
+type CountBindClaimsCommand = (claimsKey: string) => Promise<number>
 
 export class RedisModelStore implements ModelStore {
   readonly #redis: Redis
@@ -69,7 +72,9 @@ export class RedisModelStore implements ModelStore {
       redis.defineCommand('mvadDeleteModel', { numberOfKeys: 3, lua: DELETE_MODEL_LUA })
       redis.defineCommand('mvadReleaseClaim', { numberOfKeys: 1, lua: RELEASE_CLAIM_LUA })
       redis.defineCommand('mvadRenewClaim', { numberOfKeys: 1, lua: RENEW_CLAIM_LUA })
+      redis.defineCommand('mvadClaimBind', { numberOfKeys: 1, lua: CLAIM_BIND_LUA })
       redis.defineCommand('mvadRenewBindClaim', { numberOfKeys: 1, lua: RENEW_BIND_CLAIM_LUA })
+      redis.defineCommand('mvadCountBindClaims', { numberOfKeys: 1, lua: COUNT_BIND_CLAIMS_LUA })
     }
   }
 
@@ -167,8 +172,8 @@ export class RedisModelStore implements ModelStore {
     return this.#keys.modelState(modelId, 0).replace(/0$/, '')
   }
 
-  // A delete claim is a string set only when absent; bind claims are members of a sorted set scored by when they
-  // end, on this process's clock (as job leases are): a claim outlives its hold by the clocks' difference at most.
+  // A delete claim is a string set only when absent, ended by its TTL; bind claims are members of a sorted set
+  // scored by when they end, in the Redis server's time (lua/scripts.ts): every instance reads one clock.
   async claim(modelId: string, kind: ClaimKind, holdMs: number): Promise<string | undefined> {
     const token = randomUUID()
     const hold = Math.max(1, holdMs)
@@ -176,11 +181,8 @@ export class RedisModelStore implements ModelStore {
       const set = await this.#redis.set(this.#keys.modelDeleting(modelId), token, 'PX', hold, 'NX')
       return set === 'OK' ? token : undefined
     }
-    const key = this.#keys.modelBinding(modelId)
-    const now = Date.now()
-    // Ended claims (of binds that died) go first; the set goes with its last member.
-    await this.#redis.zremrangebyscore(key, '-inf', now)
-    await this.#redis.zadd(key, now + hold, token)
+    const claimBind = (this.#redis as unknown as { mvadClaimBind: BindClaimCommand }).mvadClaimBind
+    await claimBind.call(this.#redis, this.#keys.modelBinding(modelId), token, hold)
     return token
   }
 
@@ -190,9 +192,8 @@ export class RedisModelStore implements ModelStore {
       const renew = (this.#redis as unknown as { mvadRenewClaim: RenewClaimCommand }).mvadRenewClaim
       return (await renew.call(this.#redis, this.#keys.modelDeleting(modelId), token, hold)) === 1
     }
-    const renew = (this.#redis as unknown as { mvadRenewBindClaim: RenewBindClaimCommand }).mvadRenewBindClaim
-    const now = Date.now()
-    return (await renew.call(this.#redis, this.#keys.modelBinding(modelId), token, now, now + hold)) === 1
+    const renew = (this.#redis as unknown as { mvadRenewBindClaim: BindClaimCommand }).mvadRenewBindClaim
+    return (await renew.call(this.#redis, this.#keys.modelBinding(modelId), token, hold)) === 1
   }
 
   async releaseClaim(modelId: string, kind: ClaimKind, token: string): Promise<void> {
@@ -206,7 +207,8 @@ export class RedisModelStore implements ModelStore {
 
   async isClaimed(modelId: string, kind: ClaimKind): Promise<boolean> {
     if (kind === 'delete') return (await this.#redis.exists(this.#keys.modelDeleting(modelId))) === 1
-    return (await this.#redis.zcount(this.#keys.modelBinding(modelId), `(${Date.now()}`, '+inf')) > 0
+    const count = (this.#redis as unknown as { mvadCountBindClaims: CountBindClaimsCommand }).mvadCountBindClaims
+    return (await count.call(this.#redis, this.#keys.modelBinding(modelId))) > 0
   }
 
   async deleteModel(modelId: string, token: string): Promise<DeleteOutcome> {

@@ -145,7 +145,10 @@ export function bindDeleteRaceContract(
         })
         const ids = new Set(await models.listModelIds())
         const list = await bindings.list()
-        for (const { binding } of list) {
+        // Read by entity too: a binding the index missed would escape `list`, and a delete with it.
+        const touched = await Promise.all(raceCase.changes.map(({ entity }) => bindings.get(entity)))
+        for (const binding of [...list.map((x) => x.binding), ...touched]) {
+          if (binding === undefined) continue
           expect(ids.has(binding.modelId)).toBe(true)
           if (binding.shadow !== undefined) expect(ids.has(binding.shadow.modelId)).toBe(true)
         }

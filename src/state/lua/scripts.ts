@@ -127,12 +127,43 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[
 return 0
 `
 
-export const RENEW_BIND_CLAIM_LUA = `
--- Holds a bind claim longer while it is still live: an ended claim is not brought back.
--- KEYS[1] bind claims (sorted set, score = end in ms)   ARGV[1] token   ARGV[2] now (ms)   ARGV[3] new end (ms)
--- Returns 1 when renewed, 0 when the claim is gone or over.
-local ends = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not ends or tonumber(ends) <= tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+// Bind claims: a sorted set of tokens scored by when each claim ends, in the Redis server's time (one clock for every
+// instance; effects replication, the default since Redis 5, lets a script write after TIME).
+const REDIS_NOW_MS = `
+redis.replicate_commands()
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+`
+
+export const CLAIM_BIND_LUA = `
+-- Adds a bind claim ending ARGV[2] ms from now; ended claims (of binds that died) go first, and the set expires
+-- when no claim is renewed for twice the hold.
+-- KEYS[1] bind claims   ARGV[1] token   ARGV[2] hold (ms)
+-- Returns 1.
+${REDIS_NOW_MS}
+local hold = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + hold, ARGV[1])
+if redis.call('PTTL', KEYS[1]) < 2 * hold then redis.call('PEXPIRE', KEYS[1], 2 * hold) end
 return 1
+`
+
+export const RENEW_BIND_CLAIM_LUA = `
+-- Holds a bind claim ARGV[2] ms from now while it is still live: an ended claim is not brought back.
+-- KEYS[1] bind claims   ARGV[1] token   ARGV[2] hold (ms)
+-- Returns 1 when renewed, 0 when the claim is gone or over.
+${REDIS_NOW_MS}
+local hold = tonumber(ARGV[2])
+local ends = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not ends or tonumber(ends) <= now then return 0 end
+redis.call('ZADD', KEYS[1], now + hold, ARGV[1])
+if redis.call('PTTL', KEYS[1]) < 2 * hold then redis.call('PEXPIRE', KEYS[1], 2 * hold) end
+return 1
+`
+
+export const COUNT_BIND_CLAIMS_LUA = `
+-- The number of live bind claims.
+-- KEYS[1] bind claims
+${REDIS_NOW_MS}
+return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 `

@@ -176,6 +176,66 @@ describe('bindToModels', () => {
     expect(await bindings.list()).toEqual(before)
   })
 
+  describe('when its claims lapse while it writes (Redis away, or the process stalled, for a whole hold)', () => {
+    /** A bind of e2 and e3 to m whose first write stalls past the claim's hold; `meanwhile` runs in the stall. */
+    async function stalledBind(meanwhile: (models: MemoryModelStore, bindings: BindingStore) => Promise<unknown>) {
+      let now = 0
+      const { models, bindings } = await stores(() => new Date(now))
+      let stalled = false
+      const stalling = withMethod<BindingStore, 'set'>(bindings, 'set', async (entity, binding) => {
+        if (!stalled) {
+          stalled = true
+          now += CLAIM_HOLD_MS + 1
+          await meanwhile(models, bindings)
+        }
+        return bindings.set(entity, binding)
+      })
+      const wait: ClaimWait = { timeoutMs: 0, pollMs: 100, sleep: () => Promise.resolve(), now: () => now }
+      const bound = bindToModels(
+        models,
+        stalling,
+        [
+          { entity: 'e2', binding: { modelId: 'm' } },
+          { entity: 'e3', binding: { modelId: 'm' } },
+        ],
+        wait,
+      )
+      return { bound, models, bindings }
+    }
+
+    it('goes ahead when no delete came meanwhile', async () => {
+      const { bound, bindings } = await stalledBind(() => Promise.resolve())
+      await expect(bound).resolves.toBeUndefined()
+      expect((await bindings.list()).map((x) => x.entity)).toEqual(['e1', 'e2', 'e3'])
+    })
+
+    it('reports the entities left bound to a model a delete removed meanwhile (ModelNotExist)', async () => {
+      // The delete sees no live bind claim and, before the first write lands, no binding: it goes ahead.
+      const { bound, models } = await stalledBind((m, b) => deleteUnboundModel(m, b, 'm'))
+      await expect(bound).rejects.toMatchObject({
+        code: 'ModelNotExist',
+        message: expect.stringMatching(
+          /^model m was deleted while it was being bound .*; e2, e3 must be deployed again$/,
+        ) as unknown,
+      })
+      expect(await models.listModelIds()).toEqual(['other'])
+    })
+  })
+
+  it('keeps its claims through long writes, by renewing them: a delete meanwhile is refused', async () => {
+    vi.useFakeTimers() // MemoryModelStore reads Date, which fake timers move too
+    const { models, bindings } = await stores()
+    let deleteMeanwhile: unknown
+    const slow = withMethod<BindingStore, 'set'>(bindings, 'set', async (entity, binding) => {
+      await vi.advanceTimersByTimeAsync(2 * CLAIM_HOLD_MS) // e.g. 100,000 entities on a slow Redis
+      deleteMeanwhile ??= await deleteUnboundModel(models, bindings, 'm').catch((e: { code: string }) => e.code)
+      return bindings.set(entity, binding)
+    })
+    await bindToModels(models, slow, [{ entity: 'e2', binding: { modelId: 'm' } }])
+    expect(deleteMeanwhile).toBe('ModelInUse')
+    expect(await bindings.get('e2')).toEqual({ modelId: 'm' })
+  })
+
   it('lets its claims go when a write fails midway', async () => {
     const { models, bindings } = await stores()
     let writes = 0
