@@ -49,7 +49,7 @@ describe('RedisBindingStore list', () => {
       write.sadd(scoped.bindingIndex(), entity)
     }
     await write.exec()
-    await redis.del(scoped.binding('e01500')) // its index entry stays, as after a crash between the two writes
+    await redis.del(scoped.binding('e01500')) // its index entry stays (older builds wrote the two apart; a crash between left this)
     const listed = await store.list()
     expect(listed).toHaveLength(entities.length - 1)
     expect(listed.map((x) => x.entity)).toEqual(entities.filter((e) => e !== 'e01500'))
