@@ -192,7 +192,7 @@ async function checkAfterLapse(
   }
 }
 
-/** The models (and pinned versions) the bindings name, each model once. */
+/** The models (and pinned versions) the bindings name, each (model, version) once. */
 function namedModels(changes: readonly BindingChange[]): ModelRef[] {
   const refs = new Map<string, ModelRef>()
   for (const { binding } of changes) {
