@@ -52,6 +52,16 @@ describe('loadConfig', () => {
     expect(config.logLevel).toBe('debug')
   })
 
+  it("takes the REST model cache's budget in bytes, 0 for none, and refuses anything else", () => {
+    expect(loadConfig({}).rest.modelCacheBytes).toBe(64 * 1024 * 1024)
+    expect(loadConfig({ MVAD_REST_MODEL_CACHE_BYTES: '0' }).rest.modelCacheBytes).toBe(0)
+    for (const bad of ['-1', '1.5', '64MiB']) {
+      expect(() => loadConfig({ MVAD_REST_MODEL_CACHE_BYTES: bad })).toThrow(
+        new RegExp(`MVAD_REST_MODEL_CACHE_BYTES: .*\\(got "${bad}"\\)`),
+      )
+    }
+  })
+
   it('treats empty strings as unset', () => {
     expect(loadConfig({ MVAD_HTTP_PORT: '', SCHEMA_REGISTRY_URL: '' }).http.port).toBe(8080)
   })
