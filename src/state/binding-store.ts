@@ -27,8 +27,21 @@ export function entitiesUsingModel(bindings: readonly EntityBinding[], modelId: 
 
 export type BindingListener = (entity: string) => void
 
+/** The bind claims (state/model-deletion.ts) a fenced write needs to still hold: a token per model. */
+export type BindFence = readonly { modelId: string; token: string }[]
+
+/** What MemoryBindingStore asks of the model store beside it to fence a write (MemoryModelStore answers). */
+export interface BindClaimHolder {
+  holdsBindClaim(modelId: string, token: string): boolean
+}
+
 export interface BindingStore {
   set(entity: string, binding: ModelBinding): Promise<void>
+  /**
+   * Writes the binding only while every claim of `fence` holds, checked where the write happens (so a write that
+   * arrives late cannot outlive its claims); false, writing nothing, otherwise.
+   */
+  setFenced(entity: string, binding: ModelBinding, fence: BindFence): Promise<boolean>
   get(entity: string): Promise<ModelBinding | undefined>
   delete(entity: string): Promise<void>
   /** Every binding, by entity (sorted). */
@@ -44,6 +57,20 @@ export interface BindingStore {
 export class MemoryBindingStore implements BindingStore {
   readonly #bindings = new Map<string, ModelBinding>()
   readonly #listeners = new Set<BindingListener>()
+  readonly #claims: BindClaimHolder | undefined
+
+  /** `claims`: the model store whose bind claims fence `setFenced` (without it, `setFenced` throws). */
+  constructor(claims?: BindClaimHolder) {
+    this.#claims = claims
+  }
+
+  async setFenced(entity: string, binding: ModelBinding, fence: BindFence): Promise<boolean> {
+    const claims = this.#claims
+    if (claims === undefined) throw new Error('this MemoryBindingStore was made without a model store to fence with')
+    if (!fence.every(({ modelId, token }) => claims.holdsBindClaim(modelId, token))) return false
+    await this.set(entity, binding)
+    return true
+  }
 
   set(entity: string, binding: ModelBinding): Promise<void> {
     this.#bindings.set(entity, structuredClone(binding))

@@ -13,9 +13,9 @@
  * gone), so a bind never writes a binding to a model that a delete removes; both may refuse at once, never both go
  * ahead. A bind writes nothing it would have to undo, so a bind that fails or dies midway leaves bindings to models
  * that exist. Claims are held for CLAIM_HOLD_MS and renewed while the work goes on, so one left by a process that
- * died ends on its own. A claim that lapsed while its work went on (Redis unreachable, or the process stalled, for
- * a whole hold) is found when the bind renews its claims after writing: it then waits for any delete of those
- * models to end and reports the entities bound to one that went, rather than leave them unsaid.
+ * died ends on its own. A bind's writes are fenced by its claims in Redis itself (a binding is written only while
+ * they hold), so a bind whose claims lapsed while it worked (Redis unreachable, or the process stalled, for a whole
+ * hold) writes nothing more, however late its writes arrive.
  */
 import { ServiceError } from '../errors.js'
 import { entitiesUsingModel, type BindingStore, type ModelBinding, type ModelRef } from './binding-store.js'
@@ -110,7 +110,6 @@ export async function bindToModels(
   models: ModelStore,
   bindings: BindingStore,
   changes: readonly BindingChange[],
-  wait: ClaimWait = DEFAULT_CLAIM_WAIT,
 ): Promise<void> {
   const refs = namedModels(changes)
   const claims: Claim[] = []
@@ -139,56 +138,25 @@ export async function bindToModels(
           )
         }
       }
-      for (const { entity, binding } of changes) await bindings.set(entity, binding)
+      // Each write is fenced by the claims where it happens: once they lapsed (Redis unreachable, or this process
+      // stalled, for a whole hold) a delete may have found neither claim nor binding and gone ahead, so no later
+      // write may land. Those written before were there for any such delete to see.
+      const fence = claims.map(({ modelId, token }) => ({ modelId, token }))
+      const written: string[] = []
+      for (const { entity, binding } of changes) {
+        if (!(await bindings.setFenced(entity, binding, fence))) {
+          throw new ServiceError(
+            'RedisError',
+            `the deploy's claims lapsed (Redis unreachable, or this process stalled, for ${CLAIM_HOLD_MS / 1000} s): ` +
+              `${written.length === 0 ? 'nothing was bound' : `only ${written.join(', ')} were bound`}; deploy again`,
+            { retriable: true },
+          )
+        }
+        written.push(entity)
+      }
     })
-    // A claim ends only when not renewed in time, and an ended one is never renewed: one that renews now held
-    // throughout, so no delete of its model went ahead while the bindings were written.
-    const lapsed: string[] = []
-    for (const { modelId, token } of claims) {
-      if (!(await models.renewClaim(modelId, 'bind', token, CLAIM_HOLD_MS))) lapsed.push(modelId)
-    }
-    if (lapsed.length > 0) await checkAfterLapse(models, changes, refs, lapsed, wait)
   } finally {
     for (const { modelId, token } of claims) await models.releaseClaim(modelId, 'bind', token).catch(() => undefined)
-  }
-}
-
-/**
- * After bind claims lapsed (Redis unreachable, or this process stalled, for a whole hold), a delete may have missed
- * the bindings just written: once no delete of those models is under way, each must still be servable, or the
- * entities naming it are reported (`ModelNotExist`) to be deployed again.
- */
-async function checkAfterLapse(
-  models: ModelStore,
-  changes: readonly BindingChange[],
-  refs: readonly ModelRef[],
-  lapsed: readonly string[],
-  wait: ClaimWait,
-): Promise<void> {
-  const deadline = wait.now() + 2 * CLAIM_HOLD_MS
-  for (const modelId of lapsed) {
-    while (await models.isClaimed(modelId, 'delete')) {
-      if (wait.now() >= deadline) {
-        throw new ServiceError(
-          'RedisError',
-          `the bind's claim on model ${modelId} lapsed while it wrote, and a delete of the model is still under ` +
-            'way: check the entities with mvad model list and deploy them again if it went ahead',
-          { retriable: true },
-        )
-      }
-      await wait.sleep(wait.pollMs)
-    }
-  }
-  for (const ref of refs) {
-    if (!lapsed.includes(ref.modelId) || (await servable(models, ref))) continue
-    const stranded = changes
-      .filter(({ binding }) => binding.modelId === ref.modelId || binding.shadow?.modelId === ref.modelId)
-      .map(({ entity }) => entity)
-    throw new ServiceError(
-      'ModelNotExist',
-      `model ${ref.modelId} was deleted while it was being bound (the bind's claim lapsed: Redis unreachable, or ` +
-        `this process stalled, for ${CLAIM_HOLD_MS / 1000} s); ${stranded.join(', ')} must be deployed again`,
-    )
   }
 }
 

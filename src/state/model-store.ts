@@ -241,6 +241,11 @@ export class MemoryModelStore implements ModelStore {
     return Promise.resolve(this.#liveClaims(modelId, kind).size > 0)
   }
 
+  /** For MemoryBindingStore's fenced writes (BindClaimHolder). */
+  holdsBindClaim(modelId: string, token: string): boolean {
+    return this.#liveClaims(modelId, 'bind').has(token)
+  }
+
   deleteModel(modelId: string, token: string): Promise<DeleteOutcome> {
     if (!this.#liveClaims(modelId, 'delete').has(token)) return Promise.resolve('claimLost')
     const model = this.#models.get(modelId)

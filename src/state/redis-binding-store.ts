@@ -4,8 +4,10 @@
  */
 import type { ChainableCommander, Redis } from 'ioredis'
 import type { KeySpace } from './keys.js'
+import { SET_FENCED_BINDING_LUA } from './lua/scripts.js'
 import {
   parseBinding,
+  type BindFence,
   type BindingListener,
   type BindingStore,
   type EntityBinding,
@@ -13,6 +15,8 @@ import {
 } from './binding-store.js'
 
 const LIST_CHUNK = 1000
+
+type SetFencedCommand = (numberOfKeys: number, ...keysThenArgs: (string | number)[]) => Promise<number>
 
 /** Runs a MULTI … EXEC; throws the first command's error (ioredis reports them per command, not by rejecting). */
 async function transaction(multi: ChainableCommander): Promise<void> {
@@ -28,6 +32,22 @@ export class RedisBindingStore implements BindingStore {
   constructor(redis: Redis, keys: KeySpace) {
     this.#redis = redis
     this.#keys = keys
+    // No numberOfKeys: a fence names as many claim sets as the binding names models.
+    if (!('mvadSetFencedBinding' in redis)) redis.defineCommand('mvadSetFencedBinding', { lua: SET_FENCED_BINDING_LUA })
+  }
+
+  async setFenced(entity: string, binding: ModelBinding, fence: BindFence): Promise<boolean> {
+    const command = (this.#redis as unknown as { mvadSetFencedBinding: SetFencedCommand }).mvadSetFencedBinding
+    const keys = [
+      this.#keys.binding(entity),
+      this.#keys.bindingIndex(),
+      ...fence.map((f) => this.#keys.modelBinding(f.modelId)),
+    ]
+    const args = [JSON.stringify(binding), entity, ...fence.map((f) => f.token)]
+    const written = await command.call(this.#redis, keys.length, ...keys, ...args)
+    if (written !== 1) return false
+    await this.#redis.publish(this.#keys.bindingChanges(), entity)
+    return true
   }
 
   // The binding and its index entry are written in one transaction: a binding missing from the index would be missed

@@ -40,10 +40,38 @@ const CASES: RaceCase[] = [
  * call is one Redis command or script, or a few reads): whatever the order, every binding names models that exist,
  * a refused bind wrote nothing, and the two never both go ahead.
  */
+/** Writes fenced by bind claims (BindingStore.setFenced), on the stores the race runs on. */
+function fencedWriteContract(name: string, makeStores: () => { models: ModelStore; bindings: BindingStore }): void {
+  describe(`fenced binding writes: ${name}`, () => {
+    it('writes while every claim of the fence holds, and nothing once one is released or ended', async () => {
+      const { models, bindings } = makeStores()
+      const m = (await models.claim('m', 'bind', 10_000)) ?? ''
+      const spare = (await models.claim('spare', 'bind', 10_000)) ?? ''
+      const fence = [
+        { modelId: 'm', token: m },
+        { modelId: 'spare', token: spare },
+      ]
+      const binding = { modelId: 'm', shadow: { modelId: 'spare' } }
+      expect(await bindings.setFenced('e1', binding, fence)).toBe(true)
+      expect(await bindings.get('e1')).toEqual(binding)
+      expect(await bindings.list()).toEqual([{ entity: 'e1', binding }]) // indexed, as `set` does
+      expect(await bindings.setFenced('e2', binding, [{ modelId: 'm', token: 'another-bind' }])).toBe(false)
+      await models.releaseClaim('spare', 'bind', spare)
+      expect(await bindings.setFenced('e2', binding, fence)).toBe(false)
+      const ending = (await models.claim('m', 'bind', 100)) ?? ''
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(await bindings.setFenced('e3', { modelId: 'm' }, [{ modelId: 'm', token: ending }])).toBe(false)
+      expect(await bindings.list()).toEqual([{ entity: 'e1', binding }])
+      expect([await bindings.get('e2'), await bindings.get('e3')]).toEqual([undefined, undefined])
+    })
+  })
+}
+
 export function bindDeleteRaceContract(
   name: string,
   makeStores: () => { models: ModelStore; bindings: BindingStore },
 ): void {
+  fencedWriteContract(name, makeStores)
   describe(`bind racing delete, every interleaving of their store calls: ${name}`, () => {
     type Side = 'bind' | 'delete'
 

@@ -167,3 +167,19 @@ export const COUNT_BIND_CLAIMS_LUA = `
 ${REDIS_NOW_MS}
 return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 `
+
+export const SET_FENCED_BINDING_LUA = `
+-- Writes an entity's binding and its index entry only while every bind claim named still holds (a bind whose claims
+-- lapsed must not write: a delete may have found no claim and no binding, and gone ahead).
+-- KEYS[1] binding   KEYS[2] bindings index   KEYS[3..n] bind claim sets
+-- ARGV[1] binding JSON   ARGV[2] entity   ARGV[3..n] the claim's token in the set KEYS[i]
+-- Returns 1 when written, 0 when a claim no longer holds (nothing written).
+${REDIS_NOW_MS}
+for i = 3, #KEYS do
+  local ends = redis.call('ZSCORE', KEYS[i], ARGV[i])
+  if not ends or tonumber(ends) <= now then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+return 1
+`

@@ -8,7 +8,7 @@ const meta = { variables: ['a'], slidingWindow: 28 }
 
 async function stores(now?: () => Date): Promise<{ models: MemoryModelStore; bindings: MemoryBindingStore }> {
   const models = new MemoryModelStore(now)
-  const bindings = new MemoryBindingStore()
+  const bindings = new MemoryBindingStore(models) // its fenced writes read the model store's bind claims
   await models.registerReady('m', '{}', meta)
   await models.registerReady('other', '{}', meta)
   await bindings.set('e1', { modelId: 'other', version: 1 })
@@ -177,48 +177,45 @@ describe('bindToModels', () => {
   })
 
   describe('when its claims lapse while it writes (Redis away, or the process stalled, for a whole hold)', () => {
-    /** A bind of e2 and e3 to m whose first write stalls past the claim's hold; `meanwhile` runs in the stall. */
+    /** A bind of e2 and e3 to m whose second write stalls past the claim's hold; `meanwhile` runs in the stall. */
     async function stalledBind(meanwhile: (models: MemoryModelStore, bindings: BindingStore) => Promise<unknown>) {
       let now = 0
       const { models, bindings } = await stores(() => new Date(now))
-      let stalled = false
-      const stalling = withMethod<BindingStore, 'set'>(bindings, 'set', async (entity, binding) => {
-        if (!stalled) {
-          stalled = true
+      const stalling = withMethod<BindingStore, 'setFenced'>(bindings, 'setFenced', async (entity, binding, fence) => {
+        if (entity === 'e3') {
           now += CLAIM_HOLD_MS + 1
           await meanwhile(models, bindings)
         }
-        return bindings.set(entity, binding)
+        return bindings.setFenced(entity, binding, fence)
       })
-      const wait: ClaimWait = { timeoutMs: 0, pollMs: 100, sleep: () => Promise.resolve(), now: () => now }
-      const bound = bindToModels(
-        models,
-        stalling,
-        [
-          { entity: 'e2', binding: { modelId: 'm' } },
-          { entity: 'e3', binding: { modelId: 'm' } },
-        ],
-        wait,
-      )
+      const bound = bindToModels(models, stalling, [
+        { entity: 'e2', binding: { modelId: 'm' } },
+        { entity: 'e3', binding: { modelId: 'm' } },
+      ])
       return { bound, models, bindings }
     }
 
-    it('goes ahead when no delete came meanwhile', async () => {
+    it('writes nothing more, and says what it wrote (retriable RedisError)', async () => {
       const { bound, bindings } = await stalledBind(() => Promise.resolve())
-      await expect(bound).resolves.toBeUndefined()
-      expect((await bindings.list()).map((x) => x.entity)).toEqual(['e1', 'e2', 'e3'])
+      await expect(bound).rejects.toMatchObject({
+        code: 'RedisError',
+        retriable: true,
+        message: expect.stringMatching(/lapsed .*: only e2 were bound; deploy again$/) as unknown,
+      })
+      expect((await bindings.list()).map((x) => x.entity)).toEqual(['e1', 'e2'])
     })
 
-    it('reports the entities left bound to a model a delete removed meanwhile (ModelNotExist)', async () => {
-      // The delete sees no live bind claim and, before the first write lands, no binding: it goes ahead.
-      const { bound, models } = await stalledBind((m, b) => deleteUnboundModel(m, b, 'm'))
-      await expect(bound).rejects.toMatchObject({
-        code: 'ModelNotExist',
-        message: expect.stringMatching(
-          /^model m was deleted while it was being bound .*; e2, e3 must be deployed again$/,
-        ) as unknown,
+    it('cannot bind a model a delete removed meanwhile; what it wrote before, the delete saw', async () => {
+      const { bound, models, bindings } = await stalledBind(async (m, b) => {
+        // The claim has lapsed, but e2's binding is there: this delete refuses …
+        await expect(deleteUnboundModel(m, b, 'm')).rejects.toMatchObject({ code: 'ModelInUse' })
+        // … and once e2 is moved away, the next one goes ahead.
+        await b.set('e2', { modelId: 'other' })
+        expect(await deleteUnboundModel(m, b, 'm')).toBe(true)
       })
+      await expect(bound).rejects.toMatchObject({ code: 'RedisError' })
       expect(await models.listModelIds()).toEqual(['other'])
+      expect(await bindings.get('e3')).toBeUndefined() // the late write did not land
     })
   })
 
@@ -226,10 +223,10 @@ describe('bindToModels', () => {
     vi.useFakeTimers() // MemoryModelStore reads Date, which fake timers move too
     const { models, bindings } = await stores()
     let deleteMeanwhile: unknown
-    const slow = withMethod<BindingStore, 'set'>(bindings, 'set', async (entity, binding) => {
+    const slow = withMethod<BindingStore, 'setFenced'>(bindings, 'setFenced', async (entity, binding, fence) => {
       await vi.advanceTimersByTimeAsync(2 * CLAIM_HOLD_MS) // e.g. 100,000 entities on a slow Redis
       deleteMeanwhile ??= await deleteUnboundModel(models, bindings, 'm').catch((e: { code: string }) => e.code)
-      return bindings.set(entity, binding)
+      return bindings.setFenced(entity, binding, fence)
     })
     await bindToModels(models, slow, [{ entity: 'e2', binding: { modelId: 'm' } }])
     expect(deleteMeanwhile).toBe('ModelInUse')
@@ -239,8 +236,8 @@ describe('bindToModels', () => {
   it('lets its claims go when a write fails midway', async () => {
     const { models, bindings } = await stores()
     let writes = 0
-    const failing = withMethod<BindingStore, 'set'>(bindings, 'set', (entity, binding) =>
-      ++writes === 2 ? Promise.reject(new Error('Redis away')) : bindings.set(entity, binding),
+    const failing = withMethod<BindingStore, 'setFenced'>(bindings, 'setFenced', (entity, binding, fence) =>
+      ++writes === 2 ? Promise.reject(new Error('Redis away')) : bindings.setFenced(entity, binding, fence),
     )
     await expect(
       bindToModels(models, failing, [
@@ -253,4 +250,7 @@ describe('bindToModels', () => {
   })
 })
 
-bindDeleteRaceContract('memory', () => ({ models: new MemoryModelStore(), bindings: new MemoryBindingStore() }))
+bindDeleteRaceContract('memory', () => {
+  const models = new MemoryModelStore()
+  return { models, bindings: new MemoryBindingStore(models) }
+})

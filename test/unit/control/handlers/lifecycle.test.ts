@@ -7,7 +7,7 @@ import { MemoryResultStore } from '../../../../src/state/result-store.js'
 
 async function setup() {
   const models = new MemoryModelStore()
-  const bindings = new MemoryBindingStore()
+  const bindings = new MemoryBindingStore(models)
   const meta = (variables: string[]) => ({ variables, slidingWindow: 28 })
   await models.registerReady('live', '{}', meta(['a', 'b', 'c']))
   await models.registerReady('candidate', '{}', meta(['c', 'a', 'b']))
