@@ -104,7 +104,7 @@ export interface BindingChange {
 
 /**
  * Writes `changes` unless a model they name (default or shadow) is being deleted (`ModelInUse`) or is not servable
- * any more (`ModelNotExist`): then writes nothing.
+ * any more (`ModelNotExist`): then writes nothing. Stops at the first write its lapsed claims refuse (`RedisError`).
  */
 export async function bindToModels(
   models: ModelStore,
